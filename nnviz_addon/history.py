@@ -1,0 +1,262 @@
+"""The record of a training run: the contract between the engine (or PyTorch) and the scene.
+
+A History holds, for every recorded step, each parameter's value and gradient, the loss and any
+metrics, plus the model's structure and the preset it came from. It is plain numpy and saves to one
+``.npz`` file that loads with ``allow_pickle=False``.
+
+File format (``FORMAT_VERSION`` 1), one array per key:
+
+============================  ====================================================================
+``format_version``            int64 scalar, 1
+``name``                      str scalar: the run's title (preset name)
+``structure_json``            str scalar: JSON list of layer dicts (see :class:`LayerSpec`)
+``config_json``               str scalar: JSON object, the preset as plain data (may be ``{}``)
+``steps``                     int64 (R,): the optimiser step each record was taken after (0 = initial)
+``loss``                      float64 (R,): the loss of that step (NaN for the initial record)
+``param/<name>``              (R, *shape): the parameter's value, ``<name>`` as in ``state_dict``
+``grad/<name>``               (R, *shape): its gradient (zeros where none existed yet)
+``metric/<name>``             float64 (R,): e.g. ``accuracy``
+``series/<name>``             (R, ...): other per-record arrays (activations, predictions, ...)
+``static/<name>``             any shape: per-run arrays that do not change (probe inputs, data points)
+============================  ====================================================================
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One parameterised layer as the scene draws it.
+
+    ``name`` is the module's ``state_dict`` prefix (``"0"``, ``"2"``, ``"fc1"``); ``weight`` and
+    ``bias`` are History keys; ``activation`` is the activation applied after the layer, if any.
+    """
+
+    name: str
+    kind: str
+    in_features: int
+    out_features: int
+    weight: str
+    bias: str | None
+    activation: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "weight": self.weight,
+            "bias": self.bias,
+            "activation": self.activation,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> LayerSpec:
+        return cls(
+            name=str(data["name"]),
+            kind=str(data["kind"]),
+            in_features=int(data["in_features"]),
+            out_features=int(data["out_features"]),
+            weight=str(data["weight"]),
+            bias=None if data.get("bias") is None else str(data["bias"]),
+            activation=None if data.get("activation") is None else str(data["activation"]),
+        )
+
+
+@dataclass
+class History:
+    """Every recorded step of one run. Arrays are indexed by record first."""
+
+    name: str
+    structure: list[LayerSpec]
+    steps: np.ndarray
+    loss: np.ndarray
+    params: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+    metrics: dict[str, np.ndarray] = field(default_factory=dict)
+    series: dict[str, np.ndarray] = field(default_factory=dict)
+    static: dict[str, np.ndarray] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        records = len(self.steps)
+        if len(self.loss) != records:
+            raise ValueError(f"History: loss has {len(self.loss)} records but steps has {records}")
+        for kind, arrays in (("params", self.params), ("grads", self.grads), ("metrics", self.metrics),
+                             ("series", self.series)):
+            for key, array in arrays.items():
+                if array.shape[:1] != (records,):
+                    raise ValueError(
+                        f"History: {kind}[{key!r}] has shape {array.shape}, expected {records} records first"
+                    )
+        if set(self.grads) - set(self.params):
+            raise ValueError(f"History: gradients without parameters: {sorted(set(self.grads) - set(self.params))}")
+
+    @property
+    def records(self) -> int:
+        return len(self.steps)
+
+    @property
+    def parameter_count(self) -> int:
+        return int(sum(int(np.prod(a.shape[1:])) for a in self.params.values()))
+
+    def value_range(self, keys: list[str] | None = None) -> float:
+        """The largest |value| over all records of the given parameters (all when None)."""
+        chosen = self.params if keys is None else {k: self.params[k] for k in keys}
+        finite = [np.nanmax(np.abs(a)) for a in chosen.values() if a.size]
+        return float(max(finite)) if finite else 0.0
+
+    def save(self, path: str | Path) -> Path:
+        """Write the run to one ``.npz`` file (see the module docstring for the format)."""
+        path = Path(path)
+        arrays: dict[str, np.ndarray] = {
+            "format_version": np.asarray(FORMAT_VERSION, dtype=np.int64),
+            "name": np.asarray(self.name),
+            "structure_json": np.asarray(json.dumps([layer.to_dict() for layer in self.structure])),
+            "config_json": np.asarray(json.dumps(self.config)),
+            "steps": np.asarray(self.steps, dtype=np.int64),
+            "loss": np.asarray(self.loss, dtype=np.float64),
+        }
+        for prefix, group in (("param", self.params), ("grad", self.grads), ("metric", self.metrics),
+                              ("series", self.series), ("static", self.static)):
+            for key, array in group.items():
+                arrays[f"{prefix}/{key}"] = np.asarray(array)
+        with open(path, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> History:
+        """Read a run written by :meth:`save` (ours or :mod:`nnviz_addon.record`'s)."""
+        path = Path(path)
+        try:
+            archive = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{path}: not an nnviz history file ({error})") from error
+        with archive:
+            if "format_version" not in archive.files:
+                raise ValueError(f"{path}: not an nnviz history file (no 'format_version')")
+            version = int(archive["format_version"])
+            if version != FORMAT_VERSION:
+                raise ValueError(f"{path}: history format version {version}, this nnviz reads {FORMAT_VERSION}")
+            groups: dict[str, dict[str, np.ndarray]] = {p: {} for p in ("param", "grad", "metric", "series", "static")}
+            for key in archive.files:
+                prefix, sep, name = key.partition("/")
+                if sep and prefix in groups:
+                    groups[prefix][name] = archive[key]
+            return cls(
+                name=str(archive["name"]),
+                structure=[LayerSpec.from_dict(d) for d in json.loads(str(archive["structure_json"]))],
+                steps=archive["steps"],
+                loss=archive["loss"],
+                params=groups["param"],
+                grads=groups["grad"],
+                metrics=groups["metric"],
+                series=groups["series"],
+                static=groups["static"],
+                config=json.loads(str(archive["config_json"])),
+            )
+
+
+class HistoryWriter:
+    """Collects records into preallocated arrays while training, cheaply (one copy per array).
+
+    ``capacity`` is a hint; the buffers double when it is exceeded.
+    """
+
+    def __init__(self, name: str, structure: list[LayerSpec], shapes: Mapping[str, tuple[int, ...]],
+                 dtype: np.dtype | type = np.float32, capacity: int = 64,
+                 config: Mapping[str, Any] | None = None) -> None:
+        self.name = name
+        self.structure = list(structure)
+        self.config = dict(config or {})
+        self.static: dict[str, np.ndarray] = {}
+        self._dtype = np.dtype(dtype)
+        self._shapes = {key: tuple(shape) for key, shape in shapes.items()}
+        self._count = 0
+        capacity = max(1, int(capacity))
+        self._steps = np.zeros(capacity, dtype=np.int64)
+        self._loss = np.zeros(capacity, dtype=np.float64)
+        self._params = {k: np.zeros((capacity, *s), dtype=self._dtype) for k, s in self._shapes.items()}
+        self._grads = {k: np.zeros((capacity, *s), dtype=self._dtype) for k, s in self._shapes.items()}
+        self._metrics: dict[str, np.ndarray] = {}
+        self._series: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def last_step(self) -> int | None:
+        return int(self._steps[self._count - 1]) if self._count else None
+
+    def record(self, step: int, loss: float, params: Mapping[str, np.ndarray],
+               grads: Mapping[str, np.ndarray | None] | None = None,
+               metrics: Mapping[str, float] | None = None,
+               series: Mapping[str, np.ndarray] | None = None) -> None:
+        """Append one record. Missing gradients (``None``) are stored as zeros."""
+        if self._count == len(self._steps):
+            self._grow()
+        i = self._count
+        self._steps[i] = step
+        self._loss[i] = loss
+        for key, shape in self._shapes.items():
+            value = params[key]
+            if value.shape != shape:
+                raise ValueError(f"HistoryWriter: parameter {key!r} has shape {value.shape}, expected {shape}")
+            self._params[key][i] = value
+            grad = None if grads is None else grads.get(key)
+            if grad is None:
+                self._grads[key][i] = 0
+            else:
+                self._grads[key][i] = grad
+        for key, value in (metrics or {}).items():
+            buffer = self._metrics.get(key)
+            if buffer is None:
+                buffer = self._metrics[key] = np.full(len(self._steps), np.nan)
+            buffer[i] = value
+        for key, value in (series or {}).items():
+            value = np.asarray(value)
+            buffer = self._series.get(key)
+            if buffer is None:
+                buffer = self._series[key] = np.zeros((len(self._steps), *value.shape), dtype=value.dtype)
+            buffer[i] = value
+        self._count += 1
+
+    def _grow(self) -> None:
+        def doubled(array: np.ndarray, fill: float = 0.0) -> np.ndarray:
+            extra = np.full((len(array), *array.shape[1:]), fill, dtype=array.dtype)
+            return np.concatenate([array, extra])
+
+        self._steps = doubled(self._steps)
+        self._loss = doubled(self._loss)
+        self._params = {k: doubled(v) for k, v in self._params.items()}
+        self._grads = {k: doubled(v) for k, v in self._grads.items()}
+        self._metrics = {k: doubled(v, np.nan) for k, v in self._metrics.items()}
+        self._series = {k: doubled(v) for k, v in self._series.items()}
+
+    def history(self) -> History:
+        """A History of everything recorded so far (copies, so recording can go on)."""
+        n = self._count
+        return History(
+            name=self.name,
+            structure=list(self.structure),
+            steps=self._steps[:n].copy(),
+            loss=self._loss[:n].copy(),
+            params={k: v[:n].copy() for k, v in self._params.items()},
+            grads={k: v[:n].copy() for k, v in self._grads.items()},
+            metrics={k: v[:n].copy() for k, v in self._metrics.items()},
+            series={k: v[:n].copy() for k, v in self._series.items()},
+            static={k: np.array(v) for k, v in self.static.items()},
+            config=dict(self.config),
+        )
