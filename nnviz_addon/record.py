@@ -1,0 +1,117 @@
+"""Record a real PyTorch training run as an nnviz History.
+
+Train your own model your own way; call :meth:`Recorder.snapshot` after each ``optimizer.step()``
+you want to see, then :meth:`Recorder.save` the ``.npz`` and animate it with
+``train.py --history run.npz --out run.mp4`` or the panel's *Import history* button::
+
+    rec = Recorder(model, name="my MLP")
+    for step in range(1, 501):
+        opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); opt.step()
+        if step % 5 == 0:
+            rec.snapshot(step, loss=loss.item())
+    rec.save("run.npz")
+
+torch is imported only when a Recorder is made, so this module imports without it (and without bpy).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .history import History, HistoryWriter, LayerSpec
+
+# torch module classes whose parameters the scene can draw, by class name → LayerSpec kind.
+_DRAWABLE = {"Linear": "Linear", "LayerNorm": "LayerNorm", "BatchNorm1d": "BatchNorm1d"}
+
+# Activation modules, by class name → the name nnviz shows (None: no activation).
+_ACTIVATIONS = {
+    "ReLU": "relu", "LeakyReLU": "leaky_relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "GELU": "gelu",
+    "SiLU": "silu", "Softmax": "softmax", "LogSoftmax": "log_softmax", "Identity": None,
+}
+
+
+def _layer_spec(name: str, module: Any, activation: str | None) -> LayerSpec:
+    kind = _DRAWABLE[type(module).__name__]
+    prefix = f"{name}." if name else ""
+    bias = f"{prefix}bias" if getattr(module, "bias", None) is not None else None
+    if kind == "Linear":
+        fan_in, fan_out = int(module.in_features), int(module.out_features)
+    else:
+        fan_in = fan_out = int(module.weight.shape[0])
+    return LayerSpec(name=name, kind=kind, in_features=fan_in, out_features=fan_out,
+                     weight=f"{prefix}weight", bias=bias, activation=activation)
+
+
+def _following_activations(model: Any) -> dict[str, str | None]:
+    """For each module, the activation module that comes right after it in its parent's order."""
+    following: dict[str, str | None] = {}
+    for parent_name, parent in model.named_modules():
+        children = list(parent.named_children())
+        for (child_name, _), (_, successor) in zip(children, children[1:], strict=False):
+            key = f"{parent_name}.{child_name}" if parent_name else child_name
+            following[key] = _ACTIVATIONS.get(type(successor).__name__)
+    return following
+
+
+def describe(model: Any) -> tuple[list[LayerSpec], list[str]]:
+    """The drawable layers of a torch model, and the names of modules with parameters we skip."""
+    activations = _following_activations(model)
+    layers: list[LayerSpec] = []
+    skipped: list[str] = []
+    for name, module in model.named_modules():
+        own_params = [p for p in module.parameters(recurse=False)]
+        if type(module).__name__ in _DRAWABLE and getattr(module, "weight", None) is not None:
+            layers.append(_layer_spec(name, module, activations.get(name)))
+        elif own_params:
+            skipped.append(f"{name or '<root>'} ({type(module).__name__})")
+    return layers, skipped
+
+
+class Recorder:
+    """Watches a ``torch.nn.Module``; each :meth:`snapshot` copies its drawn parameters and gradients."""
+
+    def __init__(self, model: Any, name: str = "PyTorch run", config: dict[str, Any] | None = None,
+                 capacity: int = 64) -> None:
+        import torch  # noqa: F401  (fails here, clearly, when torch is missing)
+
+        self.model = model
+        structure, skipped = describe(model)
+        if skipped:
+            warnings.warn(f"nnviz Recorder: skipping modules it cannot draw: {', '.join(skipped)}",
+                          stacklevel=2)
+        if not structure:
+            raise ValueError("nnviz Recorder: the model has no Linear, LayerNorm or BatchNorm1d layer to draw")
+        self.skipped = skipped
+        named = dict(model.named_parameters())
+        self._keys = [key for layer in structure for key in (layer.weight, layer.bias) if key is not None]
+        self._tensors = {key: named[key] for key in self._keys}
+        dtype = np.result_type(*[self._numpy(t) for t in self._tensors.values()])
+        self._writer = HistoryWriter(
+            name=name, structure=structure, shapes={k: tuple(t.shape) for k, t in self._tensors.items()},
+            dtype=dtype, capacity=capacity, config=config or {"source": "torch"},
+        )
+
+    @staticmethod
+    def _numpy(tensor: Any) -> np.ndarray:
+        return tensor.detach().cpu().numpy()
+
+    def snapshot(self, step: int, loss: float | None = None, metrics: dict[str, float] | None = None) -> None:
+        """Record every drawn parameter's value and gradient now (call after ``optimizer.step()``)."""
+        values = {k: self._numpy(t) for k, t in self._tensors.items()}
+        grads = {k: None if t.grad is None else self._numpy(t.grad) for k, t in self._tensors.items()}
+        last = self._writer.last_step
+        if last is not None and step <= last:
+            raise ValueError(f"nnviz Recorder: step {step} is not after the last recorded step {last}")
+        self._writer.record(step, float("nan") if loss is None else float(loss), values, grads, metrics)
+
+    def history(self) -> History:
+        return self._writer.history()
+
+    def save(self, path: str | Path) -> Path:
+        if not len(self._writer):
+            raise ValueError("nnviz Recorder: nothing recorded yet; call snapshot() after optimizer.step()")
+        return self.history().save(path)

@@ -1,0 +1,70 @@
+"""Recording a real PyTorch run: the History holds torch's own weights at every recorded step."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nnviz_addon.history import History
+from nnviz_addon.record import Recorder
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+
+def _train_recorded(steps: int, every: int):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 2), torch.nn.Sigmoid())
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    x, y = torch.rand(32, 3), torch.rand(32, 2)
+    rec = Recorder(model, name="torch MLP")
+    expected = {}
+    for step in range(1, steps + 1):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        if step % every == 0:
+            rec.snapshot(step, loss=loss.item())
+            expected[step] = ({k: v.detach().clone().numpy() for k, v in model.state_dict().items()},
+                              {k: p.grad.clone().numpy() for k, p in model.named_parameters()}, loss.item())
+    return rec, expected
+
+
+def test_snapshots_equal_torch_weights_and_grads_at_each_recorded_step(tmp_path):
+    rec, expected = _train_recorded(steps=40, every=5)
+    history = History.load(rec.save(tmp_path / "run.npz"))
+    assert list(history.steps) == sorted(expected)
+    assert [layer.name for layer in history.structure] == ["0", "2"]
+    assert [layer.activation for layer in history.structure] == ["tanh", "sigmoid"]
+    assert (history.structure[0].in_features, history.structure[0].out_features) == (3, 5)
+    for r, step in enumerate(history.steps):
+        weights, grads, loss = expected[int(step)]
+        assert history.loss[r] == pytest.approx(loss)
+        for key, value in weights.items():
+            np.testing.assert_array_equal(history.params[key][r], value)
+            np.testing.assert_array_equal(history.grads[key][r], grads[key])
+
+
+def test_unknown_modules_are_listed_and_skipped():
+    model = torch.nn.Sequential(torch.nn.Conv1d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(4, 1))
+    with pytest.warns(UserWarning, match=r"0 \(Conv1d\)"):
+        rec = Recorder(model)
+    assert [layer.weight for layer in rec.history().structure] == ["2.weight"]
+
+
+def test_layer_norm_is_drawn_and_steps_must_increase():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.LayerNorm(4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    rec = Recorder(model)
+    kinds = [(layer.name, layer.kind, layer.activation) for layer in rec.history().structure]
+    assert kinds == [("0", "Linear", None), ("1", "LayerNorm", "relu"), ("3", "Linear", None)]
+    rec.snapshot(3)
+    with pytest.raises(ValueError, match="step 3 is not after the last recorded step 3"):
+        rec.snapshot(3)
+
+
+def test_module_imports_without_torch_or_bpy():
+    code = ("import sys; sys.modules['torch'] = None; sys.modules['bpy'] = None\n"
+            "import nnviz_addon.record, nnviz_addon.history")
+    subprocess.run([sys.executable, "-c", code], check=True)
