@@ -1,0 +1,165 @@
+"""What the network does, measured at record time: the data the task views and neurons show.
+
+A probe looks at the model once per record (under ``no_grad``, in eval mode) and returns per-record
+arrays for ``History.series``; it also has per-run arrays for ``History.static``. Keys:
+
+=============================  ==========================================================================
+``activation/<layer>``         series (R, out): a drawn layer's output after its activation, for the
+                               probe input ``probe/input`` (static, (in,))
+``rgb/inputs``, ``rgb/targets`` static (P, 3): probe colours and the mapping's answer for them
+``rgb/outputs``                series (R, P, 3): the network's colours for the probe colours
+``points/xy``, ``points/labels`` static (N, 2), (N,): the 2D task's data
+``boundary/extent``            static (4,): xmin, xmax, ymin, ymax of the decision-boundary grid
+``boundary/probability``       series (R, G, G): P(class 1) on the grid, row = y, column = x
+``digits/image``, ``digits/label`` static (8, 8), (): the probe digit
+``digits/probabilities``       series (R, 10): the class probabilities for the probe digit
+=============================  ==========================================================================
+
+No bpy here; the scene reads these keys when present and draws nothing for absent ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .datasets import Dataset
+from .engine import Tensor, no_grad
+
+RGB_PROBES = 6
+BOUNDARY_GRID = 32
+BOUNDARY_MARGIN = 0.15
+
+
+def _probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
+    """Model outputs → what the task means by a prediction (probabilities, or colours for rgb)."""
+    if loss == "cross_entropy":
+        shifted = np.exp(outputs - outputs.max(axis=-1, keepdims=True))
+        return shifted / shifted.sum(axis=-1, keepdims=True)
+    if loss == "bce_with_logits":
+        return 1.0 / (1.0 + np.exp(-outputs))
+    return outputs
+
+
+def _binary_probability(outputs: np.ndarray, loss: str) -> np.ndarray:
+    probabilities = _probabilities(outputs, loss)
+    return probabilities[..., 1] if loss == "cross_entropy" else probabilities[..., 0]
+
+
+class _EvalMode:
+    """Puts a module in eval mode and no_grad for a measurement, then restores its mode."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.was_training = model.training
+        self.no_grad = no_grad()
+
+    def __enter__(self) -> None:
+        self.model.eval()
+        self.no_grad.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.no_grad.__exit__(*exc)
+        self.model.train(self.was_training)
+
+
+def layer_outputs(model: Any, drawn: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
+    """Each drawn layer's output for ``x`` after everything that follows it up to the next drawn layer.
+
+    ``model`` is a Sequential; ``drawn`` the names of its children the scene draws (Linear and norms).
+    """
+    outputs: dict[str, np.ndarray] = {}
+    current: str | None = None
+    value = Tensor(x)
+    for name, child in model.named_children():
+        value = child(value)
+        if name in drawn:
+            current = name
+        if current is not None:
+            outputs[current] = value.data
+    return outputs
+
+
+ModelProbe = Callable[[Any], dict[str, np.ndarray]]
+
+
+def make_probes(dataset: Dataset, loss: str, drawn: list[str],
+                seed: int = 0) -> tuple[dict[str, np.ndarray], list[ModelProbe]]:
+    """The static arrays and the per-record probes for ``dataset``'s task.
+
+    Every task gets neuron activations for one probe sample; rgb tasks add probe colours, the 2D
+    tasks the decision boundary, digits the class probabilities of the probe digit.
+    """
+    rng = np.random.default_rng(seed)
+    dtype = dataset.x.dtype
+    probe_index = int(rng.integers(len(dataset)))
+    probe_input = dataset.x[probe_index]
+    static: dict[str, np.ndarray] = {"probe/input": probe_input}
+
+    def activations(model: Any) -> dict[str, np.ndarray]:
+        with _EvalMode(model):
+            outputs = layer_outputs(model, drawn, probe_input[None, :])
+        return {f"activation/{name}": value[0] for name, value in outputs.items()}
+
+    probes: list[ModelProbe] = [activations]
+    if dataset.kind == "regression" and dataset.in_features == 3:
+        chosen = rng.choice(len(dataset), size=min(RGB_PROBES, len(dataset)), replace=False)
+        inputs, targets = dataset.x[chosen], dataset.y[chosen]
+        static.update({"rgb/inputs": inputs, "rgb/targets": targets})
+
+        def colours(model: Any) -> dict[str, np.ndarray]:
+            with _EvalMode(model):
+                predicted = model(Tensor(inputs)).data
+            return {"rgb/outputs": np.clip(_probabilities(predicted, loss), 0.0, 1.0)}
+
+        probes.append(colours)
+    elif dataset.in_features == 2 and dataset.labels is not None:
+        low = dataset.x.min(axis=0) - BOUNDARY_MARGIN
+        high = dataset.x.max(axis=0) + BOUNDARY_MARGIN
+        xs = np.linspace(low[0], high[0], BOUNDARY_GRID)
+        ys = np.linspace(low[1], high[1], BOUNDARY_GRID)
+        grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2).astype(dtype)
+        static.update({"points/xy": dataset.x, "points/labels": dataset.labels,
+                       "boundary/extent": np.array([low[0], high[0], low[1], high[1]])})
+
+        def boundary(model: Any) -> dict[str, np.ndarray]:
+            with _EvalMode(model):
+                predicted = model(Tensor(grid)).data
+            probability = _binary_probability(predicted, loss)
+            return {"boundary/probability": probability.reshape(BOUNDARY_GRID, BOUNDARY_GRID)}
+
+        probes.append(boundary)
+    elif dataset.in_features == 64 and dataset.labels is not None:
+        static.update({"digits/image": probe_input.reshape(8, 8),
+                       "digits/label": np.asarray(dataset.labels[probe_index])})
+
+        def digit(model: Any) -> dict[str, np.ndarray]:
+            with _EvalMode(model):
+                predicted = model(Tensor(probe_input[None, :])).data
+            return {"digits/probabilities": _probabilities(predicted, loss)[0]}
+
+        probes.append(digit)
+    return static, probes
+
+
+class TaskProbes:
+    """The standard probe for a TrainingRun: set up from the run's data on its first call (step 0).
+
+    Puts the static arrays into ``run.writer.static`` and returns every model probe's series.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self._probes: list[ModelProbe] | None = None
+
+    def __call__(self, run: Any) -> dict[str, np.ndarray]:
+        if self._probes is None:
+            drawn = [layer.name for layer in run.structure]
+            static, self._probes = make_probes(run.dataset, run.preset.train.loss, drawn, self.seed)
+            run.writer.static.update(static)
+        series: dict[str, np.ndarray] = {}
+        for probe in self._probes:
+            series.update(probe(run.model))
+        return series

@@ -1,0 +1,234 @@
+"""TrainingRun: a preset's model, data, optimiser and loss, trained step by step into a History.
+
+The same object drives the headless CLI (:meth:`TrainingRun.run`) and Blender's modal operator
+(:meth:`TrainingRun.tick`, a time-boxed slice of steps per timer event).
+
+What a record holds: the parameters *after* the optimiser step it is named by, the gradients that
+step used, and that step's mini-batch loss (computed before the update, as a torch loop logs it).
+The initial record (step 0) holds the initial weights, zero gradients and a NaN loss, as the
+History contract says. ``accuracy`` (classification tasks) is measured on the whole data set at
+each record, in eval mode.
+
+Extra per-record data comes from *probes*: callables ``probe(run) -> {name: array}`` given to the
+constructor and called at every record (step 0 included); their arrays go to ``History.series``.
+A probe may also put per-run arrays into ``run.writer.static`` when it is first called. By default
+the run uses :class:`~.probes.TaskProbes` (neuron activations and the task's own view); pass
+``probes=()`` to record weights only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from .config import ModelConfig, Preset, TrainConfig
+from .datasets import Batches, Dataset, make_dataset
+from .engine import Tensor, nn, no_grad, optim
+from .engine.nn import functional as F
+from .history import History, HistoryWriter, LayerSpec
+from .probes import TaskProbes
+
+Probe = Callable[["TrainingRun"], Mapping[str, np.ndarray]]
+
+DTYPE = np.float32
+
+_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "identity": nn.Identity,
+    "softmax": lambda: nn.Softmax(dim=-1),
+}
+
+_NORMS: dict[str, tuple[str, Callable[[int], nn.Module]]] = {
+    "layernorm": ("LayerNorm", nn.LayerNorm),
+    "batchnorm": ("BatchNorm1d", nn.BatchNorm1d),
+}
+
+_LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "mse": F.mse_loss,
+    "l1": F.l1_loss,
+    "bce": F.binary_cross_entropy,
+    "bce_with_logits": F.binary_cross_entropy_with_logits,
+    "cross_entropy": F.cross_entropy,
+}
+
+
+def build_model(config: ModelConfig, init: np.random.Generator,
+                dropout: np.random.Generator) -> tuple[nn.Sequential, list[LayerSpec]]:
+    """``Linear, [norm], activation, [dropout], …, Linear, [output activation]`` and its LayerSpecs.
+
+    Each Linear's LayerSpec names the activation that follows it (after the norm, if any); a norm
+    layer's LayerSpec has no activation of its own. ``init`` seeds the weights, ``dropout`` the masks.
+    """
+    modules: list[nn.Module] = []
+    structure: list[LayerSpec] = []
+
+    def add_parameterised(module: nn.Module, kind: str, n_in: int, n_out: int,
+                          activation: str | None) -> None:
+        name = str(len(modules))
+        structure.append(LayerSpec(name=name, kind=kind, in_features=n_in, out_features=n_out,
+                                   weight=f"{name}.weight", bias=f"{name}.bias", activation=activation))
+        modules.append(module)
+
+    pairs = list(zip(config.layers[:-1], config.layers[1:], strict=True))
+    for index, (n_in, n_out) in enumerate(pairs):
+        hidden = index < len(pairs) - 1
+        activation = config.activation if hidden else config.output_activation
+        add_parameterised(nn.Linear(n_in, n_out, generator=init), "Linear", n_in, n_out, activation)
+        if hidden and config.norm is not None:
+            kind, norm = _NORMS[config.norm]
+            add_parameterised(norm(n_out), kind, n_out, n_out, None)
+        if activation is not None:
+            modules.append(_ACTIVATIONS[activation]())
+        if hidden and config.dropout > 0:
+            modules.append(nn.Dropout(config.dropout, generator=dropout))
+    return nn.Sequential(*modules), structure
+
+
+def build_optimizer(config: TrainConfig, parameters: list) -> optim.Optimizer:
+    if config.optimizer == "sgd":
+        return optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    if config.optimizer == "rmsprop":
+        return optim.RMSprop(parameters, lr=config.lr, momentum=config.momentum,
+                             weight_decay=config.weight_decay)
+    adam = {"adam": optim.Adam, "adamw": optim.AdamW}[config.optimizer]
+    return adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
+
+
+class TrainingRun:
+    """Train ``preset`` one step at a time, recording into a HistoryWriter; records step 0 at once."""
+
+    def __init__(self, preset: Preset, probes: Sequence[Probe] | None = None) -> None:
+        self.preset = preset
+        train = preset.train
+        init_seed, batch_seed, dropout_seed = np.random.SeedSequence(train.seed).spawn(3)
+        self.dataset: Dataset = make_dataset(preset.data, train.loss, dtype=DTYPE)
+        self.model, self.structure = build_model(preset.model, np.random.default_rng(init_seed),
+                                                 np.random.default_rng(dropout_seed))
+        self.model.train()
+        self.optimizer = build_optimizer(train, list(self.model.parameters()))
+        self._loss = _LOSSES[train.loss]
+        self._batches = Batches(self.dataset, train.batch_size, np.random.default_rng(batch_seed))
+        self._probes = [TaskProbes(seed=train.seed)] if probes is None else list(probes)
+        self.record_every = train.record_every
+        self.total_steps = train.steps
+        self.step = 0
+        self.last_loss = math.nan
+        self.last_accuracy: float | None = None
+        self.finished = False
+        self.diverged = False
+        self.message = ""
+        self.writer = HistoryWriter(
+            name=preset.name,
+            structure=self.structure,
+            shapes={key: value.shape for key, value in self.model.parameter_arrays().items()},
+            dtype=DTYPE,
+            capacity=self.total_steps // self.record_every + 2,
+            config=preset.to_dict(),
+        )
+        self._record(math.nan, with_grads=False)
+
+    # -- the hot path -----------------------------------------------------------------------------
+
+    def train_step(self) -> float:
+        """One optimiser step on the next mini-batch; returns its loss. Records when due."""
+        if self.finished:
+            raise RuntimeError(f"TrainingRun {self.preset.name!r} is finished: {self.message}")
+        x, y = next(self._batches)
+        self.optimizer.zero_grad()
+        # Overflow in a diverging run is reported through `diverged`, not as numpy warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = self._loss(self.model(Tensor(x)), Tensor(y))
+            value = loss.item()
+            if not math.isfinite(value):
+                self._stop_diverged(self.step + 1, f"loss is {value}")
+                return value
+            loss.backward()
+            self.optimizer.step()
+        self.step += 1
+        self.last_loss = value
+        if self.step % self.record_every == 0 or self.step == self.total_steps:
+            # A finite loss can still be followed by an update that overflows; never record that.
+            if not all(np.isfinite(array).all() for array in self.model.parameter_arrays().values()):
+                self._stop_diverged(self.step, "the update made a parameter inf or nan")
+                return value
+            self._record(value)
+        if self.step == self.total_steps:
+            self.finished = True
+            self.message = f"finished {self.step} steps: {self._summary()}"
+        return value
+
+    def tick(self, budget_s: float = 0.03) -> int:
+        """Train for about ``budget_s`` seconds (overshooting by at most one step); returns the steps done."""
+        start = time.perf_counter()
+        done = 0
+        while not self.finished and time.perf_counter() - start < budget_s:
+            self.train_step()
+            done += 1
+        return done
+
+    def run(self, progress: Callable[[TrainingRun], object] | None = None) -> History:
+        """Train to the end (or until divergence); ``progress(run)`` is called after every record."""
+        while not self.finished:
+            recorded = len(self.writer)
+            self.train_step()
+            if progress is not None and len(self.writer) != recorded:
+                progress(self)
+        return self.history()
+
+    def history(self) -> History:
+        """Everything recorded so far."""
+        return self.writer.history()
+
+    # -- evaluation and records -------------------------------------------------------------------
+
+    def evaluate(self, x: np.ndarray) -> np.ndarray:
+        """The model's outputs for ``x`` in eval mode without gradients (the model stays in train mode)."""
+        self.model.eval()
+        try:
+            with no_grad(), np.errstate(over="ignore", invalid="ignore"):
+                return self.model(Tensor(np.asarray(x, dtype=DTYPE))).data
+        finally:
+            self.model.train()
+
+    def accuracy(self) -> float | None:
+        """The fraction of the whole data set classified right; None for the regression task."""
+        labels = self.dataset.labels
+        if labels is None:
+            return None
+        outputs = self.evaluate(self.dataset.x)
+        if outputs.shape[1] == 1:
+            # One output: a logit for bce_with_logits, else a probability-like value with 0/1 targets.
+            threshold = 0.0 if self.preset.train.loss == "bce_with_logits" else 0.5
+            predicted = (outputs[:, 0] > threshold).astype(np.int64)
+        else:
+            predicted = outputs.argmax(axis=1)
+        return float(np.mean(predicted == labels))
+
+    def _record(self, loss: float, with_grads: bool = True) -> None:
+        self.last_accuracy = self.accuracy()
+        metrics = {} if self.last_accuracy is None else {"accuracy": self.last_accuracy}
+        series: dict[str, np.ndarray] = {}
+        for probe in self._probes:
+            series.update(probe(self))
+        grads = self.model.gradient_arrays() if with_grads else None
+        self.writer.record(self.step, loss, self.model.parameter_arrays(), grads, metrics=metrics,
+                           series=series)
+        self.message = f"step {self.step}/{self.total_steps}: {self._summary()}"
+
+    def _stop_diverged(self, step: int, reason: str) -> None:
+        self.finished = self.diverged = True
+        kept = len(self.writer)
+        self.message = (f"diverged at step {step}: {reason}; kept {kept} record{'s' * (kept != 1)} "
+                        f"up to step {self.writer.last_step}")
+
+    def _summary(self) -> str:
+        accuracy = "" if self.last_accuracy is None else f", accuracy {self.last_accuracy:.3f}"
+        return f"loss {self.last_loss:.4g}{accuracy}"
