@@ -16,6 +16,7 @@ torch is imported only when a Recorder is made, so this module imports without i
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def _following_activations(model: Any) -> dict[str, str | None]:
     following: dict[str, str | None] = {}
     for parent_name, parent in model.named_modules():
         children = list(parent.named_children())
-        for (child_name, _), (_, successor) in zip(children, children[1:], strict=False):
+        for (child_name, _), (_, successor) in itertools.pairwise(children):
             key = f"{parent_name}.{child_name}" if parent_name else child_name
             following[key] = _ACTIVATIONS.get(type(successor).__name__)
     return following

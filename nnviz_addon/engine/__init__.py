@@ -1,0 +1,33 @@
+"""A small numpy-only look-alike of PyTorch: ``Tensor`` with autograd, ``nn`` and ``optim``.
+
+from nnviz_addon.engine import Tensor, nn, optim
+model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 3))
+"""
+
+from . import nn, optim
+from ._random import default_generator, manual_seed
+from ._tensor import (
+    Tensor,
+    enable_grad,
+    float32,
+    float64,
+    int64,
+    is_grad_enabled,
+    no_grad,
+    tensor,
+)
+
+__all__ = [
+    "Tensor",
+    "default_generator",
+    "enable_grad",
+    "float32",
+    "float64",
+    "int64",
+    "is_grad_enabled",
+    "manual_seed",
+    "nn",
+    "no_grad",
+    "optim",
+    "tensor",
+]

@@ -1,0 +1,758 @@
+"""Tensor: a numpy array with reverse-mode autograd, shaped like PyTorch's.
+
+Each differentiable op computes its result with numpy and records a small ``backward`` closure
+that maps the output gradient to one gradient per input (micrograd's layout). ``Tensor.backward``
+walks the graph iteratively in reverse creation order (a topological order that needs no
+depth-first search and no recursion) and, after every closure, sums each
+input gradient back to that input's shape (the single "unbroadcast" step), so the rules below stay
+one-liners even when numpy broadcast the operands.
+
+Speed matters because a training step of a tiny network is mostly Python overhead: ``Tensor`` has
+``__slots__``, no graph is recorded under :class:`no_grad` or when no input requires a gradient,
+and an unbroadcast is skipped when the shapes already agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from heapq import heappop, heappush
+from typing import Any
+
+import numpy as np
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int64 = np.dtype(np.int64)
+
+# exp(-x) overflows below these; clamping the exponent keeps sigmoid silent and still exact to
+# within the smallest normal number of the dtype.
+_EXP_LIMIT = {float32: 88.0, float64: 708.0}
+
+Backward = Callable[[np.ndarray], Sequence["np.ndarray | None"]]
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradient mode
+
+
+_grad_enabled = True
+
+
+class no_grad:
+    """Context manager and decorator that stops graph recording, like ``torch.no_grad``."""
+
+    _enabled = False
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = self._enabled
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+    def __call__(self, func: Callable) -> Callable:
+        mode = type(self)
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with mode():
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Turns graph recording back on inside a :class:`no_grad` block."""
+
+    _enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+# ---------------------------------------------------------------------------------------------
+# Construction helpers
+
+
+def _as_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """numpy array for ``data`` with torch.tensor's dtype rules: Python floats become float32,
+    Python ints int64; numpy arrays keep their dtype unless ``dtype`` is given."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, np.ndarray):
+        return data if dtype is None else data.astype(dtype, copy=False)
+    array = np.asarray(data, dtype=dtype)
+    if dtype is None and not isinstance(data, np.generic):
+        kind = array.dtype.kind
+        if kind == "f":
+            array = array.astype(float32)
+        elif kind in "iu":
+            array = array.astype(int64)
+        elif kind != "b":
+            raise TypeError(f"cannot make a tensor from {type(data).__name__} data of dtype {array.dtype}")
+    return array
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (like ``torch.tensor``)."""
+    array = np.array(_as_array(data, dtype), copy=True)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def _check_requires_grad(array: np.ndarray) -> None:
+    if array.dtype.kind != "f":
+        raise RuntimeError(f"only tensors of floating point dtype can require gradients, got dtype {array.dtype}")
+
+
+def from_op(data: np.ndarray, parents: tuple[Tensor, ...], backward: Backward) -> Tensor:
+    """The result of a differentiable op (engine-internal, used by ``nn.functional`` too).
+
+    ``backward(grad)`` returns one gradient (or None) per parent, in the output's shape or any
+    shape that broadcasts to the parent's; the engine sums it back to the parent's shape.
+    The graph is recorded only when gradients are on and some parent requires one."""
+    out = _new_tensor(Tensor)
+    out.data = data if type(data) is np.ndarray else np.asarray(data)
+    out.grad = None
+    if _grad_enabled:
+        for parent in parents:
+            if parent.requires_grad:
+                out.requires_grad = True
+                out._parents = parents
+                out._backward = backward
+                out._seq = next(_creation_counter)
+                return out
+    out.requires_grad = False
+    out._parents = ()
+    out._backward = None
+    return out
+
+
+def _wrap(array: np.ndarray) -> Tensor:
+    """A plain leaf tensor around ``array`` without the constructor's conversions."""
+    out = _new_tensor(Tensor)
+    out.data = array
+    out.grad = None
+    out.requires_grad = False
+    out._parents = ()
+    out._backward = None
+    return out
+
+
+_new_tensor = object.__new__
+_creation_counter = itertools.count()
+
+
+def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the axes numpy broadcast so it gets ``shape`` back."""
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = np.add.reduce(grad, axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = np.add.reduce(grad, axis=stretched, keepdims=True)
+    return np.asarray(grad)
+
+
+def _normalize_dims(dim: int | Sequence[int] | None, ndim: int) -> tuple[int, ...] | None:
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    return tuple(sorted(_normalize_dim(d, ndim) for d in dims))
+
+
+def _normalize_dim(dim: int, ndim: int) -> int:
+    low, high = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    if not low <= dim <= high:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{low}, {high}], but got {dim})")
+    return dim % ndim if ndim else 0
+
+
+def _index_array(index: Any) -> Any:
+    """Tensors inside an index become their arrays; everything else is numpy indexing as is."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(_index_array(i) for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _is_basic_index(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Binary op rules: forward ufunc and one gradient rule per side, (g, a, b, out) -> gradient.
+
+
+def _pow_grad_exponent(g: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # d(a**b)/db = a**b * log(a); torch defines it as 0 where a == 0 (and b >= 0).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(a == 0, 0, g * out * np.log(a))
+
+
+_BINARY: dict[str, tuple[Callable, Callable, Callable]] = {
+    "add": (np.add, lambda g, a, b, out: g, lambda g, a, b, out: g),
+    "sub": (np.subtract, lambda g, a, b, out: g, lambda g, a, b, out: -g),
+    "mul": (np.multiply, lambda g, a, b, out: g * b, lambda g, a, b, out: g * a),
+    "div": (np.true_divide, lambda g, a, b, out: g / b, lambda g, a, b, out: -g * out / b),
+    "pow": (np.power, lambda g, a, b, out: g * b * a ** (b - 1), _pow_grad_exponent),
+}
+
+
+class Tensor:
+    """An n-dimensional array that can record the ops applied to it and differentiate them.
+
+    ``Tensor(data)`` wraps a numpy array without copying it (like ``torch.as_tensor``); use
+    :func:`tensor` for a copy. ``data`` is the public ndarray (optimisers update it in place),
+    ``grad`` is a Tensor or None and only leaves that require a gradient keep one.
+    """
+
+    __slots__ = ("_backward", "_parents", "_seq", "data", "grad", "requires_grad")
+    __array_ufunc__ = None  # `ndarray + Tensor` defers to Tensor.__radd__ instead of looping
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+        self.data = _as_array(data, dtype)
+        self.grad: Tensor | None = None
+        if requires_grad:
+            _check_requires_grad(self.data)
+        self.requires_grad = bool(requires_grad)
+        self._parents: tuple[Tensor, ...] = ()
+        self._backward: Backward | None = None
+
+    # -- properties -------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._backward is None
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*reversed(range(self.ndim)))
+
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
+        return self.shape if dim is None else self.shape[_normalize_dim(dim, self.ndim)]
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = []
+        if self.dtype not in (float32, int64, np.dtype(bool)):
+            extras.append(f"dtype={self.dtype}")
+        if self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        return bool(self.data)  # numpy raises for more than one element, as torch does
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(tensor)`` gives the data (a copy only when a dtype change needs one)."""
+        return self.data if dtype is None else self.data.astype(dtype, copy=bool(copy))
+
+    # -- leaving the graph ------------------------------------------------------------------
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self.data
+
+    def item(self) -> float | int | bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad:
+            _check_requires_grad(self.data)
+        self.requires_grad = requires_grad
+        return self
+
+    def zero_(self) -> Tensor:
+        self.data[...] = 0
+        return self
+
+    # -- autograd ---------------------------------------------------------------------------
+
+    def backward(self, gradient: Tensor | np.ndarray | float | None = None) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient."""
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            seed = np.ones_like(self.data)
+        else:
+            seed = _as_array(gradient, self.dtype)
+            if seed.shape != self.shape:
+                raise ValueError(f"gradient has shape {seed.shape} but the tensor it is for has shape {self.shape}")
+        if self._backward is None:
+            self._accumulate(seed)
+            return
+        # Creation order is a topological order (an op's inputs exist before its output), so a
+        # heap keyed on the creation number yields every node after all the nodes computed from
+        # it; leaves take their gradient as it arrives.
+        grads: dict[int, np.ndarray] = {id(self): seed}
+        pending = [(-self._seq, self)]
+        while pending:
+            node = heappop(pending)[1]
+            grad = grads.pop(id(node))
+            for parent, parent_grad in zip(node._parents, node._backward(grad), strict=True):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                target = parent.data
+                if parent_grad.shape != target.shape:
+                    parent_grad = _unbroadcast(parent_grad, target.shape)
+                if parent_grad.dtype is not target.dtype and parent_grad.dtype != target.dtype:
+                    parent_grad = parent_grad.astype(target.dtype)
+                if parent._backward is None:
+                    parent._accumulate(parent_grad)
+                    continue
+                key = id(parent)
+                previous = grads.get(key)
+                if previous is None:
+                    grads[key] = parent_grad
+                    heappush(pending, (-parent._seq, parent))
+                else:
+                    grads[key] = previous + parent_grad
+
+    def _accumulate(self, grad: np.ndarray) -> None:
+        if self.grad is None:
+            # A copy: the same array may have been handed to several inputs (e.g. by `add`).
+            self.grad = _wrap(np.array(grad, dtype=self.data.dtype))
+        else:
+            self.grad.data += grad
+
+    # -- arithmetic -------------------------------------------------------------------------
+
+    def _operand(self, other: Any) -> Tensor:
+        """``other`` as a tensor whose dtype will not change self's float dtype: Python and numpy
+        scalars take self's dtype (numpy 1.x would otherwise upcast 0-d float32 results), integer
+        arrays take it too, as in torch."""
+        if isinstance(other, Tensor):
+            return other
+        own = self.data.dtype
+        if isinstance(other, (int, float, bool, np.generic)):
+            if own.kind == "f" or not isinstance(other, (float, np.floating)):
+                return Tensor(np.array(other, dtype=own))
+            return Tensor(np.array(other, dtype=float32))
+        array = np.asarray(other)
+        if array.dtype.kind in "iub" and own.kind == "f":
+            array = array.astype(own)
+        return Tensor(array)
+
+    def _binary(self, other: Any, name: str, reflected: bool = False) -> Tensor:
+        a, b = self, self._operand(other)
+        if reflected:
+            a, b = b, a
+        x, y = a.data, b.data
+        if x.dtype != y.dtype:
+            # torch: an integer operand takes the float operand's dtype
+            if x.dtype.kind == "f" and y.dtype.kind != "f":
+                y = y.astype(x.dtype)
+            elif y.dtype.kind == "f" and x.dtype.kind != "f":
+                x = x.astype(y.dtype)
+        forward, grad_a, grad_b = _BINARY[name]
+        try:
+            out = forward(x, y)
+        except ValueError:
+            raise ValueError(f"{name}: shapes {x.shape} and {y.shape} cannot be broadcast together") from None
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+            return (
+                grad_a(g, x, y, out) if a.requires_grad else None,
+                grad_b(g, x, y, out) if b.requires_grad else None,
+            )
+
+        return from_op(out, (a, b), backward)
+
+    def __add__(self, other: Any) -> Tensor:
+        return self._binary(other, "add")
+
+    def __radd__(self, other: Any) -> Tensor:
+        return self._binary(other, "add", reflected=True)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return self._binary(other, "sub")
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return self._binary(other, "sub", reflected=True)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return self._binary(other, "mul")
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return self._binary(other, "mul", reflected=True)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return self._binary(other, "div")
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return self._binary(other, "div", reflected=True)
+
+    def __pow__(self, other: Any) -> Tensor:
+        if isinstance(other, (int, float)) and not isinstance(other, bool):
+            return self._pow_scalar(other)
+        return self._binary(other, "pow")
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return self._binary(other, "pow", reflected=True)
+
+    def _pow_scalar(self, exponent: float) -> Tensor:
+        x = self.data
+        e = x.dtype.type(exponent) if x.dtype.kind == "f" else exponent
+        out = x**e
+        return from_op(out, (self,), lambda g: (g * e * x ** (e - 1),))
+
+    def __neg__(self) -> Tensor:
+        return from_op(-self.data, (self,), lambda g: (-g,))
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+    pow = __pow__
+    neg = __neg__
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return matmul(self, self._operand(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return matmul(self._operand(other), self)
+
+    matmul = __matmul__
+
+    # -- comparisons (no gradient) ----------------------------------------------------------
+
+    def _compare(self, other: Any, ufunc: np.ufunc) -> Tensor:
+        return Tensor(ufunc(self.data, self._operand(other).data))
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        if dim is None:
+            return Tensor(np.asarray(self.data.argmax(), dtype=int64))
+        axis = _normalize_dim(dim, self.ndim)
+        return Tensor(self.data.argmax(axis=axis, keepdims=keepdim).astype(int64, copy=False))
+
+    # -- dtype ------------------------------------------------------------------------------
+
+    def to(self, dtype: Any) -> Tensor:
+        """A copy in ``dtype``; differentiable between float dtypes."""
+        target = np.dtype(dtype)
+        if target == self.dtype:
+            return self
+        source = self.dtype
+        return from_op(self.data.astype(target), (self,), lambda g: (g.astype(source),))
+
+    def float(self) -> Tensor:
+        return self.to(float32)
+
+    def double(self) -> Tensor:
+        return self.to(float64)
+
+    def long(self) -> Tensor:
+        return Tensor(self.data.astype(int64))
+
+    # -- reductions -------------------------------------------------------------------------
+
+    def sum(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        axes = _normalize_dims(dim, self.ndim)
+        shape = self.shape
+        out = self.data.sum(axis=axes, keepdims=keepdim)
+        return from_op(out, (self,), lambda g: (_expand_reduced(g, axes, keepdim, shape),))
+
+    def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        axes = _normalize_dims(dim, self.ndim)
+        shape = self.shape
+        count = self.data.size if axes is None else int(np.prod([shape[a] for a in axes]))
+        out = self.data.mean(axis=axes, keepdims=keepdim)
+        return from_op(out, (self,), lambda g: (_expand_reduced(g / count, axes, keepdim, shape),))
+
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
+        """Like torch: without ``dim`` the maximum (its gradient split evenly among ties); with
+        ``dim`` a ``(values, indices)`` pair whose gradient goes to the index returned."""
+        return self._extreme(dim, keepdim, np.max, np.argmax)
+
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Tensor | MaxResult:
+        return self._extreme(dim, keepdim, np.min, np.argmin)
+
+    def _extreme(self, dim: int | None, keepdim: bool, reduce: Callable, arg: Callable) -> Tensor | MaxResult:
+        x = self.data
+        if x.size == 0:
+            raise RuntimeError("max()/min() of an empty tensor: the operation has no identity")
+        if dim is None:
+            out = np.asarray(reduce(x))
+
+            def backward_all(g: np.ndarray) -> tuple[np.ndarray]:
+                ties = x == out
+                return (ties * (g / ties.sum()),)
+
+            return from_op(out, (self,), backward_all)
+        axis = _normalize_dim(dim, self.ndim)
+        index = np.expand_dims(arg(x, axis=axis), axis)
+        values = np.take_along_axis(x, index, axis)
+
+        def backward_dim(g: np.ndarray) -> tuple[np.ndarray]:
+            grad = np.zeros_like(x)
+            np.put_along_axis(grad, index, g if keepdim else np.expand_dims(g, axis), axis)
+            return (grad,)
+
+        if not keepdim:
+            values, index_out = np.squeeze(values, axis), np.squeeze(index, axis)
+        else:
+            index_out = index
+        return MaxResult(from_op(values, (self,), backward_dim), Tensor(index_out.astype(int64)))
+
+    # -- shape ------------------------------------------------------------------------------
+
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        new_shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        old_shape = self.shape
+        try:
+            out = self.data.reshape(new_shape)
+        except ValueError:
+            raise ValueError(
+                f"shape {tuple(new_shape)} is invalid for a tensor of shape {old_shape} ({self.data.size} elements)"
+            ) from None
+        return from_op(out, (self,), lambda g: (g.reshape(old_shape),))
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = _normalize_dim(start_dim, self.ndim), _normalize_dim(end_dim, self.ndim)
+        shape = self.shape
+        return self.reshape(*shape[:start], -1, *shape[end + 1 :])
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        axis = _normalize_dim(dim, self.ndim + 1)
+        return self.reshape(*self.shape[:axis], 1, *self.shape[axis:])
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        if dim is None:
+            return self.reshape(*(n for n in self.shape if n != 1))
+        axis = _normalize_dim(dim, self.ndim)
+        if self.shape[axis] != 1:
+            return self
+        return self.reshape(*self.shape[:axis], *self.shape[axis + 1 :])
+
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
+        a, b = _normalize_dim(dim0, self.ndim), _normalize_dim(dim1, self.ndim)
+        return from_op(np.swapaxes(self.data, a, b), (self,), lambda g: (np.swapaxes(g, a, b),))
+
+    def permute(self, *dims: int | Sequence[int]) -> Tensor:
+        order = tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims
+        if sorted(_normalize_dim(d, self.ndim) for d in order) != list(range(self.ndim)):
+            raise ValueError(f"permute dims {tuple(order)} are not a permutation of the {self.ndim} dims")
+        inverse = tuple(np.argsort([_normalize_dim(d, self.ndim) for d in order]))
+        return from_op(np.transpose(self.data, order), (self,), lambda g: (np.transpose(g, inverse),))
+
+    def __getitem__(self, index: Any) -> Tensor:
+        index = _index_array(index)
+        x = self.data
+        out = x[index]
+        basic = _is_basic_index(index)
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray]:
+            grad = np.zeros_like(x)
+            if basic:
+                grad[index] = g
+            else:  # integer arrays may repeat an element: every occurrence adds its share
+                np.add.at(grad, index, g)
+            return (grad,)
+
+        return from_op(out, (self,), backward)
+
+    # -- elementwise functions --------------------------------------------------------------
+
+    def exp(self) -> Tensor:
+        out = np.exp(self.data)
+        return from_op(out, (self,), lambda g: (g * out,))
+
+    def log(self) -> Tensor:
+        x = self.data
+        return from_op(np.log(x), (self,), lambda g: (g / x,))
+
+    def sqrt(self) -> Tensor:
+        out = np.sqrt(self.data)
+        return from_op(out, (self,), lambda g: (g / (2 * out),))
+
+    def abs(self) -> Tensor:
+        x = self.data
+        return from_op(np.abs(x), (self,), lambda g: (g * np.sign(x),))
+
+    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
+        """Limit to [min, max]; the gradient passes where min <= x <= max, as in torch."""
+        if min is None and max is None:
+            raise ValueError("clamp needs at least one of min and max")
+        x = self.data
+        low = None if min is None else x.dtype.type(min)
+        high = None if max is None else x.dtype.type(max)
+        out = np.clip(x, low, high)
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray]:
+            inside = np.ones(x.shape, dtype=bool)
+            if low is not None:
+                inside &= x >= low
+            if high is not None:
+                inside &= x <= high
+            return (g * inside,)
+
+        return from_op(out, (self,), backward)
+
+    clip = clamp
+
+    def tanh(self) -> Tensor:
+        out = np.tanh(self.data)
+        return from_op(out, (self,), lambda g: (g * (1 - out * out),))
+
+    def sigmoid(self) -> Tensor:
+        out = _sigmoid(self.data)
+        return from_op(out, (self,), lambda g: (g * out * (1 - out),))
+
+    def relu(self) -> Tensor:
+        zero = self.data.dtype.type(0)  # a same-dtype scalar: numpy converts a Python 0 every call
+        out = np.maximum(self.data, zero)
+        return from_op(out, (self,), lambda g: (g * (out > zero),))
+
+    def softmax(self, dim: int) -> Tensor:
+        axis = _normalize_dim(dim, self.ndim)
+        shifted = self.data - self.data.max(axis=axis, keepdims=True)
+        out = np.exp(shifted)
+        out /= out.sum(axis=axis, keepdims=True)
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray]:
+            return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+
+        return from_op(out, (self,), backward)
+
+    def log_softmax(self, dim: int) -> Tensor:
+        axis = _normalize_dim(dim, self.ndim)
+        out = _log_softmax(self.data, axis)
+
+        def backward(g: np.ndarray) -> tuple[np.ndarray]:
+            return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+
+        return from_op(out, (self,), backward)
+
+
+def _expand_reduced(g: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool, shape: tuple[int, ...]) -> np.ndarray:
+    """The gradient of a sum over ``axes``: ``g`` copied along the reduced axes."""
+    if axes is not None and not keepdim:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # limit and 1 in x's dtype: numpy 1.x would turn a 0-d float32 x into float64 otherwise
+    limit = x.dtype.type(_EXP_LIMIT.get(x.dtype, 708.0))
+    return np.reciprocal(np.exp(np.minimum(-x, limit)) + x.dtype.type(1))
+
+
+def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` with numpy's rules for 1-D and batched operands."""
+    x, y = a.data, b.data
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError(f"matmul needs tensors with at least 1 dimension, got shapes {x.shape} and {y.shape}")
+    inner = y.shape[0] if y.ndim == 1 else y.shape[-2]
+    if x.shape[-1] != inner:
+        raise ValueError(f"matmul: shapes {x.shape} and {y.shape} do not match ({x.shape[-1]} != {inner})")
+    try:
+        out = np.matmul(x, y)
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of shapes {x.shape} and {y.shape} cannot be broadcast") from None
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        # Treat 1-D operands as a row (left) or column (right) matrix, then drop that axis again.
+        x2 = x[None, :] if x.ndim == 1 else x
+        y2 = y[:, None] if y.ndim == 1 else y
+        g2 = g
+        if y.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        if x.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        grad_x = grad_y = None
+        if a.requires_grad:
+            grad_x = np.matmul(g2, np.swapaxes(y2, -1, -2))
+            if x.ndim == 1:
+                grad_x = grad_x[..., 0, :]
+        if b.requires_grad:
+            grad_y = np.matmul(np.swapaxes(x2, -1, -2), g2)
+            if y.ndim == 1:
+                grad_y = grad_y[..., 0]
+        return grad_x, grad_y
+
+    return from_op(out, (a, b), backward)

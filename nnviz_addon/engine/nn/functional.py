@@ -1,0 +1,441 @@
+"""``nn.functional``: layers and losses as functions, with torch's names and semantics.
+
+``linear``, the losses and the activations are single fused ops (one forward array expression and
+one backward closure each) because a training step of a small network is dominated by per-op
+overhead. Normalisation is composed from Tensor ops: it is not on the hot path and stays obviously
+correct that way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._random import resolve
+from ..special import erf
+from .._tensor import Tensor, _log_softmax, _sigmoid, from_op
+
+REDUCTIONS = ("none", "mean", "sum")
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_CUBIC = 0.044715
+_BCE_EPSILON = 1e-12  # torch's floor for p(1-p) in the BCE gradient
+_BCE_LOG_FLOOR = -100.0  # torch clamps log(p) and log(1-p) here
+
+
+def _same_dtype(out: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Undo numpy 1.x promoting 0-d float32 results to float64 when a Python float joins in."""
+    return out if out.dtype == like.dtype else out.astype(like.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` as one op; ``weight`` has shape (out_features, in_features)."""
+    x, w = input.data, weight.data
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} does not fit weight of shape {w.shape} "
+            f"(input's last dimension must equal weight's second)"
+        )
+    out = np.matmul(x, w.T)
+    if bias is not None:
+        if bias.data.shape != (w.shape[0],):
+            raise ValueError(f"linear: bias of shape {bias.shape} does not fit weight of shape {w.shape}")
+        out += bias.data
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        rows_g = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+        rows_x = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        grad_input = np.matmul(g, w) if input.requires_grad else None
+        grad_weight = np.matmul(rows_g.T, rows_x) if weight.requires_grad else None
+        if bias is None:
+            return grad_input, grad_weight
+        return grad_input, grad_weight, np.add.reduce(rows_g, axis=0) if bias.requires_grad else None
+
+    return from_op(out, (input, weight) if bias is None else (input, weight, bias), backward)
+
+
+def dropout(
+    input: Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (inverted dropout);
+    the identity when not training."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    x = input.data
+    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
+    mask = (resolve(generator).random(x.shape) >= p) * x.dtype.type(scale)
+    return from_op(x * mask, (input,), lambda g: (g * mask,))
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if input.shape[input.ndim - len(shape) :] != shape or input.ndim < len(shape):
+        raise ValueError(f"layer_norm: input of shape {input.shape} does not end in normalized_shape {shape}")
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    centred = input - input.mean(dims, keepdim=True)
+    variance = (centred * centred).mean(dims, keepdim=True)
+    out = centred / (variance + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the batch (and length) axes of (N, C) or (N, C, L) input, per channel C.
+
+    Training uses the batch statistics (biased variance) and moves the running statistics
+    towards them by ``momentum``, storing the unbiased variance, as torch does."""
+    if input.ndim not in (2, 3):
+        raise ValueError(f"batch_norm expects 2D (N, C) or 3D (N, C, L) input, got shape {input.shape}")
+    channels = input.shape[1]
+    axes = (0,) if input.ndim == 2 else (0, 2)
+    stats_shape = (1, channels) if input.ndim == 2 else (1, channels, 1)
+    if training or running_mean is None:
+        count = input.data.size // channels
+        if training and count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input of shape {input.shape}")
+        mean = input.mean(axes, keepdim=True)
+        centred = input - mean
+        variance = (centred * centred).mean(axes, keepdim=True)
+        if training and running_mean is not None and running_var is not None:
+            unbiased = variance.data.reshape(channels) * (count / (count - 1))
+            running_mean.data *= 1.0 - momentum
+            running_mean.data += momentum * mean.data.reshape(channels)
+            running_var.data *= 1.0 - momentum
+            running_var.data += momentum * unbiased
+        out = centred / (variance + eps).sqrt()
+    else:
+        mean = running_mean.data.reshape(stats_shape).astype(input.dtype, copy=False)
+        variance = running_var.data.reshape(stats_shape).astype(input.dtype, copy=False)
+        out = (input - Tensor(mean)) * Tensor(1.0 / np.sqrt(variance + eps))
+    if weight is not None:
+        out = out * weight.reshape(stats_shape)
+    if bias is not None:
+        out = out + bias.reshape(stats_shape)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Activations
+
+
+def relu(input: Tensor) -> Tensor:
+    return input.relu()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return input.sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    return input.tanh()
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x where x > 0, else negative_slope * x; at 0 the gradient is the slope, as in torch."""
+    x = input.data
+    slope = x.dtype.type(negative_slope)
+    positive = x > 0
+    out = np.where(positive, x, x * slope)
+    return from_op(out, (input,), lambda g: (g * np.where(positive, 1, slope).astype(x.dtype, copy=False),))
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x * Phi(x) with the exact normal CDF (erf), or torch's tanh approximation."""
+    x = input.data
+    if approximate == "none":
+        cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
+        out = x * cdf
+
+        def derivative() -> np.ndarray:
+            return cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI
+
+    elif approximate == "tanh":
+        t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+        out = 0.5 * x * (1.0 + t)
+
+        def derivative() -> np.ndarray:
+            inner = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * x * x)
+            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner
+
+    else:
+        raise ValueError(f"gelu approximate={approximate!r} is not supported; allowed: 'none', 'tanh'")
+    return from_op(_same_dtype(out, x), (input,), lambda g: (g * derivative(),))
+
+
+def silu(input: Tensor) -> Tensor:
+    """x * sigmoid(x)."""
+    x = input.data
+    s = _sigmoid(x)
+    out = x * s
+    return from_op(out, (input,), lambda g: (g * (s * (1 + x * (1 - s))),))
+
+
+def softmax_dim(ndim: int) -> int:
+    """torch's implicit dim when a Softmax is made without one."""
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    return input.softmax(softmax_dim(input.ndim) if dim is None else dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    return input.log_softmax(softmax_dim(input.ndim) if dim is None else dim)
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses
+
+
+def check_reduction(reduction: str) -> str:
+    if reduction not in REDUCTIONS:
+        allowed = ", ".join(repr(r) for r in REDUCTIONS)
+        raise ValueError(f"reduction={reduction!r} is not valid; allowed: {allowed}")
+    return reduction
+
+
+def _target_like(input: Tensor, target: Any, loss: str) -> Tensor:
+    """The target as a tensor of the input's shape and float dtype (the shapes must agree:
+    silently broadcasting (N, 1) against (N,) is a classic bug)."""
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    if target.shape != input.shape:
+        raise ValueError(f"{loss}: target shape {target.shape} differs from input shape {input.shape}")
+    return target
+
+
+def _pointwise_loss(
+    parents: tuple[Tensor, Tensor],
+    losses: np.ndarray,
+    local_grads: tuple[Callable[[], np.ndarray], Callable[[], np.ndarray]],
+    reduction: str,
+) -> Tensor:
+    """One op for an elementwise loss: ``losses`` reduced, and d(loss_i)/d(parent_i) evaluated
+    lazily in backward for the parents that need it."""
+    check_reduction(reduction)
+    out = _reduce(losses, reduction)
+    count = losses.size
+    (first, second), (first_grad, second_grad) = parents, local_grads
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if reduction == "mean":
+            g = g / count
+        return (
+            first_grad() * g if first.requires_grad else None,
+            second_grad() * g if second.requires_grad else None,
+        )
+
+    return from_op(out, parents, backward)
+
+
+def _reduce(losses: np.ndarray, reduction: str) -> np.ndarray:
+    """The mean, sum or (for "none") the losses themselves, kept in the losses' dtype."""
+    if reduction == "none":
+        return losses
+    total = np.add.reduce(losses, axis=None)
+    if reduction == "mean":
+        total = np.true_divide(total, losses.size, dtype=losses.dtype)
+    return np.asarray(total)
+
+
+def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    target = _target_like(input, target, "mse_loss")
+    diff = input.data - target.data
+    return _pointwise_loss((input, target), diff * diff, (lambda: 2 * diff, lambda: -2 * diff), reduction)
+
+
+def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    target = _target_like(input, target, "l1_loss")
+    diff = input.data - target.data
+    return _pointwise_loss((input, target), np.abs(diff), (lambda: np.sign(diff), lambda: -np.sign(diff)), reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """-(y log p + (1-y) log(1-p)) with each log clamped at -100, as in torch."""
+    target = _target_like(input, target, "binary_cross_entropy")
+    p, y = input.data, target.data
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    with np.errstate(divide="ignore"):
+        log_p = np.maximum(np.log(p), _BCE_LOG_FLOOR)
+        log_q = np.maximum(np.log(1 - p), _BCE_LOG_FLOOR)
+    losses = -(y * log_p + (1 - y) * log_q)
+    return _pointwise_loss(
+        (input, target),
+        losses,
+        (lambda: (p - y) / np.maximum((1 - p) * p, _BCE_EPSILON), lambda: log_q - log_p),
+        reduction,
+    )
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """BCE of sigmoid(x) computed from the logits without overflow: softplus(x) - x*y, with
+    softplus(x) = log(1 + exp(x)) from ``np.logaddexp``; its gradient sigmoid(x) - y reuses it."""
+    target = _target_like(input, target, "binary_cross_entropy_with_logits")
+    x, y = input.data, target.data
+    softplus = np.logaddexp(0, x)
+    losses = softplus - x * y
+    return _pointwise_loss((input, target), losses, (lambda: np.exp(x - softplus) - y, lambda: -x), reduction)
+
+
+def _class_rows(x: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """(N, C, d1, ...) scores as (N*d1*..., C) rows, and the function that puts a per-row-and-class
+    array back into the original layout."""
+    if x.ndim == 1:
+        return x[None, :], lambda rows: rows.reshape(x.shape)
+    if x.ndim == 2:
+        return x, lambda rows: rows
+    moved = np.moveaxis(x, 1, -1)
+    return moved.reshape(-1, x.shape[1]), lambda rows: np.moveaxis(rows.reshape(moved.shape), -1, 1)
+
+
+def _class_indices(target: Tensor, scores_shape: tuple[int, ...], loss: str) -> np.ndarray:
+    expected = scores_shape[:1] + scores_shape[2:] if len(scores_shape) > 1 else ()
+    if target.shape != expected:
+        raise ValueError(
+            f"{loss}: class-index target of shape {target.shape} does not fit input of shape {scores_shape} "
+            f"(expected target shape {expected})"
+        )
+    indices = target.data.reshape(-1)
+    classes = scores_shape[1] if len(scores_shape) > 1 else scores_shape[0]
+    if indices.size and (indices.min() < 0 or indices.max() >= classes):
+        bad = indices[(indices < 0) | (indices >= classes)][0]
+        raise IndexError(f"{loss}: target {bad} is out of bounds; class indices must be in [0, {classes - 1}]")
+    return indices
+
+
+def _row_loss(
+    parents: tuple[Tensor, ...],
+    losses: np.ndarray,
+    out_shape: tuple[int, ...],
+    input_grad: Callable[[np.ndarray], np.ndarray],
+    restore: Callable[[np.ndarray], np.ndarray],
+    reduction: str,
+    target_grad: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> Tensor:
+    """One op for a loss with one value per row of class scores: ``input_grad(w)`` maps the
+    row weights ``w`` (upstream gradient after the reduction, shaped (rows, 1) or 0-d) to the
+    (rows, C) gradient."""
+    check_reduction(reduction)
+    out = _reduce(losses, reduction).reshape(out_shape if reduction == "none" else ())
+    rows = losses.shape[0]
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        # one weight per row, or one for all rows (a 0-d array broadcasts the same way)
+        weights = g.reshape(rows, 1) if reduction == "none" else g
+        if reduction == "mean":
+            weights = g / rows
+        grads = [restore(input_grad(weights)) if parents[0].requires_grad else None]
+        if len(parents) > 1:
+            wants_target = target_grad is not None and parents[1].requires_grad
+            grads.append(restore(target_grad(weights)) if wants_target else None)
+        return tuple(grads)
+
+    return from_op(out, parents, backward)
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Any,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """log-softmax over dim 1 (dim 0 for 1-D input) and negative log-likelihood, fused.
+
+    ``target`` holds class indices (integers, input's shape without the class dim) or class
+    probabilities (floats, input's shape). ``label_smoothing`` mixes the target with the uniform
+    distribution, as in torch."""
+    check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    scores, restore = _class_rows(input.data)
+    classes = scores.shape[1]
+    out_shape = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
+    if target.dtype.kind in "iu":
+        indices = _class_indices(target, input.shape, "cross_entropy")
+        rows = np.arange(indices.size)
+        if label_smoothing == 0.0:  # the common case, kept lean: logsumexp - picked score
+            shifted = scores - np.maximum.reduce(scores, axis=1, keepdims=True)
+            exp = np.exp(shifted)
+            total = np.add.reduce(exp, axis=1, keepdims=True)
+            losses = np.log(total[:, 0]) - shifted[rows, indices]
+
+            def input_grad(weights: np.ndarray) -> np.ndarray:
+                grad = exp / total
+                grad[rows, indices] -= 1
+                grad *= weights
+                return grad
+
+            return _row_loss((input,), losses, out_shape, input_grad, restore, reduction)
+        probabilities = np.zeros_like(scores)
+        probabilities[rows, indices] = 1
+        parents: tuple[Tensor, ...] = (input,)
+    else:
+        if target.shape != input.shape:
+            raise ValueError(
+                f"cross_entropy: probability target of shape {target.shape} differs from input shape {input.shape}"
+            )
+        probabilities = _class_rows(target.data.astype(input.dtype, copy=False))[0]
+        parents = (input, target)
+    log_p = _log_softmax(scores, 1)
+    smoothed = probabilities * (1.0 - label_smoothing) + label_smoothing / classes if label_smoothing else probabilities
+    losses = -(smoothed * log_p).sum(axis=1)
+
+    def smoothed_grad(weights: np.ndarray) -> np.ndarray:
+        return (np.exp(log_p) * smoothed.sum(axis=1, keepdims=True) - smoothed) * weights
+
+    def probability_grad(weights: np.ndarray) -> np.ndarray:
+        return -log_p * (1.0 - label_smoothing) * weights
+
+    return _row_loss(parents, losses, out_shape, smoothed_grad, restore, reduction, probability_grad)
+
+
+def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class indices, given log-probabilities (N, C[, d...]) or (C,)."""
+    check_reduction(reduction)
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    if target.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {target.dtype}")
+    scores, restore = _class_rows(input.data)
+    indices = _class_indices(target, input.shape, "nll_loss")
+    rows = np.arange(indices.size)
+    out_shape = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
+
+    def input_grad(weights: np.ndarray) -> np.ndarray:
+        grad = np.zeros_like(scores)
+        grad[rows, indices] = -1
+        grad *= weights
+        return grad
+
+    return _row_loss((input,), -scores[rows, indices], out_shape, input_grad, restore, reduction)
