@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from .._random import resolve
-from ..special import erf
 from .._tensor import Tensor, _log_softmax, _sigmoid, from_op
+from ..special import erf
 
 REDUCTIONS = ("none", "mean", "sum")
 _SQRT_HALF = math.sqrt(0.5)
