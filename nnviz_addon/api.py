@@ -1,0 +1,128 @@
+"""nnviz from Python: train a preset, animate the run, render it to MP4.
+
+Three calls, usable from Blender's Python console, a script, or ``python`` with the bpy module::
+
+    from nnviz_addon import api      # installed as an extension: from bl_ext.user_default.nnviz import api
+
+    history = api.train("xor", steps=200)         # a shipped preset's name, a .toml path or a Preset
+    api.animate(history)                          # cubes, labels, overlay; every record keyed
+    api.render("/tmp/xor.mp4")                    # H.264 MP4 of the scene's frame range
+
+    history.save("/tmp/xor.npz")                  # ...and later, or elsewhere:
+    api.animate("/tmp/xor.npz")
+
+Training needs only numpy; :func:`animate` and :func:`render` import bpy when first called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .config import Preset, PresetError, RenderConfig, find_presets, load_preset, preset_from_dict
+from .history import History
+from .training import TrainingRun
+
+if TYPE_CHECKING:
+    from .scene.options import SceneOptions
+
+__all__ = ["TrainingDiverged", "animate", "render", "render_config_of", "resolve_preset", "train"]
+
+
+class TrainingDiverged(RuntimeError):
+    """Training stopped on a non-finite loss or parameter. ``history`` holds the records kept
+    before that (the last good one included), so the run can still be saved or animated."""
+
+    def __init__(self, message: str, history: History) -> None:
+        super().__init__(message)
+        self.history = history
+
+
+def resolve_preset(preset: Preset | str | Path) -> Preset:
+    """A Preset as given, read from a ``.toml`` path, or a shipped preset by name (``"xor"``).
+
+    >>> resolve_preset("xor").train.loss
+    'bce'
+    """
+    if isinstance(preset, Preset):
+        return preset
+    path = Path(preset)
+    if path.exists() or path.suffix == ".toml":
+        return load_preset(path)
+    shipped = find_presets()
+    if str(preset) in shipped:
+        return load_preset(shipped[str(preset)])
+    raise PresetError(f"no preset {str(preset)!r}: give a .toml file or one of the shipped presets "
+                      f"({', '.join(shipped)})")
+
+
+def train(preset: Preset | str | Path, *, steps: int | None = None, seed: int | None = None,
+          progress: Callable[[TrainingRun], object] | None = None) -> History:
+    """Train ``preset`` to the end and return its History.
+
+    ``steps`` and ``seed`` override the preset's ``[train]`` values. ``progress(run)`` is called
+    after every record (``run.step``, ``run.last_loss``, ``run.message``). Raises
+    :class:`TrainingDiverged`, carrying the records kept, if the loss or a parameter stops being finite.
+
+    >>> history = train("xor", steps=40, seed=1)
+    >>> history.steps[-1], history.records
+    (40, 11)
+    """
+    overrides = {key: value for key, value in (("steps", steps), ("seed", seed)) if value is not None}
+    chosen = resolve_preset(preset)
+    if overrides:
+        chosen = chosen.replace(train=overrides)
+    run = TrainingRun(chosen)
+    history = run.run(progress)
+    if run.diverged:
+        raise TrainingDiverged(f"{chosen.name}: {run.message}", history)
+    return history
+
+
+def render_config_of(history: History) -> RenderConfig:
+    """The ``[render]`` settings of the preset ``history`` was trained from; the defaults for a run
+    recorded without one (e.g. from PyTorch)."""
+    if {"model", "data", "train"} <= set(history.config):
+        return preset_from_dict(history.config, source=f"the preset stored in {history.name!r}").render
+    return RenderConfig()
+
+
+def animate(history: History | str | Path, *, options: SceneOptions | None = None,
+            render: RenderConfig | None = None) -> None:
+    """Build the scene for ``history`` (a History or a ``.npz`` path) and keyframe every record.
+
+    Replaces any earlier nnviz scene. The scene's output (engine, resolution, fps, MP4) is set from
+    ``render`` first — the camera is framed for its aspect ratio — defaulting to the run's own
+    preset's ``[render]`` section; ``options`` (timing, colour scale) default to the same section.
+
+    >>> animate(train("rgb_perceptron", steps=20))
+    >>> animate("runs/xor.npz", options=SceneOptions(frames_per_record=2))
+    """
+    import bpy
+
+    from . import scene
+    from .scene.options import SceneOptions
+    from .scene.render import configure_render
+
+    if not isinstance(history, History):
+        history = History.load(history)
+    render = render_config_of(history) if render is None else render
+    configure_render(bpy.context.scene, render)
+    scene.build(history, SceneOptions.from_render_config(render) if options is None else options)
+
+
+def render(path: str | Path, render: RenderConfig | None = None, *, frame_start: int | None = None,
+           frame_end: int | None = None, progress: Callable[[int, int], object] | None = None) -> Path:
+    """Render the current scene to the MP4 ``path`` and return its absolute path.
+
+    ``render`` (engine, resolution, fps, samples) defaults to the scene's current settings, i.e.
+    those :func:`animate` set. The frame range defaults to the scene's. ``progress(done, total)``
+    is called after each frame. The file appears only when complete; on any error no partial
+    file is left and an existing file at ``path`` is kept.
+
+    >>> render("/tmp/run.mp4", RenderConfig(engine="cycles", resolution=(640, 360), samples=8))
+    """
+    from .scene.render import render_mp4
+
+    return render_mp4(path, render, frame_start=frame_start, frame_end=frame_end, progress=progress)

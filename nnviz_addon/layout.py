@@ -1,0 +1,274 @@
+"""Where everything goes: cube positions, labels, legend and the framing, as pure numpy.
+
+The picture lies in Blender's front (XZ) plane: x runs from the input layer to the output layer, z is
+up, every cube sits at y = 0 and the camera looks along +y. One grid cell is 1 unit; a cube fills
+``CUBE_SIZE`` of it, leaving a gap. Layers are top-aligned in a row with their label above:
+
+    layer 0 · Linear 3→4     layer 2 · Linear 4→1
+    ■ ■ ■  ■                 ■ ■ ■ ■  ■
+    ■ ■ ■  ■
+    ...                                          ← weight grid (out × in) and its bias strip
+
+    [legend bar]  -max  0  +max
+    ▪ ■ ■  size legend, when cube sizes show gradients or updates
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .history import LayerSpec
+
+CUBE_SIZE = 0.8
+STRIP_GAP = 1.0  # between a weight grid and its bias strip, in cells
+CHAR_WIDTH = 0.55  # of Blender's default font, per unit of text height (a slightly generous estimate)
+LEGEND_SEGMENTS = 64
+OVERLAY_LINES = 3  # title, step counter, loss: the block reserved above the network for overlay.py
+LINE_SPACING = 1.5
+
+
+@dataclass(frozen=True)
+class Block:
+    """The cubes of one parameter tensor: ``positions[i]`` draws element ``indices[i]``."""
+
+    layer: str
+    role: str  # "weight" or "bias" (or the last part of the key for unlisted parameters)
+    key: str  # the History key, e.g. "0.weight"
+    shape: tuple[int, ...]
+    positions: np.ndarray  # (N, 3) float
+    indices: np.ndarray  # (N, len(shape)) int, row-major order of the tensor
+
+    def cube_name(self, i: int) -> str:
+        return cube_name(self.layer, self.role, tuple(int(k) for k in self.indices[i]))
+
+
+@dataclass(frozen=True)
+class Label:
+    text: str
+    position: tuple[float, float, float]  # left end of the baseline
+    size: float  # text height
+    align: str = "LEFT"  # "LEFT", "CENTER" or "RIGHT", as Blender's TextCurve.align_x
+
+
+@dataclass(frozen=True)
+class Legend:
+    """A horizontal colour bar: ``segment_values`` run from -1 to +1 (times the colour scale)."""
+
+    segment_positions: np.ndarray  # (S, 3)
+    segment_values: np.ndarray  # (S,) in [-1, 1]
+    segment_size: tuple[float, float, float]  # full extent of one segment
+    value_label_anchors: tuple[tuple[float, float, float], ...]  # under min, 0, max
+    caption_anchor: tuple[float, float, float]
+    text_size: float
+
+
+@dataclass(frozen=True)
+class SizeLegend:
+    """A row of full-size cells, one per label; the scene sizes each cube for the value its label
+    names, at the same scale as the network's cubes so the two compare directly."""
+
+    positions: np.ndarray  # (S, 3) cube centres
+    labels: tuple[Label, ...]  # centred under each cube
+    caption: Label
+
+
+@dataclass(frozen=True)
+class Layout:
+    blocks: list[Block]
+    layer_labels: dict[str, Label]  # layer name → label
+    legend: Legend
+    overlay_anchor: tuple[float, float, float]  # top-left of the space kept free for the overlay text
+    text_size: float
+    bounds: tuple[tuple[float, float, float], tuple[float, float, float]]  # (min xyz, max xyz)
+    size_legend: SizeLegend | None = None
+
+    @property
+    def cube_count(self) -> int:
+        return sum(len(b.positions) for b in self.blocks)
+
+
+def cube_name(layer: str, role: str, index: tuple[int, ...]) -> str:
+    """``layer 0 · weight[2,1]``: the object name a user searches for."""
+    return f"layer {layer} · {role}[{','.join(str(i) for i in index)}]"
+
+
+def layer_title(spec: LayerSpec) -> str:
+    if spec.kind == "Linear":
+        return f"layer {spec.name} · Linear {spec.in_features}→{spec.out_features}"
+    return f"layer {spec.name} · {spec.kind} {spec.out_features}"
+
+
+def _grid(shape: tuple[int, ...], left: float, top: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cells of a tensor drawn as a matrix: 2-D as rows × columns, 1-D as one column, higher
+    dimensions flattened after the first. Returns (positions, indices) in row-major order."""
+    indices = np.indices(shape).reshape(len(shape), -1).T if shape else np.zeros((1, 0), dtype=int)
+    flat = np.arange(int(np.prod(shape, dtype=np.int64)))
+    columns = int(np.prod(shape[1:], dtype=np.int64)) if len(shape) >= 2 else 1
+    rows, cols = np.divmod(flat, columns)
+    positions = np.zeros((len(flat), 3))
+    positions[:, 0] = left + cols + 0.5
+    positions[:, 2] = top - rows - 0.5
+    return positions, indices.astype(np.int64)
+
+
+def _grid_extent(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(columns, rows) a tensor occupies in :func:`_grid`."""
+    if len(shape) >= 2:
+        return int(np.prod(shape[1:], dtype=np.int64)), int(shape[0])
+    return 1, int(shape[0]) if shape else 1
+
+
+def _check_shapes(spec: LayerSpec, shapes: Mapping[str, tuple[int, ...]]) -> None:
+    for key in (spec.weight, spec.bias):
+        if key is not None and key not in shapes:
+            raise ValueError(f"layout: layer {spec.name!r} names parameter {key!r}, which the history lacks "
+                             f"(it has {sorted(shapes)})")
+    if spec.kind == "Linear":
+        expected = {spec.weight: (spec.out_features, spec.in_features)}
+    else:
+        expected = {spec.weight: (spec.out_features,)}
+    if spec.bias is not None:
+        expected[spec.bias] = (spec.out_features,)
+    for key, shape in expected.items():
+        if tuple(shapes[key]) != shape:
+            raise ValueError(f"layout: {key!r} of {spec.kind} layer {spec.name!r} has shape "
+                             f"{tuple(shapes[key])}, expected {shape}")
+
+
+def _layer_parts(spec: LayerSpec) -> list[tuple[str, str]]:
+    """(role, key) of a layer's tensors, left to right."""
+    parts = [("weight", spec.weight)]
+    if spec.bias is not None:
+        parts.append(("bias", spec.bias))
+    return parts
+
+
+def _unlisted(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]]) -> list[LayerSpec]:
+    """Parameters no LayerSpec names (say, from a recorded model with other layer types), each as a
+    one-tensor pseudo-layer so every parameter still gets its cubes."""
+    listed = {k for s in structure for k in (s.weight, s.bias) if k is not None}
+    extra = []
+    for key, shape in shapes.items():
+        if key not in listed:
+            columns, rows = _grid_extent(tuple(shape))
+            extra.append(LayerSpec(name=key, kind="tensor", in_features=columns, out_features=rows,
+                                   weight=key, bias=None))
+    return extra
+
+
+def text_size_for(content_width: float, content_height: float, aspect: float) -> float:
+    """Label height so that text is about 1/30 of the frame height whatever the network's size."""
+    frame_height = max(content_height, content_width / aspect)
+    return max(0.6, frame_height / 30)
+
+
+def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]],
+                   aspect: float = 16 / 9, legend_caption: str = "", size_labels: Sequence[str] = (),
+                   size_caption: str = "") -> Layout:
+    """Positions of every cube and label for a network whose parameters have the given shapes
+    (History key → tensor shape without the record axis). ``legend_caption`` is only measured, so
+    the frame holds it. With ``size_labels``, a size legend of one cube per label, captioned
+    ``size_caption``, goes under the colour legend."""
+    shapes = {k: tuple(int(n) for n in v) for k, v in shapes.items()}
+    layers = list(structure)
+    for spec in layers:
+        if spec.kind != "tensor":
+            _check_shapes(spec, shapes)
+    layers += _unlisted(layers, shapes)
+    if not layers:
+        raise ValueError("layout: the history has no parameters to draw")
+
+    def block_widths(spec: LayerSpec) -> list[int]:
+        return [_grid_extent(shapes[key])[0] for _, key in _layer_parts(spec)]
+
+    grid_widths = [sum(block_widths(s)) + STRIP_GAP * (len(block_widths(s)) - 1) for s in layers]
+    grid_height = max(_grid_extent(shapes[key])[1] for s in layers for _, key in _layer_parts(s))
+    layer_gap = 3.0
+    size = text_size_for(sum(grid_widths) + layer_gap * (len(layers) - 1), grid_height, aspect)
+    titles = [layer_title(s) if s.kind != "tensor" else f"{s.name} {tuple(shapes[s.weight])}" for s in layers]
+
+    blocks: list[Block] = []
+    labels: dict[str, Label] = {}
+    left, top = 0.0, 0.0
+    for spec, title, width in zip(layers, titles, grid_widths, strict=True):
+        labels[spec.name] = Label(title, (left, 0.0, top + 0.6 * size), size)
+        x = left
+        for (role, key), w in zip(_layer_parts(spec), block_widths(spec), strict=True):
+            positions, indices = _grid(shapes[key], x, top)
+            role_name = role if spec.kind != "tensor" else key
+            blocks.append(Block(spec.name, role_name, key, shapes[key], positions, indices))
+            x += w + STRIP_GAP
+        # A layer's slot is wide enough for its grid and its label, whichever is wider.
+        left += max(width, len(title) * CHAR_WIDTH * size) + max(layer_gap, 1.5 * size)
+    right = left - max(layer_gap, 1.5 * size)
+    bottom = -grid_height
+
+    legend_width = min(max(right * 0.35, 8 * size), right)
+    legend = _legend(left=0.0, top=bottom - 1.5 * size, width=legend_width, size=size)
+    legend_bottom = legend.value_label_anchors[0][2] - 0.5 * size
+    caption_end = legend.caption_anchor[0] + _text_width(legend_caption, legend.text_size)
+    size_legend = None
+    if size_labels:
+        size_legend = _size_legend(top=legend_bottom - 0.5 * size, size=size, labels=size_labels,
+                                   caption=size_caption)
+        legend_bottom = size_legend.labels[0].position[2] - 0.5 * size
+        caption = size_legend.caption
+        caption_end = max(caption_end, caption.position[0] + _text_width(caption.text, caption.size))
+    labels_top = top + 1.7 * size
+    overlay_anchor = (0.0, 0.0, labels_top + OVERLAY_LINES * LINE_SPACING * size)
+    # One line of slack above the anchor in case the overlay puts its first baseline there.
+    bounds = ((0.0, -CUBE_SIZE / 2, legend_bottom), (max(right, caption_end), CUBE_SIZE / 2,
+                                                      overlay_anchor[2] + size))
+    return Layout(blocks, labels, legend, overlay_anchor, size, bounds, size_legend)
+
+
+def _text_width(text: str, size: float) -> float:
+    return len(text) * CHAR_WIDTH * size
+
+
+def _legend(left: float, top: float, width: float, size: float) -> Legend:
+    segment_width = width / LEGEND_SEGMENTS
+    height = 0.8 * size
+    values = np.linspace(-1.0, 1.0, LEGEND_SEGMENTS)
+    positions = np.zeros((LEGEND_SEGMENTS, 3))
+    positions[:, 0] = left + (np.arange(LEGEND_SEGMENTS) + 0.5) * segment_width
+    positions[:, 2] = top - height / 2
+    label_z = top - height - 1.1 * size
+    text_size = 0.8 * size
+    anchors = ((left, 0.0, label_z), (left + width / 2, 0.0, label_z), (left + width, 0.0, label_z))
+    caption = (left + width + 1.0 * size, 0.0, top - height / 2 - 0.35 * text_size)
+    return Legend(positions, values, (segment_width, CUBE_SIZE, height), anchors, caption, text_size)
+
+
+def _size_legend(top: float, size: float, labels: Sequence[str], caption: str) -> SizeLegend:
+    text_size = 0.8 * size
+    # Each entry is as wide as the widest label (plus a gap), and at least two cells.
+    pitch = max(2.0, max(_text_width(t, text_size) for t in labels) + size)
+    centre_z = top - CUBE_SIZE / 2
+    positions = np.zeros((len(labels), 3))
+    positions[:, 0] = (np.arange(len(labels)) + 0.5) * pitch
+    positions[:, 2] = centre_z
+    label_z = top - CUBE_SIZE - 1.1 * size
+    placed = tuple(Label(t, (float(x), 0.0, label_z), text_size, "CENTER")
+                   for t, x in zip(labels, positions[:, 0], strict=True))
+    caption_label = Label(caption, (len(labels) * pitch + 0.5 * size, 0.0, centre_z - 0.35 * text_size),
+                          text_size)
+    return SizeLegend(positions, placed, caption_label)
+
+
+def camera_framing(bounds: tuple[tuple[float, float, float], tuple[float, float, float]], aspect: float,
+                   margin: float = 0.06) -> tuple[tuple[float, float, float], float]:
+    """(centre in the XZ plane, orthographic scale) that shows ``bounds`` whole in a frame of the given
+    width/height ``aspect``, with ``margin`` (a fraction of the frame) free on every side."""
+    if not (aspect > 0 and math.isfinite(aspect)):
+        raise ValueError(f"camera_framing: aspect must be a positive number, got {aspect}")
+    (x0, _, z0), (x1, _, z1) = bounds
+    width, height = (x1 - x0), (z1 - z0)
+    # Blender's orthographic scale spans the wider side of the frame.
+    frame_width = max(width, height * aspect) / (1 - 2 * margin)
+    scale = frame_width if aspect >= 1 else frame_width / aspect
+    return ((x0 + x1) / 2, 0.0, (z0 + z1) / 2), scale

@@ -1,0 +1,172 @@
+"""A History as a Blender scene: one keyframed cube per weight and bias.
+
+``build`` replaces any previous nnviz content with cubes, labels, a legend, camera and overlay text,
+and keys every recorded step; ``show_values`` recolours the cubes live while training; ``clear``
+removes everything nnviz made. A cube's colour shows its value; with ``SceneOptions.magnitude`` its
+size also shows its gradient or update (:mod:`nnviz_addon.magnitude`), keyed in the same action as
+the colour, with a size legend under the colour legend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import bpy
+import numpy as np
+
+from .. import colormap, magnitude
+from ..history import History
+from ..layout import layout_network
+from . import keyframes, objects, stage
+from .options import SceneOptions
+
+__all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values"]
+
+SCALE_PROPERTY = "nnviz_scale"
+MAGNITUDE_PROPERTY = "nnviz_magnitude"  # the SceneOptions.magnitude the scene was built with
+MAGNITUDE_SCALE_PROPERTY = "nnviz_magnitude_scale"  # History key → magnitude drawn full size
+DEFAULT_OPTIONS = SceneOptions()
+
+
+def color_scale_for(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> dict[str, float]:
+    """History key → the |value| that maps to the end of the colour map, over all records."""
+    if options.color_scale == "global":
+        scale = history.value_range()
+        return dict.fromkeys(history.params, scale)
+    return {key: history.value_range([key]) for key in history.params}
+
+
+def clear() -> None:
+    """Remove every object, collection, mesh, material, action and world nnviz made."""
+    objects.remove_all()
+
+
+def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
+    """Draw ``history`` in the current scene and key all its records (replacing any earlier build)."""
+    if history.records < 1:
+        raise ValueError("scene.build: the history has no records")
+    scene = bpy.context.scene
+    clear()
+    render = scene.render
+    aspect = render.resolution_x * render.pixel_aspect_x / (render.resolution_y * render.pixel_aspect_y)
+    scales = color_scale_for(history, options)
+    if options.color_scale == "global":
+        top = max(scales.values(), default=0.0)
+        legend_labels, caption = (f"{-top:.3g}", "0", f"{top:+.3g}"), "weight / bias value"
+    else:
+        legend_labels, caption = ("−max", "0", "+max"), "value ÷ its tensor's max |value|"
+    shapes = {key: array.shape[1:] for key, array in history.params.items()}
+    magnitudes, magnitude_scales, size_labels, size_caption = _sizes_plan(history, options)
+    layout = layout_network(history.structure, shapes, aspect, legend_caption=caption,
+                            size_labels=size_labels, size_caption=size_caption)
+    frames = options.frame_start + np.arange(history.records) * options.frames_per_record
+    actions = [objects.cube_actions(block) for block in layout.blocks]  # before any cube exists
+
+    root = objects.tagged(bpy.data.collections.new(objects.ROOT_COLLECTION))
+    scene.collection.children.link(root)
+    root[SCALE_PROPERTY] = scales
+    root[MAGNITUDE_PROPERTY] = options.magnitude
+    root[MAGNITUDE_SCALE_PROPERTY] = magnitude_scales
+    mesh = objects.shared_cube_mesh()
+    material = objects.object_color_material()
+    mesh.materials.append(material)
+
+    layer_collections: dict[str, bpy.types.Collection] = {}
+    for name, label in layout.layer_labels.items():
+        layer_collections[name] = collection = objects.new_collection(f"nnviz · layer {name}", root)
+        objects.add_label(label, f"{label.text} · label", collection, material)
+    for block, block_actions in zip(layout.blocks, actions, strict=True):
+        values = np.asarray(history.params[block.key], dtype=np.float64).reshape(history.records, -1)
+        rgba = colormap.colors(values, scales[block.key])
+        sizes = None
+        if magnitudes:
+            sizes = magnitude.sizes(magnitudes[block.key].reshape(history.records, -1),
+                                    magnitude_scales[block.key])
+        cubes = objects.add_cubes(block, mesh, layer_collections[block.layer], values[0], rgba[0],
+                                  None if sizes is None else sizes[0])
+        objects.key_cubes(cubes, block_actions, frames, values, rgba, sizes)
+
+    legend = objects.new_collection("nnviz · legend", root)
+    objects.add_legend(layout.legend, legend_labels, caption, mesh, legend, material)
+    if layout.size_legend is not None:
+        legend_sizes = magnitude.sizes(np.array(magnitude.LEGEND_FRACTIONS), 1.0)
+        objects.add_size_legend(layout.size_legend, legend_sizes, mesh, legend, material)
+
+    stage.set_up(scene, root, layout.bounds)
+    scene.frame_start = int(frames[0])
+    scene.frame_end = int(frames[-1])
+    scene.frame_current = int(frames[0])
+    _add_overlay(root, history, frames, layout.overlay_anchor, layout.text_size)
+
+
+def _sizes_plan(history: History, options: SceneOptions
+                ) -> tuple[dict[str, np.ndarray], dict[str, float], list[str], str]:
+    """(per-record magnitudes, their run-wide scales, size legend labels, caption) for the options'
+    ``magnitude``; all empty for ``"none"``."""
+    if options.magnitude == "none":
+        return {}, {}, [], ""
+    magnitudes = magnitude.per_record(history, options.magnitude)
+    scales = magnitude.run_scale(magnitudes, options.color_scale)
+    one_scale = max(scales.values(), default=0.0) if options.color_scale == "global" else None
+    labels, caption = magnitude.legend_labels(options.magnitude, one_scale)
+    return magnitudes, scales, labels, caption
+
+
+def _add_overlay(root: bpy.types.Collection, history: History, frames: np.ndarray,
+                 anchor: tuple[float, float, float], size: float) -> None:
+    from . import overlay  # imported here: overlay.py is written in parallel with this module
+
+    overlay.add_overlay(root, history, frames, anchor, size)
+
+
+def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, float] | None = None,
+                magnitudes: Mapping[str, np.ndarray] | None = None) -> None:
+    """Colour the built cubes by ``values`` (History key → current tensor) without keyframes.
+
+    ``scale`` is one symmetric scale for all, one per key, or None for the scales of the last build.
+    ``magnitudes`` (History key → current |gradient| or |update|, as the build's ``magnitude``
+    option) size the cubes with the build's size scale; cubes without one are drawn full size
+    rather than frozen at a recorded step. Cubes the user deleted, and keys no cube shows, are
+    skipped. A cube's recorded animation is removed so the live colour shows (the next ``build``
+    keys the run again).
+    """
+    root = objects.root_collection()
+    if root is None:
+        return
+    built_scales = root[SCALE_PROPERTY].to_dict() if SCALE_PROPERTY in root else {}
+    built_size_scales = root[MAGNITUDE_SCALE_PROPERTY].to_dict() if MAGNITUDE_SCALE_PROPERTY in root else {}
+    magnitudes = magnitudes or {}
+    sized = root.get(MAGNITUDE_PROPERTY, "none") != "none"
+    by_key: dict[str, list[bpy.types.Object]] = {}
+    for obj in root.all_objects:
+        key = obj.get("nnviz_param")
+        if key in values:
+            by_key.setdefault(key, []).append(obj)
+    for key, cubes in by_key.items():
+        tensor = np.asarray(values[key], dtype=np.float64)
+        indices = np.array([list(c["nnviz_index"]) for c in cubes], dtype=np.int64).reshape(len(cubes), -1)
+        if indices.shape[1] != tensor.ndim or np.any(indices >= tensor.shape):
+            raise ValueError(f"scene.show_values: {key!r} has shape {tensor.shape}, but the built cubes "
+                             f"show a tensor of shape {tuple(indices.max(axis=0) + 1)}")
+        index = tuple(indices.T)
+        current = tensor[index]
+        if isinstance(scale, Mapping) and key in scale:
+            key_scale = scale[key]
+        elif scale is not None and not isinstance(scale, Mapping):
+            key_scale = scale
+        else:
+            key_scale = built_scales.get(key, float(np.max(np.abs(tensor), initial=0.0)))
+        rgba = colormap.colors(current, key_scale)
+        keyframes.remove_animation(cube for cube in cubes if cube.animation_data is not None)
+        for cube, value, color in zip(cubes, current.tolist(), rgba, strict=True):
+            cube.color = color
+            cube["nnviz_value"] = value
+        if key in magnitudes:
+            live = np.abs(np.asarray(magnitudes[key], dtype=np.float64))
+            if live.shape != tensor.shape:
+                raise ValueError(f"scene.show_values: magnitudes[{key!r}] has shape {live.shape}, but "
+                                 f"values[{key!r}] has shape {tensor.shape}")
+            size_scale = built_size_scales.get(key) or magnitude.run_scale({key: live[None]})[key]
+            objects.set_sizes(cubes, magnitude.sizes(live[index], size_scale).tolist())
+        elif sized:
+            objects.set_sizes(cubes, [1.0] * len(cubes))

@@ -1,0 +1,113 @@
+"""Write whole F-Curves in bulk, on every supported Blender.
+
+``keyframe_insert`` costs tens of microseconds per key; filling a curve with ``keyframe_points.add``
+and ``foreach_set`` costs about the same per *curve*. This is the only module that knows how actions
+differ between versions:
+
+- 4.2 LTS: legacy actions, ``action.fcurves.new(data_path, index=, action_group=)``.
+- 4.4+ (4.5 LTS, 5.0): slotted actions; curves live in ``layer.strips[0].channelbag(slot).fcurves``,
+  ``Action.fcurves`` is gone in 5.0 and the grouping argument of ``fcurves.new`` differs between 4.5
+  and 5.0, so groups are assigned through ``channelbag.groups`` instead, which both have.
+
+Every animated ID gets its own action, made by :func:`new_actions` *before* the IDs it will animate
+exist: on 4.4+ creating a slot scans every ID in the file (measured on 5.0: 1.3 µs per slot in an
+empty file, 145 µs with 10,000 objects, so keying 10,000 existing cubes would be quadratic). One shared
+action with a slot per ID is no cheaper: slot names are checked against each other (0.55 s for 10,000).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import bpy
+import numpy as np
+
+SLOTTED_ACTIONS = bpy.app.version >= (4, 4)
+
+# Actions made here carry this custom property, so clean-up never touches a user's own actions.
+OWNER_PROPERTY = "nnviz"
+
+# Linear between records: the value moves steadily from one recorded step to the next. Constant
+# would jump when several frames show one record; Bezier eases in and out of every record, which reads
+# as the network pausing at each one.
+_LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
+
+def new_actions(names: Sequence[str], id_type: str = "OBJECT") -> list[bpy.types.Action]:
+    """Empty actions for :func:`write_curves`, each with one slot for an ID of ``id_type`` on 4.4+.
+    Make them before the IDs they will animate (see the module docstring)."""
+    actions = []
+    for name in names:
+        action = bpy.data.actions.new(name)
+        action[OWNER_PROPERTY] = True
+        if SLOTTED_ACTIONS:
+            action.slots.new(id_type=id_type, name=name)
+        actions.append(action)
+    return actions
+
+
+def write_curves(target: bpy.types.ID, action: bpy.types.Action, channels: Sequence[tuple[str, int]],
+                 frames: np.ndarray, values: np.ndarray, group: str = "nnviz") -> None:
+    """Fill ``action`` (fresh from :func:`new_actions`) with one linearly interpolated F-Curve per
+    channel ``(data_path, index)``, keyed at ``frames`` (K,) with ``values[c]`` (C, K), and make it
+    ``target``'s animation, replacing any animation ``target`` had from nnviz."""
+    frames = np.asarray(frames, dtype=np.float32)
+    values = np.asarray(values, dtype=np.float32)
+    if values.shape != (len(channels), len(frames)):
+        raise ValueError(f"write_curves: values for {len(channels)} channels at {len(frames)} frames must "
+                         f"have shape {(len(channels), len(frames))}, got {values.shape}")
+    # keyframe_points.foreach_set("co") wants (frame, value) pairs interleaved.
+    co = np.empty((len(channels), 2 * len(frames)), dtype=np.float32)
+    co[:, 0::2] = frames
+    co[:, 1::2] = values
+    interpolation = np.full(len(frames), _LINEAR, dtype=np.int32)
+
+    remove_animation([target])
+    anim_data = target.animation_data_create()
+    if SLOTTED_ACTIONS:
+        slot = action.slots[0]
+        channelbag = action.layers.new("nnviz").strips.new(type="KEYFRAME").channelbag(slot, ensure=True)
+        channel_group = channelbag.groups.new(group)
+        for (data_path, index), points in zip(channels, co, strict=True):
+            fcurve = channelbag.fcurves.new(data_path, index=index)
+            fcurve.group = channel_group
+            _fill(fcurve, points, interpolation)
+        anim_data.action = action
+        anim_data.action_slot = slot
+    else:
+        for (data_path, index), points in zip(channels, co, strict=True):
+            _fill(action.fcurves.new(data_path, index=index, action_group=group), points, interpolation)
+        anim_data.action = action
+    # An ID the depsgraph has already evaluated ignores new curves until it is tagged.
+    target.update_tag()
+
+
+def _fill(fcurve: bpy.types.FCurve, co: np.ndarray, interpolation: np.ndarray) -> None:
+    points = fcurve.keyframe_points
+    points.add(len(interpolation))
+    points.foreach_set("co", co)
+    points.foreach_set("interpolation", interpolation)
+    fcurve.update()
+
+
+def remove_animation(targets: Iterable[bpy.types.ID]) -> None:
+    """Drop the targets' animation and delete the actions nnviz made that nothing else uses.
+    Actions are removed in one batch: removing them one by one rescans the file each time."""
+    unused = set()
+    for target in targets:
+        anim_data = target.animation_data
+        if anim_data is None:
+            continue
+        action = anim_data.action
+        target.animation_data_clear()
+        if action is not None and action.get(OWNER_PROPERTY):
+            unused.add(action)
+    doomed = [action for action in unused if action.users == 0]
+    if doomed:
+        bpy.data.batch_remove(doomed)
+
+
+def remove_owned_actions() -> None:
+    """Delete every action :func:`new_actions` made, in use or not."""
+    owned = [a for a in bpy.data.actions if a.get(OWNER_PROPERTY)]
+    if owned:
+        bpy.data.batch_remove(owned)

@@ -1,0 +1,123 @@
+"""The loss as a 3D curve that grows while the run plays.
+
+One poly spline through every finite loss (x: record, so time in the video runs left to right at a
+steady pace; z: the loss, on a log scale when it spans more than two decades), drawn as a bevelled
+tube whose ``bevel_factor_end`` is keyed from 0 to 1. With ``bevel_factor_mapping_end = 'SPLINE'``
+the factor counts spline segments, not length, so factor ``k / (n - 1)`` ends exactly at point ``k``
+however steeply the loss falls. A small marker rides on the curve's tip. The initial record's loss
+is NaN (no step taken yet) and any other non-finite loss is skipped.
+"""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+from ..history import History
+from ..layout import CHAR_WIDTH, Label
+from ..view_layout import NEURON_RADIUS, Bounds, Rect
+from . import keyframes, objects
+from .neurons import key, new_objects, shared_material, sphere_mesh, square_mesh
+from .task_views import linear_rgba
+
+LOG_SCALE_DECADES = 2.0  # a loss spanning more than this many powers of ten is drawn on a log scale
+CURVE_SRGB = (1.0, 0.78, 0.25)
+AXIS_SRGB = (0.4, 0.4, 0.4)
+
+
+def loss_heights(loss: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(records with a finite loss, their heights in [0, 1], log scale?) for a History's ``loss``.
+
+    On a log scale, losses <= 0 are skipped too (they have no logarithm).
+    """
+    loss = np.asarray(loss, dtype=np.float64)
+    finite = np.flatnonzero(np.isfinite(loss))
+    values = loss[finite]
+    positive = values[values > 0]
+    log = positive.size >= 2 and np.log10(positive.max() / positive.min()) > LOG_SCALE_DECADES
+    if log:
+        finite, values = finite[values > 0], np.log10(values[values > 0])
+    if values.size == 0:
+        return finite, values, log
+    span = values.max() - values.min()
+    heights = (values - values.min()) / span if span > 0 else np.full(values.shape, 0.5)
+    return finite, heights, bool(log)
+
+
+def bevel_end_factors(loss: np.ndarray) -> np.ndarray:
+    """``bevel_factor_end`` at each record: the curve reaches the last point drawn so far."""
+    drawn, _, _ = loss_heights(loss)
+    if len(drawn) < 2:
+        raise ValueError(f"bevel_end_factors: need at least 2 finite losses to draw a curve, "
+                         f"got {len(drawn)}")
+    # Points drawn up to and including each record, minus one: the segments shown.
+    shown = np.searchsorted(drawn, np.arange(len(loss)), side="right") - 1
+    return np.clip(shown, 0, None) / (len(drawn) - 1)
+
+
+def add_loss_curve(parent: bpy.types.Collection, history: History, record_frames: np.ndarray,
+                   placement: Rect) -> Bounds | None:
+    """Draw the loss curve with its axes and min/max labels inside ``placement`` (collection
+    ``nnviz · loss`` under ``parent``), growing at ``record_frames``. Returns the box it used, or None
+    when the History has fewer than two finite losses (nothing is drawn then)."""
+    record_frames = np.asarray(record_frames, dtype=np.float64)
+    if record_frames.shape != (history.records,):
+        raise ValueError(f"add_loss_curve: record_frames has shape {record_frames.shape}, expected "
+                         f"({history.records},): one frame per record")
+    drawn, heights, log = loss_heights(history.loss)
+    if len(drawn) < 2:
+        return None
+    rect, size = placement, placement.text_size
+    collection = objects.new_collection("nnviz · loss", parent)
+    material = shared_material()
+    values = np.asarray(history.loss, dtype=np.float64)[drawn]
+    high_text, low_text = f"{values.max():.3g}", f"{values.min():.3g}"
+    caption = "loss (log)" if log else "loss"
+    label_size = 0.8 * size
+    label_width = max(len(high_text), len(low_text), len(caption)) * CHAR_WIDTH * label_size
+    x0, x1 = rect.left + label_width + 0.6 * size, rect.right
+    z0, z1 = rect.bottom + 0.3 * size, rect.top - 0.3 * size
+    xs = x0 + (drawn - drawn[0]) / (drawn[-1] - drawn[0]) * (x1 - x0)
+    zs = z0 + heights * (z1 - z0)
+
+    tube_radius = 0.09 * size
+    # The growth is keyed on the curve datablock (a CURVE id), not on its object.
+    (action,) = keyframes.new_actions(["nnviz · loss curve"], id_type="CURVE")
+    curve = objects.tagged(bpy.data.curves.new("nnviz · loss curve", type="CURVE"))
+    curve.dimensions = "3D"
+    curve.bevel_depth = tube_radius
+    curve.bevel_resolution = 2
+    curve.use_fill_caps = True
+    curve.bevel_factor_mapping_start = "SPLINE"
+    curve.bevel_factor_mapping_end = "SPLINE"
+    curve.materials.append(material)
+    spline = curve.splines.new("POLY")
+    spline.points.add(len(drawn) - 1)
+    spline.points.foreach_set("co", np.column_stack([xs, np.zeros_like(xs), zs, np.ones_like(xs)]).ravel())
+    factors = bevel_end_factors(history.loss)
+    curve.bevel_factor_end = float(factors[0])
+    curve_rgba = linear_rgba(np.array([CURVE_SRGB]))
+    line, _ = new_objects(["loss · curve"], curve, collection, np.zeros((1, 3)), curve_rgba)
+    key(curve, action, record_frames, {("bevel_factor_end", 0): factors})
+
+    # The tip marker sits on the last point drawn so far and slides along each segment as it grows.
+    tip = np.searchsorted(drawn, np.arange(history.records), side="right") - 1
+    tip = np.clip(tip, 0, None)  # before the first drawn loss the marker waits at the start
+    marker, actions = new_objects(["loss · tip"], sphere_mesh(), collection,
+                                  [[xs[tip[0]], -0.1, zs[tip[0]]]], curve_rgba, keyed=True)
+    marker[0].scale = (2.2 * tube_radius / NEURON_RADIUS,) * 3
+    key(marker[0], actions[0], record_frames, {("location", 0): xs[tip], ("location", 2): zs[tip]})
+
+    thickness = 0.05 * size
+    axis_rgba = linear_rgba(np.array([AXIS_SRGB, AXIS_SRGB]))
+    centres = [[x0 - 0.3 * size, 0.1, (z0 + z1) / 2], [(x0 + x1) / 2, 0.1, z0 - 0.3 * size]]
+    axes, _ = new_objects(["loss · axis y", "loss · axis x"], square_mesh(), collection, centres, axis_rgba)
+    axes[0].scale = (thickness, 1.0, z1 - z0 + 0.6 * size)
+    axes[1].scale = (x1 - x0 + 0.6 * size, 1.0, thickness)
+    label_x = x0 - 0.6 * size
+    for text, z in ((high_text, z1 - 0.5 * label_size), (caption, (z0 + z1) / 2 - 0.35 * label_size),
+                    (low_text, z0 - 0.3 * label_size)):
+        objects.add_label(Label(text, (label_x, 0.0, z), label_size, "RIGHT"), f"loss · {text}", collection,
+                          material)
+    line[0]["nnviz_log_scale"] = log
+    return (rect.left, -tube_radius, rect.bottom), (x1 + tube_radius, tube_radius, rect.top)

@@ -1,0 +1,196 @@
+"""The text above the network: the run's title, and a step counter and loss that change every record.
+
+The counter is a Geometry Nodes text object. Its modifier's number inputs (step, loss, accuracy) are
+keyed at each record's frame and turned into text by ``Value to String`` → ``Join Strings`` →
+``String to Curves`` → ``Fill Curve``, so a saved ``.blend`` shows the right numbers on any Blender,
+with no Python handler (render-time handlers also crash renders) and no nnviz installed.
+
+Numbers not known at a record (the initial record's loss is NaN) are keyed as ``-1`` and shown as
+"–": losses and accuracies are never negative.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import bpy
+import numpy as np
+
+from ..history import History
+from ..layout import LINE_SPACING, Label
+from . import keyframes, objects
+
+TITLE_NAME = "nnviz · title"
+COUNTER_NAME = "nnviz · counter"
+TITLE_SCALE = 1.2  # the title's height relative to the other text
+TITLE_COLOR = (0.9, 0.9, 0.9, 1.0)  # linear; a touch brighter than the labels
+UNKNOWN = -1.0  # keyed where a record has no value; shown as "–"
+DASH = "–"
+
+# The modifier inputs, in interface order: (name, socket type).
+INPUTS = (
+    ("Step", "NodeSocketFloat"),
+    ("Loss", "NodeSocketFloat"),
+    ("Loss Decimals", "NodeSocketInt"),
+    ("Accuracy %", "NodeSocketFloat"),
+)
+
+
+def loss_decimals(loss: np.ndarray) -> np.ndarray:
+    """Decimals that show a loss with about three significant digits: 4 down to 0.01, more below
+    (0.000123 rather than 0.0001), at most 8."""
+    magnitude = np.where(np.isfinite(loss) & (loss > 0), loss, 1.0)
+    return np.clip(np.ceil(-np.log10(magnitude)) + 2, 4, 8)
+
+
+def keyed_values(history: History) -> dict[str, np.ndarray]:
+    """What each counter input shows at each record (input name → (records,) floats)."""
+    values = {
+        "Step": np.asarray(history.steps, dtype=np.float64),
+        "Loss": _known(history.loss),
+        "Loss Decimals": loss_decimals(np.asarray(history.loss, dtype=np.float64)),
+    }
+    if "accuracy" in history.metrics:
+        values["Accuracy %"] = _known(100.0 * np.asarray(history.metrics["accuracy"], dtype=np.float64))
+    return values
+
+
+def _known(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    return np.where(np.isfinite(values), values, UNKNOWN)
+
+
+def add_overlay(collection: bpy.types.Collection, history: History, record_frames: np.ndarray,
+                anchor: tuple[float, float, float], size: float) -> None:
+    """Add the title and the keyed counter to ``collection``, top-left at ``anchor`` (in the XZ
+    picture plane, facing the camera at -y), with text ``size`` units high."""
+    record_frames = np.asarray(record_frames, dtype=np.float64)
+    if record_frames.shape != (history.records,):
+        raise ValueError(f"add_overlay: record_frames has shape {record_frames.shape}, the history has "
+                         f"{history.records} records (expected shape ({history.records},))")
+    if not size > 0:
+        raise ValueError(f"add_overlay: size must be a positive number, got {size}")
+    material = _shared_material(collection)
+    x, y, z = anchor
+    title_size = TITLE_SCALE * size
+    title = objects.add_label(Label(history.name, (x, y, z - title_size), title_size), TITLE_NAME, collection,
+                              material)
+    title.color = TITLE_COLOR
+
+    values = keyed_values(history)
+    action = keyframes.new_actions([COUNTER_NAME])[0]  # before the object, as keyframes asks
+    tree = _counter_tree(with_accuracy="Accuracy %" in values, size=size, material=material)
+    mesh = objects.tagged(bpy.data.meshes.new(COUNTER_NAME))
+    counter = objects.tagged(bpy.data.objects.new(COUNTER_NAME, mesh))
+    counter.location = (x, y, z - title_size - LINE_SPACING * size)
+    counter.rotation_euler = (math.pi / 2, 0.0, 0.0)  # stand up in the XZ plane like the labels
+    counter.color = objects.LABEL_COLOR
+    modifier = counter.modifiers.new(COUNTER_NAME, "NODES")
+    modifier.node_group = tree
+    collection.objects.link(counter)
+
+    sockets = input_identifiers(tree)
+    for name, series in values.items():
+        modifier[sockets[name]] = type(modifier[sockets[name]])(series[0])
+    channels = [(f'modifiers["{COUNTER_NAME}"]["{sockets[name]}"]', 0) for name in values]
+    frames, held = hold_between_records(record_frames, np.stack(list(values.values())))
+    keyframes.write_curves(counter, action, channels, frames, held, group="overlay")
+
+
+def hold_between_records(frames: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keys that make linear curves hold each record's value until the next record's frame.
+
+    The shared curve writer interpolates linearly (right for colours); a counter must not show
+    steps or losses that were never recorded, so each value is keyed again one frame before the
+    next record wherever records are more than one frame apart. Every whole frame then shows
+    exactly the last record's value. ``values`` is (channels, records).
+    """
+    frames = np.asarray(frames, dtype=np.float64)
+    gaps = np.flatnonzero(np.diff(frames) > 1)
+    all_frames = np.concatenate([frames, frames[gaps + 1] - 1])
+    all_values = np.concatenate([values, values[:, gaps]], axis=1)
+    order = np.argsort(all_frames, kind="stable")
+    return all_frames[order], all_values[:, order]
+
+
+def input_identifiers(tree: bpy.types.NodeTree) -> dict[str, str]:
+    """Input name → the identifier the modifier stores its value under (``Socket_2`` …)."""
+    return {item.name: item.identifier for item in tree.interface.items_tree
+            if item.item_type == "SOCKET" and item.in_out == "INPUT"}
+
+
+def _shared_material(collection: bpy.types.Collection) -> bpy.types.Material:
+    """The material the network's objects already share (one for all nnviz text), else a new one."""
+    for obj in collection.all_objects:
+        for slot in obj.material_slots:
+            if slot.material is not None and slot.material.get(objects.TAG):
+                return slot.material
+    return objects.object_color_material()
+
+
+class _TreeBuilder:
+    """A little help to wire a node tree: new nodes with inputs set or linked in one call."""
+
+    def __init__(self, tree: bpy.types.NodeTree) -> None:
+        self.tree = tree
+
+    def node(self, kind: str, inputs: dict[int | str, object] | None = None, **properties: object) -> bpy.types.Node:
+        node = self.tree.nodes.new(kind)
+        for name, value in properties.items():
+            setattr(node, name, value)
+        for key, value in (inputs or {}).items():
+            if isinstance(value, bpy.types.NodeSocket):
+                self.tree.links.new(value, node.inputs[key])
+            else:
+                node.inputs[key].default_value = value
+        return node
+
+    def text(self, value: str) -> bpy.types.NodeSocket:
+        return self.node("FunctionNodeInputString", string=value).outputs[0]
+
+    def join(self, parts: Sequence[str | bpy.types.NodeSocket], delimiter: str = "") -> bpy.types.NodeSocket:
+        join = self.node("GeometryNodeStringJoin", {"Delimiter": delimiter})
+        # A multi-input socket evaluates its links newest first (checked on 4.2, 4.5 and 5.0).
+        for part in reversed(parts):
+            socket = self.text(part) if isinstance(part, str) else part
+            self.tree.links.new(socket, join.inputs["Strings"])
+        return join.outputs[0]
+
+    def number(self, value: bpy.types.NodeSocket, decimals: int | bpy.types.NodeSocket,
+               unit: str = "") -> bpy.types.NodeSocket:
+        """``value`` as text followed by ``unit``, or "–" where it is :data:`UNKNOWN` (any negative value)."""
+        text = self.node("FunctionNodeValueToString", {"Value": value, "Decimals": decimals}).outputs[0]
+        if unit:
+            text = self.join([text, unit])
+        known = self.node("FunctionNodeCompare", {"A": value, "B": 0.0}, data_type="FLOAT",
+                          operation="GREATER_EQUAL").outputs[0]
+        switch = self.node("GeometryNodeSwitch", {0: known, 1: DASH, 2: text}, input_type="STRING")
+        return switch.outputs[0]
+
+
+def _counter_tree(with_accuracy: bool, size: float, material: bpy.types.Material) -> bpy.types.NodeTree:
+    """``step 120`` over ``loss 0.0312   accuracy 97.5%``, as a filled mesh with ``material``."""
+    old = bpy.data.node_groups.get(COUNTER_NAME)
+    if old is not None and old.get(objects.TAG):  # a rebuild replaces it rather than adding a .001
+        bpy.data.node_groups.remove(old)
+    tree = objects.tagged(bpy.data.node_groups.new(COUNTER_NAME, "GeometryNodeTree"))
+    for name, socket_type in INPUTS:
+        if with_accuracy or name != "Accuracy %":
+            tree.interface.new_socket(name, in_out="INPUT", socket_type=socket_type)
+    tree.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    build = _TreeBuilder(tree)
+    group_in = build.node("NodeGroupInput").outputs
+    step_line = build.join(["step", build.number(group_in["Step"], 0)], " ")
+    loss_parts: list[str | bpy.types.NodeSocket] = ["loss", build.number(group_in["Loss"], group_in["Loss Decimals"])]
+    if with_accuracy:
+        loss_parts += ["  accuracy", build.number(group_in["Accuracy %"], 1, unit="%")]
+    text = build.join([step_line, build.join(loss_parts, " ")], "\n")
+
+    curves = build.node("GeometryNodeStringToCurves", {"String": text, "Size": size,
+                                                      "Line Spacing": LINE_SPACING})
+    realized = build.node("GeometryNodeRealizeInstances", {"Geometry": curves.outputs["Curve Instances"]})
+    filled = build.node("GeometryNodeFillCurve", {"Curve": realized.outputs[0]})
+    shaded = build.node("GeometryNodeSetMaterial", {"Geometry": filled.outputs[0], "Material": material})
+    build.node("NodeGroupOutput", {0: shaded.outputs[0]})
+    return tree

@@ -1,0 +1,161 @@
+"""Render the keyframed scene to an H.264 MP4, atomically.
+
+The video is written under a temporary name beside the target and moved into place with
+``os.replace`` only once every frame is encoded, so the output path holds either the previous good
+file or the new complete one — never half a video.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import bpy
+
+from . import objects, stage
+
+ENGINES = ("workbench", "eevee", "cycles")
+
+# A callback told ``(frames_done, frames_total)`` after each frame is written.
+Progress = Callable[[int, int], None]
+
+
+def engine_id(engine: str) -> str:
+    """Blender's identifier for one of :data:`ENGINES`.
+
+    EEVEE is ``BLENDER_EEVEE_NEXT`` on 4.2–4.5 and ``BLENDER_EEVEE`` again from 5.0; ask the enum
+    rather than the version number.
+    """
+    if engine == "workbench":
+        return "BLENDER_WORKBENCH"
+    if engine == "cycles":
+        return "CYCLES"
+    if engine == "eevee":
+        offered = {item.identifier for item in bpy.types.RenderSettings.bl_rna.properties["engine"].enum_items}
+        return "BLENDER_EEVEE_NEXT" if "BLENDER_EEVEE_NEXT" in offered else "BLENDER_EEVEE"
+    raise ValueError(f"render engine {engine!r} is not supported; choose one of {', '.join(ENGINES)}")
+
+
+def configure_render(scene: bpy.types.Scene, render: Any | None) -> None:
+    """Set engine, size, frame rate, samples and MP4 output from a ``RenderConfig`` (only the
+    MP4 output when ``render`` is None).
+
+    These settings stay on the scene, so a ``.blend`` saved afterwards renders the same video. If
+    the aspect ratio changes, an nnviz camera is framed again.
+    """
+    if render is not None:
+        _set_picture(scene, render)
+    width, height = (round(n * scene.render.resolution_percentage / 100)
+                     for n in (scene.render.resolution_x, scene.render.resolution_y))
+    if width % 2 or height % 2:
+        raise ValueError(f"render resolution {width}x{height}: H.264 needs an even width and height")
+    image = scene.render.image_settings
+    if hasattr(image, "media_type"):  # 5.0+: FFMPEG is only offered once the media type is video
+        image.media_type = "VIDEO"
+    image.file_format = "FFMPEG"
+    ffmpeg = scene.render.ffmpeg
+    ffmpeg.format = "MPEG4"
+    ffmpeg.codec = "H264"
+    ffmpeg.constant_rate_factor = "HIGH"
+    ffmpeg.ffmpeg_preset = "GOOD"
+    ffmpeg.gopsize = scene.render.fps  # a keyframe a second keeps seeking in players quick
+    ffmpeg.audio_codec = "NONE"
+    scene.render.use_file_extension = True
+
+
+def _set_picture(scene: bpy.types.Scene, render: Any) -> None:
+    width, height = (int(v) for v in render.resolution)
+    if width < 2 or height < 2 or width % 2 or height % 2:
+        raise ValueError(f"render resolution {width}x{height}: H.264 needs an even width and height, both >= 2")
+    engine = engine_id(render.engine)
+    if int(render.fps) < 1:
+        raise ValueError(f"render fps {render.fps}: must be a positive integer")
+    settings = scene.render
+    settings.engine = engine
+    aspect = _aspect(settings)
+    settings.resolution_x, settings.resolution_y = width, height
+    settings.resolution_percentage = 100
+    settings.fps, settings.fps_base = int(render.fps), 1.0
+    if render.engine == "cycles":
+        scene.cycles.samples = int(render.samples)
+    elif render.engine == "eevee":
+        scene.eevee.taa_render_samples = int(render.samples)
+    if _aspect(settings) != aspect and objects.root_collection() is not None and scene.camera is not None:
+        stage.frame_camera(scene)
+
+
+def _aspect(settings: bpy.types.RenderSettings) -> float:
+    return settings.resolution_x * settings.pixel_aspect_x / (settings.resolution_y * settings.pixel_aspect_y)
+
+
+def check_output(path: str | Path) -> Path:
+    """The absolute output path, or a clear error if it can't be written."""
+    path = Path(path).expanduser().absolute()
+    if path.suffix.lower() != ".mp4":
+        raise ValueError(f"output {path}: must end in .mp4")
+    if path.is_dir():
+        raise ValueError(f"output {path}: is a directory")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"output directory {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK):
+        raise PermissionError(f"output directory {path.parent} is not writable")
+    return path
+
+
+def render_mp4(path: str | Path, render: Any | None = None, *, frame_start: int | None = None,
+               frame_end: int | None = None, progress: Progress | None = None) -> Path:
+    """Render the current scene's frame range (or ``frame_start``..``frame_end``) to ``path``.
+
+    ``render`` is a ``RenderConfig`` (engine, resolution, fps, samples; None keeps the scene's).
+    Returns the final path.
+    An exception — including one raised by ``progress`` or a KeyboardInterrupt — leaves no partial
+    file behind and keeps whatever was at ``path`` before.
+    """
+    path = check_output(path)
+    scene = bpy.context.scene
+    configure_render(scene, render)
+    start = scene.frame_start if frame_start is None else int(frame_start)
+    end = scene.frame_end if frame_end is None else int(frame_end)
+    if end < start:
+        raise ValueError(f"frame range {start}..{end}: the end comes before the start")
+
+    # Blender expands '#' in output paths into frame numbers, so keep it out of the temporary name.
+    partial = path.with_name(f".{path.stem.replace('#', '_')}.partial-{os.getpid()}.mp4")
+    saved = (scene.frame_start, scene.frame_end, scene.render.filepath)
+    total = end - start + 1
+    written: list[int] = []
+    failures: list[BaseException] = []
+
+    # Blender calls handlers itself and swallows what they raise; remember it and re-raise after.
+    def on_frame_written(_scene: Any, _depsgraph: Any = None) -> None:
+        written.append(_scene.frame_current)
+        if progress is not None and not failures:
+            try:
+                progress(len(written), total)
+            except BaseException as error:  # re-raised once the render returns
+                failures.append(error)
+
+    scene.frame_start, scene.frame_end = start, end
+    scene.render.filepath = str(partial)
+    bpy.app.handlers.render_write.append(on_frame_written)
+    try:
+        result = bpy.ops.render.render(animation=True, scene=scene.name)
+        if failures:
+            raise failures[0]
+        if "FINISHED" not in result or len(written) != total or not partial.is_file():
+            raise RuntimeError(f"rendering {path.name} failed: {len(written)} of {total} frames written")
+        os.replace(partial, path)
+    except BaseException:
+        scene.render.filepath = saved[2]
+        raise
+    else:
+        # A saved .blend renders straight to the same video.
+        scene.render.filepath = str(path)
+    finally:
+        # A handler left registered makes bpy 4.5 hang at interpreter exit.
+        bpy.app.handlers.render_write.remove(on_frame_written)
+        scene.frame_start, scene.frame_end = saved[0], saved[1]
+        partial.unlink(missing_ok=True)
+    return path

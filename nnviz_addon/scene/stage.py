@@ -1,0 +1,90 @@
+"""The picture around the cubes: camera, light, world and colour management.
+
+Render *output* (resolution, engine, file format) belongs to :mod:`.render`; this module only makes
+any engine show the colour map's colours exactly: flat Workbench shading of ``object.color``, an
+emissive shared material for Cycles/EEVEE (see :mod:`.objects`) and the 'Standard' view transform,
+which applies the plain sRGB curve (the default AgX would desaturate the map).
+"""
+
+from __future__ import annotations
+
+import math
+
+import bpy
+
+from ..layout import camera_framing
+from .objects import root_collection, tagged
+
+BACKGROUND = (0.012, 0.012, 0.014)  # linear; a near-black neutral the off-white zero stands out on
+CAMERA_DISTANCE = 100.0
+BOUNDS_PROPERTY = "nnviz_bounds"
+
+Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
+
+
+def set_up(scene: bpy.types.Scene, collection: bpy.types.Collection, bounds: Bounds) -> None:
+    """Add the camera and light to ``collection`` and set the scene's shading and colour management."""
+    camera = tagged(bpy.data.objects.new("nnviz · camera", tagged(bpy.data.cameras.new("nnviz · camera"))))
+    camera.data.type = "ORTHO"
+    camera.data.clip_end = 2 * CAMERA_DISTANCE
+    camera.rotation_euler = (math.pi / 2, 0.0, 0.0)  # look along +y at the XZ plane
+    collection.objects.link(camera)
+    scene.camera = camera
+    collection[BOUNDS_PROPERTY] = [*bounds[0], *bounds[1]]
+    frame_camera(scene)
+
+    # The cubes emit their colour and ignore light; the sun is for anything else a user adds.
+    sun = tagged(bpy.data.objects.new("nnviz · sun", tagged(bpy.data.lights.new("nnviz · sun", type="SUN"))))
+    sun.rotation_euler = (math.radians(50), 0.0, math.radians(20))
+    collection.objects.link(sun)
+
+    scene.world = _world()
+    shading = scene.display.shading
+    shading.light = "FLAT"
+    shading.color_type = "OBJECT"
+    shading.show_cavity = False
+    shading.show_shadows = False
+    shading.show_object_outline = False
+    scene.render.film_transparent = False
+    view = scene.view_settings
+    view.view_transform = "Standard"
+    view.look = "None"
+    view.exposure = 0.0
+    view.gamma = 1.0
+    scene.display_settings.display_device = "sRGB"
+    _show_object_colors_in_viewports()
+
+
+def frame_camera(scene: bpy.types.Scene) -> None:
+    """Fit the nnviz camera to the network for the scene's current resolution; call again after
+    changing the aspect ratio."""
+    camera = scene.camera
+    root = root_collection()
+    if camera is None or root is None or BOUNDS_PROPERTY not in root:
+        raise RuntimeError("frame_camera: no nnviz scene has been built")
+    b = list(root[BOUNDS_PROPERTY])
+    render = scene.render
+    aspect = render.resolution_x * render.pixel_aspect_x / (render.resolution_y * render.pixel_aspect_y)
+    centre, scale = camera_framing((tuple(b[:3]), tuple(b[3:])), aspect)
+    camera.location = (centre[0], -CAMERA_DISTANCE, centre[2])
+    camera.data.ortho_scale = scale
+
+
+def _world() -> bpy.types.World:
+    world = tagged(bpy.data.worlds.new("nnviz · world"))
+    world.color = BACKGROUND  # what Workbench draws behind the scene
+    if world.node_tree is None:  # before 5.0, node trees are opt-in (5.0 deprecates the switch)
+        world.use_nodes = True
+    background = world.node_tree.nodes.get("Background")
+    if background is not None:  # Cycles and EEVEE draw the node tree's background instead
+        background.inputs["Color"].default_value = (*BACKGROUND, 1.0)
+    return world
+
+
+def _show_object_colors_in_viewports() -> None:
+    """Solid-mode 3D viewports colour objects by material by default; ours carry object colours."""
+    for screen in bpy.data.screens:
+        for area in screen.areas:
+            for space in area.spaces:
+                if space.type == "VIEW_3D":
+                    space.shading.color_type = "OBJECT"

@@ -1,0 +1,257 @@
+"""The task the network is learning, drawn from the probe data in a History (see :mod:`..probes`).
+
+One view per kind of task, chosen by which keys the History has:
+
+- rgb: for a few probe colours, swatches of the input, the target and the network's current answer;
+- 2D classification: the data points over a tiled plane whose tiles show P(class 1), like
+  TensorFlow Playground's output map;
+- digits: the probe digit as an 8 × 8 image and the ten class probabilities as bars.
+
+Colours in the data are display values: the rgb task's colours and the digit's grey levels are sRGB
+in [0, 1] (what a colour picker or an image file means by them), converted to the linear values
+``Object.color`` holds, so the rendered swatch shows exactly the colour the numbers name.
+"""
+
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+from .. import colormap
+from ..history import History
+from ..layout import Label
+from ..view_layout import NEURON_RADIUS, Bounds, Rect
+from . import objects
+from .neurons import key, new_objects, shared_material, sphere_mesh, square_mesh
+
+# The two classes in sRGB: an orange and a blue far apart in hue and both clear on the dark background.
+CLASS_COLORS_SRGB = np.array([(0.96, 0.55, 0.12), (0.16, 0.56, 0.94)])
+# Tiles are the class colours darkened, so the data points (full colour) stand out on their own class.
+TILE_BRIGHTNESS = 0.5
+POINT_OUTLINE_SRGB = (0.92, 0.92, 0.92)
+DIGIT_BACKGROUND = 0.06  # sRGB grey of a blank pixel: the image stays visible on the dark background
+BAR_SRGB = (0.62, 0.62, 0.62)
+TRUE_CLASS_BAR_SRGB = (0.35, 0.85, 0.45)
+TRACK_SRGB = (0.09, 0.09, 0.09)
+
+_RGB_KEYS = ("rgb/inputs", "rgb/targets", "rgb/outputs")
+_BOUNDARY_KEYS = ("points/xy", "points/labels", "boundary/extent", "boundary/probability")
+_DIGIT_KEYS = ("digits/image", "digits/label", "digits/probabilities")
+
+
+def linear_rgba(srgb: np.ndarray) -> np.ndarray:
+    """Display sRGB in [0, 1] (..., 3) → linear RGBA (..., 4) with alpha 1, for ``Object.color``."""
+    rgb = colormap.srgb_to_linear(np.clip(np.asarray(srgb, dtype=np.float64), 0.0, 1.0))
+    return np.concatenate([rgb, np.ones((*rgb.shape[:-1], 1))], axis=-1)
+
+
+def class_blend_srgb(probability: np.ndarray) -> np.ndarray:
+    """P(class 1) → the class colours mixed in that proportion (sRGB, shape (..., 3))."""
+    p = np.clip(np.asarray(probability, dtype=np.float64), 0.0, 1.0)[..., None]
+    return (1 - p) * CLASS_COLORS_SRGB[0] + p * CLASS_COLORS_SRGB[1]
+
+
+def tile_colors(probability: np.ndarray) -> np.ndarray:
+    """Linear RGBA of decision-boundary tiles showing ``probability`` of class 1."""
+    return linear_rgba(TILE_BRIGHTNESS * class_blend_srgb(probability))
+
+
+def digit_pixel_colors(image: np.ndarray) -> np.ndarray:
+    """Linear RGBA of the digit's pixels: ink (1) white, blank (0) a dark grey."""
+    grey = DIGIT_BACKGROUND + (1 - DIGIT_BACKGROUND) * np.clip(np.asarray(image, dtype=np.float64), 0, 1)
+    return linear_rgba(np.repeat(grey[..., None], 3, axis=-1))
+
+
+def add_task_view(parent: bpy.types.Collection, history: History, record_frames: np.ndarray,
+                  placement: Rect) -> Bounds | None:
+    """Draw the view for the History's task inside ``placement`` (left-aligned, in a collection
+    ``nnviz · task`` under ``parent``), keyed at ``record_frames``. Returns the box it used, or None
+    when the History has no task probe data (nothing is drawn then)."""
+    record_frames = np.asarray(record_frames, dtype=np.float64)
+    if record_frames.shape != (history.records,):
+        raise ValueError(f"add_task_view: record_frames has shape {record_frames.shape}, expected "
+                         f"({history.records},): one frame per record")
+    data = {**history.static, **history.series}
+    for keys, draw in ((_RGB_KEYS, _rgb_swatches), (_BOUNDARY_KEYS, _decision_boundary),
+                       (_DIGIT_KEYS, _digit)):
+        if all(k in data for k in keys):
+            view = _View(objects.new_collection("nnviz · task", parent), record_frames, placement)
+            draw(view, *(np.asarray(data[k]) for k in keys))
+            return view.bounds()
+    return None
+
+
+class _View:
+    """A task view being drawn: its collection, frames, rectangle and the box drawn so far."""
+
+    def __init__(self, collection: bpy.types.Collection, frames: np.ndarray, rect: Rect) -> None:
+        self.collection, self.frames, self.rect = collection, frames, rect
+        self.size = rect.text_size
+        self.low, self.high = np.full(3, np.inf), np.full(3, -np.inf)
+
+    def grow(self, low: np.ndarray, high: np.ndarray) -> None:
+        self.low, self.high = np.minimum(self.low, low), np.maximum(self.high, high)
+
+    def bounds(self) -> Bounds:
+        return tuple(self.low.tolist()), tuple(self.high.tolist())  # type: ignore[return-value]
+
+    def squares(self, names: list[str], centres: np.ndarray, size: tuple[float, float], rgba: np.ndarray,
+                keyed_rgba: np.ndarray | None = None, y: float = 0.0) -> list[bpy.types.Object]:
+        """Flat rectangles of ``size`` (width, height); with ``keyed_rgba`` (records, N, 4) their colour
+        is keyed at the view's frames."""
+        return self.blobs(names, square_mesh(), centres, (size[0], 1.0, size[1]), size, rgba, keyed_rgba, y)
+
+    def blobs(self, names: list[str], mesh: bpy.types.Mesh, centres: np.ndarray,
+              scale: tuple[float, float, float], extent: tuple[float, float], rgba: np.ndarray,
+              keyed_rgba: np.ndarray | None = None, y: float = 0.0) -> list[bpy.types.Object]:
+        centres = np.column_stack([centres[:, 0], np.full(len(centres), y), centres[:, 1]])
+        keyed = keyed_rgba is not None
+        made, actions = new_objects(names, mesh, self.collection, centres, rgba, keyed=keyed)
+        for i, obj in enumerate(made):
+            obj.scale = scale
+            if keyed:
+                key(obj, actions[i], self.frames, {("color", c): keyed_rgba[:, i, c] for c in range(3)})
+        half = np.array([extent[0] / 2, 0.0, extent[1] / 2])
+        self.grow(centres.min(axis=0) - half, centres.max(axis=0) + half)
+        return made
+
+    def label(self, text: str, x: float, z: float, align: str = "LEFT", scale: float = 1.0,
+              srgb: tuple[float, float, float] | None = None) -> bpy.types.Object:
+        """Text with its baseline's ``align`` point at (x, z)."""
+        size = scale * self.size
+        obj = objects.add_label(Label(text, (x, 0.0, z), size, align), f"task · {text}", self.collection,
+                                shared_material())
+        if srgb is not None:
+            obj.color = linear_rgba(np.array(srgb))
+        # Text extent from the font's average advance (Blender reports none before evaluation).
+        width = len(text) * 0.55 * size
+        left = {"LEFT": x, "CENTER": x - width / 2, "RIGHT": x - width}[align]
+        self.grow(np.array([left, 0.0, z - 0.25 * size]), np.array([left + width, 0.0, z + size]))
+        return obj
+
+
+def _rgb_swatches(view: _View, inputs: np.ndarray, targets: np.ndarray, outputs: np.ndarray) -> None:
+    """A table, one row per probe colour: input, target, the network's answer (keyed)."""
+    probes = len(inputs)
+    if inputs.shape != (probes, 3) or targets.shape != (probes, 3) or outputs.shape[1:] != (probes, 3):
+        raise ValueError(f"add_task_view: rgb/inputs {inputs.shape}, rgb/targets {targets.shape} and "
+                         f"rgb/outputs {outputs.shape} must be (P, 3), (P, 3) and (records, P, 3)")
+    rect, size = view.rect, view.size
+    header = rect.top - 2.6 * size  # a title line and a column-header line
+    cell = min((header - 0.4 * size - rect.bottom) / probes, rect.width / 3)
+    # Columns at least as wide as their header ("network"), so the headers never run together.
+    pitch = min(max(cell, (7 * 0.55 * 0.8 + 0.6) * size), rect.width / 3)
+    swatch = (pitch - 0.14 * cell, 0.86 * cell)
+    columns = rect.left + (np.arange(3) + 0.5) * pitch
+    rows = header - 0.4 * size - (np.arange(probes) + 0.5) * cell
+    view.label("colour probes", rect.left, rect.top - size)
+    for x, title in zip(columns, ("input", "target", "network"), strict=True):
+        view.label(title, float(x), header + 0.2 * size, "CENTER", scale=0.8)
+    for column, (kind, colours) in enumerate((("input", inputs), ("target", targets))):
+        names = [f"rgb · {kind}[{i}]" for i in range(probes)]
+        centres = np.column_stack([np.full(probes, columns[column]), rows])
+        view.squares(names, centres, swatch, linear_rgba(colours))
+    keyed = linear_rgba(outputs) if len(outputs) > 1 else None
+    centres = np.column_stack([np.full(probes, columns[2]), rows])
+    view.squares([f"rgb · network[{i}]" for i in range(probes)], centres, swatch,
+                 linear_rgba(outputs[0]), keyed)
+
+
+def _decision_boundary(view: _View, xy: np.ndarray, labels: np.ndarray, extent: np.ndarray,
+                       probability: np.ndarray) -> None:
+    """P(class 1) tiles (keyed) under the data points (static), in the data's own aspect."""
+    grid = probability.shape[1]
+    if probability.ndim != 3 or probability.shape[2] != grid or extent.shape != (4,):
+        raise ValueError(f"add_task_view: boundary/probability {probability.shape} must be (records, G, G) "
+                         f"and boundary/extent {extent.shape} must be (4,)")
+    if xy.ndim != 2 or xy.shape[1] != 2 or labels.shape != (len(xy),):
+        raise ValueError(f"add_task_view: points/xy {xy.shape} and points/labels {labels.shape} must be "
+                         f"(N, 2) and (N,)")
+    if labels.size and not np.isin(labels, (0, 1)).all():
+        raise ValueError(f"add_task_view: points/labels must be 0 or 1, got {np.unique(labels).tolist()}")
+    rect, size = view.rect, view.size
+    xmin, xmax, ymin, ymax = (float(v) for v in extent)
+    side = min(rect.width, rect.height - 3.0 * size)  # a title line above, the class key below
+    tile = side / grid
+    top = rect.top - 1.6 * size
+    view.label("decision boundary", rect.left, rect.top - size)
+
+    # Sample j sits at the centre of tile j; data coordinates map with the same affine transform.
+    def to_plane(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.column_stack([rect.left + tile * (0.5 + (grid - 1) * (x - xmin) / (xmax - xmin)),
+                                top - side + tile * (0.5 + (grid - 1) * (y - ymin) / (ymax - ymin))])
+
+    rows, cols = np.divmod(np.arange(grid * grid), grid)
+    centres = to_plane(xmin + cols * (xmax - xmin) / (grid - 1), ymin + rows * (ymax - ymin) / (grid - 1))
+    values = probability.reshape(len(probability), -1)
+    keyed = tile_colors(values) if len(values) > 1 else None
+    names = [f"boundary · tile[{r},{c}]" for r, c in zip(rows.tolist(), cols.tolist(), strict=True)]
+    view.squares(names, centres, (tile, tile), tile_colors(values[0]), keyed)
+
+    points = to_plane(xy[:, 0].astype(np.float64), xy[:, 1].astype(np.float64))
+    radius = max(0.4 * tile, 0.06 * size)
+    sphere = sphere_mesh()
+    names = [f"data · point[{i}]" for i in range(len(points))]
+    made = view.blobs(names, sphere, points, (radius / NEURON_RADIUS,) * 3, (2 * radius,) * 2,
+                      linear_rgba(CLASS_COLORS_SRGB[labels.astype(np.int64)]), y=-0.5)
+    for point, label in zip(made, labels.tolist(), strict=True):
+        point["nnviz_label"] = int(label)
+    # A light ring around each point (a larger disc just behind it) keeps it visible on its own class.
+    ring = 1.35 * radius
+    view.blobs([f"data · outline[{i}]" for i in range(len(points))], sphere, points,
+               (ring / NEURON_RADIUS,) * 3, (2 * ring,) * 2,
+               np.tile(linear_rgba(np.array(POINT_OUTLINE_SRGB)), (len(points), 1)), y=-0.2)
+
+    key_z = top - side - 1.1 * size
+    view.label("class 0", rect.left, key_z, scale=0.9, srgb=tuple(CLASS_COLORS_SRGB[0]))
+    view.label("class 1", rect.left + 5 * size, key_z, scale=0.9, srgb=tuple(CLASS_COLORS_SRGB[1]))
+
+
+def _digit(view: _View, image: np.ndarray, label: np.ndarray, probabilities: np.ndarray) -> None:
+    """The probe digit (static 8 × 8 grey levels) and ten probability bars with keyed height."""
+    if image.shape != (8, 8) or probabilities.ndim != 2 or probabilities.shape[1] != 10:
+        raise ValueError(f"add_task_view: digits/image {image.shape} and digits/probabilities "
+                         f"{probabilities.shape} must be (8, 8) and (records, 10)")
+    rect, size = view.rect, view.size
+    true_class = int(label)
+    side = min(0.42 * rect.width, rect.height - 3.2 * size)
+    top = rect.top - 1.6 * size
+    view.label(f"probe digit · label {true_class}", rect.left, rect.top - size)
+    pixel = side / 8
+    rows, cols = np.divmod(np.arange(64), 8)
+    centres = np.column_stack([rect.left + (cols + 0.5) * pixel, top - (rows + 0.5) * pixel])
+    view.squares([f"digit · pixel[{r},{c}]" for r, c in zip(rows.tolist(), cols.tolist(), strict=True)],
+                 centres, (pixel, pixel), digit_pixel_colors(image.ravel()))
+
+    bars_left = rect.left + side + 1.5 * size
+    pitch = (rect.right - bars_left) / 10
+    width = 0.7 * pitch
+    xs = bars_left + (np.arange(10) + 0.5) * pitch
+    bottom = top - side
+    tracks = np.column_stack([xs, np.full(10, bottom + side / 2)])
+    view.squares([f"digit · track[{d}]" for d in range(10)], tracks, (width, side),
+                 np.tile(linear_rgba(np.array(TRACK_SRGB)), (10, 1)), y=0.05)
+    # A bar's mesh is its full height with the origin at its foot, so its z scale *is* the probability.
+    bar = _bar_mesh(width, side)
+    colours = np.tile(np.array(BAR_SRGB), (10, 1))
+    colours[true_class] = TRUE_CLASS_BAR_SRGB
+    made, actions = new_objects([f"digit · probability[{d}]" for d in range(10)], bar, view.collection,
+                                np.column_stack([xs, np.full(10, -0.05), np.full(10, bottom)]),
+                                linear_rgba(colours), keyed=len(probabilities) > 1)
+    for d, obj in enumerate(made):
+        obj.scale = (1.0, 1.0, float(probabilities[0, d]))
+        if actions:
+            key(obj, actions[d], view.frames, {("scale", 2): probabilities[:, d]})
+    for d, x in enumerate(xs.tolist()):
+        view.label(str(d), x, bottom - 1.1 * size, "CENTER", srgb=colours[d])
+    view.label("P(digit)", bars_left, top + 0.25 * size, scale=0.8)
+    view.grow(np.array([bars_left, -0.05, bottom]), np.array([rect.right, 0.05, top]))
+
+
+def _bar_mesh(width: float, height: float) -> bpy.types.Mesh:
+    half = width / 2
+    vertices = np.array([(-half, 0, 0), (half, 0, 0), (half, 0, height), (-half, 0, height)])
+    mesh = objects.tagged(bpy.data.meshes.new("nnviz · probability bar"))
+    mesh.from_pydata(vertices.tolist(), [], [(0, 1, 2, 3)])
+    mesh.materials.append(shared_material())
+    return mesh

@@ -1,0 +1,37 @@
+"""The Blender side of nnviz: settings on ``scene.nnviz``, the ``nnviz.*`` operators, the sidebar panel.
+
+``register()`` and ``unregister()`` may run any number of times in one Blender session (enable,
+disable, enable again) and leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import bpy
+from bpy.app.handlers import persistent
+
+from . import operators, panel, props
+from .session import SESSION
+
+CLASSES = (props.NNVIZ_PG_settings, *operators.CLASSES, *panel.CLASSES)
+
+
+@persistent
+def _forget_run_on_load(*_args: object) -> None:
+    # The run's cubes belong to the file being closed.
+    SESSION.discard()
+
+
+def register() -> None:
+    for cls in CLASSES:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.nnviz = bpy.props.PointerProperty(type=props.NNVIZ_PG_settings)
+    bpy.app.handlers.load_pre.append(_forget_run_on_load)
+
+
+def unregister() -> None:
+    SESSION.discard()
+    if _forget_run_on_load in bpy.app.handlers.load_pre:
+        bpy.app.handlers.load_pre.remove(_forget_run_on_load)
+    del bpy.types.Scene.nnviz
+    for cls in reversed(CLASSES):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,120 @@
+"""The one training run the UI drives, kept in a plain module-level object.
+
+Operators are short-lived (and can't be created at all in the bpy module), so the run lives here,
+where the modal Train, the headless ``execute()``, Step, Stop and the panel all find it. It holds no
+Blender data, only numpy state: the scene is always reached by name through :mod:`..scene`, so undo
+or a deleted cube never leaves a dangling reference behind.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import bpy
+import numpy as np
+
+from .. import scene
+from ..config import Preset
+from ..history import History
+from ..probes import TaskProbes
+from ..scene.options import SceneOptions
+from ..training import TrainingRun
+
+
+class Session:
+    """The current run, the settings it was built from and what the panel shows about it."""
+
+    def __init__(self) -> None:
+        self.timer: Any = None  # the window-manager timer while the modal Train runs
+        self.stop_requested = False
+        self._forget_run()
+
+    def _forget_run(self) -> None:
+        self.run: TrainingRun | None = None
+        self.preset: Preset | None = None
+        self.options: SceneOptions | None = None
+        self.scale: dict[str, float] = {}  # History key → |value| at the end of the colour map
+        self.keyed_step = 0  # the step the keyframes go up to
+        self.message = ""  # the last thing worth telling the user, shown in the panel
+
+    @property
+    def training(self) -> bool:
+        return self.timer is not None
+
+    @property
+    def unkeyed(self) -> bool:
+        """Whether steps were trained since the keyframes were last written."""
+        return self.run is not None and self.run.step != self.keyed_step
+
+    def start(self, preset: Preset) -> None:
+        """A fresh run at step 0, its cubes built with the initial weights."""
+        # The standard probes: the viewport shows the neurons and task views a rendered run shows.
+        self.run = TrainingRun(preset, probes=[TaskProbes()])
+        self.preset = preset
+        self.options = SceneOptions.from_render_config(preset.render)
+        self.message = ""
+        self.keyframe()
+
+    def ensure_run(self, preset: Preset, restart_finished: bool) -> None:
+        """Go on with the current run if it was built from ``preset``, else start one."""
+        stale = self.run is None or self.preset != preset
+        if stale or (restart_finished and self.run.finished):
+            self.start(preset)
+
+    def keyframe(self) -> History:
+        """Rebuild the cubes with everything recorded so far keyframed, so scrubbing replays it."""
+        history = self.run.history()
+        scene.build(history, self.options)
+        self.scale = scene.color_scale_for(history, self.options)
+        self.keyed_step = self.run.step
+        return history
+
+    def show_live(self) -> None:
+        """Colour the cubes with the weights as they are now (no keyframes; fast enough per tick).
+
+        The colour scale only grows, to the largest |value| seen so far, so growing weights don't
+        saturate and the colours don't flicker as the maximum moves.
+        """
+        values = self.run.model.parameter_arrays()
+        now = {key: float(np.max(np.abs(array), initial=0.0)) for key, array in values.items()}
+        if self.options.color_scale == "global":
+            now = dict.fromkeys(now, max(now.values(), default=0.0))
+        self.scale = {key: max(self.scale.get(key, 0.0), value) for key, value in now.items()}
+        scene.show_values(values, self.scale)
+
+    def show_history(self, history: History, options: SceneOptions) -> None:
+        """Show a recorded run instead of training one."""
+        self.discard()
+        scene.build(history, options)
+        self.message = f"Imported {history.name}: {history.records} records"
+
+    def add_timer(self, window_manager: bpy.types.WindowManager, window: bpy.types.Window) -> None:
+        self.timer = window_manager.event_timer_add(0.04, window=window)
+        self.stop_requested = False
+
+    def remove_timer(self) -> None:
+        if self.timer is not None:
+            bpy.context.window_manager.event_timer_remove(self.timer)
+        self.timer = None
+        self.stop_requested = False
+
+    def discard(self) -> None:
+        """Forget the run (a new file, unregistering, an imported history)."""
+        self.remove_timer()
+        self._forget_run()
+
+    def status(self) -> str:
+        """One line about the run: step, loss and accuracy where the task has one."""
+        run = self.run
+        if run is None:
+            return self.message
+        parts = [f"Step {run.step}/{run.total_steps}"]
+        if run.last_loss is not None and math.isfinite(run.last_loss):
+            parts.append(f"loss {run.last_loss:.4g}")
+        if run.last_accuracy is not None:
+            parts.append(f"accuracy {run.last_accuracy:.0%}")
+        return " · ".join(parts)
+
+
+SESSION = Session()

@@ -1,0 +1,162 @@
+"""Where the learning views go around the network's cubes, as pure numpy (no bpy).
+
+Same picture plane as :mod:`.layout` (x right, z up, the camera looks along +y):
+
+    [overlay text]   [loss curve ──────────────────]
+    layer 0 ...       layer 2 ...
+    ● ■■■ ■  ●  ■■■■ ■  ●                    [task view]
+    ● ■■■ ■  ●          (P(class) tiles,
+      ■■■ ■  ●           colour swatches or
+      ...                the probe digit)
+    [legend]
+
+Neuron columns stand in the gaps between weight grids: left of the first grid for the inputs, after
+each drawn layer for its outputs, so a layer's output neuron ``i`` sits level with row ``i`` of that
+layer's weight grid (the row that computes it). The task view is a square to the right of everything,
+as tall as the network with its labels and legend; the loss curve fills the band the overlay text
+leaves free above the network, beside the step counter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .layout import CHAR_WIDTH, LINE_SPACING, OVERLAY_LINES, Layout
+
+Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
+
+NEURON_OFFSET = 1.5  # cells from a grid's outer edge to the input / last output column
+NEURON_RADIUS = 0.4  # of a neuron sphere at full spacing (one grid cell), like a cube's half size
+# The legend caption's length ("weight / bias value"); Layout.bounds does not include the caption.
+LEGEND_CHARS = 20
+# The overlay's widest line ("loss 0.1234 · accuracy 0.987", a long title) in characters: the loss
+# curve starts after it.
+OVERLAY_CHARS = 28
+
+
+@dataclass(frozen=True)
+class Rect:
+    """An area of the picture plane (y = 0) and the text height to use inside it."""
+
+    left: float
+    bottom: float
+    width: float
+    height: float
+    text_size: float
+
+    def __post_init__(self) -> None:
+        if not (self.width > 0 and self.height > 0 and self.text_size > 0):
+            raise ValueError(f"Rect: width, height and text_size must be > 0, got {self.width}, "
+                             f"{self.height}, {self.text_size}")
+
+    @property
+    def right(self) -> float:
+        return self.left + self.width
+
+    @property
+    def top(self) -> float:
+        return self.bottom + self.height
+
+
+@dataclass(frozen=True)
+class NeuronPlacement:
+    """x of each neuron column and the vertical extent the columns share (plain numbers).
+
+    ``layer_x`` maps a drawn layer's name (``LayerSpec.name``) to the column of its output neurons.
+    Columns are top-aligned at ``top``; a column with more neurons than ``top - bottom`` cells packs
+    them closer (and draws them smaller) so it never outgrows the network.
+    """
+
+    input_x: float
+    layer_x: dict[str, float]
+    top: float
+    bottom: float
+    caption: tuple[float, float] | None = None  # (x, z) of the line saying what the spheres show
+    text_size: float = 1.0
+
+    def spacing(self, count: int) -> float:
+        return min(1.0, (self.top - self.bottom) / max(count, 1))
+
+    def positions(self, x: float, count: int) -> np.ndarray:
+        """(count, 3) centres of a column of ``count`` neurons at ``x``."""
+        positions = np.zeros((count, 3))
+        positions[:, 0] = x
+        positions[:, 2] = self.top - (np.arange(count) + 0.5) * self.spacing(count)
+        return positions
+
+
+@dataclass(frozen=True)
+class ViewPlacement:
+    neurons: NeuronPlacement
+    task: Rect
+    loss: Rect
+
+
+def neuron_placement(layout: Layout) -> NeuronPlacement:
+    """Neuron columns for the cubes of ``layout``: one left of the first grid, one in each gap between
+    grids and one right of the last."""
+    if not layout.blocks:
+        raise ValueError("neuron_placement: the layout has no blocks")
+    spans: dict[str, list[float]] = {}  # layer → [left edge, right edge], in layout order
+    for block in layout.blocks:
+        xs = block.positions[:, 0]
+        left, right = float(xs.min()) - 0.5, float(xs.max()) + 0.5
+        span = spans.setdefault(block.layer, [left, right])
+        span[0], span[1] = min(span[0], left), max(span[1], right)
+    edges = list(spans.values())
+    layer_x = {}
+    for (name, (_, right)), following in zip(spans.items(), [*edges[1:], None], strict=True):
+        layer_x[name] = right + NEURON_OFFSET if following is None else (right + following[0]) / 2
+    z = np.concatenate([b.positions[:, 2] for b in layout.blocks])
+    return NeuronPlacement(input_x=edges[0][0] - NEURON_OFFSET, layer_x=layer_x,
+                           top=float(z.max()) + 0.5, bottom=float(z.min()) - 0.5)
+
+
+def neuron_extent(placement: NeuronPlacement) -> tuple[float, float]:
+    """The x range every neuron column covers, spheres included."""
+    xs = [placement.input_x, *placement.layer_x.values()]
+    return min(xs) - NEURON_RADIUS, max(xs) + NEURON_RADIUS
+
+
+def place_views(layout: Layout, overlay_chars: int = OVERLAY_CHARS,
+                legend_chars: int = LEGEND_CHARS) -> ViewPlacement:
+    """Neuron columns (captioned under the legend), the task view's square and the loss curve's band
+    for ``layout``.
+
+    ``overlay_chars`` is the longest overlay line the loss curve keeps clear of, ``legend_chars`` the
+    legend caption's length (the task view keeps clear of it).
+    """
+    size = layout.text_size
+    (_, _, bottom), (right, _, top) = layout.bounds
+    neurons = replace(neuron_placement(layout), caption=(layout.legend.value_label_anchors[0][0], bottom - size),
+                      text_size=size)
+    legend_right = layout.legend.caption_anchor[0] + legend_chars * CHAR_WIDTH * layout.legend.text_size
+    right = max(right, neuron_extent(neurons)[1], legend_right)
+    # The layer labels' tops: the overlay band is above them, the network's body below.
+    body_top = max(label.position[2] for label in layout.layer_labels.values()) + size
+    side = body_top - bottom
+    task = Rect(left=right + 2 * size, bottom=bottom, width=side, height=side, text_size=size)
+
+    band_bottom = body_top + 0.5 * size
+    band_top = max(top, layout.overlay_anchor[2] + size)
+    band_height = max(band_top - band_bottom, OVERLAY_LINES * LINE_SPACING * size)
+    loss_left = overlay_chars * CHAR_WIDTH * size + 2 * size
+    # A loss curve much wider than tall is hard to read; beyond 6:1 it keeps to the left.
+    loss_width = min(task.right - loss_left, 6 * band_height)
+    if loss_width < 4 * size:  # nothing beside the text: the curve goes on top of it
+        loss_left, loss_width = 0.0, task.right
+        band_bottom = band_top + 0.5 * size
+    loss = Rect(left=loss_left, bottom=band_bottom, width=loss_width, height=band_height, text_size=size)
+    return ViewPlacement(neurons, task, loss)
+
+
+def union(*bounds: Bounds | None) -> Bounds:
+    """The smallest box holding every given box (None entries, parts that drew nothing, are skipped)."""
+    present = [b for b in bounds if b is not None]
+    if not present:
+        raise ValueError("union: no bounds given")
+    low = np.min([b[0] for b in present], axis=0)
+    high = np.max([b[1] for b in present], axis=0)
+    return (tuple(float(v) for v in low), tuple(float(v) for v in high))  # type: ignore[return-value]

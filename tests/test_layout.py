@@ -1,0 +1,137 @@
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+from nnviz_addon.history import LayerSpec
+from nnviz_addon.layout import CHAR_WIDTH, CUBE_SIZE, camera_framing, layout_network
+
+
+def mlp(*sizes: int) -> tuple[list[LayerSpec], dict[str, tuple[int, ...]]]:
+    structure, shapes = [], {}
+    for i, (a, b) in enumerate(pairwise(sizes)):
+        name = str(2 * i)
+        structure.append(LayerSpec(name, "Linear", a, b, f"{name}.weight", f"{name}.bias"))
+        shapes[f"{name}.weight"], shapes[f"{name}.bias"] = (b, a), (b,)
+    return structure, shapes
+
+
+def all_positions(layout) -> np.ndarray:
+    return np.concatenate([b.positions for b in layout.blocks])
+
+
+@pytest.mark.parametrize("sizes", [(3, 3), (2, 4, 1), (64, 32, 10), (2, 16, 16, 1)])
+def test_one_cube_per_parameter_none_overlapping(sizes):
+    structure, shapes = mlp(*sizes)
+    layout = layout_network(structure, shapes)
+    assert layout.cube_count == sum(int(np.prod(s)) for s in shapes.values())
+    positions = all_positions(layout)
+    # Cubes sit on a unit grid: no two share a cell.
+    assert len({tuple(p) for p in np.round(positions, 6)}) == len(positions)
+
+
+def test_digits_weight_is_a_32_by_64_grid_with_the_bias_strip_beside_it():
+    layout = layout_network(*mlp(64, 32, 10))
+    weight, bias = layout.blocks[0], layout.blocks[1]
+    assert (weight.key, bias.key) == ("0.weight", "0.bias")
+    assert len(np.unique(weight.positions[:, 0])) == 64 and len(np.unique(weight.positions[:, 2])) == 32
+    # Element [r, c] is at row r (downwards) and column c (rightwards), like a printed matrix.
+    i = list(map(tuple, weight.indices.tolist())).index((2, 1))
+    np.testing.assert_allclose(weight.positions[i] - weight.positions[0], [1.0, 0.0, -2.0])
+    assert weight.cube_name(i) == "layer 0 · weight[2,1]"
+    # Bias: one column right of the grid, its rows level with the weight rows.
+    assert len(np.unique(bias.positions[:, 0])) == 1 and bias.positions[0, 0] > weight.positions[:, 0].max()
+    np.testing.assert_allclose(np.sort(bias.positions[:, 2]), np.unique(weight.positions[:, 2]))
+
+
+def test_layers_run_left_to_right_and_labels_do_not_collide():
+    layout = layout_network(*mlp(2, 4, 1))
+    lefts = [b.positions[:, 0].min() for b in layout.blocks if b.role == "weight"]
+    assert lefts == sorted(lefts)
+    labels = list(layout.layer_labels.values())
+    assert [lab.text for lab in labels] == ["layer 0 · Linear 2→4", "layer 2 · Linear 4→1"]
+    first_end = labels[0].position[0] + len(labels[0].text) * CHAR_WIDTH * labels[0].size
+    assert first_end < labels[1].position[0]
+    # Labels sit above the cubes, the overlay anchor above the labels.
+    top = all_positions(layout)[:, 2].max()
+    assert all(lab.position[2] > top for lab in labels)
+    assert layout.overlay_anchor[2] > max(lab.position[2] + lab.size for lab in labels)
+
+
+def test_bounds_hold_cubes_legend_and_overlay():
+    caption = "a long legend caption for a small network"
+    with_caption = layout_network(*mlp(3, 3), legend_caption=caption)
+    assert with_caption.bounds[1][0] > layout_network(*mlp(3, 3)).bounds[1][0]
+    layout = layout_network(*mlp(64, 32, 10))
+    (x0, _, z0), (x1, _, z1) = layout.bounds
+    points = np.concatenate([all_positions(layout), layout.legend.segment_positions,
+                             np.array(layout.legend.value_label_anchors), [layout.overlay_anchor]])
+    assert np.all(points[:, 0] >= x0) and np.all(points[:, 0] <= x1)
+    assert np.all(points[:, 2] >= z0) and np.all(points[:, 2] <= z1)
+    assert layout.legend.segment_positions[:, 2].max() < all_positions(layout)[:, 2].min()
+
+
+def test_norm_layers_draw_weight_and_bias_as_two_strips():
+    structure, shapes = mlp(3, 8)
+    structure.append(LayerSpec("1", "LayerNorm", 8, 8, "1.weight", "1.bias"))
+    shapes.update({"1.weight": (8,), "1.bias": (8,)})
+    layout = layout_network(structure, shapes)
+    weight, bias = layout.blocks[2], layout.blocks[3]
+    assert len(np.unique(weight.positions[:, 0])) == 1 and len(np.unique(bias.positions[:, 0])) == 1
+    assert bias.positions[0, 0] > weight.positions[0, 0]
+    assert layout.layer_labels["1"].text == "layer 1 · LayerNorm 8"
+
+
+def test_parameters_no_layer_names_still_get_cubes():
+    structure, shapes = mlp(3, 3)
+    shapes["extra.kernel"] = (2, 3, 4)
+    layout = layout_network(structure, shapes)
+    assert layout.cube_count == 9 + 3 + 24
+    assert layout.blocks[-1].key == "extra.kernel" and layout.blocks[-1].indices.shape == (24, 3)
+
+
+def test_shape_mismatch_names_both_shapes():
+    structure, shapes = mlp(3, 4)
+    shapes["0.weight"] = (3, 4)
+    with pytest.raises(ValueError, match=r"'0\.weight'.*\(3, 4\).*expected \(4, 3\)"):
+        layout_network(structure, shapes)
+    with pytest.raises(ValueError, match="lacks"):
+        layout_network(structure, {"0.weight": (4, 3)})
+
+
+@pytest.mark.parametrize("sizes", [(3, 3), (64, 32, 10)])
+def test_size_legend_row_under_the_colour_legend(sizes):
+    texts = ["0", "0.00012", "0.0005", "0.0011", "≥0.002"]
+    caption = "size: |∂L/∂w|, gradient"
+    plain = layout_network(*mlp(*sizes))
+    assert plain.size_legend is None
+    layout = layout_network(*mlp(*sizes), size_labels=texts, size_caption=caption)
+    legend = layout.size_legend
+    assert [label.text for label in legend.labels] == texts and legend.caption.text == caption
+    # Full-size cubes in one row below the colour legend's labels, each label centred under its cube.
+    assert len(set(legend.positions[:, 2])) == 1
+    assert legend.positions[0, 2] + CUBE_SIZE / 2 < layout.legend.value_label_anchors[0][2] - 0.6 * layout.text_size
+    for label, (x, _, z) in zip(legend.labels, legend.positions, strict=True):
+        assert label.align == "CENTER" and label.position[0] == x and label.position[2] + label.size < z
+    # Neighbouring labels don't touch; the caption starts after the last cube.
+    widths = [len(t) * CHAR_WIDTH * legend.labels[0].size for t in texts]
+    for (a, b), (wa, wb) in zip(pairwise(legend.positions[:, 0]), pairwise(widths), strict=True):
+        assert a + wa / 2 < b - wb / 2
+    assert legend.caption.position[0] > legend.positions[-1, 0] + CUBE_SIZE / 2
+    # The frame grows to hold it; nothing else moves.
+    (_, _, z0), (x1, _, _) = layout.bounds
+    caption_end = legend.caption.position[0] + len(caption) * CHAR_WIDTH * legend.caption.size
+    assert z0 < min(label.position[2] for label in legend.labels) and x1 >= caption_end
+    assert z0 < plain.bounds[0][2] and layout.bounds[1] >= plain.bounds[1]
+    np.testing.assert_array_equal(all_positions(layout), all_positions(plain))
+
+
+@pytest.mark.parametrize("aspect", [16 / 9, 1.0, 9 / 16])
+def test_camera_framing_shows_the_bounds(aspect):
+    bounds = ((0.0, 0.0, -32.0), (110.0, 0.0, 12.0))
+    (cx, _, cz), scale = camera_framing(bounds, aspect)
+    frame_w, frame_h = (scale, scale / aspect) if aspect >= 1 else (scale * aspect, scale)
+    assert cx - frame_w / 2 < 0 and cx + frame_w / 2 > 110
+    assert cz - frame_h / 2 < -32 and cz + frame_h / 2 > 12
+    with pytest.raises(ValueError, match="aspect"):
+        camera_framing(bounds, 0.0)

@@ -1,0 +1,343 @@
+import json
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnviz_addon import colormap
+from nnviz_addon.history import History, LayerSpec
+
+bpy = pytest.importorskip("bpy")
+from nnviz_addon import scene  # noqa: E402
+from nnviz_addon.scene import SceneOptions  # noqa: E402
+
+pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def synthetic_history(sizes=(2, 4, 1), records=6, seed=0, norm=False) -> History:
+    """An MLP's parameters doing a random walk, with gradients whose magnitudes span decades (none at
+    record 0, as in a real run): enough to draw and key without training anything."""
+    rng = np.random.default_rng(seed)
+    structure, params = [], {}
+    for i, (a, b) in enumerate(pairwise(sizes)):
+        name = str(2 * i)
+        structure.append(LayerSpec(name, "Linear", a, b, f"{name}.weight", f"{name}.bias", "tanh"))
+        params[f"{name}.weight"] = rng.normal(0, 0.3, (records, b, a)).cumsum(axis=0)
+        params[f"{name}.bias"] = rng.normal(0, 0.1, (records, b)).cumsum(axis=0)
+    if norm:
+        n = sizes[-1]
+        structure.append(LayerSpec("norm", "LayerNorm", n, n, "norm.weight", "norm.bias"))
+        params["norm.weight"] = 1 + rng.normal(0, 0.1, (records, n)).cumsum(axis=0)
+        params["norm.bias"] = rng.normal(0, 0.1, (records, n)).cumsum(axis=0)
+    grad_rng = np.random.default_rng(seed + 1)
+    grads = {k: grad_rng.normal(0, 1, v.shape) * 10.0 ** grad_rng.uniform(-4, -1, v.shape)
+             for k, v in params.items()}
+    for grad in grads.values():
+        grad[0] = 0.0
+    return History(name="synthetic", structure=structure, steps=np.arange(records) * 10,
+                   loss=np.linspace(1.0, 0.1, records), params=params, grads=grads)
+
+
+def cubes() -> list:
+    return [o for o in bpy.data.objects if "nnviz_param" in o]
+
+
+def evaluated(obj):
+    return obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+
+
+@pytest.mark.parametrize(("sizes", "norm"), [((3, 3), False), ((2, 4, 1), False), ((2, 16, 16, 1), False),
+                                             ((3, 8, 3), True)])
+def test_one_cube_per_parameter(sizes, norm):
+    history = synthetic_history(sizes, records=3, norm=norm)
+    scene.build(history)
+    assert len(cubes()) == history.parameter_count
+    root = bpy.data.collections["nnviz"]
+    layer_names = {c.name for c in root.children}
+    assert {f"nnviz · layer {spec.name}" for spec in history.structure} <= layer_names
+    assert "nnviz · legend" in layer_names
+
+
+def test_names_and_custom_properties():
+    history = synthetic_history((3, 4, 2), records=4)
+    scene.build(history)
+    cube = bpy.data.objects["layer 0 · weight[2,1]"]
+    assert cube["nnviz_param"] == "0.weight" and list(cube["nnviz_index"]) == [2, 1]
+    assert cube.users_collection[0].name == "nnviz · layer 0"
+    bias = bpy.data.objects["layer 2 · bias[1]"]
+    assert bias["nnviz_param"] == "2.bias" and list(bias["nnviz_index"]) == [1]
+    assert bpy.data.objects["layer 0 · Linear 3→4 · label"].data.body == "layer 0 · Linear 3→4"
+    assert {c.data for c in cubes()} == {bpy.data.meshes["nnviz · cube"]}
+    assert {c.active_material for c in cubes()} == {bpy.data.materials["nnviz · object colour"]}
+
+
+@pytest.mark.parametrize("color_scale", ["global", "layer"])
+def test_keyed_colours_and_values_follow_the_history(color_scale):
+    history = synthetic_history((3, 5, 2), records=7, seed=3)
+    options = SceneOptions(frames_per_record=3, frame_start=5, color_scale=color_scale)
+    scene.build(history, options)
+    bpy_scene = bpy.context.scene
+    assert (bpy_scene.frame_start, bpy_scene.frame_end) == (5, 5 + 6 * 3)
+    scales = scene.color_scale_for(history, options)
+    sample = cubes()[::3]
+    for record in (0, 2, 6):
+        bpy_scene.frame_set(5 + 3 * record)
+        for cube in sample:
+            key, index = cube["nnviz_param"], tuple(cube["nnviz_index"])
+            value = history.params[key][record][index]
+            expected = colormap.colors(np.array(value), scales[key])
+            assert evaluated(cube)["nnviz_value"] == pytest.approx(value, abs=1e-6)
+            np.testing.assert_allclose(evaluated(cube).color, expected, atol=1e-6)
+
+
+def test_colour_scale_global_and_per_layer():
+    history = synthetic_history((3, 5, 2), records=4)
+    global_scale = scene.color_scale_for(history, SceneOptions(color_scale="global"))
+    per_layer = scene.color_scale_for(history, SceneOptions(color_scale="layer"))
+    assert set(global_scale) == set(per_layer) == set(history.params)
+    assert set(global_scale.values()) == {history.value_range()}
+    for key, scale in per_layer.items():
+        assert scale == np.abs(history.params[key]).max()
+
+
+def datablock_counts() -> dict[str, int]:
+    kinds = ("objects", "meshes", "curves", "materials", "actions", "node_groups", "cameras", "lights",
+             "worlds", "collections")
+    return {kind: len(getattr(bpy.data, kind)) for kind in kinds}
+
+
+def assert_no_orphan_actions() -> None:
+    in_use = {o.animation_data.action for o in bpy.data.objects if o.animation_data and o.animation_data.action}
+    assert set(bpy.data.actions) == in_use
+
+
+@pytest.mark.parametrize("first", [SceneOptions(), SceneOptions(magnitude="gradient")])
+def test_rebuild_replaces_the_previous_scene(first):
+    def build_with_a_user_object(history):
+        bpy.context.scene.collection.objects.link(bpy.data.objects.new("mine", None))
+        scene.build(history)
+
+    history = synthetic_history((2, 3, 1), records=4)
+    build_with_a_user_object(history)
+    fresh = datablock_counts()
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene.build(synthetic_history((3, 5, 2)), first)
+    build_with_a_user_object(history)
+    assert datablock_counts() == fresh
+    assert len(cubes()) == history.parameter_count
+    assert {c.data for c in cubes()} == {bpy.data.meshes["nnviz · cube"]}
+    assert_no_orphan_actions()
+    assert not [o.name for o in bpy.data.objects if ".0" in o.name]
+    assert "mine" in bpy.data.objects
+
+
+def test_show_values_colours_live_and_skips_deleted_cubes():
+    history = synthetic_history((3, 4, 2), records=3)
+    scene.build(history)
+    bpy.data.objects.remove(bpy.data.objects["layer 0 · weight[0,0]"])
+    live = {key: np.full(array.shape[1:], 0.5) for key, array in history.params.items()}
+    live["0.weight"][1, 2] = -1.0
+    scene.show_values(live, scale=1.0)
+    bpy.context.scene.frame_set(3)  # the keyed run must not override the live colours
+    cube = bpy.data.objects["layer 0 · weight[1,2]"]
+    np.testing.assert_allclose(evaluated(cube).color, colormap.colors(np.array(-1.0), 1.0), atol=1e-6)
+    assert evaluated(cube)["nnviz_value"] == -1.0
+    other = bpy.data.objects["layer 2 · bias[1]"]
+    np.testing.assert_allclose(evaluated(other).color, colormap.colors(np.array(0.5), 1.0), atol=1e-6)
+    # Without a scale the build's scale is used.
+    scene.show_values({"2.bias": np.array([0.0, 0.1])})
+    expected = colormap.colors(np.array(0.1), history.value_range())
+    np.testing.assert_allclose(evaluated(other).color, expected, atol=1e-6)
+    with pytest.raises(ValueError, match=r"'0\.weight' has shape \(2, 2\)"):
+        scene.show_values({"0.weight": np.zeros((2, 2))})
+
+
+def test_clear_removes_everything_nnviz_made():
+    bpy.context.scene.collection.objects.link(bpy.data.objects.new("mine", None))
+    scene.build(synthetic_history((3, 4, 2)))
+    scene.clear()
+    assert [o.name for o in bpy.data.objects] == ["mine"]
+    made = ("collections", "meshes", "materials", "actions", "curves", "cameras", "lights", "worlds")
+    for attribute in made:
+        assert len(getattr(bpy.data, attribute)) == 0, attribute
+    scene.show_values({"0.weight": np.zeros((4, 3))})  # nothing built: nothing to colour
+
+
+def expected_sizes(magnitudes: dict, key: str, color_scale: str) -> tuple[float, np.ndarray]:
+    """The documented mapping, written out: the 99th percentile of the run's magnitudes after record 0
+    (all tensors pooled, or this one) is full size; sizes run from 0.25 to 1 by the square root."""
+    pooled = magnitudes.values() if color_scale == "global" else [magnitudes[key]]
+    full = np.percentile(np.concatenate([m[1:].ravel() for m in pooled]), 99)
+    return full, 0.25 + 0.75 * np.sqrt(np.minimum(magnitudes[key] / full, 1.0))
+
+
+@pytest.mark.parametrize(("mode", "color_scale"), [("gradient", "global"), ("gradient", "layer"),
+                                                    ("update", "global")])
+def test_cube_sizes_follow_gradients_or_updates(mode, color_scale):
+    history = synthetic_history((3, 5, 2), records=6, seed=2)
+    options = SceneOptions(frames_per_record=2, color_scale=color_scale, magnitude=mode)
+    scene.build(history, options)
+    if mode == "gradient":
+        magnitudes = {k: np.abs(v) for k, v in history.grads.items()}
+    else:
+        magnitudes = {k: np.abs(np.diff(v, axis=0, prepend=v[:1])) for k, v in history.params.items()}
+    root = bpy.data.collections["nnviz"]
+    assert root["nnviz_magnitude"] == mode
+    sample = cubes()[::2]
+    for record in (0, 1, 3, 5):
+        bpy.context.scene.frame_set(1 + 2 * record)
+        for cube in sample:
+            key, index = cube["nnviz_param"], tuple(cube["nnviz_index"])
+            full, sizes = expected_sizes(magnitudes, key, color_scale)
+            assert root["nnviz_magnitude_scale"][key] == pytest.approx(full)
+            size = sizes[record][index]
+            if record == 0:
+                assert size == 0.25
+            x, y, z = evaluated(cube).scale
+            assert (x, y, z) == (pytest.approx(size, abs=1e-6), 1.0, pytest.approx(size, abs=1e-6)), cube.name
+    # Between records the size moves linearly, like the colour.
+    bpy.context.scene.frame_set(1 + 2 * 3 + 1)
+    cube = sample[0]
+    key, index = cube["nnviz_param"], tuple(cube["nnviz_index"])
+    sizes = expected_sizes(magnitudes, key, color_scale)[1]
+    assert evaluated(cube).scale[0] == pytest.approx((sizes[3][index] + sizes[4][index]) / 2, abs=1e-6)
+
+
+def legend_texts(prefix: str) -> list[str]:
+    return [o.data.body for o in sorted(bpy.data.objects, key=lambda o: o.name) if o.name.startswith(prefix)]
+
+
+@pytest.mark.parametrize(("mode", "symbol"), [("gradient", "|∂L/∂w|"), ("update", "|Δw|")])
+def test_size_legend_names_the_magnitudes_its_cubes_stand_for(mode, symbol):
+    history = synthetic_history((3, 5, 2), records=5)
+    scene.build(history, SceneOptions(magnitude=mode))
+    full = bpy.data.collections["nnviz"]["nnviz_magnitude_scale"]["0.weight"]
+    labels = legend_texts("nnviz · size legend label")
+    assert labels == ["0", f"{full / 16:.2g}", f"{full / 4:.2g}", f"{full * 9 / 16:.2g}", f"≥{full:.2g}"]
+    caption = bpy.data.objects["nnviz · size legend caption"].data.body
+    assert caption.startswith(f"size: {symbol}")
+    legend_cubes = sorted((o for o in bpy.data.objects if o.name.startswith("nnviz · size legend ")
+                           and o.type == "MESH"), key=lambda o: o.name)
+    np.testing.assert_allclose([c.scale[0] for c in legend_cubes], [0.25, 0.4375, 0.625, 0.8125, 1.0])
+    # The size legend sits under the colour legend, both inside the camera's framing bounds.
+    colour_bar = min(o.location.z for o in bpy.data.objects if o.name.startswith("nnviz · legend "))
+    assert max(c.location.z for c in legend_cubes) < colour_bar
+    bounds = list(bpy.data.collections["nnviz"]["nnviz_bounds"])
+    assert min(o.location.z for o in bpy.data.objects if o.name.startswith("nnviz · size legend")) > bounds[2]
+    # Per-tensor scales: the labels are fractions of each tensor's own scale.
+    scene.build(history, SceneOptions(magnitude=mode, color_scale="layer"))
+    assert legend_texts("nnviz · size legend label") == ["0", "0.062", "0.25", "0.56", "≥1"]
+    assert "÷ its tensor's 99th percentile" in bpy.data.objects["nnviz · size legend caption"].data.body
+
+
+def test_without_a_magnitude_no_size_is_keyed():
+    history = synthetic_history((3, 4, 2), records=4)
+    scene.build(history, SceneOptions(magnitude="gradient"))
+    scene.build(history)  # rebuilding replaces the sized scene with a plain one
+    assert not [o for o in bpy.data.objects if o.name.startswith("nnviz · size legend")]
+    assert_no_orphan_actions()
+    for cube in cubes():
+        assert tuple(cube.scale) == (1.0, 1.0, 1.0)
+        cube.scale = (2.0, 2.0, 2.0)  # a keyed scale would put this back on the next frame change
+    bpy.context.scene.frame_set(3)
+    assert all(tuple(evaluated(c).scale) == (2.0, 2.0, 2.0) for c in cubes())
+
+
+def test_show_values_sizes_cubes_live():
+    history = synthetic_history((3, 4, 2), records=3)
+    scene.build(history, SceneOptions(magnitude="gradient"))
+    full = bpy.data.collections["nnviz"]["nnviz_magnitude_scale"]["0.weight"]
+    values = {key: array[-1] for key, array in history.params.items()}
+    live = {"0.weight": np.zeros((4, 3))}
+    live["0.weight"][1, 2] = -full / 4
+    scene.show_values(values, magnitudes=live)
+    bpy.context.scene.frame_set(2)
+    assert evaluated(bpy.data.objects["layer 0 · weight[1,2]"]).scale[0] == pytest.approx(0.625)
+    assert evaluated(bpy.data.objects["layer 0 · weight[0,0]"]).scale[0] == pytest.approx(0.25)
+    # Tensors without live magnitudes are drawn full size, not frozen at a recorded step.
+    assert tuple(evaluated(bpy.data.objects["layer 2 · bias[1]"]).scale) == (1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match=r"magnitudes\['0\.weight'\] has shape \(2,\), but values"):
+        scene.show_values(values, magnitudes={"0.weight": np.zeros(2)})
+
+
+def test_show_gradients_is_the_gradient_magnitude():
+    assert SceneOptions(show_gradients=True).magnitude == "gradient"
+    assert SceneOptions(show_gradients=True) == SceneOptions(magnitude="gradient")
+    assert SceneOptions(show_gradients=True, magnitude="update").magnitude == "update"
+    # replace() changes what it names, even when the options came from the older switch's opposite.
+    assert replace(SceneOptions(magnitude="gradient"), magnitude="none").magnitude == "none"
+    with pytest.raises(ValueError, match=r"magnitude must be one of \('none', 'gradient', 'update'\)"):
+        SceneOptions(magnitude="hessian")
+
+
+def test_bad_options_are_named():
+    with pytest.raises(ValueError, match="color_scale must be one of"):
+        SceneOptions(color_scale="local")
+    with pytest.raises(ValueError, match="frames_per_record"):
+        SceneOptions(frames_per_record=0)
+
+
+def test_options_from_render_config_duck_typed():
+    class Render:
+        frames_per_record, color_scale, show_gradients = 4, "layer", False
+
+    assert SceneOptions.from_render_config(Render()) == SceneOptions(frames_per_record=4, color_scale="layer")
+    Render.show_gradients = True
+    assert SceneOptions.from_render_config(Render()).magnitude == "gradient"
+    Render.magnitude = "update"  # a config that names the mode wins over the older switch
+    assert SceneOptions.from_render_config(Render()).magnitude == "update"
+
+
+RENDER_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import bpy, numpy as np
+    from bpy_extras.object_utils import world_to_camera_view
+    sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
+    from test_scene import synthetic_history
+    from nnviz_addon import scene, colormap
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    history = synthetic_history((3, 3), records=2, seed=1)
+    scene.build(history)
+    s = bpy.context.scene
+    s.render.engine = sys.argv[2]
+    s.render.resolution_x, s.render.resolution_y, s.render.resolution_percentage = 320, 180, 100
+    s.render.dither_intensity = 0.0
+    s.render.image_settings.file_format = "PNG"
+    if sys.argv[2] == "CYCLES":
+        s.cycles.samples, s.cycles.use_denoising, s.cycles.device = 4, False, "CPU"
+    s.frame_set(2)
+    s.render.filepath = sys.argv[3]
+    bpy.ops.render.render(write_still=True)
+    image = bpy.data.images.load(sys.argv[3])
+    w, h = image.size
+    pixels = np.array(image.pixels[:]).reshape(h, w, 4)
+    rows = []
+    for cube in [o for o in bpy.data.objects if "nnviz_param" in o]:
+        p = world_to_camera_view(s, s.camera, cube.location)
+        x, y = int(p.x * w), int(p.y * h)  # image rows start at the bottom, as camera view y does
+        value = history.params[cube["nnviz_param"]][1][tuple(cube["nnviz_index"])]
+        expected = colormap.linear_to_srgb(colormap.colors(np.array(value), history.value_range())[:3])
+        rows.append((cube.name, pixels[y, x, :3].tolist(), expected.tolist()))
+    print("RESULT" + json.dumps(rows))
+""")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["BLENDER_WORKBENCH", "CYCLES"])
+def test_rendered_pixels_match_the_colour_map(engine, tmp_path):
+    # In a subprocess: without EGL, Workbench aborts the whole process.
+    command = [sys.executable, "-c", RENDER_SCRIPT, str(ROOT), engine, str(tmp_path / "frame.png")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    result = [line for line in done.stdout.splitlines() if line.startswith("RESULT")]
+    assert done.returncode == 0 and result, done.stdout[-2000:] + done.stderr[-2000:]
+    rows = json.loads(result[0][len("RESULT"):])
+    assert len(rows) == 12
+    print(rows)
+    for name, rendered, expected in rows:
+        np.testing.assert_allclose(rendered, expected, atol=1.5 / 255, err_msg=name)
