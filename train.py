@@ -24,7 +24,8 @@ from typing import Any, NoReturn
 # Find nnviz_addon beside this script, wherever it is run from.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-PROGRESS_INTERVAL_S = 1.0
+PROGRESS_INTERVAL_S = 1.0  # between training progress lines
+RENDER_REPORTS = 10  # progress lines per render (a frame can take seconds, a step microseconds)
 
 
 class UsageError(ValueError):
@@ -73,11 +74,21 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
         raise UsageError("give --out VIDEO.mp4, or --no-render to train without rendering")
     if options.out is not None and options.no_render:
         raise UsageError("--out and --no-render contradict each other; give one")
-    for name in ("history", "metrics", "save_blend"):
-        path = getattr(options, name)
-        if path is not None and not path.parent.is_dir():
-            raise UsageError(f"--{name.replace('_', '-')} {path}: directory {path.parent} does not exist")
     return options
+
+
+def make_parent_directories(options: argparse.Namespace) -> None:
+    """Create the folders the outputs go to (``--out out/run.mp4`` in a fresh checkout)."""
+    for name in ("out", "history", "metrics", "save_blend"):
+        path = getattr(options, name)
+        if name == "history" and options.preset is None:
+            continue  # read, not written
+        if path is not None:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise UsageError(f"--{name.replace('_', '-')} {path}: cannot create its folder "
+                                 f"({error.strerror})") from None
 
 
 def resolution(text: str) -> tuple[int, int]:
@@ -118,7 +129,8 @@ def train(options: argparse.Namespace, metrics: dict[str, Any]) -> tuple[Any, An
 
     def report(run: Any) -> None:
         if due(last=run.finished):
-            print(f"nnviz: {run.message}", flush=True)
+            accuracy = "" if run.last_accuracy is None else f"  accuracy {run.last_accuracy:.3f}"
+            print(f"nnviz: step {run.step}/{run.total_steps}  loss {run.last_loss:.4g}{accuracy}", flush=True)
 
     print(f"nnviz: training {preset.name!r} ({preset.source})", flush=True)
     start = time.perf_counter()
@@ -144,10 +156,8 @@ def load_history(options: argparse.Namespace) -> tuple[Any, Any]:
 def render(out: Path, metrics: dict[str, Any]) -> None:
     from nnviz_addon import api
 
-    due = Every(PROGRESS_INTERVAL_S)
-
     def report(done: int, total: int) -> None:
-        if due(last=done == total):
+        if done == 1 or done * RENDER_REPORTS // total != (done - 1) * RENDER_REPORTS // total:
             print(f"nnviz: frame {done}/{total}", flush=True)
 
     start = time.perf_counter()
@@ -166,6 +176,7 @@ def summarise(history: Any, metrics: dict[str, Any]) -> None:
 
 def run(options: argparse.Namespace) -> int:
     metrics: dict[str, Any] = {}
+    make_parent_directories(options)
     if options.out is not None:
         from nnviz_addon.scene.render import check_output
 
@@ -217,6 +228,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (PresetError, ValueError, OSError, RuntimeError) as error:
         print(f"nnviz: error: {error}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as error:
+        if error.name != "bpy":
+            raise
+        print("nnviz: error: animating and rendering need Blender: run blender -b -P train.py -- ARGS, "
+              "or pip install bpy (--no-render trains with numpy alone)", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("nnviz: interrupted", file=sys.stderr)

@@ -40,10 +40,9 @@ class TrainingDiverged(RuntimeError):
 
 
 def resolve_preset(preset: Preset | str | Path) -> Preset:
-    """A Preset as given, read from a ``.toml`` path, or a shipped preset by name (``"xor"``).
+    """A Preset as given, read from a ``.toml`` path, or a shipped preset by name.
 
-    >>> resolve_preset("xor").train.loss
-    'bce'
+    Example: ``resolve_preset("xor").train.loss`` is ``"bce"``.
     """
     if isinstance(preset, Preset):
         return preset
@@ -65,9 +64,14 @@ def train(preset: Preset | str | Path, *, steps: int | None = None, seed: int | 
     after every record (``run.step``, ``run.last_loss``, ``run.message``). Raises
     :class:`TrainingDiverged`, carrying the records kept, if the loss or a parameter stops being finite.
 
-    >>> history = train("xor", steps=40, seed=1)
-    >>> history.steps[-1], history.records
-    (40, 11)
+    Example::
+
+        history = train("xor", steps=40, seed=1)
+        history.steps[-1], history.records            # (40, 11): xor records every 4 steps
+        try:
+            history = train(my_preset.replace(train={"lr": 1e6}))
+        except TrainingDiverged as stop:
+            history = stop.history                    # watch it blow up anyway
     """
     overrides = {key: value for key, value in (("steps", steps), ("seed", seed)) if value is not None}
     chosen = resolve_preset(preset)
@@ -96,8 +100,11 @@ def animate(history: History | str | Path, *, options: SceneOptions | None = Non
     ``render`` first — the camera is framed for its aspect ratio — defaulting to the run's own
     preset's ``[render]`` section; ``options`` (timing, colour scale) default to the same section.
 
-    >>> animate(train("rgb_perceptron", steps=20))
-    >>> animate("runs/xor.npz", options=SceneOptions(frames_per_record=2))
+    Example::
+
+        animate(train("rgb_perceptron", steps=20))
+        animate("runs/xor.npz", options=SceneOptions(frames_per_record=2),
+                render=RenderConfig(resolution=(1920, 1080)))
     """
     import bpy
 
@@ -121,7 +128,11 @@ def render(path: str | Path, render: RenderConfig | None = None, *, frame_start:
     is called after each frame. The file appears only when complete; on any error no partial
     file is left and an existing file at ``path`` is kept.
 
-    >>> render("/tmp/run.mp4", RenderConfig(engine="cycles", resolution=(640, 360), samples=8))
+    Example::
+
+        render("/tmp/run.mp4")
+        render("/tmp/run.mp4", RenderConfig(engine="cycles", resolution=(640, 360), samples=8),
+               progress=lambda done, total: print(f"frame {done}/{total}"))
     """
     from .scene.render import render_mp4
 

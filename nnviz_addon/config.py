@@ -28,6 +28,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 RENDER_ENGINES = ("workbench", "eevee", "cycles")
 COLOR_SCALES = ("global", "layer")
+MAGNITUDES = ("none", "gradient", "update")
 LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
 MAX_SAMPLES = 100_000
 
@@ -74,7 +75,7 @@ class RenderConfig:
     fps: int = 24
     frames_per_record: int = 1
     color_scale: str = "global"
-    show_gradients: bool = False
+    magnitude: str = "none"  # what a cube's size shows: none | gradient (|∂L/∂w|) | update (|Δw|)
     samples: int = 16  # Cycles / EEVEE render samples
 
 
@@ -178,12 +179,6 @@ def _text(key: str, value: Any) -> str:
     return value
 
 
-def _boolean(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise PresetError(f"{key}: expected true or false, got {_describe(value)}")
-    return value
-
-
 def _int_list(min_length: int, exact: bool = False) -> Checker:
     wanted = f"{'exactly' if exact else 'at least'} {min_length}"
 
@@ -228,7 +223,7 @@ RULES: dict[str, dict[str, Checker]] = {
         "fps": _integer(1),
         "frames_per_record": _integer(1),
         "color_scale": _choice(COLOR_SCALES),
-        "show_gradients": _boolean,
+        "magnitude": _choice(MAGNITUDES),
         "samples": _integer(1),
     },
 }

@@ -30,6 +30,8 @@ LEGEND_SEGMENTS = 64
 OVERLAY_LINES = 3  # title, step counter, loss: the block reserved above the network for overlay.py
 LINE_SPACING = 1.5
 
+Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
+
 
 @dataclass(frozen=True)
 class Block:
@@ -83,8 +85,9 @@ class Layout:
     legend: Legend
     overlay_anchor: tuple[float, float, float]  # top-left of the space kept free for the overlay text
     text_size: float
-    bounds: tuple[tuple[float, float, float], tuple[float, float, float]]  # (min xyz, max xyz)
+    bounds: Bounds  # (min xyz, max xyz) of everything above, text included
     size_legend: SizeLegend | None = None
+    legend_bounds: Bounds | None = None  # the colour and size legends with their labels and captions
 
     @property
     def cube_count(self) -> int:
@@ -210,23 +213,27 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     legend_width = min(max(right * 0.35, 8 * size), right)
     legend = _legend(left=0.0, top=bottom - 1.5 * size, width=legend_width, size=size)
     legend_bottom = legend.value_label_anchors[0][2] - 0.5 * size
-    caption_end = legend.caption_anchor[0] + _text_width(legend_caption, legend.text_size)
+    caption_end = legend.caption_anchor[0] + text_width(legend_caption, legend.text_size)
     size_legend = None
     if size_labels:
         size_legend = _size_legend(top=legend_bottom - 0.5 * size, size=size, labels=size_labels,
                                    caption=size_caption)
         legend_bottom = size_legend.labels[0].position[2] - 0.5 * size
         caption = size_legend.caption
-        caption_end = max(caption_end, caption.position[0] + _text_width(caption.text, caption.size))
+        caption_end = max(caption_end, caption.position[0] + text_width(caption.text, caption.size))
     labels_top = top + 1.7 * size
-    overlay_anchor = (0.0, 0.0, labels_top + OVERLAY_LINES * LINE_SPACING * size)
+    # Half a line more between the overlay's last line and the layer labels, so they read apart.
+    overlay_gap = 0.5 * LINE_SPACING * size
+    overlay_anchor = (0.0, 0.0, labels_top + overlay_gap + OVERLAY_LINES * LINE_SPACING * size)
     # One line of slack above the anchor in case the overlay puts its first baseline there.
     bounds = ((0.0, -CUBE_SIZE / 2, legend_bottom), (max(right, caption_end), CUBE_SIZE / 2,
                                                       overlay_anchor[2] + size))
-    return Layout(blocks, labels, legend, overlay_anchor, size, bounds, size_legend)
+    legend_bounds = ((0.0, -CUBE_SIZE / 2, legend_bottom), (caption_end, CUBE_SIZE / 2, bottom - 1.5 * size))
+    return Layout(blocks, labels, legend, overlay_anchor, size, bounds, size_legend, legend_bounds)
 
 
-def _text_width(text: str, size: float) -> float:
+def text_width(text: str, size: float) -> float:
+    """A safe (slightly generous) width of ``text`` set ``size`` high in Blender's default font."""
     return len(text) * CHAR_WIDTH * size
 
 
@@ -247,7 +254,7 @@ def _legend(left: float, top: float, width: float, size: float) -> Legend:
 def _size_legend(top: float, size: float, labels: Sequence[str], caption: str) -> SizeLegend:
     text_size = 0.8 * size
     # Each entry is as wide as the widest label (plus a gap), and at least two cells.
-    pitch = max(2.0, max(_text_width(t, text_size) for t in labels) + size)
+    pitch = max(2.0, max(text_width(t, text_size) for t in labels) + size)
     centre_z = top - CUBE_SIZE / 2
     positions = np.zeros((len(labels), 3))
     positions[:, 0] = (np.arange(len(labels)) + 0.5) * pitch
@@ -260,7 +267,7 @@ def _size_legend(top: float, size: float, labels: Sequence[str], caption: str) -
     return SizeLegend(positions, placed, caption_label)
 
 
-def camera_framing(bounds: tuple[tuple[float, float, float], tuple[float, float, float]], aspect: float,
+def camera_framing(bounds: Bounds, aspect: float,
                    margin: float = 0.06) -> tuple[tuple[float, float, float], float]:
     """(centre in the XZ plane, orthographic scale) that shows ``bounds`` whole in a frame of the given
     width/height ``aspect``, with ``margin`` (a fraction of the frame) free on every side."""

@@ -9,11 +9,14 @@ Same picture plane as :mod:`.layout` (x right, z up, the camera looks along +y):
       ■■■ ■  ●           colour swatches or
       ...                the probe digit)
     [legend]
+    circles: each neuron's output ...
 
 Neuron columns stand in the gaps between weight grids: left of the first grid for the inputs, after
 each drawn layer for its outputs, so a layer's output neuron ``i`` sits level with row ``i`` of that
-layer's weight grid (the row that computes it). The task view is a square to the right of everything,
-as tall as the network with its labels and legend; the loss curve fills the band the overlay text
+layer's weight grid (the row that computes it); their caption goes under the legends. The task view
+goes where it makes the whole picture largest in the frame: right of everything (as tall as the
+network with its labels and legends), or, when the last layer is much shorter than the first (digits'
+64-32-10), in the empty space under the last layer. The loss curve fills the band the overlay text
 leaves free above the network, beside the step counter.
 """
 
@@ -23,17 +26,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .layout import CHAR_WIDTH, LINE_SPACING, OVERLAY_LINES, Layout
-
-Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
+from .layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, camera_framing, text_width
 
 NEURON_OFFSET = 1.5  # cells from a grid's outer edge to the input / last output column
 NEURON_RADIUS = 0.4  # of a neuron sphere at full spacing (one grid cell), like a cube's half size
-# The legend caption's length ("weight / bias value"); Layout.bounds does not include the caption.
-LEGEND_CHARS = 20
-# The overlay's widest line ("loss 0.1234 · accuracy 0.987", a long title) in characters: the loss
-# curve starts after it.
-OVERLAY_CHARS = 28
+NEURON_CAPTION = "circles: each neuron's output for one probe input"
+CAPTION_SCALE = 0.8  # of the layout's text size, like the legend's labels
+# The task view under the last layer must keep at least this share of the side it would have beside
+# the network: a picture framed larger is no gain if the task view in it shrinks to a stamp.
+UNDER_MIN_SHARE = 0.55
 
 
 @dataclass(frozen=True)
@@ -120,36 +121,65 @@ def neuron_extent(placement: NeuronPlacement) -> tuple[float, float]:
     return min(xs) - NEURON_RADIUS, max(xs) + NEURON_RADIUS
 
 
-def place_views(layout: Layout, overlay_chars: int = OVERLAY_CHARS,
-                legend_chars: int = LEGEND_CHARS) -> ViewPlacement:
-    """Neuron columns (captioned under the legend), the task view's square and the loss curve's band
-    for ``layout``.
+def place_views(layout: Layout, overlay_width: float, aspect: float = 16 / 9) -> ViewPlacement:
+    """Neuron columns (captioned under the legends), the task view's rectangle and the loss curve's
+    band for ``layout``, framed for a picture of width/height ``aspect``.
 
-    ``overlay_chars`` is the longest overlay line the loss curve keeps clear of, ``legend_chars`` the
-    legend caption's length (the task view keeps clear of it).
+    ``overlay_width`` is the width of the overlay's widest line (title or counter), which the loss
+    curve keeps clear of.
     """
     size = layout.text_size
     (_, _, bottom), (right, _, top) = layout.bounds
-    neurons = replace(neuron_placement(layout), caption=(layout.legend.value_label_anchors[0][0], bottom - size),
-                      text_size=size)
-    legend_right = layout.legend.caption_anchor[0] + legend_chars * CHAR_WIDTH * layout.legend.text_size
-    right = max(right, neuron_extent(neurons)[1], legend_right)
+    caption_size = CAPTION_SCALE * size
+    caption = (layout.legend.value_label_anchors[0][0], bottom - size)
+    neurons = replace(neuron_placement(layout), caption=caption, text_size=size)
+    bottom = caption[1] - 0.3 * caption_size
+    under_right = caption[0] + text_width(NEURON_CAPTION, caption_size)
+    if layout.legend_bounds is not None:
+        under_right = max(under_right, layout.legend_bounds[1][0])
+    right = max(right, neuron_extent(neurons)[1])
     # The layer labels' tops: the overlay band is above them, the network's body below.
     body_top = max(label.position[2] for label in layout.layer_labels.values()) + size
-    side = body_top - bottom
-    task = Rect(left=right + 2 * size, bottom=bottom, width=side, height=side, text_size=size)
-
     band_bottom = body_top + 0.5 * size
     band_top = max(top, layout.overlay_anchor[2] + size)
+
+    side = body_top - bottom
+    beside = Rect(left=max(right, under_right) + 2 * size, bottom=bottom, width=side, height=side,
+                  text_size=size)
+    task = beside
+    under = _under_last_layer(layout, left_limit=under_right + 2 * size, right=right, bottom=bottom)
+    if under is not None and min(under.width, under.height) >= UNDER_MIN_SHARE * side:
+        def frame_scale(rect: Rect) -> float:
+            box = ((0.0, 0.0, bottom), (max(right, under_right, rect.right), 0.0, band_top))
+            return camera_framing(box, aspect)[1]
+
+        if frame_scale(under) < frame_scale(beside):
+            task = under
+
     band_height = max(band_top - band_bottom, OVERLAY_LINES * LINE_SPACING * size)
-    loss_left = overlay_chars * CHAR_WIDTH * size + 2 * size
+    loss_left = overlay_width + 2 * size
     # A loss curve much wider than tall is hard to read; beyond 6:1 it keeps to the left.
-    loss_width = min(task.right - loss_left, 6 * band_height)
+    loss_width = min(max(task.right, right) - loss_left, 6 * band_height)
     if loss_width < 4 * size:  # nothing beside the text: the curve goes on top of it
-        loss_left, loss_width = 0.0, task.right
+        loss_left, loss_width = 0.0, max(task.right, right)
         band_bottom = band_top + 0.5 * size
     loss = Rect(left=loss_left, bottom=band_bottom, width=loss_width, height=band_height, text_size=size)
     return ViewPlacement(neurons, task, loss)
+
+
+def _under_last_layer(layout: Layout, left_limit: float, right: float, bottom: float) -> Rect | None:
+    """The free rectangle under the last layer's grids and right of the legends (at least square), or
+    None if there is no room under the last layer."""
+    last = list(layout.layer_labels)[-1]
+    blocks = [b for b in layout.blocks if b.layer == last]
+    left = max(min(float(b.positions[:, 0].min()) - 0.5 for b in blocks), left_limit)
+    size = layout.text_size
+    top = min(float(b.positions[:, 2].min()) - 0.5 for b in blocks) - 1.5 * size
+    if top - bottom <= size:
+        return None
+    # Nothing is right of the network below the overlay band: the view may reach past it to be square.
+    width = max(right - left, top - bottom)
+    return Rect(left=left, bottom=bottom, width=width, height=top - bottom, text_size=size)
 
 
 def union(*bounds: Bounds | None) -> Bounds:

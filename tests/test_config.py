@@ -133,7 +133,7 @@ def test_missing_keys_and_sections_are_named():
     ("model", "layers", 3, "model.layers: expected a list of integers, got 3 (int)"),
     ("model", "layers", [2, "4", 1], "model.layers[1]: expected an integer, got '4' (str)"),
     ("model", "activation", 1, "model.activation: expected a string (one of relu, leaky_relu"),
-    ("render", "show_gradients", "yes", "render.show_gradients: expected true or false, got 'yes'"),
+    ("render", "magnitude", True, "render.magnitude: expected a string (one of none, gradient, update)"),
     ("render", "resolution", "720p", "render.resolution: expected a list of integers"),
 ])
 def test_wrong_types_name_key_expected_type_and_value(section, key, value, expected):

@@ -83,3 +83,20 @@ def test_frames_and_values_must_match():
     action = keyframes.new_actions(["nnviz · bad"])[0]
     with pytest.raises(ValueError, match=r"must have shape \(1, 3\), got \(1, 2\)"):
         keyframes.write_curves(new_object(), action, [("color", 0)], np.arange(3), np.zeros((1, 2)))
+
+
+def test_curves_need_no_update_to_evaluate_exactly():
+    # write_curves skips fcurve.update() (sort + handles): the keys must evaluate, at keys, between
+    # them and beyond both ends, exactly as they do once update() has run.
+    obj = new_object()
+    frames = 1 + 3 * np.arange(50)
+    values = np.random.default_rng(0).normal(size=50).cumsum()
+    write(obj, {('["nnviz_value"]', 0): (frames, values)})
+    (curve,) = fcurves_of(obj)
+    times = np.linspace(frames[0] - 5, frames[-1] + 5, 997)
+    before = [curve.evaluate(t) for t in times]
+    span = tuple(curve.range())
+    curve.update()
+    assert [curve.evaluate(t) for t in times] == before
+    assert tuple(curve.range()) == span == (1.0, float(frames[-1]))
+    np.testing.assert_allclose(before[::83], np.interp(times[::83], frames, values), atol=1e-5)

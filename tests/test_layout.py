@@ -135,3 +135,19 @@ def test_camera_framing_shows_the_bounds(aspect):
     assert cz - frame_h / 2 < -32 and cz + frame_h / 2 > 12
     with pytest.raises(ValueError, match="aspect"):
         camera_framing(bounds, 0.0)
+
+
+def test_task_view_goes_under_a_short_last_layer_and_clear_of_the_legends():
+    from nnviz_addon.view_layout import place_views
+
+    layout = layout_network(*mlp(64, 32, 10), legend_caption="weight / bias value")
+    legend_right = layout.legend_bounds[1][0]
+    caption_width = len("weight / bias value") * CHAR_WIDTH * layout.legend.text_size
+    assert legend_right == pytest.approx(layout.legend.caption_anchor[0] + caption_width)
+    task = place_views(layout, overlay_width=10.0).task
+    last = [b for b in layout.blocks if b.layer == "2"]
+    assert task.left >= min(b.positions[:, 0].min() for b in last) - 0.5 and task.left > legend_right
+    assert task.top < min(b.positions[:, 2].min() for b in last)
+    # A tall last layer leaves no room under it: the view goes right of everything.
+    tall = layout_network(*mlp(3, 3))
+    assert place_views(tall, overlay_width=10.0).task.left > tall.bounds[1][0]

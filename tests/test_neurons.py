@@ -31,7 +31,7 @@ def empty_blend():
 
 def placement(history: History) -> view_layout.ViewPlacement:
     shapes = {k: v.shape[1:] for k, v in history.params.items()}
-    return view_layout.place_views(layout_network(history.structure, shapes))
+    return view_layout.place_views(layout_network(history.structure, shapes), overlay_width=10.0)
 
 
 def draw(history: History, frames: np.ndarray):

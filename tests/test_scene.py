@@ -113,7 +113,8 @@ def datablock_counts() -> dict[str, int]:
 
 
 def assert_no_orphan_actions() -> None:
-    in_use = {o.animation_data.action for o in bpy.data.objects if o.animation_data and o.animation_data.action}
+    animated = [*bpy.data.objects, *bpy.data.curves]  # the loss curve keys its curve datablock
+    in_use = {i.animation_data.action for i in animated if i.animation_data and i.animation_data.action}
     assert set(bpy.data.actions) == in_use
 
 
@@ -285,12 +286,10 @@ def test_bad_options_are_named():
 
 def test_options_from_render_config_duck_typed():
     class Render:
-        frames_per_record, color_scale, show_gradients = 4, "layer", False
+        frames_per_record, color_scale, magnitude = 4, "layer", "none"
 
     assert SceneOptions.from_render_config(Render()) == SceneOptions(frames_per_record=4, color_scale="layer")
-    Render.show_gradients = True
-    assert SceneOptions.from_render_config(Render()).magnitude == "gradient"
-    Render.magnitude = "update"  # a config that names the mode wins over the older switch
+    Render.magnitude = "update"
     assert SceneOptions.from_render_config(Render()).magnitude == "update"
 
 
@@ -341,3 +340,90 @@ def test_rendered_pixels_match_the_colour_map(engine, tmp_path):
     print(rows)
     for name, rendered, expected in rows:
         np.testing.assert_allclose(rendered, expected, atol=1.5 / 255, err_msg=name)
+
+
+# -- the learning views in the built scene ----------------------------------------------------------
+
+VIEW_COLLECTIONS = ("nnviz · neurons", "nnviz · task", "nnviz · loss")
+
+
+def trained(preset: str, steps: int = 8) -> History:
+    from nnviz_addon.config import find_presets, load_preset
+    from nnviz_addon.training import TrainingRun
+
+    return TrainingRun(load_preset(find_presets()[preset]).replace(train={"steps": steps, "record_every": 2})).run()
+
+
+def view_objects(collection: str) -> list:
+    return list(bpy.data.collections[collection].all_objects) if collection in bpy.data.collections else []
+
+
+def test_probe_series_add_neurons_task_view_and_loss_curve():
+    history = trained("xor")
+    scene.build(history)
+    root = bpy.data.collections["nnviz"]
+    assert {c.name for c in root.children} >= set(VIEW_COLLECTIONS)
+    neurons = [o for o in view_objects("nnviz · neurons") if "nnviz_neuron" in o]
+    assert len(neurons) == 2 + 4 + 1
+    assert len([o for o in view_objects("nnviz · task") if o.name.startswith("boundary · tile")]) == 32 * 32
+    assert "loss · curve" in bpy.data.objects
+    # One material for everything nnviz draws.
+    materials = {s.material for o in root.all_objects for s in o.material_slots}
+    assert materials == {bpy.data.materials["nnviz · object colour"]}
+    assert len(bpy.data.materials) == 1
+
+
+def test_a_history_without_series_builds_without_neurons_or_task_view():
+    scene.build(synthetic_history((3, 4, 2), records=4))
+    assert not view_objects("nnviz · neurons") and not view_objects("nnviz · task")
+    assert "loss · curve" in bpy.data.objects  # the loss needs no probe
+    assert len(cubes()) == 3 * 4 + 4 + 4 * 2 + 2
+
+
+@pytest.mark.torch
+def test_a_history_recorded_from_torch_builds():
+    torch = pytest.importorskip("torch")
+    from nnviz_addon.record import Recorder
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))
+    recorder = Recorder(model, name="torch")
+    for step in (1, 2):
+        recorder.snapshot(step, loss=1.0 / step)
+    history = recorder.history()
+    scene.build(history)
+    assert len(cubes()) == history.parameter_count
+    assert not view_objects("nnviz · neurons") and not view_objects("nnviz · task")
+
+
+def corners_in_camera_view(frame: int) -> np.ndarray:
+    """Every nnviz object's evaluated bounding-box corners at ``frame``, in camera view (0..1 inside)."""
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+
+    bpy_scene = bpy.context.scene
+    bpy_scene.frame_set(frame)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    camera = bpy_scene.camera
+    points = []
+    for obj in bpy.data.collections["nnviz"].all_objects:
+        if obj.type in ("CAMERA", "LIGHT"):
+            continue
+        shown = obj.evaluated_get(depsgraph)
+        for corner in shown.bound_box:
+            view = world_to_camera_view(bpy_scene, camera, shown.matrix_world @ Vector(corner))
+            points.append((view.x, view.y, obj.name))
+    return points
+
+
+@pytest.mark.parametrize("preset", ["rgb_perceptron", "rgb_mlp", "xor", "circle", "gauss", "moons", "spiral",
+                                    "digits"])
+def test_the_camera_sees_everything_for_every_preset(preset):
+    bpy_scene = bpy.context.scene
+    bpy_scene.render.resolution_x, bpy_scene.render.resolution_y = 1280, 720
+    scene.build(trained(preset), SceneOptions(magnitude="gradient"))
+    assert "nnviz · size legend caption" in bpy.data.objects
+    for frame in (bpy_scene.frame_start, bpy_scene.frame_end):
+        outside = [(round(x, 3), round(y, 3), name) for x, y, name in corners_in_camera_view(frame)
+                   if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0)]
+        assert not outside, f"{preset}, frame {frame}: {outside[:5]}"

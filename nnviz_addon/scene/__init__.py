@@ -1,10 +1,12 @@
-"""A History as a Blender scene: one keyframed cube per weight and bias.
+"""A History as a Blender scene: one keyframed cube per weight and bias, and the learning views.
 
 ``build`` replaces any previous nnviz content with cubes, labels, a legend, camera and overlay text,
-and keys every recorded step; ``show_values`` recolours the cubes live while training; ``clear``
-removes everything nnviz made. A cube's colour shows its value; with ``SceneOptions.magnitude`` its
-size also shows its gradient or update (:mod:`nnviz_addon.magnitude`), keyed in the same action as
-the colour, with a size legend under the colour legend.
+plus, when the History has the probe series (:mod:`nnviz_addon.probes`), neurons between the grids,
+a view of the task and the growing loss curve, and keys every recorded step; ``show_values``
+recolours the cubes live while training; ``clear`` removes everything nnviz made. A cube's colour
+shows its value; with ``SceneOptions.magnitude`` its size also shows its gradient or update
+(:mod:`nnviz_addon.magnitude`), keyed in the same action as the colour, with a size legend under
+the colour legend.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from collections.abc import Mapping
 import bpy
 import numpy as np
 
-from .. import colormap, magnitude
+from .. import colormap, magnitude, view_layout
 from ..history import History
-from ..layout import layout_network
-from . import keyframes, objects, stage
+from ..layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, layout_network, text_width
+from . import keyframes, loss_curve, neurons, objects, overlay, stage, task_views
 from .options import SceneOptions
 
 __all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values"]
@@ -60,7 +62,9 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     layout = layout_network(history.structure, shapes, aspect, legend_caption=caption,
                             size_labels=size_labels, size_caption=size_caption)
     frames = options.frame_start + np.arange(history.records) * options.frames_per_record
-    actions = [objects.cube_actions(block) for block in layout.blocks]  # before any cube exists
+    # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
+    keyed = history.records > 1
+    actions = [objects.cube_actions(block) if keyed else [] for block in layout.blocks]  # before any cube
 
     root = objects.tagged(bpy.data.collections.new(objects.ROOT_COLLECTION))
     scene.collection.children.link(root)
@@ -68,13 +72,11 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     root[MAGNITUDE_PROPERTY] = options.magnitude
     root[MAGNITUDE_SCALE_PROPERTY] = magnitude_scales
     mesh = objects.shared_cube_mesh()
-    material = objects.object_color_material()
-    mesh.materials.append(material)
 
     layer_collections: dict[str, bpy.types.Collection] = {}
     for name, label in layout.layer_labels.items():
         layer_collections[name] = collection = objects.new_collection(f"nnviz · layer {name}", root)
-        objects.add_label(label, f"{label.text} · label", collection, material)
+        objects.add_label(label, f"{label.text} · label", collection)
     for block, block_actions in zip(layout.blocks, actions, strict=True):
         values = np.asarray(history.params[block.key], dtype=np.float64).reshape(history.records, -1)
         rgba = colormap.colors(values, scales[block.key])
@@ -84,19 +86,50 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
                                     magnitude_scales[block.key])
         cubes = objects.add_cubes(block, mesh, layer_collections[block.layer], values[0], rgba[0],
                                   None if sizes is None else sizes[0])
-        objects.key_cubes(cubes, block_actions, frames, values, rgba, sizes)
+        if keyed:
+            objects.key_cubes(cubes, block_actions, frames, values, rgba, sizes)
 
     legend = objects.new_collection("nnviz · legend", root)
-    objects.add_legend(layout.legend, legend_labels, caption, mesh, legend, material)
+    objects.add_legend(layout.legend, legend_labels, caption, mesh, legend)
     if layout.size_legend is not None:
         legend_sizes = magnitude.sizes(np.array(magnitude.LEGEND_FRACTIONS), 1.0)
-        objects.add_size_legend(layout.size_legend, legend_sizes, mesh, legend, material)
+        objects.add_size_legend(layout.size_legend, legend_sizes, mesh, legend)
 
-    stage.set_up(scene, root, layout.bounds)
+    overlay_width = _overlay_width(history, layout.text_size)
+    places = view_layout.place_views(layout, overlay_width, aspect)
+    views = (neurons.add_neurons(root, history, frames, places.neurons),
+             task_views.add_task_view(root, history, frames, places.task),
+             loss_curve.add_loss_curve(root, history, frames, places.loss))
+    stage.set_up(scene, root, view_layout.union(layout.bounds, _overlay_box(layout, overlay_width), *views))
     scene.frame_start = int(frames[0])
     scene.frame_end = int(frames[-1])
     scene.frame_current = int(frames[0])
-    _add_overlay(root, history, frames, layout.overlay_anchor, layout.text_size)
+    overlay.add_overlay(root, history, frames, layout.overlay_anchor, layout.text_size)
+
+
+def _overlay_width(history: History, size: float) -> float:
+    """The width of the widest line :func:`overlay.add_overlay` draws for ``history`` at text ``size``:
+    its title, or the step counter and loss line at whichever record makes them longest."""
+    values = overlay.keyed_values(history)
+
+    def number(value: float, decimals: float, unit: str = "") -> str:
+        return overlay.DASH if value < 0 else f"{value:.{int(decimals)}f}{unit}"
+
+    lines = [f"step {number(float(np.max(values['Step'])), 0)}"]
+    for record in range(history.records):
+        line = f"loss {number(values['Loss'][record], values['Loss Decimals'][record])}"
+        if "Accuracy %" in values:
+            line += f"   accuracy {number(values['Accuracy %'][record], 1, '%')}"
+        lines.append(line)
+    longest = max(lines, key=len)
+    return max(text_width(history.name, overlay.TITLE_SCALE * size), text_width(longest, size))
+
+
+def _overlay_box(layout: Layout, width: float) -> Bounds:
+    """The box the overlay's title and counter lines take, top-left at the layout's anchor."""
+    x, y, z = layout.overlay_anchor
+    height = (overlay.TITLE_SCALE + (OVERLAY_LINES - 1) * LINE_SPACING + 0.3) * layout.text_size
+    return (x, y, z - height), (x + width, y, z)
 
 
 def _sizes_plan(history: History, options: SceneOptions
@@ -110,13 +143,6 @@ def _sizes_plan(history: History, options: SceneOptions
     one_scale = max(scales.values(), default=0.0) if options.color_scale == "global" else None
     labels, caption = magnitude.legend_labels(options.magnitude, one_scale)
     return magnitudes, scales, labels, caption
-
-
-def _add_overlay(root: bpy.types.Collection, history: History, frames: np.ndarray,
-                 anchor: tuple[float, float, float], size: float) -> None:
-    from . import overlay  # imported here: overlay.py is written in parallel with this module
-
-    overlay.add_overlay(root, history, frames, anchor, size)
 
 
 def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, float] | None = None,

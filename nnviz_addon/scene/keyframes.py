@@ -82,11 +82,15 @@ def write_curves(target: bpy.types.ID, action: bpy.types.Action, channels: Seque
 
 
 def _fill(fcurve: bpy.types.FCurve, co: np.ndarray, interpolation: np.ndarray) -> None:
+    """Write the keys. No ``fcurve.update()``: it sorts the keys and recomputes Bezier handles, but
+    the keys come in time order and are all LINEAR, which Blender evaluates from the keys alone.
+    Checked on 4.2, 4.5 and 5.0: values at and between keys and ``fcurve.range()`` are identical
+    with and without it, and skipping it saves ~20% of the keying time. The handles keep Blender's
+    defaults until a Graph Editor edit recalculates them; they only matter for Bezier keys."""
     points = fcurve.keyframe_points
     points.add(len(interpolation))
     points.foreach_set("co", co)
     points.foreach_set("interpolation", interpolation)
-    fcurve.update()
 
 
 def remove_animation(targets: Iterable[bpy.types.ID]) -> None:

@@ -17,7 +17,6 @@ from ..history import History
 from ..layout import CHAR_WIDTH, Label
 from ..view_layout import NEURON_RADIUS, Bounds, Rect
 from . import keyframes, objects
-from .neurons import key, new_objects, shared_material, sphere_mesh, square_mesh
 from .task_views import linear_rgba
 
 LOG_SCALE_DECADES = 2.0  # a loss spanning more than this many powers of ten is drawn on a log scale
@@ -69,7 +68,7 @@ def add_loss_curve(parent: bpy.types.Collection, history: History, record_frames
         return None
     rect, size = placement, placement.text_size
     collection = objects.new_collection("nnviz · loss", parent)
-    material = shared_material()
+    material = objects.object_color_material()
     values = np.asarray(history.loss, dtype=np.float64)[drawn]
     high_text, low_text = f"{values.max():.3g}", f"{values.min():.3g}"
     caption = "loss (log)" if log else "loss"
@@ -97,21 +96,22 @@ def add_loss_curve(parent: bpy.types.Collection, history: History, record_frames
     factors = bevel_end_factors(history.loss)
     curve.bevel_factor_end = float(factors[0])
     curve_rgba = linear_rgba(np.array([CURVE_SRGB]))
-    line, _ = new_objects(["loss · curve"], curve, collection, np.zeros((1, 3)), curve_rgba)
-    key(curve, action, record_frames, {("bevel_factor_end", 0): factors})
+    line, _ = objects.new_objects(["loss · curve"], curve, collection, np.zeros((1, 3)), curve_rgba)
+    objects.key(curve, action, record_frames, {("bevel_factor_end", 0): factors})
 
     # The tip marker sits on the last point drawn so far and slides along each segment as it grows.
     tip = np.searchsorted(drawn, np.arange(history.records), side="right") - 1
     tip = np.clip(tip, 0, None)  # before the first drawn loss the marker waits at the start
-    marker, actions = new_objects(["loss · tip"], sphere_mesh(), collection,
+    marker, actions = objects.new_objects(["loss · tip"], objects.sphere_mesh(), collection,
                                   [[xs[tip[0]], -0.1, zs[tip[0]]]], curve_rgba, keyed=True)
     marker[0].scale = (2.2 * tube_radius / NEURON_RADIUS,) * 3
-    key(marker[0], actions[0], record_frames, {("location", 0): xs[tip], ("location", 2): zs[tip]})
+    objects.key(marker[0], actions[0], record_frames, {("location", 0): xs[tip], ("location", 2): zs[tip]})
 
     thickness = 0.05 * size
     axis_rgba = linear_rgba(np.array([AXIS_SRGB, AXIS_SRGB]))
     centres = [[x0 - 0.3 * size, 0.1, (z0 + z1) / 2], [(x0 + x1) / 2, 0.1, z0 - 0.3 * size]]
-    axes, _ = new_objects(["loss · axis y", "loss · axis x"], square_mesh(), collection, centres, axis_rgba)
+    axes, _ = objects.new_objects(["loss · axis y", "loss · axis x"], objects.square_mesh(), collection, centres,
+                                  axis_rgba)
     axes[0].scale = (thickness, 1.0, z1 - z0 + 0.6 * size)
     axes[1].scale = (x1 - x0 + 0.6 * size, 1.0, thickness)
     label_x = x0 - 0.6 * size

@@ -4,31 +4,22 @@ The input column shows the probe input itself (static); each drawn layer's colum
 output (after its activation) keyed at every record, from ``History.series["activation/<layer>"]``.
 Colours come from the weights' diverging map; each column is scaled on its own (see
 :func:`activation_scale`), because a sigmoid's 0..1 and a logit's ±8 share no useful common scale.
-
-Also home of the small datablock helpers the other learning views share (the shared material, the
-sphere mesh, objects whose actions are made first as :mod:`.keyframes` asks).
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
 
 import bpy
 import numpy as np
 
 from .. import colormap
 from ..history import History
-from ..layout import CHAR_WIDTH, Label
-from ..view_layout import NEURON_RADIUS, Bounds, NeuronPlacement
-from . import keyframes, objects
+from ..layout import Label, text_width
+from ..view_layout import CAPTION_SCALE, NEURON_CAPTION, NEURON_RADIUS, Bounds, NeuronPlacement
+from . import objects
 
 # Activations whose output is bounded by ±1: their full range maps onto the whole colour map, so a
 # saturated neuron looks saturated.
 BOUNDED_ACTIVATIONS = ("tanh", "sigmoid", "softsign")
-CAPTION = "circles: each neuron's output for one probe input"
-CAPTION_SCALE = 0.8  # of the layout's text size, like the legend's labels
-SPHERE_SEGMENTS = 24  # around; enough for a round silhouette at any size the frame gives a neuron
-SPHERE_RINGS = 12
 
 
 def activation_scale(values: np.ndarray, activation: str | None) -> float:
@@ -52,7 +43,7 @@ def add_neurons(parent: bpy.types.Collection, history: History, record_frames: n
     if not columns:
         return None
     collection = objects.new_collection("nnviz · neurons", parent)
-    mesh = sphere_mesh()
+    mesh = objects.sphere_mesh()
     low, high = np.full(3, np.inf), np.full(3, -np.inf)
     for prefix, x, values, scale in columns:
         count = values.shape[1]
@@ -61,7 +52,7 @@ def add_neurons(parent: bpy.types.Collection, history: History, record_frames: n
         rgba = colormap.colors(values, scale)
         names = [f"{prefix} · neuron[{i}]" for i in range(count)]
         keyed = len(values) > 1
-        spheres, actions = new_objects(names, mesh, collection, positions, rgba[0], keyed=keyed)
+        spheres, actions = objects.new_objects(names, mesh, collection, positions, rgba[0], keyed=keyed)
         for i, sphere in enumerate(spheres):
             sphere.scale = (placement.spacing(count),) * 3
             sphere["nnviz_neuron"] = prefix
@@ -70,15 +61,15 @@ def add_neurons(parent: bpy.types.Collection, history: History, record_frames: n
             if keyed:
                 channels = {("color", c): rgba[:, i, c] for c in range(3)}
                 channels['["nnviz_value"]', 0] = values[:, i]
-                key(sphere, actions[i], record_frames, channels)
+                objects.key(sphere, actions[i], record_frames, channels)
         low = np.minimum(low, positions.min(axis=0) - radius)
         high = np.maximum(high, positions.max(axis=0) + radius)
     if placement.caption is not None:
         x, z = placement.caption
         size = CAPTION_SCALE * placement.text_size
-        objects.add_label(Label(CAPTION, (x, 0.0, z), size), "neurons · caption", collection, shared_material())
+        objects.add_label(Label(NEURON_CAPTION, (x, 0.0, z), size), "neurons · caption", collection)
         low = np.minimum(low, (x, 0.0, z - 0.3 * size))
-        high = np.maximum(high, (x + len(CAPTION) * CHAR_WIDTH * size, 0.0, z + size))
+        high = np.maximum(high, (x + text_width(NEURON_CAPTION, size), 0.0, z + size))
     return tuple(low.tolist()), tuple(high.tolist())  # type: ignore[return-value]
 
 
@@ -115,80 +106,3 @@ def _columns(history: History, placement: NeuronPlacement) -> list[tuple[str, fl
         columns.append((f"layer {spec.name}", placement.layer_x[spec.name], values,
                         activation_scale(values, spec.activation)))
     return columns
-
-
-# -- datablocks shared by the learning views ---------------------------------------------------------
-
-
-def shared_material() -> bpy.types.Material:
-    """The scene's object-colour material, made if no build made it yet (one for all objects)."""
-    for material in bpy.data.materials:
-        if material.get(objects.TAG) and material.name.startswith("nnviz · object colour"):
-            return material
-    return objects.object_color_material()
-
-
-def shared_mesh(name: str, vertices: np.ndarray, faces: Sequence[Sequence[int]]) -> bpy.types.Mesh:
-    """The tagged mesh ``name`` with the shared material, made from ``vertices`` and ``faces`` the
-    first time it is asked for."""
-    mesh = bpy.data.meshes.get(name)
-    if mesh is not None and mesh.get(objects.TAG):
-        return mesh
-    mesh = objects.tagged(bpy.data.meshes.new(name))
-    mesh.from_pydata(np.asarray(vertices, dtype=np.float64).tolist(), [], [list(f) for f in faces])
-    mesh.validate()
-    mesh.materials.append(shared_material())
-    return mesh
-
-
-def sphere_mesh() -> bpy.types.Mesh:
-    """A UV sphere of radius ``NEURON_RADIUS`` (neurons, data points, markers)."""
-    rings, segments = SPHERE_RINGS, SPHERE_SEGMENTS
-    polar = np.pi * np.arange(1, rings) / rings  # ring latitudes without the poles
-    azimuth = 2 * np.pi * np.arange(segments) / segments
-    ring_vertices = np.stack([np.outer(np.sin(polar), np.cos(azimuth)),
-                              np.outer(np.sin(polar), np.sin(azimuth)),
-                              np.repeat(np.cos(polar)[:, None], segments, axis=1)], axis=-1).reshape(-1, 3)
-    vertices = np.vstack([[(0, 0, 1)], ring_vertices, [(0, 0, -1)]]) * NEURON_RADIUS
-    bottom_pole = len(vertices) - 1
-
-    def ring(r: int, s: int) -> int:
-        return 1 + r * segments + s % segments
-
-    faces = [(0, ring(0, s), ring(0, s + 1)) for s in range(segments)]
-    faces += [(ring(r, s), ring(r + 1, s), ring(r + 1, s + 1), ring(r, s + 1))
-              for r in range(rings - 2) for s in range(segments)]
-    faces += [(ring(rings - 2, s + 1), ring(rings - 2, s), bottom_pole) for s in range(segments)]
-    return shared_mesh("nnviz · sphere", vertices, faces)
-
-
-def square_mesh() -> bpy.types.Mesh:
-    """A 1 × 1 square in the picture plane facing the camera (tiles, swatches, pixels, lines)."""
-    vertices = [(-0.5, 0.0, -0.5), (0.5, 0.0, -0.5), (0.5, 0.0, 0.5), (-0.5, 0.0, 0.5)]
-    return shared_mesh("nnviz · square", np.array(vertices), [(0, 1, 2, 3)])
-
-
-def key(target: bpy.types.ID, action: bpy.types.Action, frames: np.ndarray,
-        channels: Mapping[tuple[str, int], np.ndarray]) -> None:
-    """Key ``target`` at ``frames`` with one curve per ``(data_path, index) → values`` (same length)."""
-    keyframes.write_curves(target, action, list(channels), frames, np.stack(list(channels.values())))
-
-
-def new_objects(names: Sequence[str], data: bpy.types.ID, collection: bpy.types.Collection,
-                positions: np.ndarray, rgba: np.ndarray, keyed: bool = False
-                ) -> tuple[list[bpy.types.Object], list[bpy.types.Action]]:
-    """Tagged objects of ``data`` at ``positions`` (N, 3) coloured ``rgba`` (N, 4), linked to
-    ``collection``; with ``keyed``, also one fresh action each for :func:`keyframes.write_curves`
-    (made first, as creating an action's slot gets slower with every object in the file)."""
-    actions = keyframes.new_actions([f"nnviz · {name}" for name in names]) if keyed else []
-    made = []
-    link = collection.objects.link
-    for name, position, color in zip(names, np.asarray(positions).tolist(), np.asarray(rgba).tolist(),
-                                     strict=True):
-        obj = bpy.data.objects.new(name, data)
-        obj.location = position
-        obj.color = color
-        obj[objects.TAG] = True
-        link(obj)
-        made.append(obj)
-    return made, actions

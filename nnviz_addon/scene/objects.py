@@ -1,4 +1,6 @@
-"""The nnviz datablocks: collections, cubes, labels and the legend, created through ``bpy.data``.
+"""The nnviz datablocks: collections, cubes, labels and the legend, created through ``bpy.data``,
+and the shared pieces every view builds from (the one material, the cube, sphere and square meshes,
+objects with their actions made first, bulk keys).
 
 Everything made here is tagged with the ``nnviz`` custom property so :func:`remove_all` finds it
 again without guessing from names. All cubes share one mesh and all objects one material, so a
@@ -7,17 +9,21 @@ again without guessing from names. All cubes share one mesh and all objects one 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import bpy
 import numpy as np
 
 from .. import colormap
 from ..layout import CUBE_SIZE, Block, Label, Legend, SizeLegend
+from ..view_layout import NEURON_RADIUS
 from . import keyframes
 
 ROOT_COLLECTION = "nnviz"
 TAG = "nnviz"
+ROLE = "nnviz_shared"  # on the shared material and meshes: which one it is, so it is found again
+SPHERE_SEGMENTS = 24  # around; enough for a round silhouette at any size the frame gives a neuron
+SPHERE_RINGS = 12
 CUBE_CHANNELS = (("color", 0), ("color", 1), ("color", 2), ('["nnviz_value"]', 0))
 # A cube's size is keyed in the picture (XZ) plane only: the camera looks along y, so scaling y too
 # would add a third curve per cube that nobody sees.
@@ -67,20 +73,18 @@ def _alive(datablock: bpy.types.ID) -> bool:
         return False
 
 
-def shared_cube_mesh() -> bpy.types.Mesh:
-    h = CUBE_SIZE / 2
-    corners = [(x, y, z) for x in (-h, h) for y in (-h, h) for z in (-h, h)]
-    faces = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
-    mesh = tagged(bpy.data.meshes.new("nnviz · cube"))
-    mesh.from_pydata(corners, [], faces)
-    mesh.validate()
-    return mesh
+MATERIAL_NAME = "nnviz · object colour"
 
 
 def object_color_material() -> bpy.types.Material:
-    """One material for every nnviz object: emits the object's own ``color`` (Object Info ▸ Color),
-    so Cycles and EEVEE show exactly the colour Workbench's OBJECT mode shows, unaffected by light."""
-    material = tagged(bpy.data.materials.new("nnviz · object colour"))
+    """The one material every nnviz object shares (made by the first caller): it emits the object's
+    own ``color`` (Object Info ▸ Color), so Cycles and EEVEE show exactly the colour Workbench's
+    OBJECT mode shows, unaffected by light."""
+    for material in bpy.data.materials:
+        if material.get(TAG) and material.get(ROLE) == MATERIAL_NAME:
+            return material
+    material = tagged(bpy.data.materials.new(MATERIAL_NAME))
+    material[ROLE] = MATERIAL_NAME  # found by this, not by a name a user's material may have taken
     if material.node_tree is None:  # before 5.0, node trees are opt-in (5.0 deprecates the switch)
         material.use_nodes = True
     nodes = material.node_tree.nodes
@@ -96,26 +100,96 @@ def object_color_material() -> bpy.types.Material:
     return material
 
 
+def shared_mesh(name: str, vertices: Sequence[Sequence[float]] | np.ndarray,
+                faces: Sequence[Sequence[int]]) -> bpy.types.Mesh:
+    """The tagged mesh ``name`` with the shared material, made from ``vertices`` and ``faces`` the
+    first time it is asked for."""
+    for mesh in bpy.data.meshes:
+        if mesh.get(TAG) and mesh.get(ROLE) == name:
+            return mesh
+    mesh = tagged(bpy.data.meshes.new(name))
+    mesh[ROLE] = name
+    mesh.from_pydata(np.asarray(vertices, dtype=np.float64).tolist(), [], [list(f) for f in faces])
+    mesh.validate()
+    mesh.materials.append(object_color_material())
+    return mesh
+
+
+def shared_cube_mesh() -> bpy.types.Mesh:
+    """A cube of edge ``CUBE_SIZE`` (weights, biases, legend segments)."""
+    h = CUBE_SIZE / 2
+    corners = [(x, y, z) for x in (-h, h) for y in (-h, h) for z in (-h, h)]
+    faces = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    return shared_mesh("nnviz · cube", corners, faces)
+
+
+def sphere_mesh() -> bpy.types.Mesh:
+    """A UV sphere of radius ``NEURON_RADIUS`` (neurons, data points, markers)."""
+    rings, segments = SPHERE_RINGS, SPHERE_SEGMENTS
+    polar = np.pi * np.arange(1, rings) / rings  # ring latitudes without the poles
+    azimuth = 2 * np.pi * np.arange(segments) / segments
+    ring_vertices = np.stack([np.outer(np.sin(polar), np.cos(azimuth)),
+                              np.outer(np.sin(polar), np.sin(azimuth)),
+                              np.repeat(np.cos(polar)[:, None], segments, axis=1)], axis=-1).reshape(-1, 3)
+    vertices = np.vstack([[(0, 0, 1)], ring_vertices, [(0, 0, -1)]]) * NEURON_RADIUS
+    bottom_pole = len(vertices) - 1
+
+    def ring(r: int, s: int) -> int:
+        return 1 + r * segments + s % segments
+
+    faces = [(0, ring(0, s), ring(0, s + 1)) for s in range(segments)]
+    faces += [(ring(r, s), ring(r + 1, s), ring(r + 1, s + 1), ring(r, s + 1))
+              for r in range(rings - 2) for s in range(segments)]
+    faces += [(ring(rings - 2, s + 1), ring(rings - 2, s), bottom_pole) for s in range(segments)]
+    return shared_mesh("nnviz · sphere", vertices, faces)
+
+
+def square_mesh() -> bpy.types.Mesh:
+    """A 1 × 1 square in the picture plane facing the camera (tiles, swatches, pixels, lines)."""
+    vertices = [(-0.5, 0.0, -0.5), (0.5, 0.0, -0.5), (0.5, 0.0, 0.5), (-0.5, 0.0, 0.5)]
+    return shared_mesh("nnviz · square", vertices, [(0, 1, 2, 3)])
+
+
+def new_objects(names: Sequence[str], data: bpy.types.ID, collection: bpy.types.Collection,
+                positions: np.ndarray, rgba: np.ndarray, keyed: bool = False
+                ) -> tuple[list[bpy.types.Object], list[bpy.types.Action]]:
+    """Tagged objects of ``data`` at ``positions`` (N, 3) coloured ``rgba`` (N, 4), linked to
+    ``collection``; with ``keyed``, also one fresh action each for :func:`keyframes.write_curves`
+    (made first, as creating an action's slot gets slower with every object in the file)."""
+    actions = keyframes.new_actions([f"nnviz · {name}" for name in names]) if keyed else []
+    made = []
+    link = collection.objects.link
+    new = bpy.data.objects.new
+    for name, position, color in zip(names, np.asarray(positions).tolist(), np.asarray(rgba).tolist(),
+                                     strict=True):
+        obj = new(name, data)
+        obj.location = position
+        obj.color = color
+        obj[TAG] = True
+        link(obj)
+        made.append(obj)
+    return made, actions
+
+
+def key(target: bpy.types.ID, action: bpy.types.Action, frames: np.ndarray,
+        channels: Mapping[tuple[str, int], np.ndarray]) -> None:
+    """Key ``target`` at ``frames`` with one curve per ``(data_path, index) → values`` (same length)."""
+    keyframes.write_curves(target, action, list(channels), frames, np.stack(list(channels.values())))
+
+
 def add_cubes(block: Block, mesh: bpy.types.Mesh, collection: bpy.types.Collection,
               values: np.ndarray, rgba: np.ndarray, sizes: np.ndarray | None = None) -> list[bpy.types.Object]:
     """One object per element of ``block``; ``values`` (N,), ``rgba`` (N, 4) and ``sizes`` (N,)
     (edge as a fraction of a full cube; None for full size) are what it shows before any animation
     is evaluated."""
-    cubes = []
-    link = collection.objects.link
-    new = bpy.data.objects.new
-    for i, position in enumerate(block.positions.tolist()):
-        cube = new(block.cube_name(i), mesh)
-        cube.location = position
-        cube.color = rgba[i]
-        if sizes is not None:
-            cube.scale = _flat_scale(float(sizes[i]))
+    names = [block.cube_name(i) for i in range(len(block.positions))]
+    cubes, _ = new_objects(names, mesh, collection, block.positions, rgba)
+    for cube, index, value in zip(cubes, block.indices.tolist(), values.tolist(), strict=True):
         cube["nnviz_param"] = block.key
-        cube["nnviz_index"] = block.indices[i].tolist()
-        cube["nnviz_value"] = float(values[i])
-        cube[TAG] = True
-        link(cube)
-        cubes.append(cube)
+        cube["nnviz_index"] = index
+        cube["nnviz_value"] = value
+    if sizes is not None:
+        set_sizes(cubes, sizes.tolist())
     return cubes
 
 
@@ -151,12 +225,13 @@ def set_sizes(cubes: Iterable[bpy.types.Object], sizes: Iterable[float]) -> None
 
 
 def add_label(label: Label, name: str, collection: bpy.types.Collection,
-              material: bpy.types.Material) -> bpy.types.Object:
+              material: bpy.types.Material | None = None) -> bpy.types.Object:
+    """Text standing in the picture plane, in the shared material unless given another."""
     curve = tagged(bpy.data.curves.new(name, type="FONT"))
     curve.body = label.text
     curve.size = label.size
     curve.align_x = label.align
-    curve.materials.append(material)
+    curve.materials.append(material or object_color_material())
     text = tagged(bpy.data.objects.new(name, curve))
     text.location = label.position
     text.rotation_euler = (np.pi / 2, 0.0, 0.0)  # stand up in the XZ plane, facing the camera at -y
@@ -166,35 +241,29 @@ def add_label(label: Label, name: str, collection: bpy.types.Collection,
 
 
 def add_legend(legend: Legend, labels: Iterable[str], caption: str, mesh: bpy.types.Mesh,
-               collection: bpy.types.Collection, material: bpy.types.Material) -> None:
+               collection: bpy.types.Collection) -> None:
     """The colour bar (one flattened cube per segment) with its value labels and caption."""
-    rgba = colormap.colors(legend.segment_values, 1.0)
+    names = [f"nnviz · legend {i:02d}" for i in range(len(legend.segment_positions))]
+    segments, _ = new_objects(names, mesh, collection, legend.segment_positions,
+                              colormap.colors(legend.segment_values, 1.0))
     scale = tuple(s / CUBE_SIZE for s in legend.segment_size)
-    for i, position in enumerate(legend.segment_positions.tolist()):
-        segment = tagged(bpy.data.objects.new(f"nnviz · legend {i:02d}", mesh))
-        segment.location = position
+    for segment in segments:
         segment.scale = scale
-        segment.color = rgba[i]
-        collection.objects.link(segment)
     alignments = ("LEFT", "CENTER", "RIGHT")
     for anchor, text, align in zip(legend.value_label_anchors, labels, alignments, strict=True):
         label = Label(text, anchor, legend.text_size, align)
-        add_label(label, f"nnviz · legend {align.lower()}", collection, material)
-    add_label(Label(caption, legend.caption_anchor, legend.text_size), "nnviz · legend caption", collection,
-              material)
+        add_label(label, f"nnviz · legend {align.lower()}", collection)
+    add_label(Label(caption, legend.caption_anchor, legend.text_size), "nnviz · legend caption", collection)
 
 
 def add_size_legend(legend: SizeLegend, sizes: Iterable[float], mesh: bpy.types.Mesh,
-                    collection: bpy.types.Collection, material: bpy.types.Material) -> None:
+                    collection: bpy.types.Collection) -> None:
     """The size legend: one neutral cube per entry, sized like a network cube showing its label's
     magnitude, the labels under them and the caption beside them."""
-    neutral = colormap.colors(np.zeros(1), 1.0)[0]  # the colour of a zero value: only size varies
-    for i, (position, size) in enumerate(zip(legend.positions.tolist(), sizes, strict=True)):
-        cube = tagged(bpy.data.objects.new(f"nnviz · size legend {i:02d}", mesh))
-        cube.location = position
-        cube.scale = _flat_scale(size)
-        cube.color = neutral
-        collection.objects.link(cube)
+    neutral = colormap.colors(np.zeros(len(legend.positions)), 1.0)  # only size varies
+    names = [f"nnviz · size legend {i:02d}" for i in range(len(legend.positions))]
+    cubes, _ = new_objects(names, mesh, collection, legend.positions, neutral)
+    set_sizes(cubes, sizes)
     for i, label in enumerate(legend.labels):
-        add_label(label, f"nnviz · size legend label {i:02d}", collection, material)
-    add_label(legend.caption, "nnviz · size legend caption", collection, material)
+        add_label(label, f"nnviz · size legend label {i:02d}", collection)
+    add_label(legend.caption, "nnviz · size legend caption", collection)

@@ -45,8 +45,6 @@ class SceneOptions:
     @classmethod
     def from_render_config(cls, render: Any, frame_start: int = 1) -> SceneOptions:
         """From a ``config.RenderConfig`` (or anything with its ``frames_per_record``,
-        ``color_scale`` and ``show_gradients`` attributes, and optionally ``magnitude``, which
-        takes precedence over ``show_gradients`` when it is not ``"none"``)."""
+        ``color_scale`` and ``magnitude`` attributes)."""
         return cls(frames_per_record=int(render.frames_per_record), color_scale=str(render.color_scale),
-                   frame_start=frame_start, show_gradients=bool(render.show_gradients),
-                   magnitude=str(getattr(render, "magnitude", "none")))
+                   frame_start=frame_start, magnitude=str(render.magnitude))

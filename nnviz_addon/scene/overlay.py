@@ -71,7 +71,7 @@ def add_overlay(collection: bpy.types.Collection, history: History, record_frame
                          f"{history.records} records (expected shape ({history.records},))")
     if not size > 0:
         raise ValueError(f"add_overlay: size must be a positive number, got {size}")
-    material = _shared_material(collection)
+    material = objects.object_color_material()  # the one every nnviz object shares
     x, y, z = anchor
     title_size = TITLE_SCALE * size
     title = objects.add_label(Label(history.name, (x, y, z - title_size), title_size), TITLE_NAME, collection,
@@ -91,8 +91,8 @@ def add_overlay(collection: bpy.types.Collection, history: History, record_frame
     collection.objects.link(counter)
 
     sockets = input_identifiers(tree)
-    for name, series in values.items():
-        modifier[sockets[name]] = type(modifier[sockets[name]])(series[0])
+    for name, series in values.items():  # what shows before the animation is evaluated
+        modifier[sockets[name]] = type(modifier[sockets[name]])(series[0])  # int inputs stay int
     channels = [(f'modifiers["{COUNTER_NAME}"]["{sockets[name]}"]', 0) for name in values]
     frames, held = hold_between_records(record_frames, np.stack(list(values.values())))
     keyframes.write_curves(counter, action, channels, frames, held, group="overlay")
@@ -118,15 +118,6 @@ def input_identifiers(tree: bpy.types.NodeTree) -> dict[str, str]:
     """Input name → the identifier the modifier stores its value under (``Socket_2`` …)."""
     return {item.name: item.identifier for item in tree.interface.items_tree
             if item.item_type == "SOCKET" and item.in_out == "INPUT"}
-
-
-def _shared_material(collection: bpy.types.Collection) -> bpy.types.Material:
-    """The material the network's objects already share (one for all nnviz text), else a new one."""
-    for obj in collection.all_objects:
-        for slot in obj.material_slots:
-            if slot.material is not None and slot.material.get(objects.TAG):
-                return slot.material
-    return objects.object_color_material()
 
 
 class _TreeBuilder:

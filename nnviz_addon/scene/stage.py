@@ -46,6 +46,8 @@ def set_up(scene: bpy.types.Scene, collection: bpy.types.Collection, bounds: Bou
     shading.show_shadows = False
     shading.show_object_outline = False
     scene.render.film_transparent = False
+    # Dither adds noise to every pixel (shifting flat swatches by ~1.5/255 on 4.2): the colours are data.
+    scene.render.dither_intensity = 0.0
     view = scene.view_settings
     view.view_transform = "Standard"
     view.look = "None"

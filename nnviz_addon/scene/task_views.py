@@ -22,7 +22,6 @@ from ..history import History
 from ..layout import Label
 from ..view_layout import NEURON_RADIUS, Bounds, Rect
 from . import objects
-from .neurons import key, new_objects, shared_material, sphere_mesh, square_mesh
 
 # The two classes in sRGB: an orange and a blue far apart in hue and both clear on the dark background.
 CLASS_COLORS_SRGB = np.array([(0.96, 0.55, 0.12), (0.16, 0.56, 0.94)])
@@ -99,18 +98,18 @@ class _View:
                 keyed_rgba: np.ndarray | None = None, y: float = 0.0) -> list[bpy.types.Object]:
         """Flat rectangles of ``size`` (width, height); with ``keyed_rgba`` (records, N, 4) their colour
         is keyed at the view's frames."""
-        return self.blobs(names, square_mesh(), centres, (size[0], 1.0, size[1]), size, rgba, keyed_rgba, y)
+        return self.blobs(names, objects.square_mesh(), centres, (size[0], 1.0, size[1]), size, rgba, keyed_rgba, y)
 
     def blobs(self, names: list[str], mesh: bpy.types.Mesh, centres: np.ndarray,
               scale: tuple[float, float, float], extent: tuple[float, float], rgba: np.ndarray,
               keyed_rgba: np.ndarray | None = None, y: float = 0.0) -> list[bpy.types.Object]:
         centres = np.column_stack([centres[:, 0], np.full(len(centres), y), centres[:, 1]])
         keyed = keyed_rgba is not None
-        made, actions = new_objects(names, mesh, self.collection, centres, rgba, keyed=keyed)
+        made, actions = objects.new_objects(names, mesh, self.collection, centres, rgba, keyed=keyed)
         for i, obj in enumerate(made):
             obj.scale = scale
             if keyed:
-                key(obj, actions[i], self.frames, {("color", c): keyed_rgba[:, i, c] for c in range(3)})
+                objects.key(obj, actions[i], self.frames, {("color", c): keyed_rgba[:, i, c] for c in range(3)})
         half = np.array([extent[0] / 2, 0.0, extent[1] / 2])
         self.grow(centres.min(axis=0) - half, centres.max(axis=0) + half)
         return made
@@ -119,8 +118,7 @@ class _View:
               srgb: tuple[float, float, float] | None = None) -> bpy.types.Object:
         """Text with its baseline's ``align`` point at (x, z)."""
         size = scale * self.size
-        obj = objects.add_label(Label(text, (x, 0.0, z), size, align), f"task · {text}", self.collection,
-                                shared_material())
+        obj = objects.add_label(Label(text, (x, 0.0, z), size, align), f"task · {text}", self.collection)
         if srgb is not None:
             obj.color = linear_rgba(np.array(srgb))
         # Text extent from the font's average advance (Blender reports none before evaluation).
@@ -190,7 +188,7 @@ def _decision_boundary(view: _View, xy: np.ndarray, labels: np.ndarray, extent: 
 
     points = to_plane(xy[:, 0].astype(np.float64), xy[:, 1].astype(np.float64))
     radius = max(0.4 * tile, 0.06 * size)
-    sphere = sphere_mesh()
+    sphere = objects.sphere_mesh()
     names = [f"data · point[{i}]" for i in range(len(points))]
     made = view.blobs(names, sphere, points, (radius / NEURON_RADIUS,) * 3, (2 * radius,) * 2,
                       linear_rgba(CLASS_COLORS_SRGB[labels.astype(np.int64)]), y=-0.5)
@@ -235,13 +233,13 @@ def _digit(view: _View, image: np.ndarray, label: np.ndarray, probabilities: np.
     bar = _bar_mesh(width, side)
     colours = np.tile(np.array(BAR_SRGB), (10, 1))
     colours[true_class] = TRUE_CLASS_BAR_SRGB
-    made, actions = new_objects([f"digit · probability[{d}]" for d in range(10)], bar, view.collection,
+    made, actions = objects.new_objects([f"digit · probability[{d}]" for d in range(10)], bar, view.collection,
                                 np.column_stack([xs, np.full(10, -0.05), np.full(10, bottom)]),
                                 linear_rgba(colours), keyed=len(probabilities) > 1)
     for d, obj in enumerate(made):
         obj.scale = (1.0, 1.0, float(probabilities[0, d]))
         if actions:
-            key(obj, actions[d], view.frames, {("scale", 2): probabilities[:, d]})
+            objects.key(obj, actions[d], view.frames, {("scale", 2): probabilities[:, d]})
     for d, x in enumerate(xs.tolist()):
         view.label(str(d), x, bottom - 1.1 * size, "CENTER", srgb=colours[d])
     view.label("P(digit)", bars_left, top + 0.25 * size, scale=0.8)
@@ -253,5 +251,5 @@ def _bar_mesh(width: float, height: float) -> bpy.types.Mesh:
     vertices = np.array([(-half, 0, 0), (half, 0, 0), (half, 0, height), (-half, 0, height)])
     mesh = objects.tagged(bpy.data.meshes.new("nnviz · probability bar"))
     mesh.from_pydata(vertices.tolist(), [], [(0, 1, 2, 3)])
-    mesh.materials.append(shared_material())
+    mesh.materials.append(objects.object_color_material())
     return mesh

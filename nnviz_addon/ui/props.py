@@ -14,7 +14,6 @@ from typing import Any
 import bpy
 import numpy as np
 from bpy.props import (
-    BoolProperty,
     EnumProperty,
     FloatProperty,
     IntProperty,
@@ -89,7 +88,11 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
     color_scale: EnumProperty(name="Colour scale", items=_items(COLOR_SCALES), default="global",
                               description="Scale colours over the whole network or per layer")
     frames_per_record: IntProperty(name="Frames per record", min=1, default=1)
-    show_gradients: BoolProperty(name="Show gradients", default=False)
+    magnitude: EnumProperty(name="Cube size", default="none", items=[
+        ("none", "Uniform", "Every cube full size"),
+        ("gradient", "Gradient |∂L/∂w|", "A cube grows with its weight's gradient at each recorded step"),
+        ("update", "Update |Δw|", "A cube grows with how much its weight changed since the last record"),
+    ])
     engine: EnumProperty(name="Render engine", items=_items(RENDER_ENGINES), default="workbench")
     resolution: IntVectorProperty(name="Resolution", size=2, min=16, default=(1280, 720))
     fps: IntProperty(name="FPS", min=1, default=24)
@@ -126,7 +129,7 @@ FIELDS: tuple[Field, ...] = tuple(Field(prop, *path.split(".")) for prop, path i
     ("train_seed", "train.seed"), ("momentum", "train.momentum"), ("weight_decay", "train.weight_decay"),
     ("engine", "render.engine"), ("resolution", "render.resolution"), ("fps", "render.fps"),
     ("frames_per_record", "render.frames_per_record"), ("color_scale", "render.color_scale"),
-    ("show_gradients", "render.show_gradients"), ("render_samples", "render.samples"),
+    ("magnitude", "render.magnitude"), ("render_samples", "render.samples"),
 ))
 
 

@@ -17,7 +17,6 @@ import numpy as np
 from .. import scene
 from ..config import Preset
 from ..history import History
-from ..probes import TaskProbes
 from ..scene.options import SceneOptions
 from ..training import TrainingRun
 
@@ -49,8 +48,7 @@ class Session:
 
     def start(self, preset: Preset) -> None:
         """A fresh run at step 0, its cubes built with the initial weights."""
-        # The standard probes: the viewport shows the neurons and task views a rendered run shows.
-        self.run = TrainingRun(preset, probes=[TaskProbes()])
+        self.run = TrainingRun(preset)  # with the standard probes: neurons and task views, as rendered
         self.preset = preset
         self.options = SceneOptions.from_render_config(preset.render)
         self.message = ""

@@ -1,0 +1,146 @@
+"""MP4 rendering: settings per engine, atomic output, progress. Renders run in a subprocess: without
+EGL, Workbench aborts the whole process."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+bpy = pytest.importorskip("bpy")
+from nnviz_addon.config import RenderConfig  # noqa: E402
+from nnviz_addon.scene import render  # noqa: E402
+
+pytestmark = pytest.mark.bpy
+ROOT = Path(__file__).resolve().parents[1]
+
+# Builds a 2-3-1 network over three records, two frames apart: frames 1..5.
+SCENE = """
+import json, sys
+import numpy as np
+import bpy
+from nnviz_addon import scene
+from nnviz_addon.config import RenderConfig
+from nnviz_addon.history import History, LayerSpec
+from nnviz_addon.scene.render import render_mp4, configure_render
+
+bpy.ops.wm.read_factory_settings(use_empty=True)
+rng = np.random.default_rng(0)
+params = {"0.weight": rng.normal(size=(3, 3, 2)), "0.bias": rng.normal(size=(3, 3)),
+          "1.weight": rng.normal(size=(3, 1, 3)), "1.bias": rng.normal(size=(3, 1))}
+history = History("render test", [LayerSpec("0", "Linear", 2, 3, "0.weight", "0.bias", "tanh"),
+                                  LayerSpec("1", "Linear", 3, 1, "1.weight", "1.bias")],
+                  steps=np.array([0, 5, 10]), loss=np.array([np.nan, 0.5, 0.25]), params=params,
+                  grads={k: np.zeros_like(v) for k, v in params.items()})
+config = RenderConfig(engine=sys.argv[2], resolution=(160, 90), samples=1, frames_per_record=2)
+configure_render(bpy.context.scene, config)
+scene.build(history, scene.SceneOptions.from_render_config(config))
+out = sys.argv[1]
+"""
+
+
+def run_blender(script: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", SCENE + textwrap.dedent(script), *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+
+
+def last_json(result: subprocess.CompletedProcess) -> dict:
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def read_back(path: Path) -> tuple[int, tuple[int, int]]:
+    clip = bpy.data.movieclips.load(str(path))
+    try:
+        return clip.frame_duration, tuple(clip.size)
+    finally:
+        bpy.data.movieclips.remove(clip)
+
+
+def test_engine_ids():
+    assert render.engine_id("workbench") == "BLENDER_WORKBENCH"
+    assert render.engine_id("cycles") == "CYCLES"
+    expected = "BLENDER_EEVEE" if bpy.app.version >= (5, 0) else "BLENDER_EEVEE_NEXT"
+    assert render.engine_id("eevee") == expected
+    with pytest.raises(ValueError, match=r"'povray'.*workbench, eevee, cycles"):
+        render.engine_id("povray")
+
+
+@pytest.mark.usefixtures("empty_blend")
+def test_configure_render_sets_the_scene():
+    scene = bpy.context.scene
+    render.configure_render(scene, RenderConfig(engine="eevee", resolution=(640, 360), fps=12, samples=4))
+    assert scene.render.engine == render.engine_id("eevee")
+    assert (scene.render.resolution_x, scene.render.resolution_y, scene.render.fps) == (640, 360, 12)
+    assert scene.eevee.taa_render_samples == 4
+    assert scene.render.image_settings.file_format == "FFMPEG"
+    assert (scene.render.ffmpeg.format, scene.render.ffmpeg.codec) == ("MPEG4", "H264")
+    render.configure_render(scene, RenderConfig(engine="cycles", samples=3))
+    assert scene.render.engine == "CYCLES" and scene.cycles.samples == 3
+    with pytest.raises(ValueError, match=r"161x90.*even"):
+        render.configure_render(scene, RenderConfig(resolution=(161, 90)))
+    with pytest.raises(ValueError, match="'povray'"):
+        render.configure_render(scene, RenderConfig(engine="povray"))
+
+
+def test_check_output(tmp_path):
+    assert render.check_output(tmp_path / "a.mp4") == tmp_path / "a.mp4"
+    with pytest.raises(FileNotFoundError, match=r"missing.*does not exist"):
+        render.check_output(tmp_path / "missing" / "a.mp4")
+    with pytest.raises(ValueError, match=r"a\.avi: must end in \.mp4"):
+        render.check_output(tmp_path / "a.avi")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["workbench", "eevee", "cycles"])
+def test_render_mp4(tmp_path, engine):
+    out = tmp_path / "run.mp4"
+    result = run_blender("""
+        seen = []
+        path = render_mp4(out, config, progress=lambda done, total: seen.append([done, total]))
+        print(json.dumps({"path": str(path), "seen": seen, "filepath": bpy.context.scene.render.filepath}))
+    """, str(out), engine)
+    report = last_json(result)
+    assert report["path"] == str(out)
+    assert report["seen"] == [[n, 5] for n in range(1, 6)]
+    assert report["filepath"] == str(out)  # a .blend saved now re-renders to the same file
+    assert read_back(out) == (5, (160, 90))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.mp4"]  # no partial file left
+
+
+@pytest.mark.slow
+def test_failed_render_keeps_the_previous_file(tmp_path):
+    out = tmp_path / "run.mp4"
+    out.write_bytes(b"the previous good video")
+    result = run_blender("""
+        def stop(done, total):
+            if done == 3:
+                raise KeyboardInterrupt
+        try:
+            render_mp4(out, config, progress=stop)
+        except KeyboardInterrupt:
+            print(json.dumps({"interrupted": True, "frames": [bpy.context.scene.frame_start,
+                                                              bpy.context.scene.frame_end]}))
+    """, str(out), "workbench")
+    assert last_json(result) == {"interrupted": True, "frames": [1, 5]}
+    assert out.read_bytes() == b"the previous good video"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.mp4"]
+
+
+@pytest.mark.slow
+def test_frame_range_and_no_file_on_bad_range(tmp_path):
+    out = tmp_path / "part.mp4"
+    result = run_blender("""
+        render_mp4(out, config, frame_start=2, frame_end=4)
+        try:
+            render_mp4(sys.argv[1] + ".bad.mp4", config, frame_start=4, frame_end=2)
+        except ValueError as error:
+            print(json.dumps({"error": str(error)}))
+    """, str(out), "workbench")
+    assert "4..2" in last_json(result)["error"]
+    assert read_back(out) == (3, (160, 90))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["part.mp4"]

@@ -1,0 +1,192 @@
+"""train.py, the headless CLI, run as a user runs it: a subprocess of the venv's python."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnviz_addon.history import History
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = ROOT / "train.py"
+
+
+def train(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(TRAIN), *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+def one_error_line(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("nnviz")]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("nnviz: error: ")
+    return lines[0]
+
+
+def test_no_render_writes_history_and_metrics(tmp_path):
+    result = train("--preset", "xor", "--steps", "12", "--seed", "2", "--no-render",
+                   "--history", tmp_path / "run.npz", "--metrics", tmp_path / "metrics.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "loss" in result.stdout and "step 12/12" in result.stdout
+    history = History.load(tmp_path / "run.npz")
+    assert history.steps.tolist() == [0, 4, 8, 12]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["steps"] == 12 and metrics["records"] == 4 and metrics["diverged"] is False
+    assert metrics["final_loss"] == pytest.approx(history.loss[-1])
+    assert metrics["accuracy"] == pytest.approx(history.metrics["accuracy"][-1])
+    assert metrics["train_seconds"] >= 0 and "render_seconds" not in metrics
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--preset", "nope", "--no-render"], "no preset 'nope'"),
+    (["--preset", "presets/missing.toml", "--no-render"], "no such preset file"),
+    (["--preset", "xor", "--steps", "0", "--no-render"], "train.steps"),
+    (["--preset", "xor", "--engine", "povray", "--no-render"], "render.engine"),
+    (["--preset", "xor", "--resolution", "wide", "--no-render"], "WIDTHxHEIGHT"),
+    (["--preset", "xor", "--steps", "ten", "--no-render"], "--steps"),
+    (["--preset", "xor"], "--out"),
+    (["--no-render"], "--preset"),
+    (["--history", "missing.npz", "--out", "x.mp4"], "missing.npz: no such file"),
+    (["--preset", "xor", "--out", str(TRAIN / "x.mp4")], "x.mp4: cannot create its folder"),
+    pytest.param(["--preset", "xor", "--out", "x.avi"], "must end in .mp4", marks=pytest.mark.bpy),
+])
+def test_bad_input_is_one_clear_line(tmp_path, args, message, request):
+    if request.node.get_closest_marker("bpy"):
+        pytest.importorskip("bpy")
+    assert message in one_error_line(train(*args, cwd=tmp_path))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_bpy_rendering_asks_for_blender(tmp_path):
+    if importlib.util.find_spec("bpy") is not None:
+        pytest.skip("bpy is installed")
+    assert "need Blender" in one_error_line(train("--preset", "xor", "--steps", "4", "--out", "x.mp4", cwd=tmp_path))
+
+
+def test_divergence_saves_what_was_recorded_and_fails(tmp_path):
+    preset = tmp_path / "wild.toml"
+    text = (ROOT / "presets" / "rgb_perceptron.toml").read_text()
+    preset.write_text(text.replace('output_activation = "sigmoid"', "").replace("lr = 4.0", "lr = 1e6"))
+    video = ["--out", tmp_path / "run.mp4"] if importlib.util.find_spec("bpy") else ["--no-render"]
+    result = train("--preset", preset, "--history", tmp_path / "run.npz", "--metrics", tmp_path / "m.json",
+                   *video, cwd=tmp_path)
+    assert "diverged at step" in one_error_line(result)
+    assert History.load(tmp_path / "run.npz").records >= 1
+    assert json.loads((tmp_path / "m.json").read_text())["diverged"] is True
+    assert not (tmp_path / "run.mp4").exists()  # a diverged run is saved, not rendered
+
+
+def frames_and_size(path: Path) -> tuple[int, tuple[int, int]]:
+    bpy = pytest.importorskip("bpy")
+    clip = bpy.data.movieclips.load(str(path))
+    try:
+        return clip.frame_duration, tuple(clip.size)
+    finally:
+        bpy.data.movieclips.remove(clip)
+
+
+@pytest.mark.bpy
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["workbench", "cycles"])
+def test_renders_an_mp4(tmp_path, engine):
+    pytest.importorskip("bpy")
+    out = tmp_path / "out" / "xor.mp4"  # the folder is made, as in the README's command
+    result = train("--preset", ROOT / "presets" / "xor.toml", "--steps", "16", "--engine", engine,
+                   "--resolution", "160x90", "--fps", "12", "--out", out, "--metrics", tmp_path / "m.json",
+                   "--history", tmp_path / "run.npz")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "frame 5/5" in result.stdout
+    assert frames_and_size(out) == (5, (160, 90))  # records at steps 0, 4, 8, 12, 16
+    assert sorted(p.name for p in out.parent.iterdir()) == ["xor.mp4"]  # no partial file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "out", "run.npz"]
+    assert json.loads((tmp_path / "m.json").read_text())["render_seconds"] > 0
+
+    # The saved run renders again without training.
+    again = tmp_path / "again.mp4"
+    result = train("--history", tmp_path / "run.npz", "--resolution", "96x54", "--engine", engine, "--out", again)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert frames_and_size(again) == (5, (96, 54))
+
+
+@pytest.mark.bpy
+@pytest.mark.slow
+def test_failed_render_leaves_no_file(tmp_path):
+    pytest.importorskip("bpy")
+    out = tmp_path / "xor.mp4"
+    out.write_bytes(b"an earlier video")
+    result = train("--preset", "xor", "--steps", "4", "--resolution", "161x90", "--out", out)
+    assert "161x90" in one_error_line(result)
+    assert out.read_bytes() == b"an earlier video"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["xor.mp4"]
+
+
+RENDER_FRAMES = """
+import sys
+import bpy
+import numpy as np
+def render_frames(prefix):
+    scene = bpy.context.scene
+    settings = scene.render.image_settings
+    if hasattr(settings, "media_type"):
+        settings.media_type = "IMAGE"
+    settings.file_format = "PNG"
+    pixels = []
+    for frame in (scene.frame_start, scene.frame_end):
+        scene.frame_set(frame)
+        scene.render.filepath = f"{prefix}-{frame}.png"
+        bpy.ops.render.render(write_still=True)
+        image = bpy.data.images.load(scene.render.filepath)
+        pixels.append(np.array(image.pixels[:]).tolist())
+    return pixels
+"""
+
+
+@pytest.mark.bpy
+@pytest.mark.slow
+def test_saved_blend_renders_the_same_without_nnviz(tmp_path):
+    pytest.importorskip("bpy")
+    blend = tmp_path / "xor.blend"
+    # The original process: train.py's main() saves the .blend, then the same process renders frames.
+    original = textwrap.dedent(f"""
+        sys.path.insert(0, {str(ROOT)!r})
+        import train, json
+        code = train.main(["train.py", "--preset", "xor", "--steps", "8", "--resolution", "160x90",
+                           "--no-render", "--save-blend", {str(blend)!r}])
+        assert code == 0
+        json.dump(render_frames({str(tmp_path / "original")!r}), open({str(tmp_path / "a.json")!r}, "w"))
+    """)
+    # A fresh interpreter, isolated (-I: no script directory, no PYTHONPATH), in a directory without nnviz.
+    fresh = textwrap.dedent(f"""
+        import importlib.util, json
+        assert importlib.util.find_spec("nnviz_addon") is None
+        bpy.ops.wm.open_mainfile(filepath={str(blend)!r})
+        json.dump(render_frames({str(tmp_path / "fresh")!r}), open({str(tmp_path / "b.json")!r}, "w"))
+    """)
+    for script, cwd in ((original, ROOT), (fresh, tmp_path)):
+        result = subprocess.run([sys.executable, "-I", "-c", RENDER_FRAMES + script], cwd=cwd,
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+    first, last = (np.array(p) for p in json.loads((tmp_path / "a.json").read_text()))
+    fresh_first, fresh_last = (np.array(p) for p in json.loads((tmp_path / "b.json").read_text()))
+    assert first.size == 160 * 90 * 4
+    assert not np.array_equal(first, last)  # the network (and counter) changed between the frames
+    np.testing.assert_array_equal(fresh_first, first)
+    np.testing.assert_array_equal(fresh_last, last)
+
+
+def test_arguments_after_the_double_dash():
+    spec = importlib.util.spec_from_file_location("train_script", TRAIN)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    blender_argv = ["blender", "-b", "-P", "train.py", "--", "--preset", "xor", "--no-render"]
+    assert script.script_arguments(blender_argv) == ["--preset", "xor", "--no-render"]
+    assert script.script_arguments(["train.py", "--preset", "xor"]) == ["--preset", "xor"]

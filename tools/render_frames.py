@@ -1,0 +1,75 @@
+"""Render the last frame of every shipped preset for the README: ``python tools/render_frames.py``.
+
+Each preset is trained with its own settings (the default run records the probe series the learning
+views draw), built with ``scene.build`` and its last frame rendered with Workbench into
+``docs/frames/<preset>.png``. Every preset renders in its own subprocess: without EGL, Workbench
+aborts the whole process, and a fresh process keeps one preset's scene out of the next.
+
+Options: preset names to render only those; ``--size WxH`` (default 1280x720).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUTPUT = ROOT / "docs" / "frames"
+
+
+def render_one(preset: str, path: Path, width: int, height: int) -> None:
+    """Train ``preset``, build its scene and render its last frame to ``path`` (runs in-process)."""
+    sys.path.insert(0, str(ROOT))
+    import bpy
+
+    from nnviz_addon import scene
+    from nnviz_addon.config import find_presets, load_preset
+    from nnviz_addon.training import TrainingRun
+
+    history = TrainingRun(load_preset(find_presets()[preset])).run()
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    blender_scene = bpy.context.scene
+    render = blender_scene.render
+    # The resolution first: build frames the camera for the picture's aspect ratio.
+    render.resolution_x, render.resolution_y, render.resolution_percentage = width, height, 100
+    scene.build(history)
+    render.engine = "BLENDER_WORKBENCH"
+    render.image_settings.file_format = "PNG"
+    render.image_settings.color_mode = "RGB"
+    render.image_settings.compression = 100
+    render.filepath = str(path)
+    blender_scene.frame_set(blender_scene.frame_end)
+    bpy.ops.render.render(write_still=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("presets", nargs="*", help="preset names (default: every shipped preset)")
+    parser.add_argument("--size", default="1280x720", help="width x height in pixels")
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # the child process
+    args = parser.parse_args(argv)
+    width, height = (int(n) for n in args.size.lower().split("x"))
+    if args.one:
+        (preset,) = args.presets
+        render_one(preset, OUTPUT / f"{preset}.png", width, height)
+        return 0
+    presets = args.presets or sorted(p.stem for p in (ROOT / "presets").glob("*.toml"))
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    failed = []
+    for preset in presets:
+        path = OUTPUT / f"{preset}.png"
+        path.unlink(missing_ok=True)  # so a failed render can't pass for the old picture
+        command = [sys.executable, __file__, "--one", "--size", args.size, preset]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0 or not path.exists():
+            failed.append(preset)
+            print(f"{preset}: failed\n{done.stdout[-2000:]}{done.stderr[-2000:]}", file=sys.stderr)
+        else:
+            print(f"{preset}: {path.relative_to(ROOT)} ({path.stat().st_size // 1024} KB)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
