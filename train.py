@@ -167,11 +167,15 @@ def render(out: Path, metrics: dict[str, Any]) -> None:
 
 
 def summarise(history: Any, metrics: dict[str, Any]) -> None:
-    final_loss = float(history.loss[-1])
     metrics.update(name=history.name, steps=int(history.steps[-1]), records=history.records,
-                   final_loss=final_loss if math.isfinite(final_loss) else None)
+                   final_loss=json_number(history.loss[-1]))
     if "accuracy" in history.metrics:
-        metrics["accuracy"] = float(history.metrics["accuracy"][-1])
+        metrics["accuracy"] = json_number(history.metrics["accuracy"][-1])
+
+
+def json_number(value: float) -> float | None:
+    """JSON has no NaN: a value not known (the initial record's loss) is null."""
+    return float(value) if math.isfinite(value) else None
 
 
 def run(options: argparse.Namespace) -> int:
@@ -192,8 +196,9 @@ def run(options: argparse.Namespace) -> int:
     summarise(history, metrics)
     metrics["diverged"] = diverged is not None
 
+    rendering = options.out is not None and diverged is None
     try:
-        if options.out is not None or options.save_blend is not None:
+        if rendering or options.save_blend is not None:
             import bpy
 
             from nnviz_addon import api
@@ -205,7 +210,7 @@ def run(options: argparse.Namespace) -> int:
             if options.save_blend is not None:
                 bpy.ops.wm.save_as_mainfile(filepath=str(options.save_blend.absolute()), check_existing=False)
                 print(f"nnviz: saved the scene to {options.save_blend}", flush=True)
-            if options.out is not None and diverged is None:
+            if rendering:
                 render(options.out, metrics)
     finally:
         if options.metrics is not None:

@@ -109,9 +109,12 @@ def render_mp4(path: str | Path, render: Any | None = None, *, frame_start: int 
     """Render the current scene's frame range (or ``frame_start``..``frame_end``) to ``path``.
 
     ``render`` is a ``RenderConfig`` (engine, resolution, fps, samples; None keeps the scene's).
-    Returns the final path.
+    Returns the final path. ``progress(done, total)`` is called after each frame is written.
+
     An exception — including one raised by ``progress`` or a KeyboardInterrupt — leaves no partial
-    file behind and keeps whatever was at ``path`` before.
+    file behind and keeps whatever was at ``path`` before. One raised by ``progress`` (or a Ctrl-C
+    arriving while Blender renders) takes effect when the render returns: nothing in a handler can
+    stop Blender's render loop.
     """
     path = check_output(path)
     scene = bpy.context.scene
@@ -147,12 +150,10 @@ def render_mp4(path: str | Path, render: Any | None = None, *, frame_start: int 
         if "FINISHED" not in result or len(written) != total or not partial.is_file():
             raise RuntimeError(f"rendering {path.name} failed: {len(written)} of {total} frames written")
         os.replace(partial, path)
+        scene.render.filepath = str(path)  # a .blend saved now renders straight to the same video
     except BaseException:
         scene.render.filepath = saved[2]
         raise
-    else:
-        # A saved .blend renders straight to the same video.
-        scene.render.filepath = str(path)
     finally:
         # A handler left registered makes bpy 4.5 hang at interpreter exit.
         bpy.app.handlers.render_write.remove(on_frame_written)
