@@ -79,6 +79,19 @@ def test_removal_spares_actions_nnviz_did_not_make():
     assert list(bpy.data.actions) == [user_action] and ours.animation_data is None
 
 
+def test_constant_curves_hold_each_value_until_the_next_key():
+    obj = new_object()
+    action = keyframes.new_actions(["nnviz · counter"])[0]
+    keyframes.write_curves(obj, action, [('["nnviz_value"]', 0)], np.array([1, 5, 9]), np.array([[0.0, 10.0, 20.0]]),
+                           interpolation="CONSTANT")
+    scene = bpy.context.scene
+    for frame, expected in ((1, 0.0), (4, 0.0), (5, 10.0), (8, 10.0), (9, 20.0), (12, 20.0)):
+        scene.frame_set(frame)
+        assert evaluated(obj)["nnviz_value"] == expected
+    with pytest.raises(ValueError, match=r"interpolation must be one of \('LINEAR', 'CONSTANT'\), got 'BEZIER'"):
+        keyframes.write_curves(obj, action, [("color", 0)], np.arange(2), np.zeros((1, 2)), interpolation="BEZIER")
+
+
 def test_frames_and_values_must_match():
     action = keyframes.new_actions(["nnviz · bad"])[0]
     with pytest.raises(ValueError, match=r"must have shape \(1, 3\), got \(1, 2\)"):

@@ -13,7 +13,6 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-import nnviz_addon  # noqa: E402
 from nnviz_addon.config import find_presets, load_preset  # noqa: E402
 from nnviz_addon.training import TrainingRun  # noqa: E402
 from nnviz_addon.ui import operators  # noqa: E402
@@ -21,16 +20,6 @@ from nnviz_addon.ui.props import to_preset  # noqa: E402
 from nnviz_addon.ui.session import SESSION  # noqa: E402
 
 pytestmark = pytest.mark.bpy
-
-
-@pytest.fixture
-def settings(empty_blend):
-    """A factory-fresh Blender with nnviz registered; yields ``scene.nnviz``, unregisters after."""
-    nnviz_addon.register()
-    try:
-        yield bpy.context.scene.nnviz
-    finally:
-        nnviz_addon.unregister()
 
 
 class OperatorStandIn:

@@ -153,12 +153,6 @@ def test_rebuild_replaces_the_counter_tree():
     assert "Accuracy %" not in overlay.input_identifiers(trees[0])
 
 
-def test_hold_between_records():
-    frames, values = overlay.hold_between_records(np.array([1.0, 4.0, 5.0, 9.0]), np.array([[10.0, 20, 30, 40]]))
-    assert frames.tolist() == [1, 3, 4, 5, 8, 9]
-    assert values.tolist() == [[10, 10, 20, 30, 30, 40]]
-
-
 def test_bad_frames_named():
     history = small_history()
     collection = bpy.data.collections.new("c")

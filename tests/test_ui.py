@@ -6,7 +6,6 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from test_operators import settings  # noqa: E402, F401  (the factory-reset fixture)
 
 import nnviz_addon  # noqa: E402
 from nnviz_addon.config import PresetError, find_presets, load_preset  # noqa: E402
@@ -38,13 +37,13 @@ def test_register_and_unregister_twice_leave_nothing_behind(empty_blend):
 
 
 @pytest.mark.parametrize("name", sorted(find_presets()))
-def test_every_shipped_preset_round_trips_through_the_settings(settings, name):  # noqa: F811
+def test_every_shipped_preset_round_trips_through_the_settings(settings, name):
     preset = load_preset(find_presets()[name])
     props.apply_preset(settings, preset)
     assert props.to_preset(settings) == preset
 
 
-def test_settings_that_do_not_apply_are_left_out(settings):  # noqa: F811
+def test_settings_that_do_not_apply_are_left_out(settings):
     props.apply_preset(settings, load_preset(find_presets()["xor"]))
     settings.mapping = "grayscale"  # an rgb-only setting, left from an earlier preset
     settings.optimizer, settings.momentum = "adam", 0.9  # Adam has no momentum setting
@@ -53,13 +52,13 @@ def test_settings_that_do_not_apply_are_left_out(settings):  # noqa: F811
     assert props.to_preset(settings).train.optimizer == "adam"
 
 
-def test_layer_sizes_accept_commas_and_spaces(settings):  # noqa: F811
+def test_layer_sizes_accept_commas_and_spaces(settings):
     assert props.parse_layers(" 2, 16 16;1 ") == [2, 16, 16, 1]
     with pytest.raises(PresetError, match=r"model\.layers"):
         props.parse_layers("2, 1.5, 1")
 
 
-def test_errors_are_prefixed_with_the_setting_label(settings):  # noqa: F811
+def test_errors_are_prefixed_with_the_setting_label(settings):
     props.apply_preset(settings, load_preset(find_presets()["xor"]))
     settings.lr = 0.0
     with pytest.raises(PresetError) as error:
@@ -67,7 +66,7 @@ def test_errors_are_prefixed_with_the_setting_label(settings):  # noqa: F811
     assert str(error.value).startswith("Learning rate: train.lr must be in (0,")
 
 
-def test_panel_lives_in_the_sidebar_tab(settings):  # noqa: F811
+def test_panel_lives_in_the_sidebar_tab(settings):
     main = bpy.types.NNVIZ_PT_main
     assert (main.bl_space_type, main.bl_region_type, main.bl_category) == ('VIEW_3D', 'UI', "nnviz")
     children = [cls for cls in CLASSES if getattr(cls, "bl_parent_id", "") == "NNVIZ_PT_main"]

@@ -27,10 +27,11 @@ SLOTTED_ACTIONS = bpy.app.version >= (4, 4)
 # Actions made here carry this custom property, so clean-up never touches a user's own actions.
 OWNER_PROPERTY = "nnviz"
 
-# Linear between records: the value moves steadily from one recorded step to the next. Constant
-# would jump when several frames show one record; Bezier eases in and out of every record, which reads
-# as the network pausing at each one.
-_LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINEAR"].value
+# Curves are LINEAR by default: a colour moves steadily from one recorded step to the next, where
+# Bezier would ease in and out of every record and read as the network pausing at each one. CONSTANT
+# is for what must only ever show recorded values (the step counter).
+_INTERPOLATION = {name: bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items[name].value
+                  for name in ("LINEAR", "CONSTANT")}
 
 def new_actions(names: Sequence[str], id_type: str = "OBJECT") -> list[bpy.types.Action]:
     """Empty actions for :func:`write_curves`, each with one slot for an ID of ``id_type`` on 4.4+.
@@ -46,10 +47,11 @@ def new_actions(names: Sequence[str], id_type: str = "OBJECT") -> list[bpy.types
 
 
 def write_curves(target: bpy.types.ID, action: bpy.types.Action, channels: Sequence[tuple[str, int]],
-                 frames: np.ndarray, values: np.ndarray, group: str = "nnviz") -> None:
-    """Fill ``action`` (fresh from :func:`new_actions`) with one linearly interpolated F-Curve per
-    channel ``(data_path, index)``, keyed at ``frames`` (K,) with ``values[c]`` (C, K), and make it
-    ``target``'s animation, replacing any animation ``target`` had from nnviz."""
+                 frames: np.ndarray, values: np.ndarray, group: str = "nnviz",
+                 interpolation: str = "LINEAR") -> None:
+    """Fill ``action`` (fresh from :func:`new_actions`) with one F-Curve per channel
+    ``(data_path, index)``, keyed at ``frames`` (K,) with ``values[c]`` (C, K), ``interpolation``
+    LINEAR or CONSTANT, and make it ``target``'s animation, replacing any it had from nnviz."""
     frames = np.asarray(frames, dtype=np.float32)
     values = np.asarray(values, dtype=np.float32)
     if values.shape != (len(channels), len(frames)):
@@ -59,7 +61,9 @@ def write_curves(target: bpy.types.ID, action: bpy.types.Action, channels: Seque
     co = np.empty((len(channels), 2 * len(frames)), dtype=np.float32)
     co[:, 0::2] = frames
     co[:, 1::2] = values
-    interpolation = np.full(len(frames), _LINEAR, dtype=np.int32)
+    if interpolation not in _INTERPOLATION:
+        raise ValueError(f"write_curves: interpolation must be one of {tuple(_INTERPOLATION)}, got {interpolation!r}")
+    interpolations = np.full(len(frames), _INTERPOLATION[interpolation], dtype=np.int32)
 
     remove_animation([target])
     anim_data = target.animation_data_create()
@@ -70,12 +74,12 @@ def write_curves(target: bpy.types.ID, action: bpy.types.Action, channels: Seque
         for (data_path, index), points in zip(channels, co, strict=True):
             fcurve = channelbag.fcurves.new(data_path, index=index)
             fcurve.group = channel_group
-            _fill(fcurve, points, interpolation)
+            _fill(fcurve, points, interpolations)
         anim_data.action = action
         anim_data.action_slot = slot
     else:
         for (data_path, index), points in zip(channels, co, strict=True):
-            _fill(action.fcurves.new(data_path, index=index, action_group=group), points, interpolation)
+            _fill(action.fcurves.new(data_path, index=index, action_group=group), points, interpolations)
         anim_data.action = action
     # An ID the depsgraph has already evaluated ignores new curves until it is tagged.
     target.update_tag()
@@ -83,7 +87,7 @@ def write_curves(target: bpy.types.ID, action: bpy.types.Action, channels: Seque
 
 def _fill(fcurve: bpy.types.FCurve, co: np.ndarray, interpolation: np.ndarray) -> None:
     """Write the keys. No ``fcurve.update()``: it sorts the keys and recomputes Bezier handles, but
-    the keys come in time order and are all LINEAR, which Blender evaluates from the keys alone.
+    the keys come in time order and are LINEAR or CONSTANT, which Blender evaluates from the keys alone.
     Checked on 4.2, 4.5 and 5.0: values at and between keys and ``fcurve.range()`` are identical
     with and without it, and skipping it saves ~20% of the keying time. The handles keep Blender's
     defaults until a Graph Editor edit recalculates them; they only matter for Bezier keys."""

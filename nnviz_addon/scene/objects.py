@@ -29,7 +29,8 @@ CUBE_CHANNELS = (("color", 0), ("color", 1), ("color", 2), ('["nnviz_value"]', 0
 # would add a third curve per cube that nobody sees.
 SIZE_CHANNELS = (("scale", 0), ("scale", 2))
 LABEL_COLOR = (0.75, 0.75, 0.75, 1.0)  # linear; a light grey that reads on the dark background
-_ID_COLLECTIONS = ("objects", "meshes", "curves", "materials", "cameras", "lights", "worlds", "collections")
+_ID_COLLECTIONS = ("objects", "meshes", "curves", "materials", "cameras", "lights", "worlds", "collections",
+                   "node_groups")
 
 
 def tagged(datablock: bpy.types.ID) -> bpy.types.ID:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..magnitude import MODES
@@ -17,15 +17,11 @@ class SceneOptions:
     the largest |value| of the whole run, ``"layer"`` each tensor by its own (the size scale follows
     the same choice). ``magnitude``: what a cube's size shows, ``"none"`` (all full size),
     ``"gradient"`` (|∂L/∂w|) or ``"update"`` (|Δw| since the previous record); see
-    :mod:`nnviz_addon.magnitude`. ``show_gradients=True`` is the older switch: it means
-    ``magnitude="gradient"`` when ``magnitude`` is left at ``"none"``. Read ``magnitude``, not it."""
+    :mod:`nnviz_addon.magnitude`."""
 
     frames_per_record: int = 1
     color_scale: str = "global"
     frame_start: int = 1
-    # Kept as given (so dataclasses.replace(options, magnitude=...) does what it says) and left out
-    # of comparisons: two options that draw the same compare equal.
-    show_gradients: bool = field(default=False, compare=False)
     magnitude: str = "none"
 
     def __post_init__(self) -> None:
@@ -39,8 +35,6 @@ class SceneOptions:
             raise ValueError(f"SceneOptions.frame_start must be an integer, got {self.frame_start!r}")
         if self.magnitude not in MODES:
             raise ValueError(f"SceneOptions.magnitude must be one of {MODES}, got {self.magnitude!r}")
-        if self.show_gradients and self.magnitude == "none":
-            object.__setattr__(self, "magnitude", "gradient")  # frozen: the one normalisation
 
     @classmethod
     def from_render_config(cls, render: Any, frame_start: int = 1) -> SceneOptions:

@@ -94,24 +94,9 @@ def add_overlay(collection: bpy.types.Collection, history: History, record_frame
     for name, series in values.items():  # what shows before the animation is evaluated
         modifier[sockets[name]] = type(modifier[sockets[name]])(series[0])  # int inputs stay int
     channels = [(f'modifiers["{COUNTER_NAME}"]["{sockets[name]}"]', 0) for name in values]
-    frames, held = hold_between_records(record_frames, np.stack(list(values.values())))
-    keyframes.write_curves(counter, action, channels, frames, held, group="overlay")
-
-
-def hold_between_records(frames: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keys that make linear curves hold each record's value until the next record's frame.
-
-    The shared curve writer interpolates linearly (right for colours); a counter must not show
-    steps or losses that were never recorded, so each value is keyed again one frame before the
-    next record wherever records are more than one frame apart. Every whole frame then shows
-    exactly the last record's value. ``values`` is (channels, records).
-    """
-    frames = np.asarray(frames, dtype=np.float64)
-    gaps = np.flatnonzero(np.diff(frames) > 1)
-    all_frames = np.concatenate([frames, frames[gaps + 1] - 1])
-    all_values = np.concatenate([values, values[:, gaps]], axis=1)
-    order = np.argsort(all_frames, kind="stable")
-    return all_frames[order], all_values[:, order]
+    # CONSTANT: the counter shows the last recorded step and loss, never a value between two records.
+    keyframes.write_curves(counter, action, channels, record_frames, np.stack(list(values.values())),
+                           group="overlay", interpolation="CONSTANT")
 
 
 def input_identifiers(tree: bpy.types.NodeTree) -> dict[str, str]:
@@ -162,9 +147,6 @@ class _TreeBuilder:
 
 def _counter_tree(with_accuracy: bool, size: float, material: bpy.types.Material) -> bpy.types.NodeTree:
     """``step 120`` over ``loss 0.0312   accuracy 97.5%``, as a filled mesh with ``material``."""
-    old = bpy.data.node_groups.get(COUNTER_NAME)
-    if old is not None and old.get(objects.TAG):  # a rebuild replaces it rather than adding a .001
-        bpy.data.node_groups.remove(old)
     tree = objects.tagged(bpy.data.node_groups.new(COUNTER_NAME, "GeometryNodeTree"))
     for name, socket_type in INPUTS:
         if with_accuracy or name != "Accuracy %":
