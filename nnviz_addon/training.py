@@ -183,6 +183,12 @@ class TrainingRun:
                 progress(self)
         return self.history()
 
+    def record_now(self) -> None:
+        """Record the current step unless it already is: a run stopped between two records then
+        keeps every step it trained. Nothing after a divergence is recorded."""
+        if not self.diverged and self.writer.last_step != self.step:
+            self._record(self.last_loss)
+
     def history(self) -> History:
         """Everything recorded so far."""
         return self.writer.history()

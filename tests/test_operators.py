@@ -120,6 +120,20 @@ def test_stop_keyframes_steps_taken_one_by_one(settings):
     assert bpy.context.scene.frame_end == 4  # records of steps 0..3
 
 
+def test_stop_between_records_keyframes_the_step_it_stopped_at(settings):
+    use_preset(settings, "xor", record_every=4)
+    bpy.ops.nnviz.build()
+    for _ in range(3):
+        bpy.ops.nnviz.step()
+    assert bpy.ops.nnviz.stop() == {'FINISHED'}
+    assert SESSION.run.history().steps.tolist() == [0, 3]
+    scene = bpy.context.scene
+    scene.frame_set(scene.frame_end)
+    weights = SESSION.run.model.parameter_arrays()
+    for cube in cubes():
+        assert cube["nnviz_value"] == pytest.approx(float(weights[cube["nnviz_param"]][tuple(cube["nnviz_index"])]))
+
+
 def test_reset_reproduces_the_initial_weights(settings):
     use_preset(settings, "xor", steps=20)
     bpy.ops.nnviz.build()

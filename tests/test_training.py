@@ -64,6 +64,19 @@ def test_record_steps_follow_record_every_and_include_the_last():
     assert run.tick() == 0
 
 
+def test_record_now_keeps_a_run_stopped_between_records_and_recording_goes_on():
+    run = TrainingRun(preset(train={"steps": 20, "record_every": 5}))
+    for _ in range(7):
+        run.train_step()
+    run.record_now()
+    run.record_now()  # already recorded: nothing more
+    history = run.history()
+    assert history.steps.tolist() == [0, 5, 7]
+    for key, value in run.model.parameter_arrays().items():
+        np.testing.assert_array_equal(history.params[key][-1], value)
+    assert run.run().steps.tolist() == [0, 5, 7, 10, 15, 20]
+
+
 def test_initial_record_holds_initial_weights_no_loss_and_zero_gradients():
     run = TrainingRun(preset(train={"steps": 5}))
     initial = {key: value.copy() for key, value in run.model.parameter_arrays().items()}

@@ -61,7 +61,8 @@ class Session:
             self.start(preset)
 
     def keyframe(self) -> History:
-        """Rebuild the cubes with everything recorded so far keyframed, so scrubbing replays it."""
+        """Rebuild the cubes with everything trained so far keyframed, so scrubbing replays it."""
+        self.run.record_now()
         history = self.run.history()
         scene.build(history, self.options)
         self.scale = scene.color_scale_for(history, self.options)

@@ -13,6 +13,11 @@ from .module import Module
 from .parameter import Parameter
 
 
+def _add_affine(module: Module, shape: tuple[int, ...], affine: bool, bias: bool, dtype: np.dtype) -> None:
+    """A norm layer's learnable scale (ones) and shift (zeros), or None for each one it goes without."""
+    module.register_parameter("weight", Parameter(np.ones(shape, dtype=dtype)) if affine else None)
+    module.register_parameter("bias", Parameter(np.zeros(shape, dtype=dtype)) if affine and bias else None)
+
 class LayerNorm(Module):
     def __init__(
         self,
@@ -28,15 +33,7 @@ class LayerNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         dtype = float32 if dtype is None else np.dtype(dtype)
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _add_affine(self, shape, elementwise_affine, bias, dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -71,15 +68,7 @@ class BatchNorm1d(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         dtype = float32 if dtype is None else np.dtype(dtype)
-        if affine:
-            self.weight = Parameter(np.ones(num_features, dtype=dtype))
-            if bias:
-                self.bias = Parameter(np.zeros(num_features, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _add_affine(self, (num_features,), affine, bias, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=dtype)))
             self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=dtype)))
