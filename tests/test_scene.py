@@ -414,10 +414,12 @@ def corners_in_camera_view(frame: int) -> np.ndarray:
 
 @pytest.mark.parametrize("preset", ["rgb_perceptron", "rgb_mlp", "xor", "circle", "gauss", "moons", "spiral",
                                     "digits"])
-def test_the_camera_sees_everything_for_every_preset(preset):
+def test_every_preset_draws_every_parameter_and_the_camera_sees_it_all(preset):
     bpy_scene = bpy.context.scene
     bpy_scene.render.resolution_x, bpy_scene.render.resolution_y = 1280, 720
-    scene.build(trained(preset), SceneOptions(magnitude="gradient"))
+    history = trained(preset)
+    scene.build(history, SceneOptions(magnitude="gradient"))
+    assert len(cubes()) == history.parameter_count
     assert "nnviz · size legend caption" in bpy.data.objects
     for frame in (bpy_scene.frame_start, bpy_scene.frame_end):
         outside = [(round(x, 3), round(y, 3), name) for x, y, name in corners_in_camera_view(frame)
