@@ -300,7 +300,8 @@ RENDER_SCRIPT = textwrap.dedent("""
     history = synthetic_history((3, 3), records=2, seed=1)
     scene.build(history)
     s = bpy.context.scene
-    s.render.engine = sys.argv[2]
+    engines = {item.identifier for item in s.render.bl_rna.properties["engine"].enum_items}
+    s.render.engine = sys.argv[2] if sys.argv[2] != "EEVEE" else ({"BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"} & engines).pop()
     s.render.resolution_x, s.render.resolution_y, s.render.resolution_percentage = 320, 180, 100
     s.render.dither_intensity = 0.0
     s.render.image_settings.file_format = "PNG"
@@ -324,7 +325,7 @@ RENDER_SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ["BLENDER_WORKBENCH", "CYCLES"])
+@pytest.mark.parametrize("engine", ["BLENDER_WORKBENCH", "EEVEE", "CYCLES"])
 def test_rendered_pixels_match_the_colour_map(engine, tmp_path):
     # In a subprocess: without EGL, Workbench aborts the whole process.
     command = [sys.executable, "-c", RENDER_SCRIPT, str(ROOT), engine, str(tmp_path / "frame.png")]
@@ -333,7 +334,6 @@ def test_rendered_pixels_match_the_colour_map(engine, tmp_path):
     assert done.returncode == 0 and result, done.stdout[-2000:] + done.stderr[-2000:]
     rows = json.loads(result[0][len("RESULT"):])
     assert len(rows) == 12
-    print(rows)
     for name, rendered, expected in rows:
         np.testing.assert_allclose(rendered, expected, atol=1.5 / 255, err_msg=name)
 
