@@ -301,7 +301,8 @@ RENDER_SCRIPT = textwrap.dedent("""
     scene.build(history)
     s = bpy.context.scene
     engines = {item.identifier for item in s.render.bl_rna.properties["engine"].enum_items}
-    s.render.engine = sys.argv[2] if sys.argv[2] != "EEVEE" else ({"BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"} & engines).pop()
+    eevee = ({"BLENDER_EEVEE_NEXT", "BLENDER_EEVEE"} & engines).pop()  # renamed back in 5.0
+    s.render.engine = eevee if sys.argv[2] == "EEVEE" else sys.argv[2]
     s.render.resolution_x, s.render.resolution_y, s.render.resolution_percentage = 320, 180, 100
     s.render.dither_intensity = 0.0
     s.render.image_settings.file_format = "PNG"
