@@ -52,12 +52,12 @@ def test_the_curve_grows_with_the_run(xor):
     frames = 1 + 2 * np.arange(xor.records)
     bounds = draw(xor, frames)
     curve = bpy.data.objects["loss · curve"].data
-    assert curve.bevel_factor_mapping_end == "SPLINE" and curve.bevel_depth > 0
+    assert curve.bevel_factor_mapping_end == "RESOLUTION" and curve.bevel_depth > 0
     points = curve.splines[0].points
     assert len(points) == xor.records - 1  # record 0's loss is NaN
     co = np.array([p.co[:] for p in points])
     spacing = np.diff(co[:, 0])
-    np.testing.assert_allclose(spacing, spacing[0], rtol=1e-5)  # evenly spaced, as SPLINE mapping needs
+    np.testing.assert_allclose(spacing, spacing[0], rtol=1e-5)  # evenly spaced: time runs at a steady pace
     finite = xor.loss[1:]
     assert np.argmax(co[:, 2]) == np.argmax(finite) and np.argmin(co[:, 2]) == np.argmin(finite)
     expected = loss_curve.bevel_end_factors(xor.loss)
@@ -71,6 +71,23 @@ def test_the_curve_grows_with_the_run(xor):
     assert {f"{finite.max():.3g}", f"{finite.min():.3g}", "loss"} <= texts
     (x0, _, z0), (x1, _, z1) = bounds
     assert x0 >= RECT.left and z0 >= RECT.bottom and z1 <= RECT.top and x1 <= RECT.right + 0.1
+
+
+def test_the_drawn_tube_ends_at_the_marker_however_steep_the_start(xor):
+    # A steep zig-zag first, flat after: most of the curve's length lies in its first few points, so a
+    # length-based bevel mapping would run far ahead of the records; the tube must follow the points.
+    loss = np.full(xor.records, 0.01)
+    loss[0], loss[1:5] = np.nan, [1.0, 0.01, 1.0, 0.01]
+    frames = 1 + np.arange(xor.records)
+    draw(with_loss(xor, loss), frames)
+    line, tip = bpy.data.objects["loss · curve"], bpy.data.objects["loss · tip"]
+    for record in range(2, xor.records):
+        bpy.context.scene.frame_set(int(frames[record]))
+        shown = line.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        mesh = shown.to_mesh()
+        drawn_to = max(v.co.x for v in mesh.vertices)
+        shown.to_mesh_clear()
+        assert drawn_to == pytest.approx(tip.location.x, abs=1.5 * line.data.bevel_depth), record
 
 
 def test_a_loss_spanning_decades_is_labelled_log(xor):

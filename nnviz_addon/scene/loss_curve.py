@@ -2,9 +2,10 @@
 
 One poly spline through every finite loss (x: record, so time in the video runs left to right at a
 steady pace; z: the loss, on a log scale when it spans more than two decades), drawn as a bevelled
-tube whose ``bevel_factor_end`` is keyed from 0 to 1. With ``bevel_factor_mapping_end = 'SPLINE'``
-the factor counts spline segments, not length, so factor ``k / (n - 1)`` ends exactly at point ``k``
-however steeply the loss falls. A small marker rides on the curve's tip. The initial record's loss
+tube whose ``bevel_factor_end`` is keyed from 0 to 1. With ``bevel_factor_mapping_end =
+'RESOLUTION'`` the factor counts the poly spline's points, not its length ('SPLINE' and 'SEGMENTS'
+both follow length, so a noisy, steep start would eat most of the factor), and factor ``k / (n - 1)``
+ends exactly at point ``k`` however steeply the loss falls. A small marker rides on the curve's tip. The initial record's loss
 is NaN (no step taken yet) and any other non-finite loss is skipped.
 """
 
@@ -87,8 +88,8 @@ def add_loss_curve(parent: bpy.types.Collection, history: History, record_frames
     curve.bevel_depth = tube_radius
     curve.bevel_resolution = 2
     curve.use_fill_caps = True
-    curve.bevel_factor_mapping_start = "SPLINE"
-    curve.bevel_factor_mapping_end = "SPLINE"
+    curve.bevel_factor_mapping_start = "RESOLUTION"
+    curve.bevel_factor_mapping_end = "RESOLUTION"
     curve.materials.append(material)
     spline = curve.splines.new("POLY")
     spline.points.add(len(drawn) - 1)
