@@ -5,8 +5,8 @@ steady pace; z: the loss, on a log scale when it spans more than two decades), d
 tube whose ``bevel_factor_end`` is keyed from 0 to 1. With ``bevel_factor_mapping_end =
 'RESOLUTION'`` the factor counts the poly spline's points, not its length ('SPLINE' and 'SEGMENTS'
 both follow length, so a noisy, steep start would eat most of the factor), and factor ``k / (n - 1)``
-ends exactly at point ``k`` however steeply the loss falls. A small marker rides on the curve's tip. The initial record's loss
-is NaN (no step taken yet) and any other non-finite loss is skipped.
+ends exactly at point ``k`` however steeply the loss falls. A small marker rides on the curve's
+tip. The initial record's loss is NaN (no step taken yet) and any other non-finite loss is skipped.
 """
 
 from __future__ import annotations
