@@ -316,6 +316,12 @@ def load_preset(path: str | Path) -> Preset:
             data = tomllib.load(handle)
     except FileNotFoundError:
         raise PresetError(f"{path}: no such preset file") from None
+    except IsADirectoryError:
+        raise PresetError(f"{path}: is a directory, not a preset file (.toml)") from None
+    except OSError as error:
+        raise PresetError(f"{path}: cannot read the preset file ({error.strerror or error})") from None
+    except UnicodeDecodeError:
+        raise PresetError(f"{path.name}: not valid TOML: the file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as error:
         raise PresetError(f"{path.name}: not valid TOML: {error}") from None
     return preset_from_dict(data, source=path.name)

@@ -24,6 +24,8 @@ File format (``FORMAT_VERSION`` 1), one array per key:
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,8 @@ from typing import Any
 import numpy as np
 
 FORMAT_VERSION = 1
+# What reading a file that is not a (whole) .npz raises, from numpy, zipfile and zlib.
+_UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
 
 @dataclass(frozen=True)
@@ -138,35 +142,44 @@ class History:
 
     @classmethod
     def load(cls, path: str | Path) -> History:
-        """Read a run written by :meth:`save` (ours or :mod:`nnviz_addon.record`'s)."""
+        """Read a run written by :meth:`save` (ours or :mod:`nnviz_addon.record`'s). Anything that
+        is not such a file (missing, truncated, another archive) is a ValueError naming ``path``."""
         path = Path(path)
         try:
             archive = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as error:
+        except _UNREADABLE as error:
             raise ValueError(f"{path}: not an nnviz history file ({error})") from error
         with archive:
             if "format_version" not in archive.files:
                 raise ValueError(f"{path}: not an nnviz history file (no 'format_version')")
-            version = int(archive["format_version"])
-            if version != FORMAT_VERSION:
-                raise ValueError(f"{path}: history format version {version}, this nnviz reads {FORMAT_VERSION}")
-            groups: dict[str, dict[str, np.ndarray]] = {p: {} for p in ("param", "grad", "metric", "series", "static")}
-            for key in archive.files:
-                prefix, sep, name = key.partition("/")
-                if sep and prefix in groups:
-                    groups[prefix][name] = archive[key]
-            return cls(
-                name=str(archive["name"]),
-                structure=[LayerSpec.from_dict(d) for d in json.loads(str(archive["structure_json"]))],
-                steps=archive["steps"],
-                loss=archive["loss"],
-                params=groups["param"],
-                grads=groups["grad"],
-                metrics=groups["metric"],
-                series=groups["series"],
-                static=groups["static"],
-                config=json.loads(str(archive["config_json"])),
-            )
+            try:
+                version = int(archive["format_version"])
+                history = cls._from_archive(archive) if version == FORMAT_VERSION else None
+            except (*_UNREADABLE, KeyError, TypeError) as error:
+                raise ValueError(f"{path}: not an nnviz history file ({type(error).__name__}: {error})") from error
+        if history is None:
+            raise ValueError(f"{path}: history format version {version}, this nnviz reads {FORMAT_VERSION}")
+        return history
+
+    @classmethod
+    def _from_archive(cls, archive: Any) -> History:
+        groups: dict[str, dict[str, np.ndarray]] = {p: {} for p in ("param", "grad", "metric", "series", "static")}
+        for key in archive.files:
+            prefix, sep, name = key.partition("/")
+            if sep and prefix in groups:
+                groups[prefix][name] = archive[key]
+        return cls(
+            name=str(archive["name"]),
+            structure=[LayerSpec.from_dict(d) for d in json.loads(str(archive["structure_json"]))],
+            steps=archive["steps"],
+            loss=archive["loss"],
+            params=groups["param"],
+            grads=groups["grad"],
+            metrics=groups["metric"],
+            series=groups["series"],
+            static=groups["static"],
+            config=json.loads(str(archive["config_json"])),
+        )
 
 
 class HistoryWriter:

@@ -87,7 +87,8 @@ class Recorder:
         if not structure:
             raise ValueError("nnviz Recorder: the model has no Linear, LayerNorm or BatchNorm1d layer to draw")
         self.skipped = skipped
-        named = dict(model.named_parameters())
+        # every name a parameter has: a weight tied into a second layer is listed under the first only
+        named = dict(model.named_parameters(remove_duplicate=False))
         self._keys = [key for layer in structure for key in (layer.weight, layer.bias) if key is not None]
         self._tensors = {key: named[key] for key in self._keys}
         dtype = np.result_type(*[self._numpy(t) for t in self._tensors.values()])

@@ -264,3 +264,12 @@ def test_preset_is_hashable_and_comparable():
     assert isinstance(hash(preset_from_dict(XOR)), int)
     assert preset_from_dict(XOR, "a.toml") == preset_from_dict(XOR, "b.toml")
     assert isinstance(preset_from_dict(XOR), Preset)
+
+
+def test_a_directory_or_binary_file_as_preset_is_a_preset_error(tmp_path):
+    with pytest.raises(PresetError, match="is a directory, not a preset file"):
+        load_preset(tmp_path)
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00name")
+    with pytest.raises(PresetError, match=r"binary\.toml: not valid TOML: the file is not UTF-8 text"):
+        load_preset(binary)

@@ -331,3 +331,19 @@ def test_custom_module_registers_attributes() -> None:
     assert list(net.state_dict()) == ["scale", "count", "body.weight", "body.bias"]
     assert [n for n, _ in net.named_parameters()] == ["scale", "body.weight", "body.bias"]
     assert net(Tensor(np.ones((1, 2), dtype=np.float32))).shape == (1, 2)
+
+
+def test_state_dict_of_shared_and_tied_modules_has_torchs_keys_in_torchs_order() -> None:
+    shared, shared_t = nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    ours, theirs = nn.Sequential(shared, nn.Tanh(), shared), torch.nn.Sequential(shared_t, torch.nn.Tanh(), shared_t)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert len(list(ours.parameters())) == len(list(theirs.parameters())) == 2
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})  # strict: no key unexpected
+
+    first, second = nn.Linear(2, 2), nn.Linear(2, 2)
+    second.weight = first.weight  # tying keeps 'weight' before 'bias', as torch does
+    first_t, second_t = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    second_t.weight = first_t.weight
+    tied, tied_t = nn.Sequential(first, second), torch.nn.Sequential(first_t, second_t)
+    assert list(tied.state_dict()) == list(tied_t.state_dict())
+    assert [n for n, _ in tied.named_parameters()] == [n for n, _ in tied_t.named_parameters()]

@@ -312,3 +312,82 @@ def test_zero_dim_float32_activations_stay_float32_and_match_torch(name: str) ->
     assert out.dtype == engine.float32 and x.grad.dtype == engine.float32
     np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-6)
     np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+# -- review fixes: torch semantics the engine used to miss silently ---------------------------
+
+
+def test_integer_true_division_and_float_power_give_float32_like_torch() -> None:
+    ints = [1, 2, 3]
+    for ours, theirs in [
+        (Tensor(ints) / 2, torch.tensor(ints) / 2),
+        (Tensor(ints) / Tensor(ints), torch.tensor(ints) / torch.tensor(ints)),
+        (Tensor(ints) ** 0.5, torch.tensor(ints) ** 0.5),
+    ]:
+        assert ours.dtype == np.float32 and theirs.dtype == torch.float32
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+
+
+def test_pow_gradients_at_zero_match_torch() -> None:
+    # base grad where the exponent is 0 (formula: 0 * 0**-1 = NaN), exponent grad where base is 0
+    base, exponent = np.array([0.0, 0.0, 1.0, 2.0]), np.array([0.0, -1.0, 0.0, 2.0])
+    rng = np.random.default_rng(0)
+    _, _, ours, theirs = _run_both(lambda a, b: a**b, [base, exponent], rng)
+    for leaf_e, leaf_t in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(leaf_e.grad.data, leaf_t.grad.numpy())
+    x_e, x_t = Tensor(base, requires_grad=True), torch.tensor(base, requires_grad=True)
+    (x_e**0).sum().backward()
+    (x_t**0).sum().backward()
+    np.testing.assert_array_equal(x_e.grad.data, x_t.grad.numpy())
+
+
+def test_in_place_update_under_no_grad_changes_the_parameter_like_torch() -> None:
+    # the classic hand-written SGD loop: `p -= lr * p.grad` must update p itself, not rebind it
+    ours = [Tensor(np.array([1.0, 2.0]), requires_grad=True), Tensor(np.array([3.0]), requires_grad=True)]
+    theirs = [torch.tensor(p.data, requires_grad=True) for p in ours]
+    for params, grad_mode in [(ours, no_grad), (theirs, torch.no_grad)]:
+        (params[0] * params[0]).sum().backward()
+        (params[1] * 3).sum().backward()
+        with grad_mode():
+            for p in params:
+                p -= 0.1 * p.grad
+            params[0] *= 2
+            params[1] /= 4
+            params[0] += params[1]
+            params[1].add_(params[1], alpha=-0.5)
+    for p_e, p_t in zip(ours, theirs, strict=True):
+        assert p_e.requires_grad and p_e.is_leaf
+        np.testing.assert_allclose(p_e.data, p_t.detach().numpy())
+
+
+def test_in_place_ops_keep_aliases_and_refuse_what_torch_refuses() -> None:
+    x = Tensor(np.array([1.0, 2.0]))
+    alias = x
+    x += 1
+    assert alias is x and alias.tolist() == [2.0, 3.0]
+    x[0] = 5.0
+    x[Tensor(np.array([False, True]))] = Tensor(np.array(-1.0))
+    assert x.tolist() == [5.0, -1.0]
+    leaf = Tensor(np.array([1.0]), requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        leaf += 1
+    with pytest.raises(RuntimeError, match="autograd graph"):
+        leaf[0] = 2.0
+    hidden = leaf * 2
+    with pytest.raises(RuntimeError, match=r"add_\(\) on a tensor that is part of the autograd graph"):
+        hidden.add_(1)
+    hidden += leaf  # rebinding a non-leaf keeps the graph correct: d(3 * leaf)/d(leaf) = 3
+    hidden.sum().backward()
+    assert leaf.grad.tolist() == [3.0]
+    ints = Tensor([1, 2])
+    with pytest.raises(TypeError, match="cannot be stored in a int64 tensor"):
+        ints /= 2
+    with pytest.raises(ValueError, match=r"shape \(2, 2\) cannot be written into one of shape \(2,\)"):
+        ints += Tensor(np.ones((2, 2), dtype=np.int64))
+
+
+def test_casting_to_an_integer_dtype_leaves_the_graph_and_reshape_takes_numpy_ints() -> None:
+    x = Tensor(np.array([1.5, 2.5]), requires_grad=True)
+    assert not x.to(np.int64).requires_grad
+    assert torch.tensor([1.5], requires_grad=True).to(torch.int64).requires_grad is False
+    assert Tensor(np.zeros((2, 3))).reshape(np.int64(6)).shape == (6,)

@@ -78,3 +78,19 @@ def test_load_refuses_other_files_clearly(tmp_path):
     text.write_text("hello")
     with pytest.raises(ValueError, match="not an nnviz history file"):
         History.load(text)
+
+
+def test_load_refuses_truncated_and_incomplete_archives_as_value_errors(tmp_path):
+    writer = HistoryWriter("t", STRUCTURE, SHAPES)
+    writer.record(0, 0.5, _params(np.random.default_rng(3)))
+    whole = writer.history().save(tmp_path / "whole.npz").read_bytes()
+    cases = {
+        "fake_zip.npz": b"PK\x03\x04 not really a zip",  # zipfile.BadZipFile, not an OSError
+        "truncated.npz": whole[: len(whole) // 2],
+    }
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+    np.savez(tmp_path / "partial.npz", format_version=np.array(FORMAT_VERSION))  # KeyError: 'name'
+    for name in [*cases, "partial.npz"]:
+        with pytest.raises(ValueError, match=f"{name}: not an nnviz history file"):
+            History.load(tmp_path / name)

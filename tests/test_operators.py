@@ -303,3 +303,13 @@ def test_render_writes_the_keyframed_run_to_the_output_path(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "RENDER {'FINISHED'}" in result.stdout
     assert "FRAMES 5" in result.stdout  # records of steps 0, 2, 4, 6, 8
+
+
+def test_render_refuses_a_blend_relative_path_in_an_unsaved_file(settings, tmp_path, monkeypatch):
+    # '//nnviz.mp4' (the default) would otherwise land in Blender's working directory
+    monkeypatch.chdir(tmp_path)
+    settings.output_path = "//nnviz.mp4"
+    assert not bpy.data.filepath
+    with pytest.raises(RuntimeError, match=r"relative to the \.blend file, which is not saved"):
+        bpy.ops.nnviz.render()
+    assert not (tmp_path / "nnviz.mp4").exists()

@@ -59,3 +59,19 @@ def test_layer_norm_is_drawn_and_steps_must_increase():
     rec.snapshot(3)
     with pytest.raises(ValueError, match="step 3 is not after the last recorded step 3"):
         rec.snapshot(3)
+
+
+def test_tied_weights_float64_and_a_snapshot_before_any_backward(tmp_path):
+    first, second = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    second.weight = first.weight  # tied: torch lists it once, as '0.weight'
+    model = torch.nn.Sequential(first, torch.nn.Tanh(), second).double()
+    rec = Recorder(model, name="tied")
+    rec.snapshot(0, loss=1.0)  # no backward yet: every grad is None
+    model(torch.ones(1, 2, dtype=torch.float64)).sum().backward()
+    rec.snapshot(1, loss=0.5)
+    history = History.load(rec.save(tmp_path / "tied.npz"))
+    assert sorted(history.params) == ["0.bias", "0.weight", "2.bias", "2.weight"]
+    assert all(values.dtype == np.float64 for values in history.params.values())
+    np.testing.assert_array_equal(history.params["2.weight"], history.params["0.weight"])
+    np.testing.assert_array_equal(history.grads["0.weight"][0], np.zeros((2, 2)))
+    np.testing.assert_array_equal(history.grads["2.weight"][1], first.weight.grad.numpy())

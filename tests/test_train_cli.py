@@ -56,6 +56,10 @@ def test_no_render_writes_history_and_metrics(tmp_path):
     (["--preset", "xor"], "--out"),
     (["--no-render"], "--preset"),
     (["--history", "missing.npz", "--out", "x.mp4"], "missing.npz: no such file"),
+    (["--preset", str(ROOT / "presets"), "--no-render"], "presets: is a directory, not a preset file"),
+    (["--preset", "xor", "--steps", "-1", "--no-render"], "train.steps must be at least 1, got -1"),
+    (["--preset", "xor", "--resolution", "0x0", "--no-render"], "render.resolution[0] must be at least 1"),
+    (["--preset", "xor", "--fps", "0", "--no-render"], "render.fps must be at least 1"),
     (["--preset", "xor", "--out", str(TRAIN / "x.mp4")], "x.mp4: cannot create its folder"),
     pytest.param(["--preset", "xor", "--out", "x.avi"], "must end in .mp4", marks=pytest.mark.bpy),
 ])
@@ -190,3 +194,12 @@ def test_arguments_after_the_double_dash():
     blender_argv = ["blender", "-b", "-P", "train.py", "--", "--preset", "xor", "--no-render"]
     assert script.script_arguments(blender_argv) == ["--preset", "xor", "--no-render"]
     assert script.script_arguments(["train.py", "--preset", "xor"]) == ["--preset", "xor"]
+
+
+def test_a_corrupt_history_is_one_clear_line_and_writes_nothing(tmp_path):
+    corrupt = tmp_path / "run.npz"
+    corrupt.write_bytes(b"PK\x03\x04 not really a zip")
+    out = tmp_path / "out"
+    result = train("--history", corrupt, "--out", out / "x.mp4", "--metrics", out / "m.json", cwd=tmp_path)
+    assert "run.npz: not an nnviz history file" in one_error_line(result)
+    assert not out.exists() or list(out.iterdir()) == []

@@ -194,10 +194,16 @@ def _is_basic_index(index: Any) -> bool:
 # Binary op rules: forward ufunc and one gradient rule per side, (g, a, b, out) -> gradient.
 
 
-def _pow_grad_exponent(g: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
-    # d(a**b)/db = a**b * log(a); torch defines it as 0 where a == 0 (and b >= 0).
+def _pow_grad_base(g: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # d(a**b)/da = b * a**(b-1); torch defines it as 0 where b == 0 (0**-1 would make it NaN).
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(a == 0, 0, g * out * np.log(a))
+        return np.where(b == 0, 0, g * b * a ** (b - 1))
+
+
+def _pow_grad_exponent(g: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # d(a**b)/db = a**b * log(a); torch defines it as 0 where a == 0 and b >= 0.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((a == 0) & (b >= 0), 0, g * out * np.log(a))
 
 
 _BINARY: dict[str, tuple[Callable, Callable, Callable]] = {
@@ -205,7 +211,7 @@ _BINARY: dict[str, tuple[Callable, Callable, Callable]] = {
     "sub": (np.subtract, lambda g, a, b, out: g, lambda g, a, b, out: -g),
     "mul": (np.multiply, lambda g, a, b, out: g * b, lambda g, a, b, out: g * a),
     "div": (np.true_divide, lambda g, a, b, out: g / b, lambda g, a, b, out: -g * out / b),
-    "pow": (np.power, lambda g, a, b, out: g * b * a ** (b - 1), _pow_grad_exponent),
+    "pow": (np.power, _pow_grad_base, _pow_grad_exponent),
 }
 
 
@@ -398,6 +404,9 @@ class Tensor:
                 y = y.astype(x.dtype)
             elif y.dtype.kind == "f" and x.dtype.kind != "f":
                 x = x.astype(y.dtype)
+        if name == "div" and x.dtype.kind != "f" and y.dtype.kind != "f":
+            # torch's true division of integers gives the default float dtype, numpy's float64
+            x, y = x.astype(float32), y.astype(float32)
         forward, grad_a, grad_b = _BINARY[name]
         try:
             out = forward(x, y)
@@ -446,8 +455,12 @@ class Tensor:
 
     def _pow_scalar(self, exponent: float) -> Tensor:
         x = self.data
+        if x.dtype.kind != "f" and isinstance(exponent, float):
+            x = x.astype(float32)  # torch: an integer tensor to a float power is float32
         e = x.dtype.type(exponent) if x.dtype.kind == "f" else exponent
         out = x**e
+        if e == 0:  # torch's gradient of x**0 is 0 everywhere; the formula gives NaN at x == 0
+            return from_op(out, (self,), lambda g: (np.zeros_like(g),))
         return from_op(out, (self,), lambda g: (g * e * x ** (e - 1),))
 
     def __neg__(self) -> Tensor:
@@ -462,6 +475,74 @@ class Tensor:
     div = __truediv__
     pow = __pow__
     neg = __neg__
+
+    # -- in-place arithmetic -----------------------------------------------------------------
+    # Without these Python would turn `p -= lr * p.grad` into `p = p - lr * p.grad`: the loop
+    # variable would be rebound and the parameter silently left unchanged (torch updates it).
+
+    def _inplace(self, other: Any, name: str, new_node_ok: bool = True) -> Tensor:
+        """``self <op>= other`` on the array itself when no graph is recorded. ``new_node_ok``:
+        the caller rebinds the result (``x += y``), so inside the graph a new node will do; a
+        method call (``x.add_(y)``) is often used for its side effect, so there it is an error."""
+        other_tensor = other if isinstance(other, Tensor) else None
+        if _grad_enabled and (self.requires_grad or (other_tensor is not None and other_tensor.requires_grad)):
+            if self.requires_grad and self.is_leaf:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+            if not new_node_ok:
+                raise RuntimeError(
+                    f"{name}_() on a tensor that is part of the autograd graph is not supported; "
+                    f"use x = x.{name}(y) or run it under no_grad()"
+                )
+            # Inside the graph the engine keeps old values for the backward closures, so the
+            # result is a new node (the same gradients; only other references keep the old values).
+            return self._binary(other, name)
+        operand = other_tensor.data if other_tensor is not None else self._operand(other).data
+        ufunc = _BINARY[name][0]
+        try:
+            ufunc(self.data, operand, out=self.data, casting="same_kind")
+        except ValueError:
+            raise ValueError(
+                f"in-place {name}: a tensor of shape {np.shape(operand)} "
+                f"cannot be written into one of shape {self.shape}"
+            ) from None
+        except TypeError:
+            raise TypeError(
+                f"in-place {name}: the result of {self.dtype} and {np.asarray(operand).dtype} "
+                f"cannot be stored in a {self.dtype} tensor"
+            ) from None
+        return self
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._inplace(other, "add")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._inplace(other, "sub")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._inplace(other, "mul")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._inplace(other, "div")
+
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        return self._inplace(other if alpha == 1 else other * alpha, "add", new_node_ok=False)
+
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        return self._inplace(other if alpha == 1 else other * alpha, "sub", new_node_ok=False)
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(other, "mul", new_node_ok=False)
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(other, "div", new_node_ok=False)
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if _grad_enabled and (self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)):
+            raise RuntimeError(
+                "item assignment into a tensor that is part of the autograd graph is not supported; "
+                "assign under no_grad() or build the result with arithmetic"
+            )
+        self.data[_index_array(index)] = value.data if isinstance(value, Tensor) else value
 
     def __matmul__(self, other: Any) -> Tensor:
         return matmul(self, self._operand(other))
@@ -507,6 +588,8 @@ class Tensor:
         target = np.dtype(dtype)
         if target == self.dtype:
             return self
+        if target.kind != "f":
+            return Tensor(self.data.astype(target))  # integers and booleans carry no gradient
         source = self.dtype
         return from_op(self.data.astype(target), (self,), lambda g: (g.astype(source),))
 
@@ -572,7 +655,7 @@ class Tensor:
     # -- shape ------------------------------------------------------------------------------
 
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        new_shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        new_shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) else shape
         old_shape = self.shape
         try:
             out = self.data.reshape(new_shape)

@@ -213,6 +213,10 @@ class NNVIZ_OT_render(IdleOperator, bpy.types.Operator):
         settings = _settings(context)
         if not settings.output_path:
             raise ValueError("Output: no output path set for the video")
+        if settings.output_path.startswith("//") and not bpy.data.filepath:
+            # bpy.path.abspath would resolve it against Blender's working directory, wherever that is
+            raise ValueError(f"Output: {settings.output_path} is relative to the .blend file, which is not saved "
+                             "yet; save the file or choose an absolute path")
         render_config = props.to_preset(settings).render
         window_manager = context.window_manager
         window_manager.progress_begin(0, 1)

@@ -35,11 +35,15 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() is called")
+        # Replacing a registered value keeps its place in the registry (and so in state_dict()),
+        # as torch does; only a name moving to another registry is forgotten first.
         if isinstance(value, Parameter):
-            self._forget(name)
+            if name not in self._parameters:
+                self._forget(name)
             self._parameters[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            if name not in self._modules:
+                self._forget(name)
             self._modules[name] = value
         elif name in self._parameters:
             if value is not None:
@@ -88,14 +92,17 @@ class Module:
 
     # -- traversal --------------------------------------------------------------------------
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """Every module in the tree, depth first; a module reachable by several paths is given
+        once unless ``remove_duplicate`` is False (state_dict keys every path, like torch)."""
         seen: set[int] = set()
         stack: list[tuple[str, Module]] = [(prefix, self)]
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:
-                continue
-            seen.add(id(module))
+            if remove_duplicate:
+                if id(module) in seen:
+                    continue
+                seen.add(id(module))
             yield name, module
             children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items() if m is not None]
             stack.extend(reversed(children))
@@ -185,7 +192,7 @@ class Module:
 
     def _state_items(self) -> Iterator[tuple[str, Tensor]]:
         """Every parameter and persistent buffer with torch's key, module by module in order."""
-        for prefix, module in self.named_modules():
+        for prefix, module in self.named_modules(remove_duplicate=False):
             for registry in (module._parameters, module._buffers):
                 for name, value in registry.items():
                     if value is not None:
