@@ -9,7 +9,7 @@ bpy = pytest.importorskip("bpy")
 
 import nnviz_addon  # noqa: E402
 from nnviz_addon.config import PresetError, find_presets, load_preset  # noqa: E402
-from nnviz_addon.ui import CLASSES, props  # noqa: E402
+from nnviz_addon.ui import CLASSES, operators, props  # noqa: E402
 from nnviz_addon.ui.session import SESSION  # noqa: E402
 
 pytestmark = pytest.mark.bpy
@@ -34,6 +34,20 @@ def test_register_and_unregister_twice_leave_nothing_behind(empty_blend):
         assert not hasattr(bpy.types.Scene, "nnviz")
         assert SESSION.timer is None and SESSION.run is None
         assert len(bpy.app.handlers.load_pre) == handlers_before
+
+
+def test_a_failed_register_rolls_back_what_it_registered(empty_blend):
+    last = operators.CLASSES[-1]  # an operator: registers alone, unlike a sub-panel
+    bpy.utils.register_class(last)  # taken already, so nnviz's own register fails on it
+    try:
+        with pytest.raises(ValueError, match="already registered"):
+            nnviz_addon.register()
+        assert registered_names() == {last.__name__}
+    finally:
+        bpy.utils.unregister_class(last)
+    nnviz_addon.register()  # and the next enable works
+    nnviz_addon.unregister()
+    assert registered_names() == set()
 
 
 @pytest.mark.parametrize("name", sorted(find_presets()))

@@ -22,8 +22,16 @@ def _forget_run_on_load(*_args: object) -> None:
 
 
 def register() -> None:
-    for cls in CLASSES:
-        bpy.utils.register_class(cls)
+    registered = []
+    try:
+        for cls in CLASSES:
+            bpy.utils.register_class(cls)
+            registered.append(cls)
+    except Exception:
+        # Roll back, so a failed enable doesn't leave classes behind that make the next one fail too.
+        for cls in reversed(registered):
+            bpy.utils.unregister_class(cls)
+        raise
     bpy.types.Scene.nnviz = bpy.props.PointerProperty(type=props.NNVIZ_PG_settings)
     bpy.app.handlers.load_pre.append(_forget_run_on_load)
 
