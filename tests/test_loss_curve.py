@@ -6,7 +6,7 @@ import pytest
 from nnviz_addon.config import find_presets, load_preset
 from nnviz_addon.history import History
 from nnviz_addon.training import TrainingRun
-from nnviz_addon.view_layout import Rect
+from nnviz_addon.view_layout import NEURON_RADIUS, Rect
 
 bpy = pytest.importorskip("bpy")
 from nnviz_addon.scene import loss_curve  # noqa: E402
@@ -88,6 +88,20 @@ def test_the_drawn_tube_ends_at_the_marker_however_steep_the_start(xor):
         drawn_to = max(v.co.x for v in mesh.vertices)
         shown.to_mesh_clear()
         assert drawn_to == pytest.approx(tip.location.x, abs=1.5 * line.data.bevel_depth), record
+
+
+def test_the_tip_marker_appears_with_the_first_loss(xor):
+    # Record 0 has no loss (the counter shows "–"): no marker may claim one on the chart.
+    frames = 1 + 3 * np.arange(xor.records)
+    draw(xor, frames)
+    tip = bpy.data.objects["loss · tip"]
+    depsgraph = bpy.context.evaluated_depsgraph_get
+    bpy.context.scene.frame_set(int(frames[0]))
+    assert max(tip.evaluated_get(depsgraph()).scale) == 0.0
+    for record in (1, xor.records - 1):
+        bpy.context.scene.frame_set(int(frames[record]))
+        scale = tip.evaluated_get(depsgraph()).scale
+        assert min(scale) == pytest.approx(2.2 * bpy.data.objects["loss · curve"].data.bevel_depth / NEURON_RADIUS)
 
 
 def test_a_loss_spanning_decades_is_labelled_log(xor):

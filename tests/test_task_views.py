@@ -1,5 +1,6 @@
 """Task views: rgb swatches, the 2D decision boundary with its data points, the probe digit's bars."""
 
+import itertools
 import subprocess
 import sys
 import textwrap
@@ -121,6 +122,33 @@ def test_digit_bars_scale_with_the_class_probabilities(histories):
         for d in range(10):
             bar = bpy.data.objects[f"digit · probability[{d}]"].evaluated_get(depsgraph())
             assert bar.scale.z == pytest.approx(probabilities[record, d], abs=1e-6)
+
+
+def world_box(name: str) -> tuple[float, float, float, float]:
+    """(left, right, bottom, top) of an object's evaluated geometry (a text's glyphs, descenders included)."""
+    from mathutils import Vector
+
+    shown = bpy.data.objects[name].evaluated_get(bpy.context.evaluated_depsgraph_get())
+    corners = [shown.matrix_world @ Vector(corner) for corner in shown.bound_box]
+    return (min(c.x for c in corners), max(c.x for c in corners), min(c.z for c in corners),
+            max(c.z for c in corners))
+
+
+def overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+
+@pytest.mark.parametrize("rect", [RECT, Rect(left=20.0, bottom=-6.0, width=5.0, height=5.0, text_size=0.6)])
+def test_digit_texts_stay_clear_of_each_other_and_of_a_full_bar(histories, rect):
+    # RECT's width (13 text sizes) is a 4:3 picture's: the title is wider than the digit image there.
+    draw(histories["digits"], 1.0 + np.arange(histories["digits"].records), rect)
+    caption = world_box("task · P(digit)")
+    track = world_box("digit · track[0]")
+    assert caption[2] - track[3] >= 0.2 * rect.text_size  # a certain prediction fills its track
+    title = next(o.name for o in bpy.data.objects if o.name.startswith("task · probe digit"))
+    assert not overlap(caption, world_box(title))
+    digits = [world_box(f"task · {d}") for d in range(10)]
+    assert all(left[1] < right[0] for left, right in itertools.pairwise(digits))
 
 
 def test_no_task_data_draws_nothing(histories):

@@ -101,12 +101,17 @@ def add_loss_curve(parent: bpy.types.Collection, history: History, record_frames
     objects.key(curve, action, record_frames, {("bevel_factor_end", 0): factors})
 
     # The tip marker sits on the last point drawn so far and slides along each segment as it grows.
+    # Before the first drawn loss (record 0 has none) there is no tip: the marker is scaled to nothing,
+    # rather than marking a loss the counter doesn't show yet.
     tip = np.searchsorted(drawn, np.arange(history.records), side="right") - 1
-    tip = np.clip(tip, 0, None)  # before the first drawn loss the marker waits at the start
+    marker_scale = np.where(tip >= 0, 2.2 * tube_radius / NEURON_RADIUS, 0.0)
+    tip = np.clip(tip, 0, None)
     marker, actions = objects.new_objects(["loss · tip"], objects.sphere_mesh(), collection,
                                   [[xs[tip[0]], -0.1, zs[tip[0]]]], curve_rgba, keyed=True)
-    marker[0].scale = (2.2 * tube_radius / NEURON_RADIUS,) * 3
-    objects.key(marker[0], actions[0], record_frames, {("location", 0): xs[tip], ("location", 2): zs[tip]})
+    marker[0].scale = (float(marker_scale[0]),) * 3
+    objects.key(marker[0], actions[0], record_frames,
+                {("location", 0): xs[tip], ("location", 2): zs[tip],
+                 **{("scale", axis): marker_scale for axis in range(3)}})
 
     thickness = 0.05 * size
     axis_rgba = linear_rgba(np.array([AXIS_SRGB, AXIS_SRGB]))

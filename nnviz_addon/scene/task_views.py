@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import colormap
 from ..history import History
-from ..layout import Label
+from ..layout import CHAR_WIDTH, Label
 from ..view_layout import NEURON_RADIUS, Bounds, Rect
 from . import objects
 
@@ -32,6 +32,7 @@ DIGIT_BACKGROUND = 0.06  # sRGB grey of a blank pixel: the image stays visible o
 BAR_SRGB = (0.62, 0.62, 0.62)
 TRUE_CLASS_BAR_SRGB = (0.35, 0.85, 0.45)
 TRACK_SRGB = (0.09, 0.09, 0.09)
+BAR_CAPTION_ROW = 1.2  # text sizes between the top of the digit image and the top of the bars
 
 _RGB_KEYS = ("rgb/inputs", "rgb/targets", "rgb/outputs")
 _BOUNDARY_KEYS = ("points/xy", "points/labels", "boundary/extent", "boundary/probability")
@@ -226,11 +227,14 @@ def _digit(view: _View, image: np.ndarray, label: np.ndarray, probabilities: np.
     width = 0.7 * pitch
     xs = bars_left + (np.arange(10) + 0.5) * pitch
     bottom = top - side
-    tracks = np.column_stack([xs, np.full(10, bottom + side / 2)])
-    view.squares([f"digit · track[{d}]" for d in range(10)], tracks, (width, side),
+    # The bars stop a caption line below the image's top: their caption gets a row of its own under
+    # the title, which in a narrow view is wider than the image and would run into it.
+    height = max(side - BAR_CAPTION_ROW * size, 0.5 * side)
+    tracks = np.column_stack([xs, np.full(10, bottom + height / 2)])
+    view.squares([f"digit · track[{d}]" for d in range(10)], tracks, (width, height),
                  np.tile(linear_rgba(np.array(TRACK_SRGB)), (10, 1)), y=0.05)
     # A bar's mesh is its full height with the origin at its foot, so its z scale *is* the probability.
-    bar = _bar_mesh(width, side)
+    bar = _bar_mesh(width, height)
     colours = np.tile(np.array(BAR_SRGB), (10, 1))
     colours[true_class] = TRUE_CLASS_BAR_SRGB
     made, actions = objects.new_objects([f"digit · probability[{d}]" for d in range(10)], bar, view.collection,
@@ -240,9 +244,11 @@ def _digit(view: _View, image: np.ndarray, label: np.ndarray, probabilities: np.
         obj.scale = (1.0, 1.0, float(probabilities[0, d]))
         if actions:
             objects.key(obj, actions[d], view.frames, {("scale", 2): probabilities[:, d]})
+    digit_scale = min(1.0, 0.8 * pitch / (CHAR_WIDTH * size))  # narrow bars: smaller digits, not touching
     for d, x in enumerate(xs.tolist()):
-        view.label(str(d), x, bottom - 1.1 * size, "CENTER", srgb=colours[d])
-    view.label("P(digit)", bars_left, top + 0.25 * size, scale=0.8)
+        view.label(str(d), x, bottom - 1.1 * size, "CENTER", scale=digit_scale, srgb=colours[d])
+    # High enough that its "(g)" descenders stay clear of a full bar.
+    view.label("P(digit)", bars_left, bottom + height + 0.45 * size, scale=0.8)
     view.grow(np.array([bars_left, -0.05, bottom]), np.array([rect.right, 0.05, top]))
 
 
