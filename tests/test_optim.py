@@ -123,35 +123,37 @@ def assert_same_weights(model: nn.Module, twin: Any, rtol: float, atol: float, w
 # -- trajectories ------------------------------------------------------------------------------------
 
 
-@pytest.mark.torch
-@pytest.mark.parametrize(("name", "options", "task_name"), CASES, ids=CASE_IDS)
-def test_float64_trajectory_matches_torch_every_step(torch, name, options, task_name):
+def train_twins(torch, name, options, task_name, dtype, check=None):
+    """Train an engine model and its torch twin side by side for STEPS steps on the same batches;
+    ``check(model, twin, step)`` after every step. Returns the engine model and optimiser."""
     task = TASKS[task_name]
-    model = engine_model(task, np.float64)
+    model = engine_model(task, dtype)
     twin = torch_twin(torch, model)
     opt = getattr(optim, name)(model.parameters(), **options)
     twin_opt = getattr(torch.optim, name)(twin.parameters(), **options)
-    batches = task.batches(np.float64)
+    batches = task.batches(dtype)
     for step in range(STEPS):
         x, y = batches[step % len(batches)]
         engine_step(model, opt, task, x, y)
         torch_step(torch, twin, twin_opt, task, x, y)
-        assert_same_weights(model, twin, rtol=1e-7, atol=1e-12, when=f"after step {step + 1}")
+        if check is not None:
+            check(model, twin, step + 1)
+    return model, twin, opt
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("name", "options", "task_name"), CASES, ids=CASE_IDS)
+def test_float64_trajectory_matches_torch_every_step(torch, name, options, task_name):
+    def every_step(model, twin, step):
+        assert_same_weights(model, twin, rtol=1e-7, atol=1e-12, when=f"after step {step}")
+
+    train_twins(torch, name, options, task_name, np.float64, check=every_step)
 
 
 @pytest.mark.torch
 @pytest.mark.parametrize(("name", "options", "task_name"), CASES, ids=CASE_IDS)
 def test_float32_trajectory_matches_torch_and_stays_float32(torch, name, options, task_name):
-    task = TASKS[task_name]
-    model = engine_model(task, np.float32)
-    twin = torch_twin(torch, model)
-    opt = getattr(optim, name)(model.parameters(), **options)
-    twin_opt = getattr(torch.optim, name)(twin.parameters(), **options)
-    batches = task.batches(np.float32)
-    for step in range(STEPS):
-        x, y = batches[step % len(batches)]
-        engine_step(model, opt, task, x, y)
-        torch_step(torch, twin, twin_opt, task, x, y)
+    model, twin, opt = train_twins(torch, name, options, task_name, np.float32)
     assert_same_weights(model, twin, rtol=1e-4, atol=1e-5, when=f"after {STEPS} steps")
     for p in model.parameters():
         assert p.data.dtype == np.float32

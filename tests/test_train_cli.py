@@ -196,6 +196,7 @@ def test_arguments_after_the_double_dash():
     assert script.script_arguments(["train.py", "--preset", "xor"]) == ["--preset", "xor"]
 
 
+@pytest.mark.bpy
 def test_a_corrupt_history_is_one_clear_line_and_writes_nothing(tmp_path):
     corrupt = tmp_path / "run.npz"
     corrupt.write_bytes(b"PK\x03\x04 not really a zip")

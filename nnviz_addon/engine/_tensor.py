@@ -194,6 +194,12 @@ def _is_basic_index(index: Any) -> bool:
 # Binary op rules: forward ufunc and one gradient rule per side, (g, a, b, out) -> gradient.
 
 
+def _power(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # torch gives inf and nan (0 ** -1, (-8) ** 0.5) without a warning; numpy would warn.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.power(a, b)
+
+
 def _pow_grad_base(g: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     # d(a**b)/da = b * a**(b-1); torch defines it as 0 where b == 0 (0**-1 would make it NaN).
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -211,7 +217,7 @@ _BINARY: dict[str, tuple[Callable, Callable, Callable]] = {
     "sub": (np.subtract, lambda g, a, b, out: g, lambda g, a, b, out: -g),
     "mul": (np.multiply, lambda g, a, b, out: g * b, lambda g, a, b, out: g * a),
     "div": (np.true_divide, lambda g, a, b, out: g / b, lambda g, a, b, out: -g * out / b),
-    "pow": (np.power, _pow_grad_base, _pow_grad_exponent),
+    "pow": (_power, _pow_grad_base, _pow_grad_exponent),
 }
 
 

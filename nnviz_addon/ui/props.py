@@ -41,6 +41,10 @@ NONE = "none"
 SETTINGS_SOURCE = "nnviz settings"
 
 
+# 4.5+ warns about a "//" path unless the property says it may be relative to the .blend; 4.2 lacks the flag.
+_BLEND_RELATIVE_PATH = {"PATH_SUPPORTS_BLEND_RELATIVE"} if bpy.app.version >= (4, 5) else set()
+
+
 def _items(names: tuple[str, ...] | list[str]) -> list[tuple[str, str, str]]:
     return [(name, name, "") for name in names]
 
@@ -99,7 +103,8 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
     render_samples: IntProperty(name="Render samples", min=1, default=16,
                                 description="Cycles / EEVEE samples")
     output_path: StringProperty(name="Output", subtype="FILE_PATH", default="//nnviz.mp4",
-                                description="Where Render MP4 writes the video")
+                                description="Where Render MP4 writes the video (// is the .blend's folder)",
+                                options=_BLEND_RELATIVE_PATH)
 
 
 @dataclass(frozen=True)
