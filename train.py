@@ -123,8 +123,11 @@ def train(options: argparse.Namespace, metrics: dict[str, Any]) -> tuple[Any, An
     from nnviz_addon import api
 
     preset = api.resolve_preset(options.preset)
-    if render_overrides(options):
-        preset = preset.replace(render=render_overrides(options))
+    train_overrides = {key: value for key, value in (("steps", options.steps), ("seed", options.seed))
+                       if value is not None}
+    if train_overrides or render_overrides(options):
+        # Validated here, before anything is printed or trained.
+        preset = preset.replace(train=train_overrides, render=render_overrides(options))
     due = Every(PROGRESS_INTERVAL_S)
 
     def report(run: Any) -> None:
@@ -136,7 +139,7 @@ def train(options: argparse.Namespace, metrics: dict[str, Any]) -> tuple[Any, An
     start = time.perf_counter()
     diverged = None
     try:
-        history = api.train(preset, steps=options.steps, seed=options.seed, progress=report)
+        history = api.train(preset, progress=report)
     except api.TrainingDiverged as stop:
         history, diverged = stop.history, str(stop)
     metrics["train_seconds"] = round(time.perf_counter() - start, 3)
