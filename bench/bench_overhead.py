@@ -53,8 +53,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="digits")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--record-every", type=int, help="override the preset's train.record_every")
     args = parser.parse_args()
     preset = load_preset(find_presets()[args.preset])
+    if args.record_every is not None:
+        preset = preset.replace(train={"record_every": args.record_every})
 
     alone, recorded, keyframed = [], [], []
     for _ in range(args.repeats):
