@@ -13,6 +13,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
+from nnviz_addon import magnitude  # noqa: E402
 from nnviz_addon.config import find_presets, load_preset  # noqa: E402
 from nnviz_addon.training import TrainingRun  # noqa: E402
 from nnviz_addon.ui import operators  # noqa: E402
@@ -108,6 +109,25 @@ def test_step_advances_one_step(settings):
     # The live colour replaced the keyed one: the cube shows the weight after the step.
     cube = next(c for c in cubes() if c["nnviz_param"] == "0.weight" and list(c["nnviz_index"]) == [0, 0])
     assert cube["nnviz_value"] == pytest.approx(float(reference.model.parameter_arrays()["0.weight"][0, 0]))
+
+
+@pytest.mark.parametrize("mode", ["gradient", "update"])
+def test_live_steps_size_the_cubes_in_the_gradient_and_update_views(settings, mode):
+    use_preset(settings, "xor", magnitude=mode)  # SGD: Adam's first update is ±lr for every weight
+    bpy.ops.nnviz.build()
+    before = {k: v.copy() for k, v in SESSION.run.model.parameter_arrays().items()}
+    bpy.ops.nnviz.step()
+    if mode == "gradient":
+        shown = {k: np.abs(g) for k, g in SESSION.run.model.gradient_arrays().items()}
+    else:
+        shown = {k: np.abs(v - before[k]) for k, v in SESSION.run.model.parameter_arrays().items()}
+    scale = magnitude.run_scale({k: m[None] for k, m in shown.items()}, "global")
+    sizes = []
+    for cube in cubes():
+        expected = magnitude.sizes(shown[cube["nnviz_param"]][tuple(cube["nnviz_index"])], scale[cube["nnviz_param"]])
+        assert cube.scale[0] == pytest.approx(float(expected), rel=1e-5), cube.name
+        sizes.append(cube.scale[0])
+    assert min(sizes) < 0.9 < max(sizes)  # the sizes differ: they show something
 
 
 def test_stop_keyframes_steps_taken_one_by_one(settings):

@@ -146,13 +146,15 @@ def _sizes_plan(history: History, options: SceneOptions
 
 
 def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, float] | None = None,
-                magnitudes: Mapping[str, np.ndarray] | None = None) -> None:
+                magnitudes: Mapping[str, np.ndarray] | None = None,
+                size_scale: Mapping[str, float] | None = None) -> None:
     """Colour the built cubes by ``values`` (History key → current tensor) without keyframes.
 
     ``scale`` is one symmetric scale for all, one per key, or None for the scales of the last build.
     ``magnitudes`` (History key → current |gradient| or |update|, as the build's ``magnitude``
-    option) size the cubes with the build's size scale; cubes without one are drawn full size
-    rather than frozen at a recorded step. Cubes the user deleted, and keys no cube shows, are
+    option) size the cubes, by ``size_scale`` (key → the magnitude drawn full size) where given,
+    else by the build's size scale; cubes without one are drawn full size rather than frozen at a
+    recorded step. Cubes the user deleted, and keys no cube shows, are
     skipped. A cube's recorded animation is removed so the live colour shows (the next ``build``
     keys the run again).
     """
@@ -192,7 +194,8 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
             if live.shape != tensor.shape:
                 raise ValueError(f"scene.show_values: magnitudes[{key!r}] has shape {live.shape}, but "
                                  f"values[{key!r}] has shape {tensor.shape}")
-            size_scale = built_size_scales.get(key) or magnitude.run_scale({key: live[None]})[key]
-            objects.set_sizes(cubes, magnitude.sizes(live[index], size_scale).tolist())
+            key_size_scale = ((size_scale or {}).get(key) or built_size_scales.get(key)
+                              or magnitude.run_scale({key: live[None]})[key])
+            objects.set_sizes(cubes, magnitude.sizes(live[index], key_size_scale).tolist())
         elif sized:
             objects.set_sizes(cubes, [1.0] * len(cubes))

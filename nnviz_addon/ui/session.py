@@ -14,7 +14,7 @@ from typing import Any
 import bpy
 import numpy as np
 
-from .. import scene
+from .. import magnitude, scene
 from ..config import Preset
 from ..history import History
 from ..scene.options import SceneOptions
@@ -34,6 +34,8 @@ class Session:
         self.preset: Preset | None = None
         self.options: SceneOptions | None = None
         self.scale: dict[str, float] = {}  # History key → |value| at the end of the colour map
+        self.size_scale: dict[str, float] = {}  # History key → the |gradient| or |Δw| drawn full size
+        self.shown: dict[str, np.ndarray] = {}  # the values last shown live, for the |Δw| view
         self.keyed_step = 0  # the step the keyframes go up to
         self.message = ""  # the last thing worth telling the user, shown in the panel
 
@@ -66,6 +68,9 @@ class Session:
         history = self.run.history()
         scene.build(history, self.options)
         self.scale = scene.color_scale_for(history, self.options)
+        # Live sizes start afresh from the keyed run; |Δw| counts from the weights as keyed.
+        self.size_scale = {}
+        self.shown = {key: value.copy() for key, value in self.run.model.parameter_arrays().items()}
         self.keyed_step = self.run.step
         return history
 
@@ -80,7 +85,25 @@ class Session:
         if self.options.color_scale == "global":
             now = dict.fromkeys(now, max(now.values(), default=0.0))
         self.scale = {key: max(self.scale.get(key, 0.0), value) for key, value in now.items()}
-        scene.show_values(values, self.scale)
+        magnitudes = self.live_magnitudes(values)
+        if magnitudes:
+            now = magnitude.run_scale({key: m[None] for key, m in magnitudes.items()}, self.options.color_scale)
+            self.size_scale = {key: max(self.size_scale.get(key, 0.0), value) for key, value in now.items()}
+        scene.show_values(values, self.scale, magnitudes=magnitudes, size_scale=self.size_scale)
+
+    def live_magnitudes(self, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """What the cubes' sizes show now: each weight's gradient, or its change since last shown."""
+        mode = self.options.magnitude
+        if mode == "gradient":
+            grads = self.run.model.gradient_arrays()
+            return {key: np.abs(grads[key]) if grads[key] is not None else np.zeros_like(value)
+                    for key, value in values.items()}
+        if mode == "update":
+            changed = {key: np.abs(value - self.shown[key]) if key in self.shown else np.zeros_like(value)
+                       for key, value in values.items()}
+            self.shown = {key: value.copy() for key, value in values.items()}
+            return changed
+        return {}
 
     def show_history(self, history: History, options: SceneOptions) -> None:
         """Show a recorded run instead of training one."""
