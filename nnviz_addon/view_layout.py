@@ -16,8 +16,9 @@ each drawn layer for its outputs, so a layer's output neuron ``i`` sits level wi
 layer's weight grid (the row that computes it); their caption goes under the legends. The task view
 goes where it makes the whole picture largest in the frame: right of everything (as tall as the
 network with its labels and legends), or, when the last layer is much shorter than the first (digits'
-64-32-10), in the empty space under the last layer. The loss curve fills the band the overlay text
-leaves free above the network, beside the step counter.
+64-32-10), in the empty space under the last layer; in a square or portrait frame (width/height below
+``STACK_ASPECT``) also in a band under everything, when that covers more of the frame. The loss
+curve fills the band the overlay text leaves free above the network, beside the step counter.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ CAPTION_SCALE = 0.8  # of the layout's text size, like the legend's labels
 # The task view under the last layer must keep at least this share of the side it would have beside
 # the network: a picture framed larger is no gain if the task view in it shrinks to a stamp.
 UNDER_MIN_SHARE = 0.55
+# Below this width/height the task view may also go under everything (see place_views); 16:9 frames
+# keep it beside the network or under its last layer.
+STACK_ASPECT = 1.3
 
 
 @dataclass(frozen=True)
@@ -144,27 +148,59 @@ def place_views(layout: Layout, overlay_width: float, aspect: float = 16 / 9) ->
     band_top = max(top, layout.overlay_anchor[2] + size)
 
     side = body_top - bottom
-    beside = Rect(left=max(right, under_right) + 2 * size, bottom=bottom, width=side, height=side,
-                  text_size=size)
+    content_right = max(right, under_right)
+    beside = Rect(left=content_right + 2 * size, bottom=bottom, width=side, height=side, text_size=size)
+
+    def frame_scale(rect: Rect, top: float = band_top) -> float:
+        box = ((0.0, 0.0, min(bottom, rect.bottom)), (max(content_right, rect.right), 0.0, top))
+        return camera_framing(box, aspect)[1]
+
     task = beside
     under = _under_last_layer(layout, left_limit=under_right + 2 * size, right=right, bottom=bottom)
-    if under is not None and min(under.width, under.height) >= UNDER_MIN_SHARE * side:
-        def frame_scale(rect: Rect) -> float:
-            box = ((0.0, 0.0, bottom), (max(right, under_right, rect.right), 0.0, band_top))
-            return camera_framing(box, aspect)[1]
+    if (under is not None and min(under.width, under.height) >= UNDER_MIN_SHARE * side
+            and frame_scale(under) < frame_scale(beside)):
+        task = under
+    if aspect < STACK_ASPECT:
+        # A square or portrait frame has height to spare: the task view may take a band under
+        # everything, as wide as the network, at least as tall as beside it and as tall as fills
+        # the frame. It goes there when the picture then covers more of the frame.
+        top_below = max(band_top, _loss_band(overlay_width, content_right, band_bottom, band_top, size).top)
+        below = _below_everything(content_right, bottom, top_below, aspect, min_height=side, size=size)
 
-        if frame_scale(under) < frame_scale(beside):
-            task = under
+        def coverage(rect: Rect, top: float = band_top) -> float:
+            width, height = max(content_right, rect.right), top - min(bottom, rect.bottom)
+            frame_width = max(width, height * aspect)
+            return width * height / (frame_width * frame_width / aspect)
 
+        if coverage(below, top_below) > coverage(task):
+            task = below
+    return ViewPlacement(neurons, task, _loss_band(overlay_width, max(task.right, right), band_bottom,
+                                                   band_top, size))
+
+
+def _loss_band(overlay_width: float, right: float, band_bottom: float, band_top: float,
+               size: float) -> Rect:
+    """The loss curve's band right of the overlay text (up to ``right``), or above the text when
+    there is no room beside it."""
     band_height = max(band_top - band_bottom, OVERLAY_LINES * LINE_SPACING * size)
-    loss_left = overlay_width + 2 * size
+    left = overlay_width + 2 * size
     # A loss curve much wider than tall is hard to read; beyond 6:1 it keeps to the left.
-    loss_width = min(max(task.right, right) - loss_left, 6 * band_height)
-    if loss_width < 4 * size:  # nothing beside the text: the curve goes on top of it
-        loss_left, loss_width = 0.0, max(task.right, right)
+    width = min(right - left, 6 * band_height)
+    if width < 4 * size:  # nothing beside the text: the curve goes on top of it
+        left, width = 0.0, right
         band_bottom = band_top + 0.5 * size
-    loss = Rect(left=loss_left, bottom=band_bottom, width=loss_width, height=band_height, text_size=size)
-    return ViewPlacement(neurons, task, loss)
+    return Rect(left=left, bottom=band_bottom, width=width, height=band_height, text_size=size)
+
+
+def _below_everything(right: float, bottom: float, top: float, aspect: float, min_height: float,
+                      size: float) -> Rect:
+    """A band under the neuron caption spanning the content's width (0..``right``) whose height makes
+    the picture from ``top`` down as tall as the frame is for that width, at least ``min_height`` and
+    at most square."""
+    band_top = bottom - 1.5 * size
+    fill = right / aspect - (top - band_top)
+    height = min(max(fill, min_height), right)
+    return Rect(left=0.0, bottom=band_top - height, width=right, height=height, text_size=size)
 
 
 def _under_last_layer(layout: Layout, left_limit: float, right: float, bottom: float) -> Rect | None:

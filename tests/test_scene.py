@@ -413,11 +413,15 @@ def corners_in_camera_view(frame: int) -> np.ndarray:
     return points
 
 
-@pytest.mark.parametrize("preset", ["rgb_perceptron", "rgb_mlp", "xor", "circle", "gauss", "moons", "spiral",
-                                    "digits"])
-def test_every_preset_draws_every_parameter_and_the_camera_sees_it_all(preset):
+PRESETS = ["rgb_perceptron", "rgb_mlp", "xor", "circle", "gauss", "moons", "spiral", "digits"]
+RESOLUTIONS = [(1280, 720), (1080, 1080), (720, 1280)]
+
+
+@pytest.mark.parametrize("resolution", RESOLUTIONS, ids=lambda r: f"{r[0]}x{r[1]}")
+@pytest.mark.parametrize("preset", PRESETS)
+def test_every_preset_draws_every_parameter_and_the_camera_sees_it_all(preset, resolution):
     bpy_scene = bpy.context.scene
-    bpy_scene.render.resolution_x, bpy_scene.render.resolution_y = 1280, 720
+    bpy_scene.render.resolution_x, bpy_scene.render.resolution_y = resolution
     history = trained(preset)
     scene.build(history, SceneOptions(magnitude="gradient"))
     assert len(cubes()) == history.parameter_count
@@ -426,3 +430,18 @@ def test_every_preset_draws_every_parameter_and_the_camera_sees_it_all(preset):
         outside = [(round(x, 3), round(y, 3), name) for x, y, name in corners_in_camera_view(frame)
                    if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0)]
         assert not outside, f"{preset}, frame {frame}: {outside[:5]}"
+
+
+@pytest.mark.parametrize("resolution", RESOLUTIONS, ids=lambda r: f"{r[0]}x{r[1]}")
+@pytest.mark.parametrize("preset", PRESETS)
+def test_the_picture_fills_the_frame(preset, resolution):
+    # Whatever the aspect ratio, the picture spans most of the frame's width or height, and a
+    # square frame is filled both ways (not a 16:9 strip across its middle).
+    bpy_scene = bpy.context.scene
+    bpy_scene.render.resolution_x, bpy_scene.render.resolution_y = resolution
+    scene.build(trained(preset))
+    points = np.array([(x, y) for x, y, _ in corners_in_camera_view(bpy_scene.frame_end)])
+    width, height = points.max(axis=0) - points.min(axis=0)
+    assert max(width, height) >= 0.8, f"{preset} at {resolution}: spans {width:.2f} × {height:.2f}"
+    if resolution[0] == resolution[1]:
+        assert min(width, height) >= 0.6, f"{preset} at {resolution}: spans {width:.2f} × {height:.2f}"
