@@ -60,10 +60,7 @@ def add_loss_curve(parent: bpy.types.Collection, history: History, record_frames
     """Draw the loss curve with its axes and min/max labels inside ``placement`` (collection
     ``nnviz · loss`` under ``parent``), growing at ``record_frames``. Returns the box it used, or None
     when the History has fewer than two finite losses (nothing is drawn then)."""
-    record_frames = np.asarray(record_frames, dtype=np.float64)
-    if record_frames.shape != (history.records,):
-        raise ValueError(f"add_loss_curve: record_frames has shape {record_frames.shape}, expected "
-                         f"({history.records},): one frame per record")
+    record_frames = objects.record_frames_of(history, record_frames, "add_loss_curve")
     drawn, heights, log = loss_heights(history.loss)
     if len(drawn) < 2:
         return None

@@ -38,7 +38,7 @@ def add_neurons(parent: bpy.types.Collection, history: History, record_frames: n
 
     Returns the world-space box the spheres fill, or None when the history has no probe data.
     """
-    record_frames = _check_frames(record_frames, history)
+    record_frames = objects.record_frames_of(history, record_frames, "add_neurons")
     columns = _columns(history, placement)
     if not columns:
         return None
@@ -71,14 +71,6 @@ def add_neurons(parent: bpy.types.Collection, history: History, record_frames: n
         low = np.minimum(low, (x, 0.0, z - 0.3 * size))
         high = np.maximum(high, (x + text_width(NEURON_CAPTION, size), 0.0, z + size))
     return tuple(low.tolist()), tuple(high.tolist())  # type: ignore[return-value]
-
-
-def _check_frames(record_frames: np.ndarray, history: History) -> np.ndarray:
-    record_frames = np.asarray(record_frames, dtype=np.float64)
-    if record_frames.shape != (history.records,):
-        raise ValueError(f"record_frames has shape {record_frames.shape}, expected ({history.records},): "
-                         "one frame per record")
-    return record_frames
 
 
 def _columns(history: History, placement: NeuronPlacement) -> list[tuple[str, float, np.ndarray, float]]:

@@ -65,10 +65,7 @@ def add_overlay(collection: bpy.types.Collection, history: History, record_frame
                 anchor: tuple[float, float, float], size: float) -> None:
     """Add the title and the keyed counter to ``collection``, top-left at ``anchor`` (in the XZ
     picture plane, facing the camera at -y), with text ``size`` units high."""
-    record_frames = np.asarray(record_frames, dtype=np.float64)
-    if record_frames.shape != (history.records,):
-        raise ValueError(f"add_overlay: record_frames has shape {record_frames.shape}, the history has "
-                         f"{history.records} records (expected shape ({history.records},))")
+    record_frames = objects.record_frames_of(history, record_frames, "add_overlay")
     if not size > 0:
         raise ValueError(f"add_overlay: size must be a positive number, got {size}")
     material = objects.object_color_material()  # the one every nnviz object shares

@@ -67,10 +67,7 @@ def add_task_view(parent: bpy.types.Collection, history: History, record_frames:
     """Draw the view for the History's task inside ``placement`` (left-aligned, in a collection
     ``nnviz · task`` under ``parent``), keyed at ``record_frames``. Returns the box it used, or None
     when the History has no task probe data (nothing is drawn then)."""
-    record_frames = np.asarray(record_frames, dtype=np.float64)
-    if record_frames.shape != (history.records,):
-        raise ValueError(f"add_task_view: record_frames has shape {record_frames.shape}, expected "
-                         f"({history.records},): one frame per record")
+    record_frames = objects.record_frames_of(history, record_frames, "add_task_view")
     data = {**history.static, **history.series}
     for keys, draw in ((_RGB_KEYS, _rgb_swatches), (_BOUNDARY_KEYS, _decision_boundary),
                        (_DIGIT_KEYS, _digit)):
