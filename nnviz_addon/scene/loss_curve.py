@@ -120,7 +120,6 @@ def add_loss_curve(parent: bpy.types.Collection, history: History, record_frames
     label_x = x0 - 0.6 * size
     for text, z in ((high_text, z1 - 0.5 * label_size), (caption, (z0 + z1) / 2 - 0.35 * label_size),
                     (low_text, z0 - 0.3 * label_size)):
-        objects.add_label(Label(text, (label_x, 0.0, z), label_size, "RIGHT"), f"loss · {text}", collection,
-                          material)
+        objects.add_label(Label(text, (label_x, 0.0, z), label_size, "RIGHT"), f"loss · {text}", collection)
     line[0]["nnviz_log_scale"] = log
     return (rect.left, -tube_radius, rect.bottom), (x1 + tube_radius, tube_radius, rect.top)

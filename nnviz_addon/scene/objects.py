@@ -235,14 +235,13 @@ def set_sizes(cubes: Iterable[bpy.types.Object], sizes: Iterable[float]) -> None
         cube.scale = _flat_scale(size)
 
 
-def add_label(label: Label, name: str, collection: bpy.types.Collection,
-              material: bpy.types.Material | None = None) -> bpy.types.Object:
-    """Text standing in the picture plane, in the shared material unless given another."""
+def add_label(label: Label, name: str, collection: bpy.types.Collection) -> bpy.types.Object:
+    """Text standing in the picture plane, in the shared material."""
     curve = tagged(bpy.data.curves.new(name, type="FONT"))
     curve.body = label.text
     curve.size = label.size
     curve.align_x = label.align
-    curve.materials.append(material or object_color_material())
+    curve.materials.append(object_color_material())
     text = tagged(bpy.data.objects.new(name, curve))
     text.location = label.position
     text.rotation_euler = (np.pi / 2, 0.0, 0.0)  # stand up in the XZ plane, facing the camera at -y

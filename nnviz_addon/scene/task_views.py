@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import colormap
 from ..history import History
-from ..layout import CHAR_WIDTH, Label
+from ..layout import CHAR_WIDTH, Label, text_width
 from ..view_layout import NEURON_RADIUS, Bounds, Rect
 from . import objects
 
@@ -120,7 +120,7 @@ class _View:
         if srgb is not None:
             obj.color = linear_rgba(np.array(srgb))
         # Text extent from the font's average advance (Blender reports none before evaluation).
-        width = len(text) * 0.55 * size
+        width = text_width(text, size)
         left = {"LEFT": x, "CENTER": x - width / 2, "RIGHT": x - width}[align]
         self.grow(np.array([left, 0.0, z - 0.25 * size]), np.array([left + width, 0.0, z + size]))
         return obj
@@ -136,7 +136,7 @@ def _rgb_swatches(view: _View, inputs: np.ndarray, targets: np.ndarray, outputs:
     header = rect.top - 2.6 * size  # a title line and a column-header line
     cell = min((header - 0.4 * size - rect.bottom) / probes, rect.width / 3)
     # Columns at least as wide as their header ("network"), so the headers never run together.
-    pitch = min(max(cell, (7 * 0.55 * 0.8 + 0.6) * size), rect.width / 3)
+    pitch = min(max(cell, text_width("network", 0.8 * size) + 0.6 * size), rect.width / 3)
     swatch = (pitch - 0.14 * cell, 0.86 * cell)
     columns = rect.left + (np.arange(3) + 0.5) * pitch
     rows = header - 0.4 * size - (np.arange(probes) + 0.5) * cell
