@@ -115,6 +115,7 @@ def test_counter_shows_each_records_numbers(accuracy):
 
         # The mesh is exactly the text of that record, in order (a literal string drawn the same way).
         text = expected_text(history, record)
+        assert overlay.counter_lines(history)[record] == text  # what the scene measures the counter by
         reference.modifiers["text"].node_group.nodes["String"].string = text
         points = mesh_points(counter())
         np.testing.assert_allclose(points, mesh_points(reference), atol=1e-4, err_msg=text)

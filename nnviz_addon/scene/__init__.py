@@ -110,17 +110,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
 def _overlay_width(history: History, size: float) -> float:
     """The width of the widest line :func:`overlay.add_overlay` draws for ``history`` at text ``size``:
     its title, or the step counter and loss line at whichever record makes them longest."""
-    values = overlay.keyed_values(history)
-
-    def number(value: float, decimals: float, unit: str = "") -> str:
-        return overlay.DASH if value < 0 else f"{value:.{int(decimals)}f}{unit}"
-
-    lines = [f"step {number(float(np.max(values['Step'])), 0)}"]
-    for record in range(history.records):
-        line = f"loss {number(values['Loss'][record], values['Loss Decimals'][record])}"
-        if "Accuracy %" in values:
-            line += f"   accuracy {number(values['Accuracy %'][record], 1, '%')}"
-        lines.append(line)
+    lines = [line for text in overlay.counter_lines(history) for line in text.split("\n")]
     longest = max(lines, key=len)
     return max(text_width(history.name, overlay.TITLE_SCALE * size), text_width(longest, size))
 

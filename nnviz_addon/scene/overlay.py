@@ -56,6 +56,25 @@ def keyed_values(history: History) -> dict[str, np.ndarray]:
     return values
 
 
+def counter_lines(history: History) -> list[str]:
+    """The counter's text at each record, spelled as its node tree spells it from the keyed values
+    (which F-Curves hold as 32-bit floats): for measuring the text and for checking the tree."""
+    values = keyed_values(history)
+
+    def number(value: float, decimals: float, unit: str = "") -> str:
+        value = float(np.float32(value))
+        return DASH if value < 0 else f"{value:.{int(decimals)}f}{unit}"
+
+    lines = []
+    for record in range(history.records):
+        text = (f"step {number(values['Step'][record], 0)}\n"
+                f"loss {number(values['Loss'][record], values['Loss Decimals'][record])}")
+        if "Accuracy %" in values:
+            text += f"   accuracy {number(values['Accuracy %'][record], 1, '%')}"
+        lines.append(text)
+    return lines
+
+
 def _known(values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     return np.where(np.isfinite(values), values, UNKNOWN)
@@ -71,8 +90,7 @@ def add_overlay(collection: bpy.types.Collection, history: History, record_frame
     material = objects.object_color_material()  # the one every nnviz object shares
     x, y, z = anchor
     title_size = TITLE_SCALE * size
-    title = objects.add_label(Label(history.name, (x, y, z - title_size), title_size), TITLE_NAME, collection,
-                              material)
+    title = objects.add_label(Label(history.name, (x, y, z - title_size), title_size), TITLE_NAME, collection)
     title.color = TITLE_COLOR
 
     values = keyed_values(history)
