@@ -20,7 +20,8 @@ No bpy here; the scene reads these keys when present and draws nothing for absen
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -48,21 +49,16 @@ def _binary_probability(outputs: np.ndarray, loss: str) -> np.ndarray:
     return probabilities[..., 1] if loss == "cross_entropy" else probabilities[..., 0]
 
 
-class _EvalMode:
-    """Puts a module in eval mode and no_grad for a measurement, then restores its mode."""
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        self.was_training = model.training
-        self.no_grad = no_grad()
-
-    def __enter__(self) -> None:
-        self.model.eval()
-        self.no_grad.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self.no_grad.__exit__(*exc)
-        self.model.train(self.was_training)
+@contextmanager
+def evaluating(model: Any) -> Iterator[None]:
+    """Eval mode and no_grad for a measurement; the model's own mode comes back afterwards."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            yield
+    finally:
+        model.train(was_training)
 
 
 def layer_outputs(model: Any, drawn: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
@@ -99,7 +95,7 @@ def make_probes(dataset: Dataset, loss: str, drawn: list[str],
     static: dict[str, np.ndarray] = {"probe/input": probe_input}
 
     def activations(model: Any) -> dict[str, np.ndarray]:
-        with _EvalMode(model):
+        with evaluating(model):
             outputs = layer_outputs(model, drawn, probe_input[None, :])
         return {f"activation/{name}": value[0] for name, value in outputs.items()}
 
@@ -110,7 +106,7 @@ def make_probes(dataset: Dataset, loss: str, drawn: list[str],
         static.update({"rgb/inputs": inputs, "rgb/targets": targets})
 
         def colours(model: Any) -> dict[str, np.ndarray]:
-            with _EvalMode(model):
+            with evaluating(model):
                 predicted = model(Tensor(inputs)).data
             return {"rgb/outputs": np.clip(_probabilities(predicted, loss), 0.0, 1.0)}
 
@@ -125,7 +121,7 @@ def make_probes(dataset: Dataset, loss: str, drawn: list[str],
                        "boundary/extent": np.array([low[0], high[0], low[1], high[1]])})
 
         def boundary(model: Any) -> dict[str, np.ndarray]:
-            with _EvalMode(model):
+            with evaluating(model):
                 predicted = model(Tensor(grid)).data
             probability = _binary_probability(predicted, loss)
             return {"boundary/probability": probability.reshape(BOUNDARY_GRID, BOUNDARY_GRID)}
@@ -136,7 +132,7 @@ def make_probes(dataset: Dataset, loss: str, drawn: list[str],
                        "digits/label": np.asarray(dataset.labels[probe_index])})
 
         def digit(model: Any) -> dict[str, np.ndarray]:
-            with _EvalMode(model):
+            with evaluating(model):
                 predicted = model(Tensor(probe_input[None, :])).data
             return {"digits/probabilities": _probabilities(predicted, loss)[0]}
 

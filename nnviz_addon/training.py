@@ -26,10 +26,10 @@ import numpy as np
 
 from .config import ModelConfig, Preset, TrainConfig
 from .datasets import Batches, Dataset, make_dataset
-from .engine import Tensor, nn, no_grad, optim
+from .engine import Tensor, nn, optim
 from .engine.nn import functional as F
 from .history import History, HistoryWriter, LayerSpec
-from .probes import TaskProbes
+from .probes import TaskProbes, evaluating
 
 Probe = Callable[["TrainingRun"], Mapping[str, np.ndarray]]
 
@@ -196,13 +196,9 @@ class TrainingRun:
     # -- evaluation and records -------------------------------------------------------------------
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
-        """The model's outputs for ``x`` in eval mode without gradients (the model stays in train mode)."""
-        self.model.eval()
-        try:
-            with no_grad(), np.errstate(over="ignore", invalid="ignore"):
-                return self.model(Tensor(np.asarray(x, dtype=DTYPE))).data
-        finally:
-            self.model.train()
+        """The model's outputs for ``x`` in eval mode without gradients (the model goes back to its own mode)."""
+        with evaluating(self.model), np.errstate(over="ignore", invalid="ignore"):
+            return self.model(Tensor(np.asarray(x, dtype=DTYPE))).data
 
     def accuracy(self) -> float | None:
         """The fraction of the whole data set classified right; None for the regression task."""
