@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .datasets import LOSSES, RGB_MAPPINGS, TASKS, output_size
+from .magnitude import MODES
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "identity")
 OUTPUT_ACTIVATIONS = (*ACTIVATIONS, "softmax")
@@ -28,7 +29,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 RENDER_ENGINES = ("workbench", "eevee", "cycles")
 COLOR_SCALES = ("global", "layer")
-MAGNITUDES = ("none", "gradient", "update")
+MAGNITUDES = MODES  # what a cube's size can show, as magnitude.py draws it
 LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
 MAX_SAMPLES = 100_000
 

@@ -49,8 +49,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
         raise ValueError("scene.build: the history has no records")
     scene = bpy.context.scene
     clear()
-    render = scene.render
-    aspect = render.resolution_x * render.pixel_aspect_x / (render.resolution_y * render.pixel_aspect_y)
+    aspect = stage.frame_aspect(scene.render)
     scales = color_scale_for(history, options)
     if options.color_scale == "global":
         top = max(scales.values(), default=0.0)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import COLOR_SCALES
 from ..magnitude import MODES
-
-COLOR_SCALES = ("global", "layer")
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,15 @@ from typing import Any
 
 import bpy
 
+from ..config import RENDER_ENGINES
 from . import objects, stage
-
-ENGINES = ("workbench", "eevee", "cycles")
 
 # A callback told ``(frames_done, frames_total)`` after each frame is written.
 Progress = Callable[[int, int], None]
 
 
 def engine_id(engine: str) -> str:
-    """Blender's identifier for one of :data:`ENGINES`.
+    """Blender's identifier for one of :data:`config.RENDER_ENGINES`.
 
     EEVEE is ``BLENDER_EEVEE_NEXT`` on 4.2–4.5 and ``BLENDER_EEVEE`` again from 5.0; ask the enum
     rather than the version number.
@@ -35,7 +34,7 @@ def engine_id(engine: str) -> str:
     if engine == "eevee":
         offered = {item.identifier for item in bpy.types.RenderSettings.bl_rna.properties["engine"].enum_items}
         return "BLENDER_EEVEE_NEXT" if "BLENDER_EEVEE_NEXT" in offered else "BLENDER_EEVEE"
-    raise ValueError(f"render engine {engine!r} is not supported; choose one of {', '.join(ENGINES)}")
+    raise ValueError(f"render engine {engine!r} is not supported; choose one of {', '.join(RENDER_ENGINES)}")
 
 
 def configure_render(scene: bpy.types.Scene, render: Any | None) -> None:
@@ -74,7 +73,7 @@ def _set_picture(scene: bpy.types.Scene, render: Any) -> None:
         raise ValueError(f"render fps {render.fps}: must be a positive integer")
     settings = scene.render
     settings.engine = engine
-    aspect = _aspect(settings)
+    aspect = stage.frame_aspect(settings)
     settings.resolution_x, settings.resolution_y = width, height
     settings.resolution_percentage = 100
     settings.fps, settings.fps_base = int(render.fps), 1.0
@@ -82,12 +81,8 @@ def _set_picture(scene: bpy.types.Scene, render: Any) -> None:
         scene.cycles.samples = int(render.samples)
     elif render.engine == "eevee":
         scene.eevee.taa_render_samples = int(render.samples)
-    if _aspect(settings) != aspect and objects.root_collection() is not None and scene.camera is not None:
+    if stage.frame_aspect(settings) != aspect and objects.root_collection() is not None and scene.camera is not None:
         stage.frame_camera(scene)
-
-
-def _aspect(settings: bpy.types.RenderSettings) -> float:
-    return settings.resolution_x * settings.pixel_aspect_x / (settings.resolution_y * settings.pixel_aspect_y)
 
 
 def check_output(path: str | Path) -> Path:

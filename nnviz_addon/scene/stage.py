@@ -57,6 +57,11 @@ def set_up(scene: bpy.types.Scene, collection: bpy.types.Collection, bounds: Bou
     _show_object_colors_in_viewports()
 
 
+def frame_aspect(settings: bpy.types.RenderSettings) -> float:
+    """The rendered picture's width / height, pixel aspect included."""
+    return settings.resolution_x * settings.pixel_aspect_x / (settings.resolution_y * settings.pixel_aspect_y)
+
+
 def frame_camera(scene: bpy.types.Scene) -> None:
     """Fit the nnviz camera to the network for the scene's current resolution; call again after
     changing the aspect ratio."""
@@ -65,9 +70,7 @@ def frame_camera(scene: bpy.types.Scene) -> None:
     if camera is None or root is None or BOUNDS_PROPERTY not in root:
         raise RuntimeError("frame_camera: no nnviz scene has been built")
     b = list(root[BOUNDS_PROPERTY])
-    render = scene.render
-    aspect = render.resolution_x * render.pixel_aspect_x / (render.resolution_y * render.pixel_aspect_y)
-    centre, scale = camera_framing((tuple(b[:3]), tuple(b[3:])), aspect)
+    centre, scale = camera_framing((tuple(b[:3]), tuple(b[3:])), frame_aspect(scene.render))
     camera.location = (centre[0], -CAMERA_DISTANCE, centre[2])
     camera.data.ortho_scale = scale
 
