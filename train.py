@@ -123,11 +123,12 @@ def train(options: argparse.Namespace, metrics: dict[str, Any]) -> tuple[Any, An
     from nnviz_addon import api
 
     preset = api.resolve_preset(options.preset)
-    train_overrides = {key: value for key, value in (("steps", options.steps), ("seed", options.seed))
-                       if value is not None}
-    if train_overrides or render_overrides(options):
+    train_changes = {key: value for key, value in (("steps", options.steps), ("seed", options.seed))
+                     if value is not None}
+    render_changes = render_overrides(options)
+    if train_changes or render_changes:
         # Validated here, before anything is printed or trained.
-        preset = preset.replace(train=train_overrides, render=render_overrides(options))
+        preset = preset.replace(train=train_changes, render=render_changes)
     due = Every(PROGRESS_INTERVAL_S)
 
     def report(run: Any) -> None:
