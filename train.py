@@ -122,13 +122,11 @@ def train(options: argparse.Namespace, metrics: dict[str, Any]) -> tuple[Any, An
     """Train the preset: (History, RenderConfig, divergence message or None)."""
     from nnviz_addon import api
 
-    preset = api.resolve_preset(options.preset)
-    train_changes = {key: value for key, value in (("steps", options.steps), ("seed", options.seed))
-                     if value is not None}
+    # Every override is validated here, before anything is printed or trained.
+    preset = api.resolve_preset(options.preset, steps=options.steps, seed=options.seed)
     render_changes = render_overrides(options)
-    if train_changes or render_changes:
-        # Validated here, before anything is printed or trained.
-        preset = preset.replace(train=train_changes, render=render_changes)
+    if render_changes:
+        preset = preset.replace(render=render_changes)
     due = Every(PROGRESS_INTERVAL_S)
 
     def report(run: Any) -> None:

@@ -39,11 +39,18 @@ class TrainingDiverged(RuntimeError):
         self.history = history
 
 
-def resolve_preset(preset: Preset | str | Path) -> Preset:
-    """A Preset as given, read from a ``.toml`` path, or a shipped preset by name.
+def resolve_preset(preset: Preset | str | Path, *, steps: int | None = None, seed: int | None = None) -> Preset:
+    """A Preset as given, read from a ``.toml`` path, or a shipped preset by name, with ``steps``
+    and ``seed`` (when given) replacing its ``[train]`` values, validated.
 
     Example: ``resolve_preset("xor").train.loss`` is ``"bce"``.
     """
+    chosen = _find_preset(preset)
+    overrides = {key: value for key, value in (("steps", steps), ("seed", seed)) if value is not None}
+    return chosen.replace(train=overrides) if overrides else chosen
+
+
+def _find_preset(preset: Preset | str | Path) -> Preset:
     if isinstance(preset, Preset):
         return preset
     path = Path(preset)
@@ -73,10 +80,7 @@ def train(preset: Preset | str | Path, *, steps: int | None = None, seed: int | 
         except TrainingDiverged as stop:
             history = stop.history                    # watch it blow up anyway
     """
-    overrides = {key: value for key, value in (("steps", steps), ("seed", seed)) if value is not None}
-    chosen = resolve_preset(preset)
-    if overrides:
-        chosen = chosen.replace(train=overrides)
+    chosen = resolve_preset(preset, steps=steps, seed=seed)
     run = TrainingRun(chosen)
     history = run.run(progress)
     if run.diverged:
