@@ -62,11 +62,29 @@ def colors_srgb(values: np.ndarray, scale: float | np.ndarray) -> np.ndarray:
     return rgb
 
 
+# The map in linear RGB, tabulated at evenly spaced normalised values: interpolating this table
+# is within 2e-7 of the exact map (far below one 8-bit step) and several times faster than
+# evaluating the sRGB transfer function for every value, which dominated keying big runs.
+_TABLE_INTERVALS = 4096
+_TABLE_LINEAR = srgb_to_linear(colors_srgb(np.linspace(-1.0, 1.0, _TABLE_INTERVALS + 1), 1.0))
+_NAN_COLOR_LINEAR = srgb_to_linear(np.array(NAN_COLOR_SRGB))
+
+
 def colors(values: np.ndarray, scale: float | np.ndarray) -> np.ndarray:
     """RGBA in linear RGB, shape ``values.shape + (4,)``, alpha 1: what goes into ``Object.color``.
 
     ``scale`` is the |value| that reaches the end of the map (broadcast against ``values``); larger
     magnitudes are clipped to the end colours.
     """
-    rgb = srgb_to_linear(colors_srgb(values, scale))
-    return np.concatenate([rgb, np.ones((*rgb.shape[:-1], 1))], axis=-1)
+    t = normalize(values, scale)
+    finite = np.isfinite(t)
+    position = (np.where(finite, t, 0.0) + 1.0) * (_TABLE_INTERVALS / 2)
+    below = np.minimum(position.astype(np.intp), _TABLE_INTERVALS - 1)
+    fraction = position - below
+    rgba = np.ones((*t.shape, 4))
+    for channel in range(3):  # channel by channel: gathering from 1-D tables is much faster
+        table = _TABLE_LINEAR[:, channel]
+        low = table[below]
+        rgba[..., channel] = low + (table[below + 1] - low) * fraction
+    rgba[~finite, :3] = _NAN_COLOR_LINEAR
+    return rgba
