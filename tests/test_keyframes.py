@@ -14,13 +14,6 @@ def new_object(name="cube"):
     return obj
 
 
-def fcurves_of(obj):
-    anim = obj.animation_data
-    if keyframes.SLOTTED_ACTIONS:
-        return anim.action.layers[0].strips[0].channelbag(anim.action_slot).fcurves
-    return anim.action.fcurves
-
-
 def write(obj, curves, name="nnviz · test"):
     """``curves``: (data_path, index) → (frames, values), all at the same frames."""
     action = keyframes.new_actions([name])[0]
@@ -40,7 +33,7 @@ def test_curves_play_back_the_values_linearly():
     curves = {("color", 0): (frames, red), ('["nnviz_value"]', 0): (frames, value)}
     action = write(obj, curves)
     assert action.name == "nnviz · test" and action[keyframes.OWNER_PROPERTY]
-    curves = fcurves_of(obj)
+    curves = keyframes.fcurves_of(obj)
     assert len(curves) == 2 and all(len(c.keyframe_points) == 4 for c in curves)
     assert {k.interpolation for c in curves for k in c.keyframe_points} == {"LINEAR"}
     assert curves[0].group.name == "nnviz"
@@ -105,7 +98,7 @@ def test_curves_need_no_update_to_evaluate_exactly():
     frames = 1 + 3 * np.arange(50)
     values = np.random.default_rng(0).normal(size=50).cumsum()
     write(obj, {('["nnviz_value"]', 0): (frames, values)})
-    (curve,) = fcurves_of(obj)
+    (curve,) = keyframes.fcurves_of(obj)
     times = np.linspace(frames[0] - 5, frames[-1] + 5, 997)
     before = [curve.evaluate(t) for t in times]
     span = tuple(curve.range())
@@ -113,3 +106,7 @@ def test_curves_need_no_update_to_evaluate_exactly():
     assert [curve.evaluate(t) for t in times] == before
     assert tuple(curve.range()) == span == (1.0, float(frames[-1]))
     np.testing.assert_allclose(before[::83], np.interp(times[::83], frames, values), atol=1e-5)
+
+
+def test_fcurves_of_an_unanimated_object_is_empty():
+    assert list(keyframes.fcurves_of(new_object())) == []

@@ -74,20 +74,23 @@ def write_curves(target: bpy.types.ID, action: bpy.types.Action, channels: Seque
         for (data_path, index), points in zip(channels, co, strict=True):
             fcurve = channelbag.fcurves.new(data_path, index=index)
             fcurve.group = channel_group
-            _fill(fcurve, points, interpolations)
+            fill_curve(fcurve, points, interpolations)
         anim_data.action = action
         anim_data.action_slot = slot
     else:
         for (data_path, index), points in zip(channels, co, strict=True):
-            _fill(action.fcurves.new(data_path, index=index, action_group=group), points, interpolations)
+            fill_curve(action.fcurves.new(data_path, index=index, action_group=group), points, interpolations)
         anim_data.action = action
     # An ID the depsgraph has already evaluated ignores new curves until it is tagged.
     target.update_tag()
 
 
-def _fill(fcurve: bpy.types.FCurve, co: np.ndarray, interpolation: np.ndarray) -> None:
-    """Write the keys. No ``fcurve.update()``: it sorts the keys and recomputes Bezier handles, but
-    the keys come in time order and are LINEAR or CONSTANT, which Blender evaluates from the keys alone.
+def fill_curve(fcurve: bpy.types.FCurve, co: np.ndarray, interpolation: np.ndarray) -> None:
+    """Append keys to ``fcurve``: ``co`` is (frame, value) pairs interleaved (2K,) float32 and
+    ``interpolation`` (K,) int32 the enum values of the keys' interpolation.
+
+    No ``fcurve.update()``: it sorts the keys and recomputes Bezier handles, but the keys come in
+    time order and are LINEAR or CONSTANT, which Blender evaluates from the keys alone.
     Checked on 4.2, 4.5 and 5.0: values at and between keys and ``fcurve.range()`` are identical
     with and without it, and skipping it saves ~20% of the keying time. The handles keep Blender's
     defaults until a Graph Editor edit recalculates them; they only matter for Bezier keys."""
@@ -95,6 +98,17 @@ def _fill(fcurve: bpy.types.FCurve, co: np.ndarray, interpolation: np.ndarray) -
     points.add(len(interpolation))
     points.foreach_set("co", co)
     points.foreach_set("interpolation", interpolation)
+
+
+def fcurves_of(target: bpy.types.ID) -> Sequence[bpy.types.FCurve]:
+    """The F-Curves that animate ``target`` (empty when it has no action)."""
+    anim_data = target.animation_data
+    if anim_data is None or anim_data.action is None:
+        return []
+    if SLOTTED_ACTIONS:
+        channelbag = anim_data.action.layers[0].strips[0].channelbag(anim_data.action_slot)
+        return [] if channelbag is None else channelbag.fcurves
+    return anim_data.action.fcurves
 
 
 def remove_animation(targets: Iterable[bpy.types.ID]) -> None:
