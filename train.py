@@ -4,6 +4,7 @@
     blender -b -P train.py -- --preset xor --out out/xor.mp4             # inside Blender
     python train.py --preset xor --no-render --history run.npz           # training only (numpy)
     python train.py --history run.npz --out run.mp4                      # render a saved run
+    python train.py --preset xor --no-render --still xor.png             # one picture (last frame)
 
 Errors end the script with one line, ``nnviz: error: ...``, and a non-zero exit code. A run that
 diverges still saves what it recorded (``--history``, ``--save-blend``, ``--metrics``) but is not
@@ -61,6 +62,9 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
                         help="write the recorded run to this .npz; without --preset, animate this saved run")
     parser.add_argument("--metrics", type=Path, metavar="PATH", help="write a JSON summary of the run")
     parser.add_argument("--no-render", action="store_true", help="train (and save) only, no MP4")
+    parser.add_argument("--still", type=Path, metavar="PATH",
+                        help="also render one frame to this PNG (the last, or --still-frame)")
+    parser.add_argument("--still-frame", type=int, metavar="N", help="the frame --still renders")
     options = parser.parse_args(args)
     if options.preset is None and options.history is None:
         raise UsageError("give --preset (a .toml file or a shipped preset's name), or --history RUN.npz "
@@ -74,12 +78,14 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
         raise UsageError("give --out VIDEO.mp4, or --no-render to train without rendering")
     if options.out is not None and options.no_render:
         raise UsageError("--out and --no-render contradict each other; give one")
+    if options.still_frame is not None and options.still is None:
+        raise UsageError("--still-frame needs --still PATH.png")
     return options
 
 
 def make_parent_directories(options: argparse.Namespace) -> None:
     """Create the folders the outputs go to (``--out out/run.mp4`` in a fresh checkout)."""
-    for name in ("out", "history", "metrics", "save_blend"):
+    for name in ("out", "still", "history", "metrics", "save_blend"):
         path = getattr(options, name)
         if name == "history" and options.preset is None:
             continue  # read, not written
@@ -183,10 +189,14 @@ def json_number(value: float) -> float | None:
 def run(options: argparse.Namespace) -> int:
     metrics: dict[str, Any] = {}
     make_parent_directories(options)
-    if options.out is not None:
+    if options.out is not None or options.still is not None:
         from nnviz_addon.scene.render import check_output
 
-        options.out = check_output(options.out)  # before training, not after it
+        # Before training, not after it.
+        if options.out is not None:
+            options.out = check_output(options.out)
+        if options.still is not None:
+            options.still = check_output(options.still, ".png")
     if options.preset is not None:
         history, render_config, diverged = train(options, metrics)
         if options.history is not None:
@@ -199,8 +209,9 @@ def run(options: argparse.Namespace) -> int:
     metrics["diverged"] = diverged is not None
 
     rendering = options.out is not None and diverged is None
+    picturing = options.still is not None and diverged is None
     try:
-        if rendering or options.save_blend is not None:
+        if rendering or picturing or options.save_blend is not None:
             import bpy
 
             from nnviz_addon import api
@@ -212,6 +223,9 @@ def run(options: argparse.Namespace) -> int:
             if options.save_blend is not None:
                 bpy.ops.wm.save_as_mainfile(filepath=str(options.save_blend.absolute()), check_existing=False)
                 print(f"nnviz: saved the scene to {options.save_blend}", flush=True)
+            if picturing:
+                path = api.render_still(options.still, frame=options.still_frame)
+                print(f"nnviz: wrote {path}", flush=True)
             if rendering:
                 render(options.out, metrics)
     finally:

@@ -1,4 +1,4 @@
-"""nnviz from Python: train a preset, animate the run, render it to MP4.
+"""nnviz from Python: train a preset, animate the run, render it to MP4 (or one frame to PNG).
 
 Three calls, usable from Blender's Python console, a script, or ``python`` with the bpy module::
 
@@ -7,11 +7,13 @@ Three calls, usable from Blender's Python console, a script, or ``python`` with 
     history = api.train("xor", steps=200)         # a shipped preset's name, a .toml path or a Preset
     api.animate(history)                          # cubes, labels, overlay; every record keyed
     api.render("/tmp/xor.mp4")                    # H.264 MP4 of the scene's frame range
+    api.render_still("/tmp/xor.png")              # one frame (default: the last) as a PNG
 
     history.save("/tmp/xor.npz")                  # ...and later, or elsewhere:
     api.animate("/tmp/xor.npz")
 
-Training needs only numpy; :func:`animate` and :func:`render` import bpy when first called.
+Training needs only numpy; :func:`animate`, :func:`render` and :func:`render_still` import bpy
+when first called.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .training import TrainingRun
 if TYPE_CHECKING:
     from .scene.options import SceneOptions
 
-__all__ = ["TrainingDiverged", "animate", "render", "render_config_of", "resolve_preset", "train"]
+__all__ = ["TrainingDiverged", "animate", "render", "render_config_of", "render_still", "resolve_preset", "train"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -141,3 +143,19 @@ def render(path: str | Path, render: RenderConfig | None = None, *, frame_start:
     from .scene.render import render_mp4
 
     return render_mp4(path, render, frame_start=frame_start, frame_end=frame_end, progress=progress)
+
+
+def render_still(path: str | Path, render: RenderConfig | None = None, *, frame: int | None = None) -> Path:
+    """Render one frame of the current scene to the PNG ``path`` and return its absolute path.
+
+    ``frame`` defaults to the scene's last frame (the trained network); ``render`` as for
+    :func:`render`. The scene's MP4 settings are kept; the file appears only when complete.
+
+    Example::
+
+        render_still("/tmp/trained.png")
+        render_still("/tmp/start.png", frame=1)
+    """
+    from .scene.render import render_png
+
+    return render_png(path, render, frame=frame)

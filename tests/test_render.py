@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
@@ -26,7 +27,7 @@ import bpy
 from nnviz_addon import scene
 from nnviz_addon.config import RenderConfig
 from nnviz_addon.history import History, LayerSpec
-from nnviz_addon.scene.render import render_mp4, configure_render
+from nnviz_addon.scene.render import render_mp4, render_png, configure_render
 
 bpy.ops.wm.read_factory_settings(use_empty=True)
 rng = np.random.default_rng(0)
@@ -93,6 +94,9 @@ def test_check_output(tmp_path):
         render.check_output(tmp_path / "missing" / "a.mp4")
     with pytest.raises(ValueError, match=r"a\.avi: must end in \.mp4"):
         render.check_output(tmp_path / "a.avi")
+    assert render.check_output(tmp_path / "a.PNG", ".png") == tmp_path / "a.PNG"
+    with pytest.raises(ValueError, match=r"a\.mp4: must end in \.png"):
+        render.check_output(tmp_path / "a.mp4", ".png")
 
 
 @pytest.mark.slow
@@ -144,3 +148,35 @@ def test_frame_range_and_no_file_on_bad_range(tmp_path):
     assert "4..2" in last_json(result)["error"]
     assert read_back(out) == (3, (160, 90))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["part.mp4"]
+
+
+def image_pixels(path: Path) -> np.ndarray:
+    image = bpy.data.images.load(str(path))
+    try:
+        width, height = image.size
+        pixels = np.empty(width * height * image.channels, dtype=np.float32)
+        image.pixels.foreach_get(pixels)
+        return pixels.reshape(height, width, image.channels)
+    finally:
+        bpy.data.images.remove(image)
+
+
+@pytest.mark.slow
+def test_render_png_renders_one_frame_and_keeps_the_video_settings(tmp_path):
+    first, last = tmp_path / "first.png", tmp_path / "last.png"
+    result = run_blender("""
+        scene = bpy.context.scene
+        scene.frame_set(2)
+        before = scene.render.filepath
+        render_png(sys.argv[1].replace("first", "last"))  # default: the last frame
+        render_png(out, config, frame=1)
+        image = scene.render.image_settings
+        print(json.dumps({"format": image.file_format, "frame": scene.frame_current,
+                          "same path": scene.render.filepath == before,
+                          "media": getattr(image, "media_type", "VIDEO")}))
+    """, str(first), "workbench")
+    assert last_json(result) == {"format": "FFMPEG", "frame": 2, "same path": True, "media": "VIDEO"}
+    first_pixels, last_pixels = image_pixels(first), image_pixels(last)
+    assert first_pixels.shape[:2] == (90, 160)
+    assert np.abs(first_pixels - last_pixels).max() > 0.1  # the weights changed between frames 1 and 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["first.png", "last.png"]  # no partial file

@@ -62,6 +62,8 @@ def test_no_render_writes_history_and_metrics(tmp_path):
     (["--preset", "xor", "--fps", "0", "--no-render"], "render.fps must be at least 1"),
     (["--preset", "xor", "--out", str(TRAIN / "x.mp4")], "x.mp4: cannot create its folder"),
     pytest.param(["--preset", "xor", "--out", "x.avi"], "must end in .mp4", marks=pytest.mark.bpy),
+    pytest.param(["--preset", "xor", "--no-render", "--still", "x.jpg"], "must end in .png", marks=pytest.mark.bpy),
+    (["--preset", "xor", "--no-render", "--still-frame", "3"], "--still-frame needs --still"),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, args, message, request):
     if request.node.get_closest_marker("bpy"):
@@ -119,6 +121,23 @@ def test_renders_an_mp4(tmp_path, engine):
     result = train("--history", tmp_path / "run.npz", "--resolution", "96x54", "--engine", engine, "--out", again)
     assert result.returncode == 0, result.stderr[-3000:]
     assert frames_and_size(again) == (5, (96, 54))
+
+
+@pytest.mark.bpy
+@pytest.mark.slow
+def test_still_renders_one_png_without_the_video(tmp_path):
+    bpy = pytest.importorskip("bpy")
+    still = tmp_path / "pictures" / "xor.png"
+    result = train("--preset", "xor", "--steps", "8", "--resolution", "96x54", "--no-render",
+                   "--still", still, "--still-frame", "2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"wrote {still}" in result.stdout
+    image = bpy.data.images.load(str(still))
+    try:
+        assert tuple(image.size) == (96, 54)
+    finally:
+        bpy.data.images.remove(image)
+    assert sorted(p.name for p in still.parent.iterdir()) == ["xor.png"]
 
 
 @pytest.mark.bpy

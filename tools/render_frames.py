@@ -25,23 +25,17 @@ def render_one(preset: str, path: Path, width: int, height: int) -> None:
     import bpy
 
     from nnviz_addon import scene
-    from nnviz_addon.config import find_presets, load_preset
+    from nnviz_addon.config import RenderConfig, find_presets, load_preset
+    from nnviz_addon.scene.render import render_png
     from nnviz_addon.training import TrainingRun
 
     history = TrainingRun(load_preset(find_presets()[preset])).run()
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    blender_scene = bpy.context.scene
-    render = blender_scene.render
+    render = bpy.context.scene.render
     # The resolution first: build frames the camera for the picture's aspect ratio.
     render.resolution_x, render.resolution_y, render.resolution_percentage = width, height, 100
     scene.build(history)
-    render.engine = "BLENDER_WORKBENCH"
-    render.image_settings.file_format = "PNG"
-    render.image_settings.color_mode = "RGB"
-    render.image_settings.compression = 100
-    render.filepath = str(path)
-    blender_scene.frame_set(blender_scene.frame_end)
-    bpy.ops.render.render(write_still=True)
+    render_png(path, RenderConfig(engine="workbench", resolution=(width, height)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,8 @@
-"""Render the keyframed scene to an H.264 MP4, atomically.
+"""Render the keyframed scene to an H.264 MP4, or one frame of it to a PNG, atomically.
 
-The video is written under a temporary name beside the target and moved into place with
-``os.replace`` only once every frame is encoded, so the output path holds either the previous good
-file or the new complete one — never half a video.
+The file is written under a temporary name beside the target and moved into place with
+``os.replace`` only once it is complete, so the output path holds either the previous good file
+or the new complete one — never half a video or half a picture.
 """
 
 from __future__ import annotations
@@ -85,11 +85,11 @@ def _set_picture(scene: bpy.types.Scene, render: Any) -> None:
         stage.frame_camera(scene)
 
 
-def check_output(path: str | Path) -> Path:
-    """The absolute output path, or a clear error if it can't be written."""
+def check_output(path: str | Path, suffix: str = ".mp4") -> Path:
+    """The absolute output path, or a clear error if it can't be written or doesn't end in ``suffix``."""
     path = Path(path).expanduser().absolute()
-    if path.suffix.lower() != ".mp4":
-        raise ValueError(f"output {path}: must end in .mp4")
+    if path.suffix.lower() != suffix:
+        raise ValueError(f"output {path}: must end in {suffix}")
     if path.is_dir():
         raise ValueError(f"output {path}: is a directory")
     if not path.parent.is_dir():
@@ -119,8 +119,7 @@ def render_mp4(path: str | Path, render: Any | None = None, *, frame_start: int 
     if end < start:
         raise ValueError(f"frame range {start}..{end}: the end comes before the start")
 
-    # Blender expands '#' in output paths into frame numbers, so keep it out of the temporary name.
-    partial = path.with_name(f".{path.stem.replace('#', '_')}.partial-{os.getpid()}.mp4")
+    partial = _partial_path(path)
     saved = (scene.frame_start, scene.frame_end, scene.render.filepath)
     total = end - start + 1
     written: list[int] = []
@@ -155,3 +154,45 @@ def render_mp4(path: str | Path, render: Any | None = None, *, frame_start: int 
         scene.frame_start, scene.frame_end = saved[0], saved[1]
         partial.unlink(missing_ok=True)
     return path
+
+
+def render_png(path: str | Path, render: Any | None = None, *, frame: int | None = None) -> Path:
+    """Render one frame of the current scene (default: its last) to the PNG ``path``; returns it.
+
+    ``render`` is a ``RenderConfig`` as for :func:`render_mp4` (None keeps the scene's settings).
+    The scene keeps its MP4 output, output path and current frame, so a ``.blend`` saved afterwards
+    still renders the video. On any error no partial file is left and an existing file is kept.
+    """
+    path = check_output(path, ".png")
+    scene = bpy.context.scene
+    if render is not None:
+        _set_picture(scene, render)
+    image = scene.render.image_settings
+    # 5.0+ offers PNG only once the media type is an image; it must be put back first when restoring.
+    saved_format = [(name, getattr(image, name)) for name in ("media_type", "file_format", "color_mode")
+                    if hasattr(image, name)]
+    saved_frame, saved_path = scene.frame_current, scene.render.filepath
+    partial = _partial_path(path)
+    try:
+        if hasattr(image, "media_type"):
+            image.media_type = "IMAGE"
+        image.file_format, image.color_mode = "PNG", "RGB"
+        scene.render.filepath = str(partial)
+        scene.frame_set(scene.frame_end if frame is None else int(frame))
+        result = bpy.ops.render.render(write_still=True, scene=scene.name)
+        if "FINISHED" not in result or not partial.is_file():
+            raise RuntimeError(f"rendering {path.name} failed")
+        os.replace(partial, path)
+    finally:
+        for name, value in saved_format:
+            setattr(image, name, value)
+        scene.render.filepath = saved_path
+        scene.frame_set(saved_frame)
+        partial.unlink(missing_ok=True)
+    return path
+
+
+def _partial_path(path: Path) -> Path:
+    """A hidden temporary name beside ``path``, with the same extension. Blender expands '#' in
+    output paths into frame numbers, so none is kept in it."""
+    return path.with_name(f".{path.stem.replace('#', '_')}.partial-{os.getpid()}{path.suffix}")
