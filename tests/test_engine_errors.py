@@ -179,3 +179,50 @@ def test_module_assignment_errors() -> None:
         Early()
     with pytest.raises(IndexError, match="index 5 is out of range for a Sequential of 1 modules"):
         nn.Sequential(nn.ReLU())[5]
+
+
+def test_second_backward_through_a_freed_graph_says_how_to_keep_it() -> None:
+    x = _t(2, requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match=r"second time.*retain_graph=True"):
+        loss.backward()
+    np.testing.assert_array_equal(x.grad.data, [2.0, 2.0])  # the failed pass added nothing
+
+
+def test_retain_grad_needs_a_tensor_that_requires_grad() -> None:
+    with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has requires_grad=False"):
+        _t(2).retain_grad()
+
+
+def test_mean_of_an_integer_tensor_names_the_dtype_and_the_fix() -> None:
+    with pytest.raises(RuntimeError, match=r"floating point or complex dtype. Got: Long.*x\.float\(\)\.mean\(\)"):
+        engine.tensor([1, 2]).mean()
+
+
+def test_integer_division_by_zero_and_unknown_rounding_mode() -> None:
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        engine.tensor([1, 2]) // engine.tensor([1, 0])
+    with pytest.raises(RuntimeError, match="one of None, 'trunc', or 'floor' but found 'round'"):
+        _t(2).div(2, rounding_mode="round")
+
+
+def test_floor_divide_backward_points_to_the_differentiable_alternative() -> None:
+    with pytest.raises(RuntimeError, match=r"floor_divide is not implemented.*rounding_mode='floor'"):
+        (_t(2, requires_grad=True) // 2).sum().backward()
+
+
+def test_cross_entropy_class_weight_errors() -> None:
+    scores, target = _t(2, 3), engine.tensor([0, 1])
+    with pytest.raises(TypeError, match="weight must be a tensor of class weights, got 'sum'"):
+        F.cross_entropy(scores, target, "sum")
+    with pytest.raises(RuntimeError, match="not differentiable with respect to argument 'weight'"):
+        F.cross_entropy(scores, target, _t(3, requires_grad=True))
+    with pytest.raises(RuntimeError, match="weight has dtype float64 but input has dtype float32"):
+        F.cross_entropy(scores, target, Tensor(np.ones(3)))
+    with pytest.raises(RuntimeError, match=r"all 3 classes or no classes but got weight tensor of shape: \[2\]"):
+        F.nll_loss(scores, target, _t(2))
+    with pytest.raises(TypeError, match="weight must be a Tensor of class weights or None, got list"):
+        nn.CrossEntropyLoss([1.0, 2.0, 3.0])
+    with pytest.raises(IndexError, match=r"target -1 is out of bounds.*or equal ignore_index \(-100\)"):
+        F.cross_entropy(scores, engine.tensor([-1, -100]))

@@ -5,7 +5,8 @@ that maps the output gradient to one gradient per input (micrograd's layout). ``
 walks the graph iteratively in reverse creation order (a topological order that needs no
 depth-first search and no recursion) and, after every closure, sums each
 input gradient back to that input's shape (the single "unbroadcast" step), so the rules below stay
-one-liners even when numpy broadcast the operands.
+one-liners even when numpy broadcast the operands. As in torch, a pass without ``retain_graph``
+swaps each closure it ran for one that raises, which frees the arrays the closure saved.
 
 Speed matters because a training step of a tiny network is mostly Python overhead: ``Tensor`` has
 ``__slots__``, no graph is recorded under :class:`no_grad` or when no input requires a gradient,
@@ -149,6 +150,15 @@ _new_tensor = object.__new__
 _creation_counter = itertools.count()
 
 
+def _freed_backward(grad: np.ndarray) -> Sequence[np.ndarray | None]:
+    """Stands in for an op's backward closure once a backward pass without retain_graph used it."""
+    raise RuntimeError(
+        "Trying to backward through the graph a second time (or directly access saved tensors after they "
+        "have already been freed). Saved intermediate values of the graph are freed when you call .backward(). "
+        "Specify retain_graph=True if you need to backward through the graph a second time."
+    )
+
+
 def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``grad`` over the axes numpy broadcast so it gets ``shape`` back."""
     extra = grad.ndim - len(shape)
@@ -212,13 +222,52 @@ def _pow_grad_exponent(g: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndar
         return np.where((a == 0) & (b >= 0), 0, g * out * np.log(a))
 
 
+def _check_integer_divisor(a: np.ndarray, b: np.ndarray) -> None:
+    # numpy gives 0 and a warning; torch raises a RuntimeError whose message is "ZeroDivisionError"
+    if a.dtype.kind in "iub" and b.dtype.kind in "iub" and not np.all(b):
+        raise RuntimeError("ZeroDivisionError: integer division by zero (a divisor element is 0)")
+
+
+def _floor_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Python's ``//`` elementwise (rounds toward -inf); floats give inf or nan at 0, as in torch."""
+    _check_integer_divisor(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.floor_divide(a, b)
+
+
+def _trunc_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Division rounded toward zero (C's integer division), integers kept exact."""
+    _check_integer_divisor(a, b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if a.dtype.kind == "f":
+            return np.trunc(np.true_divide(a, b))
+        quotient, remainder = np.divmod(a, b)
+        return quotient + ((remainder != 0) & ((a < 0) != (b < 0)))
+
+
+def _floor_divide_grad(g: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    raise RuntimeError(
+        "derivative for floor_divide is not implemented (as in torch); "
+        "use div(..., rounding_mode='floor') for a zero gradient or detach() the operands"
+    )
+
+
+def _zero_grad(g: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # a rounded quotient is piecewise constant, so torch defines its gradient as zero
+    return np.zeros_like(g)
+
+
 _BINARY: dict[str, tuple[Callable, Callable, Callable]] = {
     "add": (np.add, lambda g, a, b, out: g, lambda g, a, b, out: g),
     "sub": (np.subtract, lambda g, a, b, out: g, lambda g, a, b, out: -g),
     "mul": (np.multiply, lambda g, a, b, out: g * b, lambda g, a, b, out: g * a),
     "div": (np.true_divide, lambda g, a, b, out: g / b, lambda g, a, b, out: -g * out / b),
     "pow": (_power, _pow_grad_base, _pow_grad_exponent),
+    "floor_divide": (_floor_divide, _floor_divide_grad, _floor_divide_grad),
+    "div_floor": (_floor_divide, _zero_grad, _zero_grad),
+    "div_trunc": (_trunc_divide, _zero_grad, _zero_grad),
 }
+_ROUNDING_MODES = ("trunc", "floor")
 
 
 class Tensor:
@@ -229,7 +278,7 @@ class Tensor:
     ``grad`` is a Tensor or None and only leaves that require a gradient keep one.
     """
 
-    __slots__ = ("_backward", "_parents", "_seq", "data", "grad", "requires_grad")
+    __slots__ = ("_backward", "_parents", "_retains_grad", "_seq", "data", "grad", "requires_grad")
     __array_ufunc__ = None  # `ndarray + Tensor` defers to Tensor.__radd__ instead of looping
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
@@ -332,8 +381,13 @@ class Tensor:
 
     # -- autograd ---------------------------------------------------------------------------
 
-    def backward(self, gradient: Tensor | np.ndarray | float | None = None) -> None:
-        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient."""
+    def backward(self, gradient: Tensor | np.ndarray | float | None = None, retain_graph: bool | None = None) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient
+        (and into ``.grad`` of the non-leaves that asked with :meth:`retain_grad`).
+
+        Like torch, the graph's saved arrays are freed on the way unless ``retain_graph`` is
+        true, so a second backward through the same ops raises instead of silently adding the
+        gradients again."""
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         if gradient is None:
@@ -347,6 +401,7 @@ class Tensor:
         if self._backward is None:
             self._accumulate(seed)
             return
+        free = not retain_graph
         # Creation order is a topological order (an op's inputs exist before its output), so a
         # heap keyed on the creation number yields every node after all the nodes computed from
         # it; leaves take their gradient as it arrives.
@@ -355,7 +410,10 @@ class Tensor:
         while pending:
             node = heappop(pending)[1]
             grad = grads.pop(id(node))
-            for parent, parent_grad in zip(node._parents, node._backward(grad), strict=True):
+            parent_grads = node._backward(grad)
+            if free:  # drops the closure and with it the arrays it saved
+                node._backward = _freed_backward
+            for parent, parent_grad in zip(node._parents, parent_grads, strict=True):
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 target = parent.data
@@ -373,6 +431,27 @@ class Tensor:
                     heappush(pending, (-parent._seq, parent))
                 else:
                     grads[key] = previous + parent_grad
+
+    def retain_grad(self) -> None:
+        """Make this non-leaf keep its gradient in ``.grad`` after backward (a no-op on leaves)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.is_leaf or self.retains_grad:
+            return
+        self._retains_grad = True
+        # The node's closure receives the node's full gradient, so storing it there costs the
+        # backward pass nothing for every tensor that does not retain its gradient.
+        compute_parent_grads = self._backward
+
+        def store_then_backward(grad: np.ndarray) -> Sequence[np.ndarray | None]:
+            self._accumulate(grad)
+            return compute_parent_grads(grad)
+
+        self._backward = store_then_backward
+
+    @property
+    def retains_grad(self) -> bool:
+        return getattr(self, "_retains_grad", False)  # the slot is only set by retain_grad()
 
     def _accumulate(self, grad: np.ndarray) -> None:
         if self.grad is None:
@@ -451,6 +530,22 @@ class Tensor:
     def __rtruediv__(self, other: Any) -> Tensor:
         return self._binary(other, "div", reflected=True)
 
+    def __floordiv__(self, other: Any) -> Tensor:
+        return self._binary(other, "floor_divide")
+
+    def __rfloordiv__(self, other: Any) -> Tensor:
+        return self._binary(other, "floor_divide", reflected=True)
+
+    def div(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        """``self / other``, or rounded with ``rounding_mode`` "trunc" or "floor" (zero gradient)."""
+        if rounding_mode is None:
+            return self._binary(other, "div")
+        if rounding_mode not in _ROUNDING_MODES:
+            raise RuntimeError(
+                f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found {rounding_mode!r}"
+            )
+        return self._binary(other, f"div_{rounding_mode}")
+
     def __pow__(self, other: Any) -> Tensor:
         if isinstance(other, (int, float)) and not isinstance(other, bool):
             return self._pow_scalar(other)
@@ -478,7 +573,7 @@ class Tensor:
     add = __add__
     sub = __sub__
     mul = __mul__
-    div = __truediv__
+    floor_divide = __floordiv__
     pow = __pow__
     neg = __neg__
 
@@ -617,6 +712,11 @@ class Tensor:
         return from_op(out, (self,), lambda g: (_expand_reduced(g, axes, keepdim, shape),))
 
     def mean(self, dim: int | Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+        if self.dtype.kind != "f":
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                f"complex dtype. Got: {_torch_dtype_name(self.dtype)} (convert first, e.g. x.float().mean())"
+            )
         axes = _normalize_dims(dim, self.ndim)
         shape = self.shape
         count = self.data.size if axes is None else int(np.prod([shape[a] for a in axes]))
@@ -790,6 +890,21 @@ class Tensor:
             return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
 
         return from_op(out, (self,), backward)
+
+
+_TORCH_INTEGER_NAMES = {
+    "int64": "Long",
+    "int32": "Int",
+    "int16": "Short",
+    "int8": "Char",
+    "uint8": "Byte",
+    "bool": "Bool",
+}
+
+
+def _torch_dtype_name(dtype: np.dtype) -> str:
+    """The name torch's error messages use for a dtype (``Long`` for int64)."""
+    return _TORCH_INTEGER_NAMES.get(dtype.name, dtype.name)
 
 
 def _expand_reduced(g: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool, shape: tuple[int, ...]) -> np.ndarray:

@@ -258,14 +258,23 @@ def _pointwise_loss(
     return from_op(out, parents, backward)
 
 
-def _reduce(losses: np.ndarray, reduction: str) -> np.ndarray:
-    """The mean, sum or (for "none") the losses themselves, kept in the losses' dtype."""
+def _reduce(losses: np.ndarray, reduction: str, divisor: float | None = None) -> np.ndarray:
+    """The mean, sum or (for "none") the losses themselves, kept in the losses' dtype. The mean
+    divides by ``divisor`` when given (a total class weight: 0 gives nan, as in torch)."""
     if reduction == "none":
         return losses
     total = np.add.reduce(losses, axis=None)
     if reduction == "mean":
-        total = np.true_divide(total, losses.size, dtype=losses.dtype)
+        total = _divide(total, losses.size if divisor is None else divisor, losses.dtype)
     return np.asarray(total)
+
+
+def _divide(a: np.ndarray, b: float, dtype: np.dtype | None = None) -> np.ndarray:
+    """``a / b``; a zero ``b`` gives inf or nan as in torch, without numpy's warning."""
+    if b:
+        return np.true_divide(a, b, dtype=dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.true_divide(a, b, dtype=dtype)
 
 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -319,7 +328,11 @@ def _class_rows(x: np.ndarray) -> tuple[np.ndarray, Callable[[np.ndarray], np.nd
     return moved.reshape(-1, x.shape[1]), lambda rows: np.moveaxis(rows.reshape(moved.shape), -1, 1)
 
 
-def _class_indices(target: Tensor, scores_shape: tuple[int, ...], loss: str) -> np.ndarray:
+def _class_indices(
+    target: Tensor, scores_shape: tuple[int, ...], loss: str, ignore_index: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The target's class indices as one per row, and a mask of the rows that count (None when
+    all do; rows whose target is ``ignore_index`` don't, and get class 0 as a safe stand-in)."""
     expected = scores_shape[:1] + scores_shape[2:] if len(scores_shape) > 1 else ()
     if target.shape != expected:
         raise ValueError(
@@ -328,10 +341,50 @@ def _class_indices(target: Tensor, scores_shape: tuple[int, ...], loss: str) -> 
         )
     indices = target.data.reshape(-1)
     classes = scores_shape[1] if len(scores_shape) > 1 else scores_shape[0]
-    if indices.size and (indices.min() < 0 or indices.max() >= classes):
-        bad = indices[(indices < 0) | (indices >= classes)][0]
-        raise IndexError(f"{loss}: target {bad} is out of bounds; class indices must be in [0, {classes - 1}]")
-    return indices
+    # min and max settle the common case (valid targets, the default ignore_index -100) cheaply
+    if not indices.size or (indices.min() >= 0 and indices.max() < classes and not 0 <= ignore_index < classes):
+        return indices, None
+    counted = indices != ignore_index
+    invalid = counted & ((indices < 0) | (indices >= classes))
+    if invalid.any():
+        raise IndexError(
+            f"{loss}: target {indices[invalid][0]} is out of bounds; class indices must be in [0, {classes - 1}] "
+            f"or equal ignore_index ({ignore_index})"
+        )
+    if counted.all():
+        return indices, None
+    return np.where(counted, indices, 0), counted
+
+
+def _class_weights(weight: Any, input: Tensor, loss: str) -> np.ndarray | None:
+    """``weight`` (one rescaling factor per class, or None) as an array of the input's dtype."""
+    if weight is None:
+        return None
+    if isinstance(weight, str):
+        raise TypeError(f"{loss}: weight must be a tensor of class weights, got {weight!r}; pass reduction= by name")
+    if isinstance(weight, Tensor) and weight.requires_grad:
+        raise RuntimeError(f"{loss} is not differentiable with respect to argument 'weight'; pass weight.detach()")
+    array = weight.data if isinstance(weight, Tensor) else weight
+    if isinstance(array, np.ndarray) and array.dtype != input.dtype:
+        raise RuntimeError(f"{loss}: weight has dtype {array.dtype} but input has dtype {input.dtype}; they must match")
+    array = np.asarray(array, dtype=input.dtype)
+    classes = input.shape[1] if input.ndim > 1 else input.shape[0]
+    if array.shape != (classes,):
+        raise RuntimeError(
+            f"{loss}: weight tensor should be defined either for all {classes} classes or no classes "
+            f"but got weight tensor of shape: {list(array.shape)}"
+        )
+    return array
+
+
+def _row_weights(
+    weights: np.ndarray | None, indices: np.ndarray, counted: np.ndarray | None, dtype: np.dtype
+) -> np.ndarray | None:
+    """Each row's factor: its target's class weight, 0 for ignored rows; None when all are 1."""
+    if counted is None:
+        return None if weights is None else weights[indices]
+    factors = counted.astype(dtype)
+    return factors if weights is None else factors * weights[indices]
 
 
 def _row_loss(
@@ -342,19 +395,25 @@ def _row_loss(
     restore: Callable[[np.ndarray], np.ndarray],
     reduction: str,
     target_grad: Callable[[np.ndarray], np.ndarray] | None = None,
+    divisor: float | None = None,
+    counted: np.ndarray | None = None,
 ) -> Tensor:
     """One op for a loss with one value per row of class scores: ``input_grad(w)`` maps the
     row weights ``w`` (upstream gradient after the reduction, shaped (rows, 1) or 0-d) to the
-    (rows, C) gradient."""
+    (rows, C) gradient. "mean" divides by ``divisor`` (default: the number of rows); rows
+    outside the ``counted`` mask get exactly zero gradient, even when that divisor is 0."""
     check_reduction(reduction)
-    out = _reduce(losses, reduction).reshape(out_shape if reduction == "none" else ())
+    out = _reduce(losses, reduction, divisor).reshape(out_shape if reduction == "none" else ())
     rows = losses.shape[0]
+    divisor = rows if divisor is None else divisor
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         # one weight per row, or one for all rows (a 0-d array broadcasts the same way)
         weights = g.reshape(rows, 1) if reduction == "none" else g
         if reduction == "mean":
-            weights = g / rows
+            weights = _divide(g, divisor)
+        if counted is not None:
+            weights = np.where(counted[:, None], weights, 0)
         grads = [restore(input_grad(weights)) if parents[0].requires_grad else None]
         if len(parents) > 1:
             wants_target = target_grad is not None and parents[1].requires_grad
@@ -367,75 +426,115 @@ def _row_loss(
 def cross_entropy(
     input: Tensor,
     target: Any,
+    weight: Tensor | None = None,
+    *,
+    ignore_index: int = -100,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
 ) -> Tensor:
     """log-softmax over dim 1 (dim 0 for 1-D input) and negative log-likelihood, fused.
 
     ``target`` holds class indices (integers, input's shape without the class dim) or class
-    probabilities (floats, input's shape). ``label_smoothing`` mixes the target with the uniform
-    distribution, as in torch."""
+    probabilities (floats, input's shape). As in torch: ``weight`` rescales each class, and
+    with class indices "mean" divides by the summed weights of the counted rows; rows whose
+    target is ``ignore_index`` count for nothing (all ignored: the mean is nan);
+    ``label_smoothing`` mixes the target with the uniform distribution."""
     check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
+    class_weights = _class_weights(weight, input, "cross_entropy")
     scores, restore = _class_rows(input.data)
     classes = scores.shape[1]
     out_shape = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
+    divisor = counted = None
     if target.dtype.kind in "iu":
-        indices = _class_indices(target, input.shape, "cross_entropy")
+        indices, counted = _class_indices(target, input.shape, "cross_entropy", ignore_index)
         rows = np.arange(indices.size)
+        row_weights = _row_weights(class_weights, indices, counted, input.dtype)
+        if row_weights is not None:
+            divisor = row_weights.sum()
         if label_smoothing == 0.0:  # the common case, kept lean: logsumexp - picked score
             shifted = scores - np.maximum.reduce(scores, axis=1, keepdims=True)
             exp = np.exp(shifted)
             total = np.add.reduce(exp, axis=1, keepdims=True)
             losses = np.log(total[:, 0]) - shifted[rows, indices]
+            if row_weights is not None:
+                losses = losses * row_weights
 
             def input_grad(weights: np.ndarray) -> np.ndarray:
                 grad = exp / total
                 grad[rows, indices] -= 1
-                grad *= weights
+                grad *= weights if row_weights is None else weights * row_weights[:, None]
                 return grad
 
-            return _row_loss((input,), losses, out_shape, input_grad, restore, reduction)
-        probabilities = np.zeros_like(scores)
-        probabilities[rows, indices] = 1
+            return _row_loss((input,), losses, out_shape, input_grad, restore, reduction, None, divisor, counted)
+        # torch: (1 - s) * weighted NLL + s / C * (-sum_c weight_c log p_c), the mean of both
+        # parts taken over the counted rows' weights; as one target distribution per row:
+        smoothed = np.zeros_like(scores)
+        smoothed[rows, indices] = (1.0 - label_smoothing) * (1 if row_weights is None else row_weights)
+        smoothed += label_smoothing / classes * (1 if class_weights is None else class_weights)
+        if counted is not None:
+            smoothed *= counted[:, None]
         parents: tuple[Tensor, ...] = (input,)
     else:
+        if ignore_index >= 0:
+            raise RuntimeError(
+                "cross_entropy: ignore_index is not supported for floating point target (class probabilities)"
+            )
         if target.shape != input.shape:
             raise ValueError(
                 f"cross_entropy: probability target of shape {target.shape} differs from input shape {input.shape}"
             )
-        probabilities = _class_rows(target.data.astype(input.dtype, copy=False))[0]
+        smoothed = _class_rows(target.data.astype(input.dtype, copy=False))[0]
+        if label_smoothing:
+            smoothed = smoothed * (1.0 - label_smoothing) + label_smoothing / classes
+        if class_weights is not None:
+            smoothed = smoothed * class_weights
         parents = (input, target)
     log_p = _log_softmax(scores, 1)
-    smoothed = probabilities * (1.0 - label_smoothing) + label_smoothing / classes if label_smoothing else probabilities
     losses = -(smoothed * log_p).sum(axis=1)
 
     def smoothed_grad(weights: np.ndarray) -> np.ndarray:
         return (np.exp(log_p) * smoothed.sum(axis=1, keepdims=True) - smoothed) * weights
 
     def probability_grad(weights: np.ndarray) -> np.ndarray:
-        return -log_p * (1.0 - label_smoothing) * weights
+        per_class = (1.0 - label_smoothing) * (1 if class_weights is None else class_weights)
+        return -log_p * per_class * weights
 
-    return _row_loss(parents, losses, out_shape, smoothed_grad, restore, reduction, probability_grad)
+    return _row_loss(parents, losses, out_shape, smoothed_grad, restore, reduction, probability_grad, divisor, counted)
 
 
-def nll_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood of class indices, given log-probabilities (N, C[, d...]) or (C,)."""
+def nll_loss(
+    input: Tensor,
+    target: Any,
+    weight: Tensor | None = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of class indices, given log-probabilities (N, C[, d...]) or (C,);
+    ``weight`` and ``ignore_index`` as in :func:`cross_entropy`."""
     check_reduction(reduction)
     target = target if isinstance(target, Tensor) else Tensor(np.asarray(target))
     if target.dtype.kind not in "iu":
         raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {target.dtype}")
+    class_weights = _class_weights(weight, input, "nll_loss")
     scores, restore = _class_rows(input.data)
-    indices = _class_indices(target, input.shape, "nll_loss")
+    indices, counted = _class_indices(target, input.shape, "nll_loss", ignore_index)
     rows = np.arange(indices.size)
     out_shape = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
+    row_weights = _row_weights(class_weights, indices, counted, input.dtype)
+    losses = -scores[rows, indices]
+    divisor = None
+    if row_weights is not None:
+        losses = losses * row_weights
+        divisor = row_weights.sum()
 
     def input_grad(weights: np.ndarray) -> np.ndarray:
         grad = np.zeros_like(scores)
-        grad[rows, indices] = -1
+        grad[rows, indices] = -1 if row_weights is None else -row_weights
         grad *= weights
         return grad
 
-    return _row_loss((input,), -scores[rows, indices], out_shape, input_grad, restore, reduction)
+    return _row_loss((input,), losses, out_shape, input_grad, restore, reduction, None, divisor, counted)
