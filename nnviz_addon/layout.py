@@ -11,6 +11,10 @@ up, every cube sits at y = 0 and the camera looks along +y. One grid cell is 1 u
 
     [legend bar]  -max  0  +max
     ▪ ■ ■  size legend, when cube sizes show gradients or updates
+
+In a portrait frame (width/height below ``PORTRAIT_ASPECT``) the same layer blocks are stacked top to
+bottom instead, left-aligned, each with its label above it, so the network spans the frame's width
+rather than a thin strip across its middle (``Layout.stacked`` tells the views to follow suit).
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ CHAR_WIDTH = 0.55  # of Blender's default font, per unit of text height (a sligh
 LEGEND_SEGMENTS = 64
 OVERLAY_LINES = 3  # title, step counter, loss: the block reserved above the network for overlay.py
 LINE_SPACING = 1.5
+# Below this width/height the layers stack top to bottom. A square frame keeps the row: every preset's
+# row is at least as wide as tall, so it still spans the square's width, and the task view's band
+# under it fills the height (view_layout.STACK_ASPECT); only a frame narrower than tall makes the
+# row's width the side that shrinks the cubes.
+PORTRAIT_ASPECT = 1.0
 
 Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
 
@@ -88,6 +97,7 @@ class Layout:
     bounds: Bounds  # (min xyz, max xyz) of everything above, text included
     size_legend: SizeLegend | None = None
     legend_bounds: Bounds | None = None  # the colour and size legends with their labels and captions
+    stacked: bool = False  # layers run top to bottom (a portrait frame) rather than left to right
 
     @property
     def cube_count(self) -> int:
@@ -164,9 +174,10 @@ def _unlisted(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ..
 
 
 def text_size_for(content_width: float, content_height: float, aspect: float) -> float:
-    """Label height so that text is about 1/30 of the frame height whatever the network's size."""
+    """Label height so that text is about 1/30 of the frame's shorter side (its height, unless the
+    frame is portrait) whatever the network's size."""
     frame_height = max(content_height, content_width / aspect)
-    return max(0.6, frame_height / 30)
+    return max(0.6, min(frame_height, frame_height * aspect) / 30)
 
 
 def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]],
@@ -189,26 +200,37 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
         return [_grid_extent(shapes[key])[0] for _, key in _layer_parts(spec)]
 
     grid_widths = [sum(block_widths(s)) + STRIP_GAP * (len(block_widths(s)) - 1) for s in layers]
-    grid_height = max(_grid_extent(shapes[key])[1] for s in layers for _, key in _layer_parts(s))
+    grid_heights = [max(_grid_extent(shapes[key])[1] for _, key in _layer_parts(s)) for s in layers]
+    stacked = aspect < PORTRAIT_ASPECT
     layer_gap = 3.0
-    size = text_size_for(sum(grid_widths) + layer_gap * (len(layers) - 1), grid_height, aspect)
+    if stacked:
+        # Under the stack come the task view and loss curve, together about as tall as it is wide.
+        height = sum(grid_heights) + layer_gap * (len(layers) - 1) + max(grid_widths)
+        size = text_size_for(max(grid_widths), height, aspect)
+    else:
+        size = text_size_for(sum(grid_widths) + layer_gap * (len(layers) - 1), max(grid_heights), aspect)
     titles = [layer_title(s) if s.kind != "tensor" else f"{s.name} {tuple(shapes[s.weight])}" for s in layers]
+    # A layer's slot is wide enough for its grid and its label, whichever is wider.
+    slot_widths = [max(width, text_width(title, size)) for width, title in zip(grid_widths, titles, strict=True)]
+    if stacked:
+        # Under a layer: a gap, then the next layer's label line (as much as the first layer's above it).
+        corners = _stacked_corners(grid_heights, gap=max(1.5, size) + 1.7 * size)
+    else:
+        corners = _row_corners(slot_widths, gap=max(layer_gap, 1.5 * size))
 
     blocks: list[Block] = []
     labels: dict[str, Label] = {}
-    left, top = 0.0, 0.0
-    for spec, title, width in zip(layers, titles, grid_widths, strict=True):
-        labels[spec.name] = Label(title, (left, 0.0, top + 0.6 * size), size)
+    for spec, title, (left, grid_top) in zip(layers, titles, corners, strict=True):
+        labels[spec.name] = Label(title, (left, 0.0, grid_top + 0.6 * size), size)
         x = left
         for (role, key), w in zip(_layer_parts(spec), block_widths(spec), strict=True):
-            positions, indices = _grid(shapes[key], x, top)
+            positions, indices = _grid(shapes[key], x, grid_top)
             role_name = role if spec.kind != "tensor" else key
             blocks.append(Block(spec.name, role_name, key, shapes[key], positions, indices))
             x += w + STRIP_GAP
-        # A layer's slot is wide enough for its grid and its label, whichever is wider.
-        left += max(width, len(title) * CHAR_WIDTH * size) + max(layer_gap, 1.5 * size)
-    right = left - max(layer_gap, 1.5 * size)
-    bottom = -grid_height
+    right = max(left + width for (left, _), width in zip(corners, slot_widths, strict=True))
+    bottom = min(grid_top - height for (_, grid_top), height in zip(corners, grid_heights, strict=True))
+    top = 0.0  # of the first layer's grids
 
     legend_width = min(max(right * 0.35, 8 * size), right)
     legend = _legend(left=0.0, top=bottom - 1.5 * size, width=legend_width, size=size)
@@ -229,7 +251,25 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     bounds = ((0.0, -CUBE_SIZE / 2, legend_bottom), (max(right, caption_end), CUBE_SIZE / 2,
                                                       overlay_anchor[2] + size))
     legend_bounds = ((0.0, -CUBE_SIZE / 2, legend_bottom), (caption_end, CUBE_SIZE / 2, bottom - 1.5 * size))
-    return Layout(blocks, labels, legend, overlay_anchor, size, bounds, size_legend, legend_bounds)
+    return Layout(blocks, labels, legend, overlay_anchor, size, bounds, size_legend, legend_bounds, stacked)
+
+
+def _row_corners(widths: Sequence[float], gap: float) -> list[tuple[float, float]]:
+    """(left, top) of each layer's slot in one top-aligned row, ``gap`` apart."""
+    corners, left = [], 0.0
+    for width in widths:
+        corners.append((left, 0.0))
+        left += width + gap
+    return corners
+
+
+def _stacked_corners(heights: Sequence[int], gap: float) -> list[tuple[float, float]]:
+    """(left, top) of each layer's grids in one left-aligned column, ``gap`` apart."""
+    corners, top = [], 0.0
+    for height in heights:
+        corners.append((0.0, top))
+        top -= height + gap
+    return corners
 
 
 def text_width(text: str, size: float) -> float:

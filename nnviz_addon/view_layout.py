@@ -19,11 +19,15 @@ network with its labels and legends), or, when the last layer is much shorter th
 64-32-10), in the empty space under the last layer; in a square or portrait frame (width/height below
 ``STACK_ASPECT``) also in a band under everything, when that covers more of the frame. The loss
 curve fills the band the overlay text leaves free above the network, beside the step counter.
+
+When the layout stacks its layers top to bottom (``Layout.stacked``, a portrait frame), each layer's
+output column stands right of its own grids, level with its rows, and the loss curve and then the
+task view take bands under everything, as wide as the picture.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -39,6 +43,9 @@ UNDER_MIN_SHARE = 0.55
 # Below this width/height the task view may also go under everything (see place_views); 16:9 frames
 # keep it beside the network or under its last layer.
 STACK_ASPECT = 1.3
+# Under stacked layers the task view is at least this share of the picture's width tall: less would
+# leave a strip too thin for its title, plot and key.
+TASK_MIN_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -67,11 +74,12 @@ class Rect:
 
 @dataclass(frozen=True)
 class NeuronPlacement:
-    """x of each neuron column and the vertical extent the columns share (plain numbers).
+    """x of each neuron column and the vertical extent of each (plain numbers).
 
     ``layer_x`` maps a drawn layer's name (``LayerSpec.name``) to the column of its output neurons.
-    Columns are top-aligned at ``top``; a column with more neurons than ``top - bottom`` cells packs
-    them closer (and draws them smaller) so it never outgrows the network.
+    Columns are top-aligned at ``top``, or, for a layer in ``layer_extent`` (stacked layers), at that
+    layer's own (top, bottom); a column with more neurons than its extent has cells packs them closer
+    (and draws them smaller) so it never outgrows its grid.
     """
 
     input_x: float
@@ -80,15 +88,20 @@ class NeuronPlacement:
     bottom: float
     caption: tuple[float, float] | None = None  # (x, z) of the line saying what the spheres show
     text_size: float = 1.0
+    layer_extent: dict[str, tuple[float, float]] = field(default_factory=dict)
 
-    def spacing(self, count: int) -> float:
-        return min(1.0, (self.top - self.bottom) / max(count, 1))
+    def spacing(self, count: int, layer: str | None = None) -> float:
+        """Centre distance of a column of ``count`` neurons: the input column's, or ``layer``'s."""
+        top, bottom = self.layer_extent.get(layer, (self.top, self.bottom))
+        return min(1.0, (top - bottom) / max(count, 1))
 
-    def positions(self, x: float, count: int) -> np.ndarray:
-        """(count, 3) centres of a column of ``count`` neurons at ``x``."""
+    def positions(self, x: float, count: int, layer: str | None = None) -> np.ndarray:
+        """(count, 3) centres of a column of ``count`` neurons at ``x``: the input column, or the
+        output column of ``layer``."""
+        top = self.layer_extent.get(layer, (self.top, self.bottom))[0]
         positions = np.zeros((count, 3))
         positions[:, 0] = x
-        positions[:, 2] = self.top - (np.arange(count) + 0.5) * self.spacing(count)
+        positions[:, 2] = top - (np.arange(count) + 0.5) * self.spacing(count, layer)
         return positions
 
 
@@ -100,23 +113,27 @@ class ViewPlacement:
 
 
 def neuron_placement(layout: Layout) -> NeuronPlacement:
-    """Neuron columns for the cubes of ``layout``: one left of the first grid, one in each gap between
-    grids and one right of the last."""
+    """Neuron columns for the cubes of ``layout``: one left of the first grid, and for each layer one
+    in the gap to the next layer's grids (in a row) or right of its own (stacked, or the last)."""
     if not layout.blocks:
         raise ValueError("neuron_placement: the layout has no blocks")
-    spans: dict[str, list[float]] = {}  # layer → [left edge, right edge], in layout order
+    centres: dict[str, np.ndarray] = {}  # layer → its cube centres, in layout order
     for block in layout.blocks:
-        xs = block.positions[:, 0]
-        left, right = float(xs.min()) - 0.5, float(xs.max()) + 0.5
-        span = spans.setdefault(block.layer, [left, right])
-        span[0], span[1] = min(span[0], left), max(span[1], right)
-    edges = list(spans.values())
+        centres[block.layer] = np.concatenate([centres.get(block.layer, np.zeros((0, 3))), block.positions])
+    names = list(centres)
+    lefts = [float(centres[name][:, 0].min()) - 0.5 for name in names]
     layer_x = {}
-    for (name, (_, right)), following in zip(spans.items(), [*edges[1:], None], strict=True):
-        layer_x[name] = right + NEURON_OFFSET if following is None else (right + following[0]) / 2
-    z = np.concatenate([b.positions[:, 2] for b in layout.blocks])
-    return NeuronPlacement(input_x=edges[0][0] - NEURON_OFFSET, layer_x=layer_x,
-                           top=float(z.max()) + 0.5, bottom=float(z.min()) - 0.5)
+    for name, following_left in zip(names, [*lefts[1:], None], strict=True):
+        right = float(centres[name][:, 0].max()) + 0.5
+        beside = following_left is not None and not layout.stacked
+        layer_x[name] = (right + following_left) / 2 if beside else right + NEURON_OFFSET
+    extent = {name: (float(c[:, 2].max()) + 0.5, float(c[:, 2].min()) - 0.5) for name, c in centres.items()}
+    if layout.stacked:  # each column beside its own layer's grids, the input column beside the first's
+        (top, bottom), layer_extent = extent[names[0]], extent
+    else:  # one row: every column as tall as the tallest grid
+        top, bottom, layer_extent = max(t for t, _ in extent.values()), min(b for _, b in extent.values()), {}
+    return NeuronPlacement(input_x=lefts[0] - NEURON_OFFSET, layer_x=layer_x, top=top, bottom=bottom,
+                           layer_extent=layer_extent)
 
 
 def neuron_extent(placement: NeuronPlacement) -> tuple[float, float]:
@@ -147,8 +164,11 @@ def place_views(layout: Layout, overlay_width: float, aspect: float = 16 / 9) ->
     band_bottom = body_top + 0.5 * size
     band_top = max(top, layout.overlay_anchor[2] + size)
 
-    side = body_top - bottom
     content_right = max(right, under_right)
+    if layout.stacked:
+        task, loss = _under_the_stack(max(content_right, overlay_width), bottom, band_top, aspect, size)
+        return ViewPlacement(neurons, task, loss)
+    side = body_top - bottom
     beside = Rect(left=content_right + 2 * size, bottom=bottom, width=side, height=side, text_size=size)
 
     def frame_scale(rect: Rect, top: float = band_top) -> float:
@@ -176,6 +196,23 @@ def place_views(layout: Layout, overlay_width: float, aspect: float = 16 / 9) ->
             task = below
     return ViewPlacement(neurons, task, _loss_band(overlay_width, max(task.right, right), band_bottom,
                                                    band_top, size))
+
+
+def _under_the_stack(width: float, bottom: float, top: float, aspect: float, size: float) -> tuple[Rect, Rect]:
+    """(task view, loss curve) in bands under stacked layers (whose picture runs from ``top`` down to
+    ``bottom``), each as wide as the picture: first the loss curve, as tall as the overlay text or 1/6
+    of its width, then the task view, as tall as fills a frame of the picture's width, but at least
+    ``TASK_MIN_SHARE`` of that width and at most square. The task view goes last because it may not
+    use all its height (the digit view keeps its proportions): the spare height is then a margin at
+    the frame's edge, not a gap inside the picture."""
+    gap = 1.5 * size
+    loss_height = max(OVERLAY_LINES * LINE_SPACING * size, width / 6)
+    loss = Rect(left=0.0, bottom=bottom - gap - loss_height, width=width, height=loss_height, text_size=size)
+    fill = width / aspect - (top - loss.bottom) - gap
+    task_height = min(max(fill, TASK_MIN_SHARE * width), width)
+    task = Rect(left=0.0, bottom=loss.bottom - gap - task_height, width=width, height=task_height,
+                text_size=size)
+    return task, loss
 
 
 def _loss_band(overlay_width: float, right: float, band_bottom: float, band_top: float,

@@ -151,3 +151,94 @@ def test_task_view_goes_under_a_short_last_layer_and_clear_of_the_legends():
     # A tall last layer leaves no room under it: the view goes right of everything.
     tall = layout_network(*mlp(3, 3))
     assert place_views(tall, overlay_width=10.0).task.left > tall.bounds[1][0]
+
+
+PORTRAIT = 9 / 16
+
+
+def layer_boxes(layout) -> list[tuple[float, float, float, float]]:
+    """(left, right, bottom, top) of each layer's cubes and its label, in layout order."""
+    boxes = []
+    for name, label in layout.layer_labels.items():
+        cubes = np.concatenate([b.positions for b in layout.blocks if b.layer == name])
+        (x, _, z), size = label.position, label.size
+        boxes.append((min(cubes[:, 0].min() - CUBE_SIZE / 2, x),
+                      max(cubes[:, 0].max() + CUBE_SIZE / 2, x + len(label.text) * CHAR_WIDTH * size),
+                      cubes[:, 2].min() - CUBE_SIZE / 2, max(cubes[:, 2].max() + CUBE_SIZE / 2, z + size)))
+    return boxes
+
+
+@pytest.mark.parametrize("sizes", [(64, 32, 10), (2, 16, 16, 1), (3, 8, 3)])
+def test_portrait_frames_stack_the_layers_top_to_bottom(sizes):
+    layout = layout_network(*mlp(*sizes), aspect=PORTRAIT)
+    assert layout.stacked
+    boxes = layer_boxes(layout)
+    # Input first, at the top; each layer (label included) wholly under the one before: no overlap.
+    for upper, lower in pairwise(boxes):
+        assert upper[2] > lower[3]
+    # Left-aligned, each label above its own weight grid.
+    weights = [b for b in layout.blocks if b.role == "weight"]
+    assert {float(w.positions[:, 0].min()) for w in weights} == {0.5}
+    for weight in weights:
+        label = layout.layer_labels[weight.layer]
+        assert label.position[0] == 0.0 and label.position[2] > weight.positions[:, 2].max()
+    # Every block keeps its own arrangement: a grid of out rows × in columns, the bias strip right of
+    # it with its rows level with the weight rows.
+    for weight, bias in zip(layout.blocks[::2], layout.blocks[1::2], strict=True):
+        out, inputs = weight.shape
+        assert len(np.unique(weight.positions[:, 2])) == out and len(np.unique(weight.positions[:, 0])) == inputs
+        assert bias.positions[0, 0] > weight.positions[:, 0].max()
+        np.testing.assert_allclose(np.sort(bias.positions[:, 2]), np.unique(weight.positions[:, 2]))
+    # The legend under the last layer, the overlay above the first label; the bounds hold them all.
+    assert layout.legend.segment_positions[:, 2].max() < boxes[-1][2]
+    assert layout.overlay_anchor[2] > boxes[0][3]
+    (x0, _, z0), (x1, _, z1) = layout.bounds
+    assert x0 <= min(b[0] for b in boxes) and x1 >= max(b[1] for b in boxes)
+    assert z0 < boxes[-1][2] and z1 > boxes[0][3]
+
+
+@pytest.mark.parametrize("aspect", [16 / 9, 1.0])
+def test_landscape_and_square_frames_keep_the_row(aspect):
+    layout = layout_network(*mlp(64, 32, 10), aspect=aspect)
+    assert not layout.stacked
+    boxes = layer_boxes(layout)
+    for left, right in pairwise(boxes):
+        assert left[1] < right[0]
+    assert len({float(b.positions[:, 2].max()) for b in layout.blocks}) == 1  # top-aligned
+
+
+def framed_picture(layout, aspect: float):
+    """The views placed for ``layout`` and the frame (left, right, bottom, top) the camera shows of the
+    whole picture: cubes, labels, legends, neurons, task view, loss curve and overlay text."""
+    from nnviz_addon.view_layout import neuron_extent, place_views, union
+
+    overlay_width = len("loss 0.00556   accuracy 100.0%") * CHAR_WIDTH * layout.text_size
+    places = place_views(layout, overlay_width, aspect)
+    (x, _, z), size = layout.overlay_anchor, layout.text_size
+    neuron_left, neuron_right = neuron_extent(places.neurons)
+    bounds = union(layout.bounds, ((x, 0.0, z - 5 * size), (x + overlay_width, 0.0, z)),
+                   ((neuron_left, 0.0, places.neurons.bottom), (neuron_right, 0.0, places.neurons.top)),
+                   *(((r.left, 0.0, r.bottom), (r.right, 0.0, r.top)) for r in (places.task, places.loss)))
+    (cx, _, cz), scale = camera_framing(bounds, aspect)
+    width, height = (scale, scale / aspect) if aspect >= 1 else (scale * aspect, scale)
+    return places, (cx - width / 2, cx + width / 2, cz - height / 2, cz + height / 2)
+
+
+@pytest.mark.parametrize("sizes", [(64, 32, 10), (2, 16, 16, 1), (2, 4, 1), (3, 3)])
+def test_every_cube_of_a_stacked_network_is_inside_the_portrait_frame(sizes):
+    layout = layout_network(*mlp(*sizes), aspect=PORTRAIT, legend_caption="weight / bias value")
+    _, (left, right, bottom, top) = framed_picture(layout, PORTRAIT)
+    cubes = all_positions(layout)
+    assert np.all(cubes[:, 0] - CUBE_SIZE / 2 > left) and np.all(cubes[:, 0] + CUBE_SIZE / 2 < right)
+    assert np.all(cubes[:, 2] - CUBE_SIZE / 2 > bottom) and np.all(cubes[:, 2] + CUBE_SIZE / 2 < top)
+
+
+def test_a_stacked_network_spans_the_width_of_a_9_16_frame():
+    # Digits' 64-32-10 in a row is a thin strip across a tall frame (a cell 1/180 of its width); stacked,
+    # its widest layer spans most of the width, with cells over twice as large.
+    layout = layout_network(*mlp(64, 32, 10), aspect=PORTRAIT, legend_caption="weight / bias value")
+    _, (left, right, _, _) = framed_picture(layout, PORTRAIT)
+    cubes = all_positions(layout)
+    network_width = cubes[:, 0].max() - cubes[:, 0].min() + CUBE_SIZE
+    assert network_width >= 0.7 * (right - left)
+    assert right - left <= 100  # cells across the frame

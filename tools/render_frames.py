@@ -5,7 +5,8 @@ views draw), built with ``scene.build`` and its last frame rendered with Workben
 ``docs/frames/<preset>.png``. Every preset renders in its own subprocess: without EGL, Workbench
 aborts the whole process, and a fresh process keeps one preset's scene out of the next.
 
-Options: preset names to render only those; ``--size WxH`` (default 1280x720).
+Options: preset names to render only those; ``--size WxH`` (default 1280x720; other sizes go to
+``docs/frames/<preset>_<W>x<H>.png``, so the README's landscape frames stay).
 """
 
 from __future__ import annotations
@@ -45,15 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # the child process
     args = parser.parse_args(argv)
     width, height = (int(n) for n in args.size.lower().split("x"))
+    suffix = "" if (width, height) == (1280, 720) else f"_{width}x{height}"
     if args.one:
         (preset,) = args.presets
-        render_one(preset, OUTPUT / f"{preset}.png", width, height)
+        render_one(preset, OUTPUT / f"{preset}{suffix}.png", width, height)
         return 0
     presets = args.presets or sorted(p.stem for p in (ROOT / "presets").glob("*.toml"))
     OUTPUT.mkdir(parents=True, exist_ok=True)
     failed = []
     for preset in presets:
-        path = OUTPUT / f"{preset}.png"
+        path = OUTPUT / f"{preset}{suffix}.png"
         path.unlink(missing_ok=True)  # so a failed render can't pass for the old picture
         command = [sys.executable, __file__, "--one", "--size", args.size, preset]
         done = subprocess.run(command, capture_output=True, text=True)

@@ -45,16 +45,18 @@ def add_neurons(parent: bpy.types.Collection, history: History, record_frames: n
     collection = objects.new_collection("nnviz · neurons", parent)
     mesh = objects.sphere_mesh()
     low, high = np.full(3, np.inf), np.full(3, -np.inf)
-    for prefix, x, values, scale in columns:
+    for prefix, layer, values, scale in columns:
         count = values.shape[1]
-        positions = placement.positions(x, count)
-        radius = NEURON_RADIUS * placement.spacing(count)
+        x = placement.input_x if layer is None else placement.layer_x[layer]
+        spacing = placement.spacing(count, layer)
+        positions = placement.positions(x, count, layer)
+        radius = NEURON_RADIUS * spacing
         rgba = colormap.colors(values, scale)
         names = [f"{prefix} · neuron[{i}]" for i in range(count)]
         keyed = len(values) > 1
         spheres, actions = objects.new_objects(names, mesh, collection, positions, rgba[0], keyed=keyed)
         for i, sphere in enumerate(spheres):
-            sphere.scale = (placement.spacing(count),) * 3
+            sphere.scale = (spacing,) * 3
             sphere["nnviz_neuron"] = prefix
             sphere["nnviz_index"] = i
             sphere["nnviz_value"] = float(values[0, i])
@@ -73,8 +75,10 @@ def add_neurons(parent: bpy.types.Collection, history: History, record_frames: n
     return tuple(low.tolist()), tuple(high.tolist())  # type: ignore[return-value]
 
 
-def _columns(history: History, placement: NeuronPlacement) -> list[tuple[str, float, np.ndarray, float]]:
-    """(name prefix, x, values (records, neurons), colour scale) of every column there is data for."""
+def _columns(history: History, placement: NeuronPlacement
+             ) -> list[tuple[str, str | None, np.ndarray, float]]:
+    """(name prefix, layer (None for the input), values (records, neurons), colour scale) of every
+    column there is data for."""
     columns = []
     probe = history.static.get("probe/input")
     if probe is not None and history.structure:
@@ -83,7 +87,7 @@ def _columns(history: History, placement: NeuronPlacement) -> list[tuple[str, fl
         if probe.shape != (expected,):
             raise ValueError(f"add_neurons: static 'probe/input' has shape {probe.shape}, but layer "
                              f"{history.structure[0].name!r} takes ({expected},)")
-        columns.append(("input", placement.input_x, probe[None, :], activation_scale(probe, None)))
+        columns.append(("input", None, probe[None, :], activation_scale(probe, None)))
     for spec in history.structure:
         key = f"activation/{spec.name}"
         if key not in history.series:
@@ -95,6 +99,6 @@ def _columns(history: History, placement: NeuronPlacement) -> list[tuple[str, fl
         if spec.name not in placement.layer_x:
             raise ValueError(f"add_neurons: no column placed for layer {spec.name!r} "
                              f"(placed: {sorted(placement.layer_x)})")
-        columns.append((f"layer {spec.name}", placement.layer_x[spec.name], values,
+        columns.append((f"layer {spec.name}", spec.name, values,
                         activation_scale(values, spec.activation)))
     return columns
