@@ -15,7 +15,7 @@ The issue's target: recording + keyframing adds at most 25% to the training alon
 It also measures **Blender's floor**: after each build, the cubes' keys are cleared and written
 again with nothing but ``keyframe_points.add`` and ``foreach_set`` per curve (Blender's fastest
 API for keys; no objects, actions, curves, colours or Python bookkeeping), to show how much of the
-keyframing no change on our side can remove.
+keyframing no change on our side can remove; and the same for creating the cubes as bare objects.
 """
 
 from __future__ import annotations
@@ -81,6 +81,19 @@ def time_key_floor() -> tuple[float, float, int]:
     return rewrite(True), rewrite(False), sum(counts)
 
 
+def time_object_floor() -> tuple[float, int]:
+    """Seconds to create the built cubes again as bare objects (same names, one shared mesh, linked
+    to the scene; no properties, actions or curves) in an empty file, and how many."""
+    names = [obj.name for obj in objects.root_collection().all_objects if "nnviz_param" in obj]
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    mesh = bpy.data.meshes.new("cube")
+    link = bpy.context.scene.collection.objects.link
+    start = time.perf_counter()
+    for name in names:
+        link(bpy.data.objects.new(name, mesh))
+    return time.perf_counter() - start, len(names)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="digits")
@@ -91,7 +104,7 @@ def main() -> None:
     if args.record_every is not None:
         preset = preset.replace(train={"record_every": args.record_every})
 
-    alone, recorded, keyframed, floor, bezier_floor = [], [], [], [], []
+    alone, recorded, keyframed, floor, bezier_floor, object_floor = [], [], [], [], [], []
     for _ in range(args.repeats):
         alone.append(time_training_alone(preset))
         train_s, key_s = time_recorded_and_keyframed(preset)
@@ -100,6 +113,8 @@ def main() -> None:
         floor_s, bezier_s, keys = time_key_floor()
         floor.append(floor_s)
         bezier_floor.append(bezier_s)
+        objects_s, cubes = time_object_floor()
+        object_floor.append(objects_s)
     base = statistics.median(alone)
     record_extra = statistics.median(recorded) - base
     key_extra = statistics.median(keyframed)
@@ -119,6 +134,9 @@ def main() -> None:
     print(f"Blender's floor: writing the cubes' {keys:,} keys with keyframe_points.add + foreach_set alone "
           f"takes {key_floor:.3f} s = {100 * key_floor / base:.0f}% of the training alone "
           f"({bezier:.3f} s = {100 * bezier / base:.0f}% even leaving them Bezier)")
+    bare = statistics.median(object_floor)
+    print(f"Blender's floor: creating the {cubes:,} cube objects alone (bpy.data.objects.new + link, nothing "
+          f"else) takes {bare:.3f} s = {100 * bare / base:.0f}% of the training alone")
 
 
 if __name__ == "__main__":
