@@ -218,6 +218,10 @@ def run(options: argparse.Namespace) -> int:
 
             bpy.ops.wm.read_homefile(use_empty=True)  # not the startup file's cube, camera and light
             api.animate(history, render=render_config)
+            if picturing and options.still_frame is not None:
+                from nnviz_addon.scene.render import check_frame
+
+                check_frame(bpy.context.scene, options.still_frame)  # before any file is written
             if options.out is not None:
                 bpy.context.scene.render.filepath = str(options.out)  # so the saved .blend renders there
             if options.save_blend is not None:

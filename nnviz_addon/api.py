@@ -148,8 +148,9 @@ def render(path: str | Path, render: RenderConfig | None = None, *, frame_start:
 def render_still(path: str | Path, render: RenderConfig | None = None, *, frame: int | None = None) -> Path:
     """Render one frame of the current scene to the PNG ``path`` and return its absolute path.
 
-    ``frame`` defaults to the scene's last frame (the trained network); ``render`` as for
-    :func:`render`. The scene's MP4 settings are kept; the file appears only when complete.
+    ``frame`` defaults to the scene's last frame (the trained network) and must lie in the scene's
+    frame range (a ValueError otherwise); ``render`` as for :func:`render`. The scene's MP4
+    settings are kept; the file appears only when complete.
 
     Example::
 

@@ -95,6 +95,20 @@ def test_non_leaf_grad_is_none_without_retain_grad_like_torch() -> None:
     assert not he.retains_grad and not ht.retains_grad
 
 
+
+def test_retain_grad_follows_an_in_place_op_like_torch() -> None:
+    (xe, xt) = _pair(np.array([1.0, 2.0]))
+    results = []
+    for x in (xe, xt):
+        hidden = x * 2
+        hidden.retain_grad()
+        hidden += 1  # the engine records a new node here; torch bumps the version of the same tensor
+        (hidden * hidden).sum().backward()
+        assert hidden.retains_grad
+        results.append(hidden.grad)
+    _same(*results)
+    _same(xe.grad, xt.grad)
+
 # -- mean of integers ---------------------------------------------------------------------------
 
 

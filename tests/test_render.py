@@ -167,15 +167,26 @@ def test_render_png_renders_one_frame_and_keeps_the_video_settings(tmp_path):
     result = run_blender("""
         scene = bpy.context.scene
         scene.frame_set(2)
-        before = scene.render.filepath
+
+        def output_settings():  # every setting of the video file a saved .blend would render
+            return {f"{struct.bl_rna.identifier}.{p.identifier}": getattr(struct, p.identifier)
+                    for struct in (scene.render.image_settings, scene.render.ffmpeg)
+                    for p in struct.bl_rna.properties if p.type in {"ENUM", "INT", "FLOAT", "BOOLEAN"}}
+
+        before = scene.render.filepath, output_settings()
         render_png(sys.argv[1].replace("first", "last"))  # default: the last frame
         render_png(out, config, frame=1)
-        image = scene.render.image_settings
-        print(json.dumps({"format": image.file_format, "frame": scene.frame_current,
-                          "same path": scene.render.filepath == before,
-                          "media": getattr(image, "media_type", "VIDEO")}))
+        outside = None
+        try:
+            render_png(out.replace("first", "outside"), frame=6)
+        except ValueError as error:
+            outside = str(error)
+        changed = sorted(k for k, v in output_settings().items() if before[1][k] != v)
+        print(json.dumps({"changed": changed, "frame": scene.frame_current,
+                          "same path": scene.render.filepath == before[0], "outside": outside}))
     """, str(first), "workbench")
-    assert last_json(result) == {"format": "FFMPEG", "frame": 2, "same path": True, "media": "VIDEO"}
+    assert last_json(result) == {"changed": [], "frame": 2, "same path": True,
+                                 "outside": "frame 6 is outside the scene's frames 1..5"}
     first_pixels, last_pixels = image_pixels(first), image_pixels(last)
     assert first_pixels.shape[:2] == (90, 160)
     assert np.abs(first_pixels - last_pixels).max() > 0.1  # the weights changed between frames 1 and 5

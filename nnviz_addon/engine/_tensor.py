@@ -596,7 +596,10 @@ class Tensor:
                 )
             # Inside the graph the engine keeps old values for the backward closures, so the
             # result is a new node (the same gradients; only other references keep the old values).
-            return self._binary(other, name)
+            result = self._binary(other, name)
+            if self.retains_grad:  # in torch it is the same tensor, so it still retains its grad
+                result.retain_grad()
+            return result
         operand = other_tensor.data if other_tensor is not None else self._operand(other).data
         ufunc = _BINARY[name][0]
         try:

@@ -157,7 +157,8 @@ def render_mp4(path: str | Path, render: Any | None = None, *, frame_start: int 
 
 
 def render_png(path: str | Path, render: Any | None = None, *, frame: int | None = None) -> Path:
-    """Render one frame of the current scene (default: its last) to the PNG ``path``; returns it.
+    """Render one frame of the current scene (default: its last; a frame outside the scene's range
+    is a ValueError) to the PNG ``path``; returns it.
 
     ``render`` is a ``RenderConfig`` as for :func:`render_mp4` (None keeps the scene's settings).
     The scene keeps its MP4 output, output path and current frame, so a ``.blend`` saved afterwards
@@ -165,16 +166,18 @@ def render_png(path: str | Path, render: Any | None = None, *, frame: int | None
     """
     path = check_output(path, ".png")
     scene = bpy.context.scene
+    if frame is not None:
+        check_frame(scene, frame)
     if render is not None:
         _set_picture(scene, render)
-    image = scene.render.image_settings
-    # 5.0+ offers PNG only once the media type is an image; it must be put back first when restoring.
-    saved_format = [(name, getattr(image, name)) for name in ("media_type", "file_format", "color_mode")
-                    if hasattr(image, name)]
+    image, ffmpeg = scene.render.image_settings, scene.render.ffmpeg
+    # Switching the format back to FFMPEG resets the container, quality and keyframe interval on
+    # 4.2, so every output setting is put back, not only the format.
+    saved_settings = [(image, _settings_of(image)), (ffmpeg, _settings_of(ffmpeg))]
     saved_frame, saved_path = scene.frame_current, scene.render.filepath
     partial = _partial_path(path)
     try:
-        if hasattr(image, "media_type"):
+        if hasattr(image, "media_type"):  # 5.0+: PNG is only offered once the media type is an image
             image.media_type = "IMAGE"
         image.file_format, image.color_mode = "PNG", "RGB"
         scene.render.filepath = str(partial)
@@ -184,12 +187,33 @@ def render_png(path: str | Path, render: Any | None = None, *, frame: int | None
             raise RuntimeError(f"rendering {path.name} failed")
         os.replace(partial, path)
     finally:
-        for name, value in saved_format:
-            setattr(image, name, value)
+        for struct, settings in saved_settings:
+            _restore_settings(struct, settings)
         scene.render.filepath = saved_path
         scene.frame_set(saved_frame)
         partial.unlink(missing_ok=True)
     return path
+
+
+def check_frame(scene: bpy.types.Scene, frame: int) -> None:
+    """A clear error unless ``frame`` lies in the scene's frame range."""
+    if not scene.frame_start <= int(frame) <= scene.frame_end:
+        raise ValueError(f"frame {frame} is outside the scene's frames {scene.frame_start}..{scene.frame_end}")
+
+
+def _settings_of(struct: Any) -> dict[str, Any]:
+    """The writable plain values of a Blender struct, in its definition order (which puts
+    ``media_type`` before ``file_format`` before the settings whose choices depend on them)."""
+    return {prop.identifier: getattr(struct, prop.identifier) for prop in struct.bl_rna.properties
+            if not prop.is_readonly and prop.type in {"BOOLEAN", "INT", "FLOAT", "ENUM"}
+            and not getattr(prop, "array_length", 0)}  # an array would be a live view, not a copy
+
+
+def _restore_settings(struct: Any, settings: dict[str, Any]) -> None:
+    # Only the changed ones: setting a format again can reset the settings that follow it.
+    for name, value in settings.items():
+        if getattr(struct, name) != value:
+            setattr(struct, name, value)
 
 
 def _partial_path(path: Path) -> Path:
