@@ -22,8 +22,6 @@ from collections.abc import Iterable, Sequence
 import bpy
 import numpy as np
 
-from .ids import creation_order
-
 SLOTTED_ACTIONS = bpy.app.version >= (4, 4)
 
 # Actions made here carry this custom property, so clean-up never touches a user's own actions.
@@ -36,15 +34,15 @@ _INTERPOLATION = {name: bpy.types.Keyframe.bl_rna.properties["interpolation"].en
                   for name in ("LINEAR", "CONSTANT")}
 
 def new_actions(names: Sequence[str], id_type: str = "OBJECT") -> list[bpy.types.Action]:
-    """Empty actions for :func:`write_curves`, each with one slot for an ID of ``id_type`` on 4.4+,
-    in the order of ``names``. Make them before the IDs they will animate (see the module docstring)."""
-    actions: list[bpy.types.Action | None] = [None] * len(names)
-    for i in creation_order(names):
-        action = bpy.data.actions.new(names[i])
+    """Empty actions for :func:`write_curves`, each with one slot for an ID of ``id_type`` on 4.4+.
+    Make them before the IDs they will animate (see the module docstring)."""
+    actions = []
+    for name in names:
+        action = bpy.data.actions.new(name)
         action[OWNER_PROPERTY] = True
         if SLOTTED_ACTIONS:
-            action.slots.new(id_type=id_type, name=names[i])
-        actions[i] = action
+            action.slots.new(id_type=id_type, name=name)
+        actions.append(action)
     return actions
 
 

@@ -19,7 +19,6 @@ from ..history import History
 from ..layout import CUBE_SIZE, Block, Label, Legend, SizeLegend
 from ..view_layout import NEURON_RADIUS
 from . import keyframes
-from .ids import creation_order
 
 ROOT_COLLECTION = "nnviz"
 TAG = "nnviz"
@@ -160,19 +159,17 @@ def new_objects(names: Sequence[str], data: bpy.types.ID, collection: bpy.types.
     ``collection``; with ``keyed``, also one fresh action each for :func:`keyframes.write_curves`
     (made first, as creating an action's slot gets slower with every object in the file)."""
     actions = keyframes.new_actions([f"nnviz · {name}" for name in names]) if keyed else []
-    positions, rgba = np.asarray(positions).tolist(), np.asarray(rgba).tolist()
-    if not len(names) == len(positions) == len(rgba):
-        raise ValueError(f"new_objects: {len(names)} names, {len(positions)} positions and {len(rgba)} colours")
-    made: list[bpy.types.Object | None] = [None] * len(names)
-    new = bpy.data.objects.new
-    for i in creation_order(names):
-        obj = made[i] = new(names[i], data)
-        obj.location = positions[i]
-        obj.color = rgba[i]
-        obj[TAG] = True
+    made = []
     link = collection.objects.link
-    for obj in made:  # in the caller's order, which is the collection's
+    new = bpy.data.objects.new
+    for name, position, color in zip(names, np.asarray(positions).tolist(), np.asarray(rgba).tolist(),
+                                     strict=True):
+        obj = new(name, data)
+        obj.location = position
+        obj.color = color
+        obj[TAG] = True
         link(obj)
+        made.append(obj)
     return made, actions
 
 
