@@ -48,6 +48,7 @@ extension: .venv/.installed
 bench: .venv/.installed
 	.venv/bin/python bench/bench_engine.py
 	.venv/bin/python bench/bench_scene.py
+	.venv/bin/python bench/bench_overhead.py
 
 clean:
 	rm -rf dist out .pytest_cache
