@@ -12,9 +12,10 @@ up, every cube sits at y = 0 and the camera looks along +y. One grid cell is 1 u
     [legend bar]  -max  0  +max
     ▪ ■ ■  size legend, when cube sizes show gradients or updates
 
-In a portrait frame (width/height below ``PORTRAIT_ASPECT``) the same layer blocks are stacked top to
-bottom instead, left-aligned, each with its label above it, so the network spans the frame's width
-rather than a thin strip across its middle (``Layout.stacked`` tells the views to follow suit).
+With ``stacked`` the same layer blocks go top to bottom instead, left-aligned, each with its label
+above it, so in a portrait frame the network can span the frame's width rather than a thin strip
+across its middle (``Layout.stacked`` tells the views to follow suit; which arrangement a frame gets
+is :func:`.view_layout.layout_for_frame`'s choice).
 """
 
 from __future__ import annotations
@@ -33,11 +34,6 @@ CHAR_WIDTH = 0.55  # of Blender's default font, per unit of text height (a sligh
 LEGEND_SEGMENTS = 64
 OVERLAY_LINES = 3  # title, step counter, loss: the block reserved above the network for overlay.py
 LINE_SPACING = 1.5
-# Below this width/height the layers stack top to bottom. A square frame keeps the row: every preset's
-# row is at least as wide as tall, so it still spans the square's width, and the task view's band
-# under it fills the height (view_layout.STACK_ASPECT); only a frame narrower than tall makes the
-# row's width the side that shrinks the cubes.
-PORTRAIT_ASPECT = 1.0
 
 Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
 
@@ -182,11 +178,12 @@ def text_size_for(content_width: float, content_height: float, aspect: float) ->
 
 def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]],
                    aspect: float = 16 / 9, legend_caption: str = "", size_labels: Sequence[str] = (),
-                   size_caption: str = "") -> Layout:
+                   size_caption: str = "", stacked: bool = False) -> Layout:
     """Positions of every cube and label for a network whose parameters have the given shapes
-    (History key → tensor shape without the record axis). ``legend_caption`` is only measured, so
-    the frame holds it. With ``size_labels``, a size legend of one cube per label, captioned
-    ``size_caption``, goes under the colour legend."""
+    (History key → tensor shape without the record axis), its layers in a row or, with
+    ``stacked``, top to bottom. ``legend_caption`` is only measured, so the frame holds it. With
+    ``size_labels``, a size legend of one cube per label, captioned ``size_caption``, goes under
+    the colour legend."""
     shapes = {k: tuple(int(n) for n in v) for k, v in shapes.items()}
     layers = list(structure)
     for spec in layers:
@@ -201,7 +198,6 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
 
     grid_widths = [sum(block_widths(s)) + STRIP_GAP * (len(block_widths(s)) - 1) for s in layers]
     grid_heights = [max(_grid_extent(shapes[key])[1] for _, key in _layer_parts(s)) for s in layers]
-    stacked = aspect < PORTRAIT_ASPECT
     layer_gap = 3.0
     if stacked:
         # Under the stack come the task view and loss curve, together about as tall as it is wide.

@@ -22,16 +22,19 @@ curve fills the band the overlay text leaves free above the network, beside the 
 
 When the layout stacks its layers top to bottom (``Layout.stacked``, a portrait frame), each layer's
 output column stands right of its own grids, level with its rows, and the loss curve and then the
-task view take bands under everything, as wide as the picture.
+task view take bands under everything, as wide as the picture. :func:`layout_for_frame` decides
+whether a frame gets the row or the stack, by which shows the whole picture larger.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, camera_framing, text_width
+from .history import LayerSpec
+from .layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, camera_framing, layout_network, text_width
 
 NEURON_OFFSET = 1.5  # cells from a grid's outer edge to the input / last output column
 NEURON_RADIUS = 0.4  # of a neuron sphere at full spacing (one grid cell), like a cube's half size
@@ -46,6 +49,12 @@ STACK_ASPECT = 1.3
 # Under stacked layers the task view is at least this share of the picture's width tall: less would
 # leave a strip too thin for its title, plot and key.
 TASK_MIN_SHARE = 0.6
+# Below this width/height the layers may stack top to bottom (see layout_for_frame). A square frame keeps
+# the row: every preset's row is at least as wide as tall, so it still spans the square's width, and
+# the task view's band under it fills the height (STACK_ASPECT).
+PORTRAIT_ASPECT = 1.0
+# The overlay's usual widest line, for judging a layout before the history's own lines are measured.
+TYPICAL_OVERLAY_LINE = "loss 0.00556   accuracy 100.0%"
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,41 @@ def place_views(layout: Layout, overlay_width: float, aspect: float = 16 / 9) ->
             task = below
     return ViewPlacement(neurons, task, _loss_band(overlay_width, max(task.right, right), band_bottom,
                                                    band_top, size))
+
+
+def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]], aspect: float,
+                     legend_caption: str = "", size_labels: Sequence[str] = (), size_caption: str = "") -> Layout:
+    """:func:`.layout.layout_network` for a picture of width/height ``aspect``: the layers in a row,
+    or, in a frame narrower than tall, stacked top to bottom when the whole picture (learning views
+    included) then shows larger. A nearly square frame (4:5) still fits most rows better, with the
+    task view under them, but a deep network's row is too long for it and stacks even there."""
+    def arranged(stacked: bool) -> Layout:
+        return layout_network(structure, shapes, aspect, legend_caption, size_labels, size_caption, stacked)
+
+    row = arranged(stacked=False)
+    if aspect >= PORTRAIT_ASPECT:
+        return row
+    column = arranged(stacked=True)
+    # The smaller camera scale shows every cube larger; a tie keeps the row.
+    return column if picture_scale(column, aspect) < picture_scale(row, aspect) else row
+
+
+def picture_scale(layout: Layout, aspect: float) -> float:
+    """The camera's orthographic scale (in grid cells) that frames ``layout`` with its views placed
+    for a picture of width/height ``aspect``: the smaller, the larger every cube shows."""
+    size = layout.text_size
+    overlay_width = text_width(TYPICAL_OVERLAY_LINE, size)
+    places = place_views(layout, overlay_width, aspect)
+    neurons = places.neurons
+    neuron_left, neuron_right = neuron_extent(neurons)
+    caption_x, caption_z = neurons.caption  # type: ignore[misc]  # place_views always sets it
+    x, _, z = layout.overlay_anchor
+    boxes = [layout.bounds, ((x, 0.0, z), (x + overlay_width, 0.0, z)),
+             ((neuron_left, 0.0, neurons.bottom), (neuron_right, 0.0, neurons.top)),
+             ((caption_x, 0.0, caption_z), (caption_x + text_width(NEURON_CAPTION, CAPTION_SCALE * size), 0.0,
+                                            caption_z)),
+             *(((r.left, 0.0, r.bottom), (r.right, 0.0, r.top)) for r in (places.task, places.loss))]
+    return camera_framing(union(*boxes), aspect)[1]
 
 
 def _under_the_stack(width: float, bottom: float, top: float, aspect: float, size: float) -> tuple[Rect, Rect]:

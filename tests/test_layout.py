@@ -5,6 +5,7 @@ import pytest
 
 from nnviz_addon.history import LayerSpec
 from nnviz_addon.layout import CHAR_WIDTH, CUBE_SIZE, camera_framing, layout_network
+from nnviz_addon.view_layout import layout_for_frame
 
 
 def mlp(*sizes: int) -> tuple[list[LayerSpec], dict[str, tuple[int, ...]]]:
@@ -169,8 +170,8 @@ def layer_boxes(layout) -> list[tuple[float, float, float, float]]:
 
 
 @pytest.mark.parametrize("sizes", [(64, 32, 10), (2, 16, 16, 1), (3, 8, 3)])
-def test_portrait_frames_stack_the_layers_top_to_bottom(sizes):
-    layout = layout_network(*mlp(*sizes), aspect=PORTRAIT)
+def test_stacked_layers_run_top_to_bottom(sizes):
+    layout = layout_network(*mlp(*sizes), aspect=PORTRAIT, stacked=True)
     assert layout.stacked
     boxes = layer_boxes(layout)
     # Input first, at the top; each layer (label included) wholly under the one before: no overlap.
@@ -199,7 +200,7 @@ def test_portrait_frames_stack_the_layers_top_to_bottom(sizes):
 
 @pytest.mark.parametrize("aspect", [16 / 9, 1.0])
 def test_landscape_and_square_frames_keep_the_row(aspect):
-    layout = layout_network(*mlp(64, 32, 10), aspect=aspect)
+    layout = layout_for_frame(*mlp(64, 32, 10), aspect=aspect)
     assert not layout.stacked
     boxes = layer_boxes(layout)
     for left, right in pairwise(boxes):
@@ -226,7 +227,7 @@ def framed_picture(layout, aspect: float):
 
 @pytest.mark.parametrize("sizes", [(64, 32, 10), (2, 16, 16, 1), (2, 4, 1), (3, 3)])
 def test_every_cube_of_a_stacked_network_is_inside_the_portrait_frame(sizes):
-    layout = layout_network(*mlp(*sizes), aspect=PORTRAIT, legend_caption="weight / bias value")
+    layout = layout_network(*mlp(*sizes), aspect=PORTRAIT, legend_caption="weight / bias value", stacked=True)
     _, (left, right, bottom, top) = framed_picture(layout, PORTRAIT)
     cubes = all_positions(layout)
     assert np.all(cubes[:, 0] - CUBE_SIZE / 2 > left) and np.all(cubes[:, 0] + CUBE_SIZE / 2 < right)
@@ -236,7 +237,8 @@ def test_every_cube_of_a_stacked_network_is_inside_the_portrait_frame(sizes):
 def test_a_stacked_network_spans_the_width_of_a_9_16_frame():
     # Digits' 64-32-10 in a row is a thin strip across a tall frame (a cell 1/180 of its width); stacked,
     # its widest layer spans most of the width, with cells over twice as large.
-    layout = layout_network(*mlp(64, 32, 10), aspect=PORTRAIT, legend_caption="weight / bias value")
+    layout = layout_for_frame(*mlp(64, 32, 10), aspect=PORTRAIT, legend_caption="weight / bias value")
+    assert layout.stacked
     _, (left, right, _, _) = framed_picture(layout, PORTRAIT)
     cubes = all_positions(layout)
     network_width = cubes[:, 0].max() - cubes[:, 0].min() + CUBE_SIZE

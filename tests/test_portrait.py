@@ -1,5 +1,6 @@
-"""A portrait frame: the layers stacked top to bottom, the neurons beside their own layer, the loss
-curve and task view under the stack, and the built scene filling a phone-video frame."""
+"""A portrait frame: the layers stacked top to bottom when that shows them larger than a row, the
+neurons beside their own layer, the loss curve and task view under the stack, and the built scene
+filling a phone-video frame."""
 
 from itertools import pairwise
 
@@ -7,19 +8,24 @@ import numpy as np
 import pytest
 
 from nnviz_addon.history import LayerSpec
-from nnviz_addon.layout import layout_network
-from nnviz_addon.view_layout import NEURON_RADIUS, place_views
+from nnviz_addon.view_layout import NEURON_RADIUS, layout_for_frame, place_views
 
 PORTRAIT = 9 / 16
 
 
-def stacked(*sizes: int):
+def network(*sizes: int, aspect: float = PORTRAIT):
     structure, shapes = [], {}
     for i, (a, b) in enumerate(pairwise(sizes)):
         name = str(2 * i)
         structure.append(LayerSpec(name, "Linear", a, b, f"{name}.weight", f"{name}.bias"))
         shapes[f"{name}.weight"], shapes[f"{name}.bias"] = (b, a), (b,)
-    return layout_network(structure, shapes, aspect=PORTRAIT, legend_caption="weight / bias value")
+    return layout_for_frame(structure, shapes, aspect=aspect, legend_caption="weight / bias value")
+
+
+def stacked(*sizes: int):
+    layout = network(*sizes)
+    assert layout.stacked
+    return layout
 
 
 def test_each_neuron_column_stands_beside_its_own_layer():
@@ -77,3 +83,14 @@ def test_a_built_network_fills_the_width_of_a_phone_frame():
     assert np.all((everything > 0.0) & (everything < 1.0))
     assert first[:, 1].min() > last[:, 1].max()  # input layer above the output layer
     assert np.ptp(first[:, 0]) >= 0.7  # the 64-wide layer spans most of the frame's width
+
+
+@pytest.mark.parametrize(("sizes", "aspect", "stack"), [
+    ((64, 32, 10), 9 / 16, True),  # a row would be a thin strip across the middle
+    ((2, 8, 8, 8, 8, 1), 4 / 5, True),  # five layers in a row are five times as wide as tall
+    ((2, 4, 1), 4 / 5, False),  # 4:5 is nearly square: the row with the task view under it fills it
+    ((2, 16, 16, 1), 4 / 5, False),
+    ((64, 32, 10), 700 / 720, False),
+])
+def test_a_portrait_frame_stacks_the_layers_only_when_that_shows_them_larger(sizes, aspect, stack):
+    assert network(*sizes, aspect=aspect).stacked == stack

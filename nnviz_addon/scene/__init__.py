@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import colormap, magnitude, view_layout
 from ..history import History
-from ..layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, layout_network, text_width
+from ..layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, text_width
 from . import keyframes, loss_curve, neurons, objects, overlay, stage, task_views
 from .options import SceneOptions
 
@@ -58,8 +58,8 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
         legend_labels, caption = ("−max", "0", "+max"), "value ÷ its tensor's max |value|"
     shapes = {key: array.shape[1:] for key, array in history.params.items()}
     magnitudes, magnitude_scales, size_labels, size_caption = _sizes_plan(history, options)
-    layout = layout_network(history.structure, shapes, aspect, legend_caption=caption,
-                            size_labels=size_labels, size_caption=size_caption)
+    layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=caption,
+                                          size_labels=size_labels, size_caption=size_caption)
     frames = options.frame_start + np.arange(history.records) * options.frames_per_record
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
     keyed = history.records > 1
