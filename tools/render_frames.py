@@ -1,9 +1,9 @@
 """Render the last frame of every shipped preset for the README: ``python tools/render_frames.py``.
 
 Each preset is trained with its own settings (the default run records the probe series the learning
-views draw), built with ``scene.build`` and its last frame rendered with Workbench into
-``docs/frames/<preset>.png``. Every preset renders in its own subprocess: without EGL, Workbench
-aborts the whole process, and a fresh process keeps one preset's scene out of the next.
+views draw), animated with ``api.animate`` as ``train.py`` does and its last frame rendered with
+Workbench into ``docs/frames/<preset>.png``. Every preset renders in its own subprocess: without
+EGL, Workbench aborts the whole process, and a fresh process keeps one preset's scene out of the next.
 
 Options: preset names to render only those; ``--size WxH`` (default 1280x720; other sizes go to
 ``docs/frames/<preset>_<W>x<H>.png``, so the README's landscape frames stay).
@@ -12,6 +12,7 @@ Options: preset names to render only those; ``--size WxH`` (default 1280x720; ot
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -21,22 +22,18 @@ OUTPUT = ROOT / "docs" / "frames"
 
 
 def render_one(preset: str, path: Path, width: int, height: int) -> None:
-    """Train ``preset``, build its scene and render its last frame to ``path`` (runs in-process)."""
+    """Train ``preset``, animate it as ``train.py`` would (its own ``[render]`` settings, Workbench at
+    ``width`` × ``height``) and render its last frame to ``path`` (runs in-process)."""
     sys.path.insert(0, str(ROOT))
     import bpy
 
-    from nnviz_addon import scene
-    from nnviz_addon.config import RenderConfig, find_presets, load_preset
-    from nnviz_addon.scene.render import render_png
-    from nnviz_addon.training import TrainingRun
+    from nnviz_addon import api
 
-    history = TrainingRun(load_preset(find_presets()[preset])).run()
+    history = api.train(preset)
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    render = bpy.context.scene.render
-    # The resolution first: build frames the camera for the picture's aspect ratio.
-    render.resolution_x, render.resolution_y, render.resolution_percentage = width, height, 100
-    scene.build(history)
-    render_png(path, RenderConfig(engine="workbench", resolution=(width, height)))
+    render = dataclasses.replace(api.render_config_of(history), engine="workbench", resolution=(width, height))
+    api.animate(history, render=render)
+    api.render_still(path)
 
 
 def main(argv: list[str] | None = None) -> int:
