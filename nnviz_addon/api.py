@@ -103,8 +103,10 @@ def animate(history: History | str | Path, *, options: SceneOptions | None = Non
     """Build the scene for ``history`` (a History or a ``.npz`` path) and keyframe every record.
 
     Replaces any earlier nnviz scene. The scene's output (engine, resolution, fps, MP4) is set from
-    ``render`` first — the camera is framed for its aspect ratio — defaulting to the run's own
-    preset's ``[render]`` section; ``options`` (timing, colour scale) default to the same section.
+    ``render`` first — the layout and camera are chosen for its aspect ratio — defaulting to the
+    run's own preset's ``[render]`` section; ``options`` (timing, colour scale) default to the same
+    section. This is the one build path: ``train.py`` and the panel's Build, Train, Step and Import
+    History build through it too, so a resolution chosen anywhere gives the same layout.
 
     Example::
 

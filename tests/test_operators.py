@@ -333,3 +333,30 @@ def test_render_refuses_a_blend_relative_path_in_an_unsaved_file(settings, tmp_p
     with pytest.raises(RuntimeError, match=r"relative to the \.blend file, which is not saved"):
         bpy.ops.nnviz.render()
     assert not (tmp_path / "nnviz.mp4").exists()
+
+
+def built_picture() -> dict[str, tuple]:
+    """Every nnviz object's location (the camera's ortho scale too): the built layout."""
+    picture = {obj.name: tuple(round(v, 5) for v in obj.location) for obj in bpy.data.collections["nnviz"].all_objects}
+    picture["camera scale"] = round(bpy.context.scene.camera.data.ortho_scale, 5)
+    return picture
+
+
+def test_build_at_a_portrait_resolution_lays_out_as_the_api_does(settings):
+    # The panel's resolution is applied before the layout is chosen: a portrait frame stacks the
+    # digits layers (as api.animate does), instead of keeping a landscape row reframed afterwards.
+    use_preset(settings, "digits", steps=4, record_every=2, resolution=(540, 960))
+    bpy.context.scene.render.resolution_x, bpy.context.scene.render.resolution_y = 1280, 720  # stale
+    assert bpy.ops.nnviz.build() == {'FINISHED'}
+    render = bpy.context.scene.render
+    assert (render.resolution_x, render.resolution_y) == (540, 960)
+    from_panel = built_picture()
+    preset = to_preset(settings)
+
+    from nnviz_addon import api
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)  # the settings' scene is gone from here on
+    api.animate(TrainingRun(preset).history())
+    assert built_picture() == from_panel
+    # ... and that layout is the portrait one: the output layer under the input layer.
+    assert from_panel["layer 2 · weight[0,0]"][2] < from_panel["layer 0 · weight[31,0]"][2]

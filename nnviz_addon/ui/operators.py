@@ -251,7 +251,7 @@ class NNVIZ_OT_import_history(IdleOperator, bpy.types.Operator):
             raise ValueError("File: choose a history file (.npz) to import")
         history = History.load(bpy.path.abspath(self.filepath))
         render_config = props.to_preset(_settings(context)).render
-        SESSION.show_history(history, SceneOptions.from_render_config(render_config))
+        SESSION.show_history(history, SceneOptions.from_render_config(render_config), render_config)
         self.report({'INFO'}, SESSION.message)
         return {'FINISHED'}
 

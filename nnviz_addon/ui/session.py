@@ -14,8 +14,8 @@ from typing import Any
 import bpy
 import numpy as np
 
-from .. import magnitude, scene
-from ..config import Preset
+from .. import api, magnitude, scene
+from ..config import Preset, RenderConfig
 from ..history import History
 from ..scene.options import SceneOptions
 from ..training import TrainingRun
@@ -66,7 +66,7 @@ class Session:
         """Rebuild the cubes with everything trained so far keyframed, so scrubbing replays it."""
         self.run.record_now()
         history = self.run.history()
-        scene.build(history, self.options)
+        api.animate(history, options=self.options, render=self.preset.render)
         self.scale = scene.color_scale_for(history, self.options)
         # Live sizes start afresh from the keyed run; |Δw| counts from the weights as keyed.
         self.size_scale = {}
@@ -105,10 +105,10 @@ class Session:
             return changed
         return {}
 
-    def show_history(self, history: History, options: SceneOptions) -> None:
+    def show_history(self, history: History, options: SceneOptions, render: RenderConfig) -> None:
         """Show a recorded run instead of training one."""
         self.discard()
-        scene.build(history, options)
+        api.animate(history, options=options, render=render)
         self.message = f"Imported {history.name}: {history.records} records"
 
     def add_timer(self, window_manager: bpy.types.WindowManager, window: bpy.types.Window) -> None:
