@@ -18,6 +18,9 @@ File format (``FORMAT_VERSION`` 1), one array per key:
 ``metric/<name>``             float64 (R,): e.g. ``accuracy``
 ``series/<name>``             (R, ...): other per-record arrays (activations, predictions, ...)
 ``static/<name>``             any shape: per-run arrays that do not change (probe inputs, data points)
+``static/input_shape``        int64 (k,), optional: the shape of one input sample, e.g. ``[28, 28]``
+                              or ``[C, H, W]``, when the inputs form an image (see
+                              :attr:`History.input_shape`); files without it load as before
 ============================  ====================================================================
 """
 
@@ -34,6 +37,7 @@ from typing import Any
 import numpy as np
 
 FORMAT_VERSION = 1
+INPUT_SHAPE_KEY = "input_shape"  # in History.static
 # What reading a file that is not a (whole) .npz raises, from numpy, zipfile and zlib.
 _UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
@@ -110,6 +114,13 @@ class History:
     @property
     def records(self) -> int:
         return len(self.steps)
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        """The shape of one input sample (``(8, 8)`` for digits, ``(28, 28)``, ``(C, H, W)``) when the
+        run recorded one, else None. The scene draws the first layer's weights as images of it."""
+        shape = self.static.get(INPUT_SHAPE_KEY)
+        return None if shape is None else tuple(int(n) for n in np.asarray(shape).reshape(-1))
 
     @property
     def parameter_count(self) -> int:
@@ -273,3 +284,33 @@ class HistoryWriter:
             static={k: np.array(v) for k, v in self.static.items()},
             config=dict(self.config),
         )
+
+
+def check_input_shape(input_shape: Any, structure: list[LayerSpec], source: str) -> tuple[int, ...]:
+    """``input_shape`` as a tuple of positive ints that fits the first layer of ``structure``: a
+    ``Linear`` takes ``prod(input_shape)`` inputs, a ``Conv2d`` (C, H, W) or (H, W) with C its
+    input channels (1 for (H, W)). Raises ValueError starting with ``source``, naming both sizes."""
+    try:
+        shape = tuple(int(n) for n in input_shape)
+    except TypeError:
+        raise ValueError(f"{source}: input_shape must be a tuple of sizes such as (28, 28) or (1, 28, 28), "
+                         f"got {input_shape!r}") from None
+    whole = all(n == v for n, v in zip(shape, input_shape, strict=True))  # 28.5 is not a size
+    if not (1 <= len(shape) <= 3 and whole and all(n >= 1 for n in shape)):
+        raise ValueError(f"{source}: input_shape must be 1 to 3 positive integers such as (28, 28) or "
+                         f"(1, 28, 28), got {input_shape!r}")
+    if not structure:
+        return shape
+    first = structure[0]
+    if first.kind == "Conv2d":
+        channels = shape[0] if len(shape) == 3 else 1
+        if len(shape) == 1 or channels != first.in_features:
+            raise ValueError(f"{source}: input_shape {shape} is not an image of {first.in_features} channels, "
+                             f"which the first layer {first.name!r} (Conv2d) takes; give (C, H, W) with "
+                             f"C = {first.in_features}")
+        return shape
+    size = int(np.prod(shape))
+    if size != first.in_features:
+        raise ValueError(f"{source}: input_shape {shape} has {size} values but the first layer "
+                         f"{first.name!r} ({first.kind}) takes {first.in_features} inputs")
+    return shape

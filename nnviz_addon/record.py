@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .history import History, HistoryWriter, LayerSpec
+from .history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec, check_input_shape
 
 # torch module classes whose parameters the scene can draw, by class name → LayerSpec kind.
 _DRAWABLE = {"Linear": "Linear", "LayerNorm": "LayerNorm", "BatchNorm1d": "BatchNorm1d"}
@@ -73,10 +73,16 @@ def describe(model: Any) -> tuple[list[LayerSpec], list[str]]:
 
 
 class Recorder:
-    """Watches a ``torch.nn.Module``; each :meth:`snapshot` copies its drawn parameters and gradients."""
+    """Watches a ``torch.nn.Module``; each :meth:`snapshot` copies its drawn parameters and gradients.
+
+    ``input_shape`` (optional) is the shape of one input sample when the inputs form an image, e.g.
+    ``(28, 28)`` or ``(1, 28, 28)`` for MNIST: kept in the History, it makes the scene draw each
+    first-layer unit's incoming weights as an image of that shape. Its size must be the first
+    layer's input size (a ValueError naming both otherwise).
+    """
 
     def __init__(self, model: Any, name: str = "PyTorch run", config: dict[str, Any] | None = None,
-                 capacity: int = 64) -> None:
+                 capacity: int = 64, input_shape: tuple[int, ...] | None = None) -> None:
         import torch  # noqa: F401  (fails here, clearly, when torch is missing)
 
         self.model = model
@@ -86,6 +92,8 @@ class Recorder:
                           stacklevel=2)
         if not structure:
             raise ValueError("nnviz Recorder: the model has no Linear, LayerNorm or BatchNorm1d layer to draw")
+        if input_shape is not None:
+            input_shape = check_input_shape(input_shape, structure, "nnviz Recorder")
         self.skipped = skipped
         # every name a parameter has: a weight tied into a second layer is listed under the first only
         named = dict(model.named_parameters(remove_duplicate=False))
@@ -96,6 +104,8 @@ class Recorder:
             name=name, structure=structure, shapes={k: tuple(t.shape) for k, t in self._tensors.items()},
             dtype=dtype, capacity=capacity, config=config or {"source": "torch"},
         )
+        if input_shape is not None:
+            self._writer.static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
 
     @staticmethod
     def _numpy(tensor: Any) -> np.ndarray:

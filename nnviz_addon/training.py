@@ -11,7 +11,8 @@ each record, in eval mode.
 
 Extra per-record data comes from *probes*: callables ``probe(run) -> {name: array}`` given to the
 constructor and called at every record (step 0 included); their arrays go to ``History.series``.
-A probe may also put per-run arrays into ``run.writer.static`` when it is first called. By default
+A probe may also put per-run arrays into ``run.writer.static`` when it is first called (the run
+itself puts the task's ``input_shape`` there, for an image task). By default
 the run uses :class:`~.probes.TaskProbes` (neuron activations and the task's own view); pass
 ``probes=()`` to record weights only.
 """
@@ -25,10 +26,10 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from .config import ModelConfig, Preset, TrainConfig
-from .datasets import Batches, Dataset, make_dataset
+from .datasets import TASKS, Batches, Dataset, make_dataset
 from .engine import Tensor, nn, optim
 from .engine.nn import functional as F
-from .history import History, HistoryWriter, LayerSpec
+from .history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec
 from .probes import TaskProbes, evaluating
 
 Probe = Callable[["TrainingRun"], Mapping[str, np.ndarray]]
@@ -133,6 +134,9 @@ class TrainingRun:
             capacity=self.total_steps // self.record_every + 2,
             config=preset.to_dict(),
         )
+        input_shape = TASKS[preset.data.task].input_shape
+        if input_shape is not None:  # the digits' 8×8: the scene draws first-layer weights as images
+            self.writer.static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
         self._record(math.nan, with_grads=False)
 
     # -- the hot path -----------------------------------------------------------------------------

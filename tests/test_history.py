@@ -94,3 +94,13 @@ def test_load_refuses_truncated_and_incomplete_archives_as_value_errors(tmp_path
     for name in [*cases, "partial.npz"]:
         with pytest.raises(ValueError, match=f"{name}: not an nnviz history file"):
             History.load(tmp_path / name)
+
+
+def test_input_shape_of_a_conv_layer_counts_channels_not_values():
+    from nnviz_addon.history import check_input_shape
+
+    conv = [LayerSpec("0", "Conv2d", 1, 8, "0.weight", "0.bias")]
+    assert check_input_shape((1, 8, 8), conv, "here") == (1, 8, 8)
+    assert check_input_shape((8, 8), conv, "here") == (8, 8)
+    with pytest.raises(ValueError, match=r"here: input_shape \(3, 8, 8\) is not an image of 1 channels"):
+        check_input_shape((3, 8, 8), conv, "here")

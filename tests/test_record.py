@@ -75,3 +75,32 @@ def test_tied_weights_float64_and_a_snapshot_before_any_backward(tmp_path):
     np.testing.assert_array_equal(history.params["2.weight"], history.params["0.weight"])
     np.testing.assert_array_equal(history.grads["0.weight"][0], np.zeros((2, 2)))
     np.testing.assert_array_equal(history.grads["2.weight"][1], first.weight.grad.numpy())
+
+
+def _mnist_shaped(hidden: int = 6):
+    return torch.nn.Sequential(torch.nn.Linear(784, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10))
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (1, 28, 28)])
+def test_input_shape_is_kept_in_the_saved_history(tmp_path, shape):
+    rec = Recorder(_mnist_shaped(), input_shape=shape)
+    rec.snapshot(1)
+    assert History.load(rec.save(tmp_path / "run.npz")).input_shape == shape
+
+
+def test_a_history_without_input_shape_has_none():
+    rec = Recorder(_mnist_shaped())
+    rec.snapshot(1)
+    assert rec.history().input_shape is None
+
+
+@pytest.mark.parametrize(("shape", "named"), [
+    ((28, 27), r"input_shape \(28, 27\) has 756 values but the first layer '0' \(Linear\) takes 784 inputs"),
+    ((28, 0), r"1 to 3 positive integers"),
+    ((1, 1, 28, 28), r"1 to 3 positive integers"),
+    ((28.5, 28), r"1 to 3 positive integers"),
+    (784, r"a tuple of sizes"),
+])
+def test_an_input_shape_that_does_not_fit_the_first_layer_is_refused(shape, named):
+    with pytest.raises(ValueError, match=named):
+        Recorder(_mnist_shaped(), input_shape=shape)

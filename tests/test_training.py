@@ -253,3 +253,10 @@ def test_rgb_presets_learn(name):
     run.run()
     assert full_loss(run) < 0.1 * initial
     assert "accuracy" not in run.history().metrics and run.last_accuracy is None
+
+
+def test_the_digits_task_records_its_input_shape_and_point_tasks_none():
+    digits = TrainingRun(load_preset(find_presets()["digits"]).replace(train={"steps": 1}))
+    assert digits.history().input_shape == (8, 8)
+    xor = TrainingRun(load_preset(find_presets()["xor"]).replace(train={"steps": 1}))
+    assert xor.history().input_shape is None

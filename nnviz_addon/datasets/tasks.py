@@ -38,6 +38,7 @@ class TaskInfo:
     outputs: int  # the model's output width with float targets (0/1 or one-hot for classes)
     classes: int  # 0 for the regression task
     max_samples: int | None = None  # fixed-size data sets
+    input_shape: tuple[int, ...] | None = None  # one sample's shape when the inputs form an image
 
     @property
     def kind(self) -> str:
@@ -55,7 +56,7 @@ TASKS: dict[str, TaskInfo] = {
     "gauss": TaskInfo(inputs=2, outputs=1, classes=2),
     "spiral": TaskInfo(inputs=2, outputs=1, classes=2),
     "moons": TaskInfo(inputs=2, outputs=1, classes=2),
-    "digits": TaskInfo(inputs=64, outputs=10, classes=10, max_samples=DIGITS_SAMPLES),
+    "digits": TaskInfo(inputs=64, outputs=10, classes=10, max_samples=DIGITS_SAMPLES, input_shape=(8, 8)),
 }
 
 
