@@ -12,6 +12,16 @@ up, every cube sits at y = 0 and the camera looks along +y. One grid cell is 1 u
     [legend bar]  -max  0  +max
     ▪ ■ ■  size legend, when cube sizes show gradients or updates
 
+Some layers are drawn as tiles instead of one matrix, so that a viewer sees pictures rather than a
+band of cubes:
+
+- a first ``Linear`` layer whose inputs form an image (``input_shape`` (H, W) or (C, H, W), e.g. the
+  digits' 8×8): each output unit's incoming weights as an H×W image of cubes (C of them side by
+  side), the unit's bias cube beside its tile's top-right corner, the tiles in a near-square grid
+  in unit order (row-major) — the classic "what each neuron looks for" picture;
+- a ``Conv2d`` layer's weight (out, in, kh, kw): one kh×kw tile per (output, input) channel pair,
+  output channels as rows, input channels as columns, the bias beside each row.
+
 With ``stacked`` the same layer blocks go top to bottom instead, left-aligned, each with its label
 above it, so in a portrait frame the network can span the frame's width rather than a thin strip
 across its middle (``Layout.stacked`` tells the views to follow suit; which arrangement a frame gets
@@ -30,6 +40,13 @@ from .history import LayerSpec
 
 CUBE_SIZE = 0.8
 STRIP_GAP = 1.0  # between a weight grid and its bias strip, in cells
+TILE_GAP = 1.0  # between two tiles, in cells: wide enough that each tile reads as its own picture
+BIAS_GAP = 0.5  # between a tile (or a row of conv tiles) and its bias: closer than the next tile
+# A weight matrix over WRAP_COLUMNS wide and more than WRAP_RATIO times as wide as tall (MNIST's 10×128
+# output layer) is wrapped into bands: such a strip sets the frame's width and leaves every cube a pixel
+# wide. Smaller strips (spiral's 1×16) stay one row, level with their neurons.
+WRAP_COLUMNS = 100
+WRAP_RATIO = 4
 CHAR_WIDTH = 0.55  # of Blender's default font, per unit of text height (a slightly generous estimate)
 LEGEND_SEGMENTS = 64
 OVERLAY_LINES = 3  # title, step counter, loss: the block reserved above the network for overlay.py
@@ -105,9 +122,13 @@ def cube_name(layer: str, role: str, index: tuple[int, ...]) -> str:
     return f"layer {layer} · {role}[{','.join(str(i) for i in index)}]"
 
 
-def layer_title(spec: LayerSpec) -> str:
+def layer_title(spec: LayerSpec, weight_shape: tuple[int, ...] = ()) -> str:
+    """``layer 0 · Linear 3→4``, ``layer 0 · Conv2d 1→8 3×3`` (the kernel from ``weight_shape``)."""
     if spec.kind == "Linear":
         return f"layer {spec.name} · Linear {spec.in_features}→{spec.out_features}"
+    if spec.kind == "Conv2d":
+        kernel = "×".join(str(n) for n in weight_shape[2:])
+        return f"layer {spec.name} · Conv2d {spec.in_features}→{spec.out_features} {kernel}"
     return f"layer {spec.name} · {spec.kind} {spec.out_features}"
 
 
@@ -138,6 +159,12 @@ def _check_shapes(spec: LayerSpec, shapes: Mapping[str, tuple[int, ...]]) -> Non
                              f"(it has {sorted(shapes)})")
     if spec.kind == "Linear":
         expected = {spec.weight: (spec.out_features, spec.in_features)}
+    elif spec.kind == "Conv2d":
+        kernel = tuple(shapes[spec.weight][2:])
+        if len(kernel) != 2:
+            raise ValueError(f"layout: {spec.weight!r} of Conv2d layer {spec.name!r} has shape "
+                             f"{tuple(shapes[spec.weight])}, expected (out, in, kh, kw)")
+        expected = {spec.weight: (spec.out_features, spec.in_features, *kernel)}
     else:
         expected = {spec.weight: (spec.out_features,)}
     if spec.bias is not None:
@@ -154,6 +181,122 @@ def _layer_parts(spec: LayerSpec) -> list[tuple[str, str]]:
     if spec.bias is not None:
         parts.append(("bias", spec.bias))
     return parts
+
+
+Cells = list[tuple[str, str, np.ndarray, np.ndarray]]  # (role, key, positions, indices) of a layer's tensors
+
+
+def bands_for(rows: int, columns: int) -> int:
+    """How many bands a rows × columns weight matrix is wrapped into: 1 (as it is) unless it is more
+    than ``WRAP_RATIO`` times as wide as tall and over ``WRAP_COLUMNS`` wide, else as many as make it
+    about square."""
+    if columns <= max(WRAP_RATIO * rows, WRAP_COLUMNS):
+        return 1
+    return max(2, round(math.sqrt(columns / (rows + TILE_GAP))))
+
+
+def _matrix_cells(spec: LayerSpec, shapes: Mapping[str, tuple[int, ...]]) -> tuple[Cells, float, float]:
+    """A layer's tensors as matrices side by side (weight grid, then the bias strip), top-left at
+    the origin; with the (width, height) they take. A weight matrix much wider than tall is wrapped
+    into bands stacked top to bottom, ``TILE_GAP`` apart (columns 0..k-1 in the first band, the next
+    k in the second, ...), the bias strip level with the first band's rows."""
+    cells, x, height = [], 0.0, 0.0
+    for role, key in _layer_parts(spec):
+        positions, indices = _grid(shapes[key], x, 0.0)
+        columns, rows = _grid_extent(shapes[key])
+        bands = bands_for(rows, columns) if role == "weight" and len(shapes[key]) == 2 else 1
+        if bands > 1:
+            per_band = math.ceil(columns / bands)
+            band, column = np.divmod(indices[:, 1], per_band)
+            positions[:, 0] = x + column + 0.5
+            positions[:, 2] -= band * (rows + TILE_GAP)
+            columns, rows = per_band, bands * (rows + TILE_GAP) - TILE_GAP
+        cells.append((role, key, positions, indices))
+        x += columns + STRIP_GAP
+        height = max(height, rows)
+    return cells, x - STRIP_GAP, float(height)
+
+
+def tile_grid(count: int, tile_width: float, tile_height: float) -> tuple[int, int]:
+    """(columns, rows) of a near-square grid of ``count`` tiles, each taking ``tile_width`` ×
+    ``tile_height`` with its gaps: as many columns as make the whole grid about as wide as tall."""
+    columns = max(1, min(count, math.ceil(math.sqrt(count * tile_height / tile_width))))
+    return columns, math.ceil(count / columns)
+
+
+def _image_offsets(image: tuple[int, ...]) -> np.ndarray:
+    """(size, 2) x and depth (down from the top) of each value of one flattened input image, as
+    torch's ``flatten`` orders it: (H, W) row by row, (C, H, W) channel images side by side."""
+    channels, height, width = image if len(image) == 3 else (1, *image)
+    c, y, x = np.indices((channels, height, width)).reshape(3, -1)
+    return np.stack([c * (width + TILE_GAP) + x + 0.5, y + 0.5], axis=1)
+
+
+def _image_tile_cells(spec: LayerSpec, image: tuple[int, ...]) -> tuple[Cells, float, float]:
+    """A Linear layer whose inputs are ``image``: each unit's weights as a tile of that image's shape,
+    its bias beside the tile's top-right corner, the tiles in a near-square grid in unit order."""
+    offsets = _image_offsets(image)
+    tile_width = float(offsets[:, 0].max() + 0.5)
+    tile_height = float(offsets[:, 1].max() + 0.5)
+    pitch_x, pitch_y = tile_width + BIAS_GAP + 1 + TILE_GAP, tile_height + TILE_GAP
+    units, inputs = spec.out_features, spec.in_features
+    columns, rows = tile_grid(units, pitch_x, pitch_y)
+    tile_row, tile_column = np.divmod(np.arange(units), columns)
+    left, top = tile_column * pitch_x, -tile_row * pitch_y
+    weight = np.zeros((units * inputs, 3))
+    weight[:, 0] = (left[:, None] + offsets[None, :, 0]).reshape(-1)
+    weight[:, 2] = (top[:, None] - offsets[None, :, 1]).reshape(-1)
+    cells = [("weight", spec.weight, weight, np.indices((units, inputs)).reshape(2, -1).T)]
+    if spec.bias is not None:
+        bias = np.zeros((units, 3))
+        bias[:, 0] = left + tile_width + BIAS_GAP + 0.5
+        bias[:, 2] = top - 0.5
+        cells.append(("bias", spec.bias, bias, np.arange(units)[:, None]))
+    return cells, columns * pitch_x - TILE_GAP, rows * pitch_y - TILE_GAP
+
+
+def _conv_tile_cells(spec: LayerSpec, kernel: tuple[int, int]) -> tuple[Cells, float, float]:
+    """A Conv2d weight (out, in, kh, kw): one kh×kw tile per channel pair, output channels as rows,
+    input channels as columns, each row's bias beside its last tile."""
+    kh, kw = kernel
+    shape = (spec.out_features, spec.in_features, kh, kw)
+    o, i, y, x = np.indices(shape).reshape(4, -1)
+    weight = np.zeros((len(o), 3))
+    weight[:, 0] = i * (kw + TILE_GAP) + x + 0.5
+    weight[:, 2] = -(o * (kh + TILE_GAP) + y + 0.5)
+    cells = [("weight", spec.weight, weight, np.stack([o, i, y, x], axis=1))]
+    tiles_width = spec.in_features * (kw + TILE_GAP) - TILE_GAP
+    width = tiles_width
+    if spec.bias is not None:
+        bias = np.zeros((spec.out_features, 3))
+        bias[:, 0] = tiles_width + BIAS_GAP + 0.5
+        bias[:, 2] = -(np.arange(spec.out_features) * (kh + TILE_GAP) + 0.5)
+        cells.append(("bias", spec.bias, bias, np.arange(spec.out_features)[:, None]))
+        width += BIAS_GAP + 1
+    return cells, width, spec.out_features * (kh + TILE_GAP) - TILE_GAP
+
+
+def image_input(structure: Sequence[LayerSpec], input_shape: Sequence[int] | None) -> tuple[int, ...] | None:
+    """The image the first layer's weights are drawn as tiles of: ``input_shape`` when it is (H, W)
+    or (C, H, W) and the first layer is a Linear taking that many inputs, else None."""
+    if input_shape is None or not structure:
+        return None
+    image = tuple(int(n) for n in input_shape)
+    first = structure[0]
+    if len(image) not in (2, 3) or first.kind != "Linear" or math.prod(image) != first.in_features:
+        return None
+    return image
+
+
+def _layer_cells(spec: LayerSpec, shapes: Mapping[str, tuple[int, ...]],
+                 image: tuple[int, ...] | None) -> tuple[Cells, float, float]:
+    """Where a layer's cubes go relative to its top-left corner, and the (width, height) they take:
+    tiles of ``image`` (the first layer's inputs as an image), conv tiles, or matrices."""
+    if image is not None:
+        return _image_tile_cells(spec, image)
+    if spec.kind == "Conv2d":
+        return _conv_tile_cells(spec, shapes[spec.weight][2:])
+    return _matrix_cells(spec, shapes)
 
 
 def _unlisted(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]]) -> list[LayerSpec]:
@@ -178,26 +321,27 @@ def text_size_for(content_width: float, content_height: float, aspect: float) ->
 
 def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]],
                    aspect: float = 16 / 9, legend_caption: str = "", size_labels: Sequence[str] = (),
-                   size_caption: str = "", stacked: bool = False) -> Layout:
+                   size_caption: str = "", stacked: bool = False,
+                   input_shape: Sequence[int] | None = None) -> Layout:
     """Positions of every cube and label for a network whose parameters have the given shapes
     (History key → tensor shape without the record axis), its layers in a row or, with
     ``stacked``, top to bottom. ``legend_caption`` is only measured, so the frame holds it. With
     ``size_labels``, a size legend of one cube per label, captioned ``size_caption``, goes under
-    the colour legend."""
+    the colour legend. ``input_shape`` (one input sample's shape, ``History.input_shape``) makes a
+    first Linear layer's weights tiles of that image (see the module docstring)."""
     shapes = {k: tuple(int(n) for n in v) for k, v in shapes.items()}
     layers = list(structure)
     for spec in layers:
         if spec.kind != "tensor":
             _check_shapes(spec, shapes)
+    image = image_input(layers, input_shape)
     layers += _unlisted(layers, shapes)
     if not layers:
         raise ValueError("layout: the history has no parameters to draw")
 
-    def block_widths(spec: LayerSpec) -> list[int]:
-        return [_grid_extent(shapes[key])[0] for _, key in _layer_parts(spec)]
-
-    grid_widths = [sum(block_widths(s)) + STRIP_GAP * (len(block_widths(s)) - 1) for s in layers]
-    grid_heights = [max(_grid_extent(shapes[key])[1] for _, key in _layer_parts(s)) for s in layers]
+    drawn = [_layer_cells(spec, shapes, image if i == 0 else None) for i, spec in enumerate(layers)]
+    grid_widths = [width for _, width, _ in drawn]
+    grid_heights = [height for _, _, height in drawn]
     layer_gap = 3.0
     if stacked:
         # Under the stack come the task view and loss curve, together about as tall as it is wide.
@@ -205,7 +349,8 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
         size = text_size_for(max(grid_widths), height, aspect)
     else:
         size = text_size_for(sum(grid_widths) + layer_gap * (len(layers) - 1), max(grid_heights), aspect)
-    titles = [layer_title(s) if s.kind != "tensor" else f"{s.name} {tuple(shapes[s.weight])}" for s in layers]
+    titles = [layer_title(s, shapes[s.weight]) if s.kind != "tensor" else f"{s.name} {tuple(shapes[s.weight])}"
+              for s in layers]
     # A layer's slot is wide enough for its grid and its label, whichever is wider.
     slot_widths = [max(width, text_width(title, size)) for width, title in zip(grid_widths, titles, strict=True)]
     if stacked:
@@ -216,14 +361,12 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
 
     blocks: list[Block] = []
     labels: dict[str, Label] = {}
-    for spec, title, (left, grid_top) in zip(layers, titles, corners, strict=True):
+    for spec, title, (left, grid_top), (cells, _, _) in zip(layers, titles, corners, drawn, strict=True):
         labels[spec.name] = Label(title, (left, 0.0, grid_top + 0.6 * size), size)
-        x = left
-        for (role, key), w in zip(_layer_parts(spec), block_widths(spec), strict=True):
-            positions, indices = _grid(shapes[key], x, grid_top)
+        for role, key, positions, indices in cells:
             role_name = role if spec.kind != "tensor" else key
-            blocks.append(Block(spec.name, role_name, key, shapes[key], positions, indices))
-            x += w + STRIP_GAP
+            placed = positions + np.array([left, 0.0, grid_top])
+            blocks.append(Block(spec.name, role_name, key, shapes[key], placed, indices))
     right = max(left + width for (left, _), width in zip(corners, slot_widths, strict=True))
     bottom = min(grid_top - height for (_, grid_top), height in zip(corners, grid_heights, strict=True))
     top = 0.0  # of the first layer's grids
@@ -259,7 +402,7 @@ def _row_corners(widths: Sequence[float], gap: float) -> list[tuple[float, float
     return corners
 
 
-def _stacked_corners(heights: Sequence[int], gap: float) -> list[tuple[float, float]]:
+def _stacked_corners(heights: Sequence[float], gap: float) -> list[tuple[float, float]]:
     """(left, top) of each layer's grids in one left-aligned column, ``gap`` apart."""
     corners, top = [], 0.0
     for height in heights:

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .history import LayerSpec
-from .layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, camera_framing, layout_network, text_width
+from .layout import CUBE_SIZE, LINE_SPACING, OVERLAY_LINES, Bounds, Layout, camera_framing, layout_network, text_width
 
 NEURON_OFFSET = 1.5  # cells from a grid's outer edge to the input / last output column
 NEURON_RADIUS = 0.4  # of a neuron sphere at full spacing (one grid cell), like a cube's half size
@@ -208,13 +208,16 @@ def place_views(layout: Layout, overlay_width: float, aspect: float = 16 / 9) ->
 
 
 def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]], aspect: float,
-                     legend_caption: str = "", size_labels: Sequence[str] = (), size_caption: str = "") -> Layout:
+                     legend_caption: str = "", size_labels: Sequence[str] = (), size_caption: str = "",
+                     input_shape: Sequence[int] | None = None) -> Layout:
     """:func:`.layout.layout_network` for a picture of width/height ``aspect``: the layers in a row,
     or, in a frame narrower than tall, stacked top to bottom when the whole picture (learning views
     included) then shows larger. A nearly square frame (4:5) still fits most rows better, with the
-    task view under them, but a deep network's row is too long for it and stacks even there."""
+    task view under them, but a deep network's row is too long for it and stacks even there.
+    ``input_shape`` as for ``layout_network`` (first-layer tiles of an image input)."""
     def arranged(stacked: bool) -> Layout:
-        return layout_network(structure, shapes, aspect, legend_caption, size_labels, size_caption, stacked)
+        return layout_network(structure, shapes, aspect, legend_caption, size_labels, size_caption, stacked,
+                              input_shape)
 
     row = arranged(stacked=False)
     if aspect >= PORTRAIT_ASPECT:
@@ -240,6 +243,17 @@ def picture_scale(layout: Layout, aspect: float) -> float:
                                             caption_z)),
              *(((r.left, 0.0, r.bottom), (r.right, 0.0, r.top)) for r in (places.task, places.loss))]
     return camera_framing(union(*boxes), aspect)[1]
+
+
+def cube_pixels(layout: Layout, resolution: tuple[int, int]) -> float:
+    """How many pixels wide each cube of ``layout`` is drawn in a ``resolution`` (width, height)
+    frame, the whole picture (learning views included) framed as the scene frames it. Below about
+    2 a cube no longer reads as a cube; see README's "Big layers" for what nnviz does then."""
+    width, height = resolution
+    aspect = width / height
+    scale = picture_scale(layout, aspect)
+    frame_width = scale if aspect >= 1 else scale * aspect  # the ortho scale spans the wider side
+    return CUBE_SIZE * width / frame_width
 
 
 def _under_the_stack(width: float, bottom: float, top: float, aspect: float, size: float) -> tuple[Rect, Rect]:

@@ -82,7 +82,8 @@ def test_a_built_network_fills_the_width_of_a_phone_frame():
     everything = np.concatenate([first, last])
     assert np.all((everything > 0.0) & (everything < 1.0))
     assert first[:, 1].min() > last[:, 1].max()  # input layer above the output layer
-    assert np.ptp(first[:, 0]) >= 0.7  # the 64-wide layer spans most of the frame's width
+    # The first layer (32 tiles of 8×8, a near-square block) spans most of the frame's width.
+    assert np.ptp(first[:, 0]) >= 0.6
 
 
 @pytest.mark.parametrize(("sizes", "aspect", "stack"), [

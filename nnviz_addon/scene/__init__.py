@@ -59,7 +59,8 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     shapes = {key: array.shape[1:] for key, array in history.params.items()}
     magnitudes, magnitude_scales, size_labels, size_caption = _sizes_plan(history, options)
     layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=caption,
-                                          size_labels=size_labels, size_caption=size_caption)
+                                          size_labels=size_labels, size_caption=size_caption,
+                                          input_shape=history.input_shape)
     frames = options.frame_start + np.arange(history.records) * options.frames_per_record
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
     keyed = history.records > 1
