@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
-torch = pytest.importorskip("torch")
 from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
 from mathutils import Vector  # noqa: E402
 
@@ -14,11 +13,12 @@ from nnviz_addon.config import RenderConfig  # noqa: E402
 from nnviz_addon.history import History  # noqa: E402
 from nnviz_addon.record import Recorder  # noqa: E402
 
-pytestmark = [pytest.mark.bpy, pytest.mark.torch, pytest.mark.usefixtures("empty_blend")]
+pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
 
 
 def recorded_run(tmp_path) -> tuple[History, dict[str, np.ndarray]]:
     """A 16-6-3 torch MLP on 4×4 'images', trained by a torch loop, recorded every 5 steps."""
+    torch = pytest.importorskip("torch")
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 6), torch.nn.ReLU(), torch.nn.Linear(6, 3))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
@@ -35,6 +35,7 @@ def recorded_run(tmp_path) -> tuple[History, dict[str, np.ndarray]]:
     return History.load(rec.save(tmp_path / "run.npz")), final
 
 
+@pytest.mark.torch
 def test_a_recorded_torch_mlp_with_an_input_shape_shows_its_first_layer_as_tiles(tmp_path):
     history, final = recorded_run(tmp_path)
     assert history.input_shape == (4, 4)
