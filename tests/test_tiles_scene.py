@@ -84,3 +84,30 @@ def test_a_cube_is_as_many_pixels_wide_as_cube_pixels_says():
                                           legend_caption="weight / bias value", input_shape=history.input_shape)
     # The estimate frames a typical overlay line; the scene frames the run's own: within 10%.
     assert view_layout.cube_pixels(layout, resolution) == pytest.approx(drawn, rel=0.1)
+
+
+def test_a_hand_made_conv_history_builds_its_kernels_as_tiles():
+    from nnviz_addon.history import LayerSpec
+    from nnviz_addon.scene import build
+
+    rng = np.random.default_rng(0)
+    records = 3
+    structure = [LayerSpec("0", "Conv2d", 2, 3, "0.weight", "0.bias", "relu"),
+                 LayerSpec("3", "Linear", 12, 4, "3.weight", "3.bias")]
+    shapes = {"0.weight": (3, 2, 3, 3), "0.bias": (3,), "3.weight": (4, 12), "3.bias": (4,)}
+    params = {key: rng.normal(0, 0.5, (records, *shape)) for key, shape in shapes.items()}
+    history = History(name="hand-made CNN", structure=structure, steps=np.arange(records), loss=np.ones(records),
+                      params=params, grads={key: np.zeros_like(v) for key, v in params.items()})
+    build(history)
+    assert "layer 0 · Conv2d 2→3 3×3 · label" in bpy.data.objects
+    location = {name: np.array(bpy.data.objects[name].location) for name in (
+        "layer 0 · weight[0,0,0,0]", "layer 0 · weight[2,1,1,2]", "layer 0 · bias[2]")}
+    origin = location["layer 0 · weight[0,0,0,0]"]
+    # Output channel 2 is the third tile row, input channel 1 the second tile column, a cell apart.
+    np.testing.assert_allclose(location["layer 0 · weight[2,1,1,2]"] - origin, [4 + 2, 0.0, -(2 * 4 + 1)], atol=1e-6)
+    bias = location["layer 0 · bias[2]"]
+    assert bias[0] > origin[0] + 4 + 2 and bias[2] == pytest.approx(origin[2] - 2 * 4)
+    bpy_scene = bpy.context.scene
+    bpy_scene.frame_set(bpy_scene.frame_end)
+    cube = bpy.data.objects["layer 0 · weight[2,1,1,2]"]
+    assert cube["nnviz_value"] == pytest.approx(params["0.weight"][-1, 2, 1, 1, 2], abs=1e-6)
