@@ -13,7 +13,8 @@ Same picture plane as :mod:`.layout` (x right, z up, the camera looks along +y):
 
 Neuron columns stand in the gaps between weight grids: left of the first grid for the inputs, after
 each drawn layer for its outputs, so a layer's output neuron ``i`` sits level with row ``i`` of that
-layer's weight grid (the row that computes it); their caption goes under the legends. The task view
+layer's weight grid (the row that computes it) — for a layer drawn as tiles or bands (see
+:mod:`.layout`) they are a plain column in unit order; their caption goes under the legends. The task view
 goes where it makes the whole picture largest in the frame: right of everything (as tall as the
 network with its labels and legends), or, when the last layer is much shorter than the first (digits'
 64-32-10), in the empty space under the last layer; in a square or portrait frame (width/height below
