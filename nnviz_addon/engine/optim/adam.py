@@ -53,8 +53,6 @@ class Adam(Optimizer):
                 raise ValueError(f"Invalid beta parameter at index {index}: {beta} (must be in [0, 1))")
         check_non_negative(hyper["weight_decay"], "weight_decay value")
 
-    flat_update = True
-
     def _hyper(self, group: ParamGroup) -> tuple:
         beta1, beta2 = (float(beta) for beta in group["betas"])
         return (
@@ -71,10 +69,13 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = np.zeros_like(like)
         return state
 
+    def _reads_params(self, hyper: tuple) -> bool:
+        return hyper[2] != 0  # weight decay
+
     def _apply(
         self,
         hyper: tuple,
-        data: np.ndarray,
+        data: np.ndarray | None,
         grad: np.ndarray,
         state: dict[str, Any],
         effective: np.ndarray,
@@ -103,7 +104,7 @@ class Adam(Optimizer):
         denom = np.sqrt(second_moment, out=work)
         denom /= bias_correction2_sqrt
         denom += eps
-        data += np.multiply(np.divide(exp_avg, denom, out=work), -(lr / bias_correction1), out=work)
+        np.multiply(np.divide(exp_avg, denom, out=work), -(lr / bias_correction1), out=work)
 
 
 class AdamW(Adam):

@@ -1,16 +1,20 @@
 """The optimiser base class: parameter groups, per-parameter state and torch-shaped checkpoints.
 
 A subclass gives `_validate(hyper)` (raise ValueError with torch's message), `_hyper(group)` (the
-group's hyper-parameters as plain Python values), `_init_state(hyper, like)` (fresh buffers) and
-`_apply(hyper, data, grad, state, effective, work)`: the update rule on arrays, in place.
+group's hyper-parameters as plain Python values), `_init_state(hyper, like)` (fresh buffers),
+`_reads_params(hyper)` (whether the rule needs the parameter values, e.g. for weight decay) and
+`_apply(hyper, data, grad, state, effective, work)`: the update rule on arrays, which updates the
+state buffers in place and leaves in `work` the step the caller adds to the parameter.
 Parameters are engine Tensors, or anything with an `np.ndarray` in `.data` and a `.grad` that is
 None or has `.data`; updates are written into `p.data` in place, so views held elsewhere (the
 visualisation hook) stay live.
 
 Speed: a numpy call costs ~0.5 µs whatever the array size, and Adam needs a dozen per parameter,
 which dominated a small net's training step. So when every parameter of a small group has a
-gradient, the rule runs once over a flat copy of the group (`FlatGroup`) whose state buffers the
-per-parameter state entries are views of; the elementwise arithmetic, hence the result, is the same.
+gradient, the rule runs once over the whole group (`FlatGroup`): each state buffer is one flat array
+that the per-parameter state entries are views of, the gradients are copied into one flat array,
+and each parameter then gets its slice of the step added in place. The elementwise arithmetic, hence
+the result, is the same as parameter by parameter.
 """
 
 from __future__ import annotations
@@ -93,10 +97,10 @@ class Optimizer:
 
     # -- hooks for subclasses ------------------------------------------------------------------
 
-    #: Whether `_apply` may run over a whole group at once (needs every buffer made by `_init_state`).
-    flat_update = False
-    #: Groups larger than this are updated parameter by parameter: the gather/scatter copies would
-    #: cost more than the numpy calls they save.
+    #: Whether `_apply` may run over a whole group at once.
+    flat_update = True
+    #: Groups larger than this are updated parameter by parameter: there the copy of the gradients
+    #: costs more than the numpy calls it saves.
     flat_max_elements = 1 << 16
 
     def _validate(self, hyper: dict[str, Any]) -> None:
@@ -110,37 +114,37 @@ class Optimizer:
         """A parameter's state before its first update (buffers shaped and typed like `like`)."""
         return {}
 
+    def _reads_params(self, hyper: tuple) -> bool:
+        """Whether `_apply` reads or changes `data`; when not, a flat update passes None."""
+        return True
+
     def _apply(
         self,
         hyper: tuple,
-        data: np.ndarray,
+        data: np.ndarray | None,
         grad: np.ndarray,
         state: dict[str, Any],
         effective: np.ndarray,
         work: np.ndarray,
     ) -> None:
-        """Update `data` and the buffers in `state` in place; `effective` and `work` are scratch
-        arrays like `data`. `state['step']`, when present, was already advanced."""
+        """Update the buffers in `state` in place and leave in `work` the step to add to `data`;
+        `effective` is a scratch array like `work`. `state['step']`, when present, was already
+        advanced."""
         raise NotImplementedError
 
     def _update_group(self, group: ParamGroup) -> None:
         hyper = self._hyper(group)
-        params = [p for p in group["params"] if p.grad is not None]
-        flat = None
-        if self.flat_update and len(params) == len(group["params"]) > 1:
+        params = group["params"]
+        flat = self._flat.get(id(group))
+        if flat is None or not flat.load_grads(params):
             flat = self._flat_group(group, hyper, params)
         if flat is not None:
-            flat.gather(params)
-            if "step" in flat.state:
-                flat.state["step"] += 1
-                for p in params:
-                    self.state[p]["step"] = flat.state["step"]
-            self._apply(hyper, flat.data, flat.grad, flat.state, flat.effective, flat.work)
-            flat.scatter(params)
+            flat.update(self, hyper)
             return
-        # Parameter by parameter. Step counts may now differ, so any flat copy is stale.
-        self._flat.pop(id(group), None)
         for p in params:
+            grad = p.grad
+            if grad is None:
+                continue
             data = p.data
             state = self.state[p]
             if not state:
@@ -150,35 +154,41 @@ class Optimizer:
             scratch = self._scratch.get(id(p))
             if scratch is None or scratch[0].shape != data.shape or scratch[0].dtype != data.dtype:
                 scratch = self._scratch[id(p)] = (np.empty_like(data), np.empty_like(data))
-            self._apply(hyper, data, p.grad.data, state, *scratch)
+            self._apply(hyper, data, grad.data, state, *scratch)
+            data += scratch[1]
 
     def _flat_group(self, group: ParamGroup, hyper: tuple, params: list[Any]) -> FlatGroup | None:
-        """The group's flat copy, made on first use; None when the group does not fit one.
-        While it is in use, `self.state[p]` buffers are views of it: replace state only through
-        `load_state_dict` (which drops the copy)."""
-        key = tuple((id(p), p.data.shape, p.data.dtype) for p in params)
-        flat = self._flat.get(id(group))
-        if flat is not None and flat.key == key:
-            return flat
-        states = [self.state[p] for p in params]
-        steps = {state.get("step", 0) for state in states}
-        dtypes = {p.data.dtype for p in params}
-        if len(steps) > 1 or len(dtypes) > 1 or sum(p.data.size for p in params) > self.flat_max_elements:
+        """A new flat copy of the group with this step's gradients loaded, or None when the group
+        does not fit one (then it is updated parameter by parameter, and step counts may part).
+        While a copy is in use, `self.state[p]` buffers are views of it: replace state only
+        through `load_state_dict` (which drops the copy)."""
+        self._flat.pop(id(group), None)
+        if not self.flat_update or len(params) < 2 or any(p.grad is None for p in params):
             return None
-        flat = self._flat[id(group)] = FlatGroup(key, params)
-        flat.state = self._init_state(hyper, flat.data)
-        if "step" in flat.state:
-            flat.state["step"] = steps.pop()
-        # Per-parameter buffers become views of the flat ones, keeping any values they had.
-        for name, buffer in flat.state.items():
-            if isinstance(buffer, np.ndarray):
-                for state, view in zip(states, flat.views(buffer), strict=True):
-                    if name in state:
-                        view[...] = state[name]
-                    state[name] = view
-            if name == "step":
-                for state in states:
-                    state["step"] = buffer
+        if len({p.data.dtype for p in params}) > 1 or sum(p.data.size for p in params) > self.flat_max_elements:
+            return None
+        states = [self.state[p] for p in params]
+        first = states[0]
+        if any(state.keys() != first.keys() for state in states):
+            return None
+        if "step" in first and len({state["step"] for state in states}) > 1:
+            return None
+        if any(not isinstance(v, np.ndarray) for k, v in first.items() if k != "step"):
+            return None
+        flat = FlatGroup(params, states)
+        if first:  # buffers carried over from per-parameter updates or a checkpoint
+            flat.state = {
+                key: first[key] if key == "step" else np.empty_like(flat.grad) for key in first
+            }
+            for key, buffer in flat.state.items():
+                if key != "step":
+                    for view, state in zip(flat.views(buffer), states, strict=True):
+                        view[...] = state[key]
+        else:
+            flat.state = self._init_state(hyper, flat.grad)
+        flat.link_state()
+        flat.load_grads(params)
+        self._flat[id(group)] = flat
         return flat
 
     # -- public API ----------------------------------------------------------------------------
@@ -286,20 +296,24 @@ class Optimizer:
 
 
 class FlatGroup:
-    """One contiguous copy of a group's parameters and gradients, with views that map each flat
-    slice back to its parameter's shape."""
+    """A group's state buffers and gradients as one flat array each, with views that map each
+    flat slice back to its parameter's shape."""
 
-    def __init__(self, key: tuple, params: list[Any]) -> None:
-        self.key = key
-        self._shapes = [p.data.shape for p in params]
-        sizes = [p.data.size for p in params]
+    def __init__(self, params: list[Any], states: list[dict[str, Any]]) -> None:
+        self.params = list(params)
+        self.arrays = [p.data for p in params]  # the arrays this copy was made for
+        self.param_states = states
+        self._shapes = [array.shape for array in self.arrays]
+        sizes = [array.size for array in self.arrays]
         self._bounds = list(zip(np.cumsum([0, *sizes[:-1]]).tolist(), np.cumsum(sizes).tolist(), strict=True))
         total = sum(sizes)
-        dtype = params[0].data.dtype
+        dtype = self.arrays[0].dtype
         self.data, self.grad, self.effective, self.work = (np.empty(total, dtype) for _ in range(4))
         self._data_views = self.views(self.data)
         self._grad_views = self.views(self.grad)
+        self._step_views = self.views(self.work)
         self.state: dict[str, Any] = {}
+        self._linked = 0  # how many state entries the per-parameter states share
 
     def views(self, flat: np.ndarray) -> list[np.ndarray]:
         return [
@@ -307,14 +321,49 @@ class FlatGroup:
             for (start, stop), shape in zip(self._bounds, self._shapes, strict=True)
         ]
 
-    def gather(self, params: list[Any]) -> None:
-        for p, data, grad in zip(params, self._data_views, self._grad_views, strict=True):
-            data[...] = p.data
-            grad[...] = p.grad.data
+    def load_grads(self, params: list[Any]) -> bool:
+        """Copy the gradients in; False when the group changed since (other parameters or arrays)
+        or a parameter has no gradient, so that this copy no longer fits it."""
+        if len(params) != len(self.params):
+            return False
+        for p, own, array, view in zip(params, self.params, self.arrays, self._grad_views, strict=True):
+            grad = p.grad
+            if p is not own or p.data is not array or grad is None:
+                return False
+            view[...] = grad.data
+        return True
 
-    def scatter(self, params: list[Any]) -> None:
-        for p, data in zip(params, self._data_views, strict=True):
-            p.data[...] = data
+    def link_state(self) -> None:
+        """Make every per-parameter state entry a view of (or, for 'step', equal to) the flat one."""
+        for name, buffer in self.state.items():
+            if isinstance(buffer, np.ndarray):
+                for state, view in zip(self.param_states, self.views(buffer), strict=True):
+                    state[name] = view
+            else:
+                for state in self.param_states:
+                    state[name] = buffer
+        self._linked = len(self.state)
+
+    def update(self, optimizer: Optimizer, hyper: tuple) -> None:
+        """One step of `optimizer`'s rule over the whole group (gradients already loaded)."""
+        state = self.state
+        if "step" in state:
+            step = state["step"] = state["step"] + 1
+            for param_state in self.param_states:
+                param_state["step"] = step
+        if optimizer._reads_params(hyper):
+            for array, view in zip(self.arrays, self._data_views, strict=True):
+                view[...] = array
+            optimizer._apply(hyper, self.data, self.grad, state, self.effective, self.work)
+            self.data += self.work
+            for array, view in zip(self.arrays, self._data_views, strict=True):
+                array[...] = view
+        else:
+            optimizer._apply(hyper, None, self.grad, state, self.effective, self.work)
+            for array, view in zip(self.arrays, self._step_views, strict=True):
+                array += view
+        if len(state) != self._linked:  # a buffer the rule made on its first step (SGD's momentum)
+            self.link_state()
 
 
 def _restore_value(key: str, value: Any, like: np.ndarray) -> Any:

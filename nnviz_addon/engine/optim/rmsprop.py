@@ -45,8 +45,6 @@ class RMSprop(Optimizer):
         check_non_negative(hyper["weight_decay"], "weight_decay value")
         check_non_negative(hyper["alpha"], "alpha value")
 
-    flat_update = True
-
     def _hyper(self, group: ParamGroup) -> tuple:
         return (
             *hyper_floats(group, "lr", "alpha", "eps", "weight_decay", "momentum"),
@@ -63,10 +61,13 @@ class RMSprop(Optimizer):
             state["grad_avg"] = np.zeros_like(like)
         return state
 
+    def _reads_params(self, hyper: tuple) -> bool:
+        return hyper[3] != 0  # weight decay
+
     def _apply(
         self,
         hyper: tuple,
-        data: np.ndarray,
+        data: np.ndarray | None,
         grad: np.ndarray,
         state: dict[str, Any],
         effective: np.ndarray,
@@ -94,6 +95,6 @@ class RMSprop(Optimizer):
             buf = state["momentum_buffer"]
             buf *= momentum
             buf += np.divide(grad, denom, out=work)
-            data += np.multiply(buf, -lr, out=work)
+            np.multiply(buf, -lr, out=work)
         else:
-            data += np.multiply(np.divide(grad, denom, out=work), -lr, out=work)
+            np.multiply(np.divide(grad, denom, out=work), -lr, out=work)

@@ -49,10 +49,13 @@ class SGD(Optimizer):
             group["maximize"],
         )
 
+    def _reads_params(self, hyper: tuple) -> bool:
+        return hyper[3] != 0  # weight decay
+
     def _apply(
         self,
         hyper: tuple,
-        data: np.ndarray,
+        data: np.ndarray | None,
         grad: np.ndarray,
         state: dict[str, Any],
         effective: np.ndarray,
@@ -69,7 +72,7 @@ class SGD(Optimizer):
             buf = state.get("momentum_buffer")
             if buf is None:
                 # torch: the first buffer is the gradient itself, undamped.
-                buf = state["momentum_buffer"] = np.array(grad, dtype=data.dtype)
+                buf = state["momentum_buffer"] = np.array(grad, dtype=work.dtype)
             else:
                 buf *= momentum
                 if dampening != 0:
@@ -78,4 +81,4 @@ class SGD(Optimizer):
                     buf += grad
             grad = np.add(grad, np.multiply(buf, momentum, out=work), out=work) if nesterov else buf
 
-        data += np.multiply(grad, -lr, out=work)
+        np.multiply(grad, -lr, out=work)
