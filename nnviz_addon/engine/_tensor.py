@@ -393,7 +393,7 @@ class Tensor:
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
-            seed = np.ones_like(self.data)
+            seed = np.ones(self.data.shape, self.data.dtype)
         else:
             seed = _as_array(gradient, self.dtype)
             if seed.shape != self.shape:
@@ -405,12 +405,13 @@ class Tensor:
         # Creation order is a topological order (an op's inputs exist before its output), so a
         # heap keyed on the creation number yields every node after all the nodes computed from
         # it; leaves take their gradient as it arrives.
+        # (the names below are locals: this loop is the hot path of every training step)
         grads: dict[int, np.ndarray] = {id(self): seed}
         pending = [(-self._seq, self)]
+        pop, push, unbroadcast, wrap = heappop, heappush, _unbroadcast, _wrap
         while pending:
-            node = heappop(pending)[1]
-            grad = grads.pop(id(node))
-            parent_grads = node._backward(grad)
+            node = pop(pending)[1]
+            parent_grads = node._backward(grads.pop(id(node)))
             if free:  # drops the closure and with it the arrays it saved
                 node._backward = _freed_backward
             for parent, parent_grad in zip(node._parents, parent_grads, strict=True):
@@ -418,17 +419,21 @@ class Tensor:
                     continue
                 target = parent.data
                 if parent_grad.shape != target.shape:
-                    parent_grad = _unbroadcast(parent_grad, target.shape)
-                if parent_grad.dtype is not target.dtype and parent_grad.dtype != target.dtype:
+                    parent_grad = unbroadcast(parent_grad, target.shape)
+                if parent_grad.dtype != target.dtype:
                     parent_grad = parent_grad.astype(target.dtype)
-                if parent._backward is None:
-                    parent._accumulate(parent_grad)
+                if parent._backward is None:  # a leaf: _accumulate, inlined
+                    if parent.grad is None:
+                        # A copy: the same array may have been handed to several inputs (e.g. by `add`).
+                        parent.grad = wrap(np.array(parent_grad))
+                    else:
+                        parent.grad.data += parent_grad
                     continue
                 key = id(parent)
                 previous = grads.get(key)
                 if previous is None:
                     grads[key] = parent_grad
-                    heappush(pending, (-parent._seq, parent))
+                    push(pending, (-parent._seq, parent))
                 else:
                     grads[key] = previous + parent_grad
 
