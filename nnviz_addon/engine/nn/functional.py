@@ -344,7 +344,8 @@ def _class_indices(
     indices = target.data.reshape(-1)
     classes = scores_shape[1] if len(scores_shape) > 1 else scores_shape[0]
     # min and max settle the common case (valid targets, the default ignore_index -100) cheaply
-    if not indices.size or (indices.min() >= 0 and indices.max() < classes and not 0 <= ignore_index < classes):
+    in_range = not indices.size or (np.minimum.reduce(indices) >= 0 and np.maximum.reduce(indices) < classes)
+    if in_range and not 0 <= ignore_index < classes:
         return indices, None
     counted = indices != ignore_index
     invalid = counted & ((indices < 0) | (indices >= classes))
