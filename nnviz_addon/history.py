@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from .atomic import write_atomically
+
 FORMAT_VERSION = 1
 INPUT_SHAPE_KEY = "input_shape"  # in History.static
 # What reading a file that is not a (whole) .npz raises, from numpy, zipfile and zlib.
@@ -133,7 +135,9 @@ class History:
         return float(max(finite)) if finite else 0.0
 
     def save(self, path: str | Path) -> Path:
-        """Write the run to one ``.npz`` file (see the module docstring for the format)."""
+        """Write the run to one ``.npz`` file (see the module docstring for the format), atomically:
+        on any failure (a full disk) the earlier file is kept and :class:`~.atomic.OutputError`
+        names ``path``."""
         path = Path(path)
         arrays: dict[str, np.ndarray] = {
             "format_version": np.asarray(FORMAT_VERSION, dtype=np.int64),
@@ -147,9 +151,12 @@ class History:
                               ("series", self.series), ("static", self.static)):
             for key, array in group.items():
                 arrays[f"{prefix}/{key}"] = np.asarray(array)
-        with open(path, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-        return path
+        def write(partial: Path) -> None:
+            with open(partial, "wb") as handle:
+                np.savez_compressed(handle, **arrays)
+
+        # Checked as a user would open it: a file that doesn't load never replaces a good one.
+        return write_atomically(path, write, check=History.load)
 
     @classmethod
     def load(cls, path: str | Path) -> History:
