@@ -152,8 +152,12 @@ class History:
             for key, array in group.items():
                 arrays[f"{prefix}/{key}"] = np.asarray(array)
         def write(partial: Path) -> None:
-            with open(partial, "wb") as handle:
-                np.savez_compressed(handle, **arrays)
+            # np.savez_compressed's layout, written here because numpy leaves its archive unclosed
+            # when a write fails (a full disk), which then complains again when collected.
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for key, array in arrays.items():
+                    with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, array, allow_pickle=False)
 
         # Checked as a user would open it: a file that doesn't load never replaces a good one.
         return write_atomically(path, write, check=History.load)
