@@ -61,7 +61,7 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="training seed (overrides the preset)")
     parser.add_argument("--engine", help="workbench, eevee or cycles (overrides the preset)")
     parser.add_argument("--resolution", type=resolution, help="WIDTHxHEIGHT, e.g. 1280x720")
-    parser.add_argument("--fps", type=int, help="frames per second of the video")
+    parser.add_argument("--fps", type=frame_rate, help="frames per second of the video")
     parser.add_argument("--save-blend", type=Path, metavar="PATH", help="also save the animated scene")
     parser.add_argument("--history", type=Path, metavar="PATH",
                         help="write the recorded run to this .npz; without --preset, animate this saved run")
@@ -161,10 +161,28 @@ class Interrupts:
 
 
 def resolution(text: str) -> tuple[int, int]:
+    from nnviz_addon.config import PresetError, check_resolution
+
     width, x, height = text.lower().partition("x")
     if not (x and width.isdigit() and height.isdigit()):
         raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT (e.g. 1280x720)")
+    try:
+        check_resolution(int(width), int(height))
+    except PresetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
     return int(width), int(height)
+
+
+def frame_rate(text: str) -> int:
+    from nnviz_addon.config import PresetError, check_fps
+
+    try:
+        fps = int(text)
+        check_fps(fps)
+    except ValueError as error:  # PresetError is one
+        raise argparse.ArgumentTypeError(str(error) if isinstance(error, PresetError)
+                                         else f"{text!r} is not a whole number") from None
+    return fps
 
 
 class Every:
@@ -204,6 +222,13 @@ def train(options: argparse.Namespace, metrics: dict[str, Any],
             accuracy = "" if run.last_accuracy is None else f"  accuracy {run.last_accuracy:.3f}"
             print(f"nnviz: step {run.step}/{run.total_steps}  loss {run.last_loss:.4g}{accuracy}", flush=True)
 
+    from nnviz_addon.config import check_scene_size, preset_warnings
+
+    warnings = preset_warnings(preset)
+    if options.out is not None or options.still is not None or options.save_blend is not None:
+        warnings += check_scene_size(preset)  # refuses, before training, a scene too big to build
+    for warning in warnings:
+        print(f"nnviz: warning: {warning}", file=sys.stderr, flush=True)
     print(f"nnviz: training {preset.name!r} ({preset.source})", flush=True)
     start = time.perf_counter()
     stopped = None

@@ -113,10 +113,12 @@ def render_mp4(path: str | Path, render: Any | None = None, *, frame_start: int 
     ``render`` is a ``RenderConfig`` (engine, resolution, fps, samples; None keeps the scene's).
     Returns the final path. ``progress(done, total)`` is called after each frame is written.
 
-    An exception — including one raised by ``progress`` or a KeyboardInterrupt — leaves no partial
-    file behind and keeps whatever was at ``path`` before. One raised by ``progress`` (or a Ctrl-C
-    arriving while Blender renders) takes effect when the render returns: nothing in a handler can
-    stop Blender's render loop.
+    The video is read back (frame count and size) before it replaces ``path``. An exception —
+    including one raised by ``progress`` or a KeyboardInterrupt — leaves no partial file behind and
+    keeps whatever was at ``path`` before; a failed write is an :class:`~..atomic.OutputError`
+    naming ``path``. One raised by ``progress`` takes effect when the render returns: Blender's
+    render loop ignores what a handler raises. To stop at the next frame, a signal handler removes
+    :func:`..atomic.remove_temporaries` and exits the process, as train.py does.
     """
     path = check_output(path)
     scene = bpy.context.scene
