@@ -131,3 +131,17 @@ def test_a_scene_too_big_to_build_is_refused_before_training(tmp_path):
     preset.write_text((ROOT / "presets" / "digits.toml").read_text().replace("[64, 32, 10]", "[64, 512, 512, 10]"))
     line = refused_before_training(train("--preset", preset, "--no-render", "--save-blend", tmp_path / "x.blend"))
     assert "a scene of objects holds at most" in line and "--no-render" in line
+
+
+def test_readme_lists_the_limits_the_code_checks():
+    from nnviz_addon import config
+    from nnviz_addon.history_file import MAX_LOADED_BYTES
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    limits = readme[readme.index("### Limits"):]
+    low, high = config.RESOLUTION_RANGE
+    for text in (f"{low}–{high:,}", f"1–{config.MAX_FPS:,}", f"≤ {config.MAX_FRAME:,}",
+                 f"≤ {config.MAX_LAYER_UNITS:,} units", f"≤ {config.MAX_RECORDED_BYTES // 2**30} GiB",
+                 f"over {config.WARN_RECORDED_BYTES // 2**30} GiB", f"≤ {config.CUBE_LIMITS['objects']:,}",
+                 f"over {config.CUBE_WARNINGS['objects']:,}", f"≤ {MAX_LOADED_BYTES // 2**30} GiB"):
+        assert text in limits, text
