@@ -226,6 +226,22 @@ def test_a_killed_runs_temporary_is_swept_by_the_next_run(tmp_path):
 
 # -- a run that stopped early ---------------------------------------------------------------------
 
+def test_divergence_keeps_the_steps_trained_since_the_last_record():
+    import numpy as np
+
+    from nnviz_addon.config import load_preset
+    from nnviz_addon.training import TrainingRun
+
+    preset = load_preset(ROOT / "presets" / "rgb_perceptron.toml").replace(
+        model={"output_activation": None}, train={"lr": 1e3, "steps": 200, "record_every": 50})
+    run = TrainingRun(preset)
+    history = run.run()
+    assert run.diverged and run.message.startswith("diverged at step 7: loss is inf")
+    assert history.steps.tolist() == [0, 6]  # step 6 was trained, finite, and not due for a record
+    assert np.abs(history.grads["0.weight"][-1]).max() > 0  # with the gradients step 6 used
+
+
+
 @needs_bpy
 @pytest.mark.bpy
 @pytest.mark.slow
