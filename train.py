@@ -9,6 +9,9 @@
 Errors end the script with one line, ``nnviz: error: ...``, and a non-zero exit code. A run that
 diverges still saves what it recorded (``--history``, ``--save-blend``, ``--metrics``) but is not
 rendered, and exits with code 1: replay the kept records with ``--history run.npz --out x.mp4``.
+Ctrl-C (SIGINT) or SIGTERM during training stops it after the current step and saves the same way
+(exit code 130 or 143); during rendering it stops at the next frame and removes the unfinished file.
+Every output replaces an earlier file only once it is complete (see nnviz_addon/atomic.py).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import argparse
 import dataclasses
 import json
 import math
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -56,7 +61,7 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, help="training seed (overrides the preset)")
     parser.add_argument("--engine", help="workbench, eevee or cycles (overrides the preset)")
     parser.add_argument("--resolution", type=resolution, help="WIDTHxHEIGHT, e.g. 1280x720")
-    parser.add_argument("--fps", type=int, help="frames per second of the video")
+    parser.add_argument("--fps", type=frame_rate, help="frames per second of the video")
     parser.add_argument("--save-blend", type=Path, metavar="PATH", help="also save the animated scene")
     parser.add_argument("--history", type=Path, metavar="PATH",
                         help="write the recorded run to this .npz; without --preset, animate this saved run")
@@ -83,25 +88,101 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
     return options
 
 
-def make_parent_directories(options: argparse.Namespace) -> None:
-    """Create the folders the outputs go to (``--out out/run.mp4`` in a fresh checkout)."""
-    for name in ("out", "still", "history", "metrics", "save_blend"):
-        path = getattr(options, name)
-        if name == "history" and options.preset is None:
-            continue  # read, not written
-        if path is not None:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise UsageError(f"--{name.replace('_', '-')} {path}: cannot create its folder "
-                                 f"({error.strerror})") from None
+def outputs(options: argparse.Namespace) -> dict[str, Path]:
+    """The files this run writes, by option (``--out``)."""
+    chosen = {f"--{name.replace('_', '-')}": getattr(options, name)
+              for name in ("out", "still", "history", "metrics", "save_blend")}
+    if options.preset is None:
+        del chosen["--history"]  # read, not written
+    return {option: path for option, path in chosen.items() if path is not None}
+
+
+def prepare_outputs(options: argparse.Namespace) -> None:
+    """Create the folders the outputs go to (``--out out/run.mp4`` in a fresh checkout), refuse
+    paths that can't be written before any work is done, and sweep temporaries a killed run left."""
+    from nnviz_addon import atomic
+
+    for option, path in outputs(options).items():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UsageError(f"{option} {path}: cannot create its folder ({error.strerror})") from None
+        atomic.check_target(path, option)
+        for left in atomic.sweep(path.parent):
+            print(f"nnviz: removed {left}, left unfinished by a run that was killed", flush=True)
+
+
+class Interrupts:
+    """Ctrl-C (SIGINT) and SIGTERM.
+
+    While training (``deferred``) a signal only asks training to stop after the current step, so
+    the records kept are saved as a diverged run's are. At any other time — building the scene,
+    saving, rendering, where Blender's render loop runs Python only between frames and ignores
+    what a handler raises — the temporaries being written are removed and the process exits at
+    once with 128 + the signal's number; the earlier outputs stay as they were.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.received: int | None = None
+        self.deferred = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Interrupts:
+        self._previous = {number: signal.signal(number, self._handle) for number in self.SIGNALS}
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def stop_requested(self) -> bool:
+        return self.received is not None
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.received or 0)
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.received).name if self.received else ""
+
+    def _handle(self, number: int, _frame: Any) -> None:
+        self.received = number
+        if self.deferred:
+            return
+        from nnviz_addon import atomic
+
+        removed = ", ".join(str(path) for path in atomic.remove_temporaries()) or "nothing unfinished"
+        print(f"nnviz: error: stopped by {self.name}; removed {removed}; earlier files are kept",
+              file=sys.stderr, flush=True)
+        os._exit(self.exit_code)  # the only way out of Blender's render loop; nothing is left to save
 
 
 def resolution(text: str) -> tuple[int, int]:
+    from nnviz_addon.config import PresetError, check_resolution
+
     width, x, height = text.lower().partition("x")
     if not (x and width.isdigit() and height.isdigit()):
         raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT (e.g. 1280x720)")
+    try:
+        check_resolution(int(width), int(height))
+    except PresetError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
     return int(width), int(height)
+
+
+def frame_rate(text: str) -> int:
+    from nnviz_addon.config import PresetError, check_fps
+
+    try:
+        fps = int(text)
+        check_fps(fps)
+    except ValueError as error:  # PresetError is one
+        raise argparse.ArgumentTypeError(str(error) if isinstance(error, PresetError)
+                                         else f"{text!r} is not a whole number") from None
+    return fps
 
 
 class Every:
@@ -124,8 +205,9 @@ def render_overrides(options: argparse.Namespace) -> dict[str, Any]:
     return {key: value for key, value in chosen.items() if value is not None}
 
 
-def train(options: argparse.Namespace, metrics: dict[str, Any]) -> tuple[Any, Any, str | None]:
-    """Train the preset: (History, RenderConfig, divergence message or None)."""
+def train(options: argparse.Namespace, metrics: dict[str, Any],
+          interrupts: Interrupts) -> tuple[Any, Any, tuple[str, int] | None]:
+    """Train the preset: (History, RenderConfig, None or why it stopped early and the exit code)."""
     from nnviz_addon import api
 
     # Every override is validated here, before anything is printed or trained.
@@ -140,15 +222,27 @@ def train(options: argparse.Namespace, metrics: dict[str, Any]) -> tuple[Any, An
             accuracy = "" if run.last_accuracy is None else f"  accuracy {run.last_accuracy:.3f}"
             print(f"nnviz: step {run.step}/{run.total_steps}  loss {run.last_loss:.4g}{accuracy}", flush=True)
 
+    from nnviz_addon.config import check_scene_size, preset_warnings
+
+    warnings = preset_warnings(preset)
+    if options.out is not None or options.still is not None or options.save_blend is not None:
+        warnings += check_scene_size(preset)  # refuses, before training, a scene too big to build
+    for warning in warnings:
+        print(f"nnviz: warning: {warning}", file=sys.stderr, flush=True)
     print(f"nnviz: training {preset.name!r} ({preset.source})", flush=True)
     start = time.perf_counter()
-    diverged = None
+    stopped = None
+    interrupts.deferred = True
     try:
-        history = api.train(preset, progress=report)
+        history = api.train(preset, progress=report, stop=interrupts.stop_requested)
     except api.TrainingDiverged as stop:
-        history, diverged = stop.history, str(stop)
+        history, stopped = stop.history, (str(stop), 1)
+    except api.TrainingInterrupted as stop:
+        history, stopped = stop.history, (f"{stop} ({interrupts.name})", interrupts.exit_code)
+    finally:
+        interrupts.deferred = False  # a second signal, while saving, exits at once
     metrics["train_seconds"] = round(time.perf_counter() - start, 3)
-    return history, preset.render, diverged
+    return history, preset.render, stopped
 
 
 def load_history(options: argparse.Namespace) -> tuple[Any, Any]:
@@ -186,9 +280,11 @@ def json_number(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def run(options: argparse.Namespace) -> int:
+def run(options: argparse.Namespace, interrupts: Interrupts) -> int:
+    from nnviz_addon.atomic import write_atomically
+
     metrics: dict[str, Any] = {}
-    make_parent_directories(options)
+    prepare_outputs(options)
     if options.out is not None or options.still is not None:
         from nnviz_addon.scene.render import check_output
 
@@ -198,23 +294,25 @@ def run(options: argparse.Namespace) -> int:
         if options.still is not None:
             options.still = check_output(options.still, ".png")
     if options.preset is not None:
-        history, render_config, diverged = train(options, metrics)
+        history, render_config, stopped = train(options, metrics, interrupts)
         if options.history is not None:
             history.save(options.history)
             print(f"nnviz: saved the run to {options.history}", flush=True)
     else:
         history, render_config = load_history(options)
-        diverged = None
+        stopped = None
     summarise(history, metrics)
-    metrics["diverged"] = diverged is not None
+    metrics["diverged"] = stopped is not None and stopped[1] == 1
+    metrics["interrupted"] = stopped is not None and stopped[1] != 1
 
-    rendering = options.out is not None and diverged is None
-    picturing = options.still is not None and diverged is None
+    rendering = options.out is not None and stopped is None
+    picturing = options.still is not None and stopped is None
     try:
         if rendering or picturing or options.save_blend is not None:
             import bpy
 
             from nnviz_addon import api
+            from nnviz_addon.scene.render import save_blend
 
             bpy.ops.wm.read_homefile(use_empty=True)  # not the startup file's cube, camera and light
             api.animate(history, render=render_config)
@@ -222,10 +320,12 @@ def run(options: argparse.Namespace) -> int:
                 from nnviz_addon.scene.render import check_frame
 
                 check_frame(bpy.context.scene, options.still_frame)  # before any file is written
-            if options.out is not None:
-                bpy.context.scene.render.filepath = str(options.out)  # so the saved .blend renders there
+            if rendering:
+                # So the saved .blend renders there. A run that stopped early keeps Blender's default:
+                # rendering its .blend later must not overwrite the video at --out.
+                bpy.context.scene.render.filepath = str(options.out)
             if options.save_blend is not None:
-                bpy.ops.wm.save_as_mainfile(filepath=str(options.save_blend.absolute()), check_existing=False)
+                save_blend(options.save_blend)
                 print(f"nnviz: saved the scene to {options.save_blend}", flush=True)
             if picturing:
                 path = api.render_still(options.still, frame=options.still_frame)
@@ -234,11 +334,14 @@ def run(options: argparse.Namespace) -> int:
                 render(options.out, metrics)
     finally:
         if options.metrics is not None:
-            options.metrics.write_text(json.dumps(metrics, indent=2) + "\n")
-    if diverged is not None:
-        print(f"nnviz: error: {diverged} (not rendered; the records kept were saved where asked)",
+            text = json.dumps(metrics, indent=2) + "\n"
+            write_atomically(options.metrics, lambda partial: partial.write_text(text),
+                             check=lambda partial: json.loads(partial.read_text()))
+    if stopped is not None:
+        message, code = stopped
+        print(f"nnviz: error: {message} (not rendered; the records kept were saved where asked)",
               file=sys.stderr)
-        return 1
+        return code
     return 0
 
 
@@ -247,7 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     from nnviz_addon.config import PresetError
 
     try:
-        return run(parse_arguments(script_arguments(sys.argv if argv is None else argv)))
+        with Interrupts() as interrupts:
+            return run(parse_arguments(script_arguments(sys.argv if argv is None else argv)), interrupts)
     except UsageError as error:
         print(f"nnviz: error: {error} (see train.py --help)", file=sys.stderr)
         return 2

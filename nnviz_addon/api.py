@@ -29,12 +29,22 @@ from .training import TrainingRun
 if TYPE_CHECKING:
     from .scene.options import SceneOptions
 
-__all__ = ["TrainingDiverged", "animate", "render", "render_config_of", "render_still", "resolve_preset", "train"]
+__all__ = ["TrainingDiverged", "TrainingInterrupted", "animate", "render", "render_config_of", "render_still",
+           "resolve_preset", "train"]
 
 
 class TrainingDiverged(RuntimeError):
     """Training stopped on a non-finite loss or parameter. ``history`` holds the records kept
     before that (the last good one included), so the run can still be saved or animated."""
+
+    def __init__(self, message: str, history: History) -> None:
+        super().__init__(message)
+        self.history = history
+
+
+class TrainingInterrupted(RuntimeError):
+    """Training was asked to stop (``train(..., stop=...)``) before its last step. ``history``
+    holds every step trained, the one it stopped at included."""
 
     def __init__(self, message: str, history: History) -> None:
         super().__init__(message)
@@ -66,12 +76,15 @@ def _find_preset(preset: Preset | str | Path) -> Preset:
 
 
 def train(preset: Preset | str | Path, *, steps: int | None = None, seed: int | None = None,
-          progress: Callable[[TrainingRun], object] | None = None) -> History:
+          progress: Callable[[TrainingRun], object] | None = None,
+          stop: Callable[[], bool] | None = None) -> History:
     """Train ``preset`` to the end and return its History.
 
     ``steps`` and ``seed`` override the preset's ``[train]`` values. ``progress(run)`` is called
     after every record (``run.step``, ``run.last_loss``, ``run.message``). Raises
     :class:`TrainingDiverged`, carrying the records kept, if the loss or a parameter stops being finite.
+    ``stop()`` is asked before every step; when it returns True training stops and
+    :class:`TrainingInterrupted` carries the records (train.py's Ctrl-C and SIGTERM do this).
 
     Example::
 
@@ -84,7 +97,9 @@ def train(preset: Preset | str | Path, *, steps: int | None = None, seed: int | 
     """
     chosen = resolve_preset(preset, steps=steps, seed=seed)
     run = TrainingRun(chosen)
-    history = run.run(progress)
+    history = run.run(progress, stop)
+    if run.interrupted:
+        raise TrainingInterrupted(f"{chosen.name}: {run.message}", history)
     if run.diverged:
         raise TrainingDiverged(f"{chosen.name}: {run.message}", history)
     return history

@@ -33,6 +33,21 @@ MAGNITUDES = MODES  # what a cube's size can show, as magnitude.py draws it
 LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
 MAX_SAMPLES = 100_000
 
+# -- Limits (README "Limits"). Blender's own hard ranges, so nothing is clamped silently: -------
+RESOLUTION_RANGE = (4, 65_536)  # RenderSettings.resolution_x/_y
+MAX_FPS = 32_767  # RenderSettings.fps
+MAX_FRAME = 1_048_574  # Scene.frame_end
+# -- and nnviz's own, so a run ends in a clear message rather than a MemoryError an hour in: -----
+MAX_LAYER_UNITS = 100_000  # one entry of model.layers
+RECORD_DTYPE_BYTES = 4  # a History holds float32 values and gradients
+MAX_RECORDED_BYTES = 4 * 2**30  # values + gradients of every record, held in memory while training
+WARN_RECORDED_BYTES = 2**30
+# Cubes a scene may hold, per way of holding them: one object per cube is minutes past ~20,000
+# (10,000 build in 0.4 s, 300,000 in 8 minutes). An instanced scene can hold far more and adds
+# its own entry here; check_scene_size reads the one it builds.
+CUBE_LIMITS: dict[str, int] = {"objects": 100_000}
+CUBE_WARNINGS: dict[str, int] = {"objects": 20_000}
+
 
 class PresetError(ValueError):
     """A preset that can't be used; the message names the file, the key and what is allowed."""
@@ -286,6 +301,95 @@ def _check_together(preset: Preset) -> None:
                           f"{train.optimizer!r} (Adam's betas play that part); remove it")
 
 
+# ----------------------------------------------------------------------------------------------
+# Limits: what Blender can hold, and what a run may record. See the constants at the top.
+
+def _gib(size: float) -> str:
+    return f"{size / 2**30:.3g} GiB"
+
+
+def check_resolution(width: int, height: int) -> None:
+    """A PresetError (without a key: the caller adds it) unless H.264 and Blender can take this size."""
+    low, high = RESOLUTION_RANGE
+    if not (low <= width <= high and low <= height <= high):
+        raise PresetError(f"{width}x{height}: width and height must each be in {low}..{high} (Blender's range)")
+    if width % 2 or height % 2:
+        raise PresetError(f"{width}x{height}: H.264 video needs an even width and height")
+
+
+def check_fps(fps: int) -> None:
+    if not 1 <= fps <= MAX_FPS:
+        raise PresetError(f"{fps}: frames per second must be in 1..{MAX_FPS} (Blender's range)")
+
+
+def record_count(train: TrainConfig) -> int:
+    """The records a full run keeps: step 0, every ``record_every``-th step, and the last."""
+    return 1 + train.steps // train.record_every + (train.steps % train.record_every != 0)
+
+
+def parameter_count(model: ModelConfig) -> int:
+    """Weights and biases of the model (one cube each), norm layers' scale and shift included."""
+    pairs = list(zip(model.layers[:-1], model.layers[1:], strict=True))
+    linear = sum(n_in * n_out + n_out for n_in, n_out in pairs)
+    norms = 2 * sum(model.layers[1:-1]) if model.norm is not None else 0
+    return linear + norms
+
+
+def recorded_bytes(preset: Preset) -> int:
+    """Memory the values and gradients of every record take (the per-record probe series, small
+    next to them for every shipped preset, are not counted)."""
+    return record_count(preset.train) * 2 * parameter_count(preset.model) * RECORD_DTYPE_BYTES
+
+
+def _check_limits(preset: Preset) -> None:
+    render, model = preset.render, preset.model
+    try:
+        check_resolution(*render.resolution)
+    except PresetError as error:
+        raise PresetError(f"render.resolution {error}") from None
+    try:
+        check_fps(render.fps)
+    except PresetError as error:
+        raise PresetError(f"render.fps {error}") from None
+    for index, units in enumerate(model.layers):
+        if units > MAX_LAYER_UNITS:
+            raise PresetError(f"model.layers[{index}] is {units:,} units; allowed at most {MAX_LAYER_UNITS:,}")
+    records = record_count(preset.train)
+    frames = 1 + (records - 1) * render.frames_per_record
+    if frames > MAX_FRAME:
+        raise PresetError(f"render.frames_per_record: {records:,} records × {render.frames_per_record} frames "
+                          f"would end at frame {frames:,}, past Blender's last frame {MAX_FRAME:,}; "
+                          "lower frames_per_record or raise train.record_every")
+    size = recorded_bytes(preset)
+    if size > MAX_RECORDED_BYTES:
+        raise PresetError(f"train.record_every: {_gib(size)} would be recorded ({records:,} records × 2 arrays × "
+                          f"{parameter_count(model):,} parameters × {RECORD_DTYPE_BYTES} bytes); allowed at most "
+                          f"{_gib(MAX_RECORDED_BYTES)} — raise train.record_every or lower train.steps")
+
+
+def preset_warnings(preset: Preset) -> list[str]:
+    """What a preset asks that is allowed but heavy: one line each, naming the setting."""
+    size = recorded_bytes(preset)
+    if size > WARN_RECORDED_BYTES:
+        return [f"{preset.source}: {_gib(size)} will be recorded in memory "
+                f"({record_count(preset.train):,} records); raise train.record_every to keep less"]
+    return []
+
+
+def check_scene_size(preset: Preset, cube_mode: str = "objects") -> list[str]:
+    """Refuse a model with more cubes than ``CUBE_LIMITS[cube_mode]``; the warnings (as
+    :func:`preset_warnings`) for one past ``CUBE_WARNINGS[cube_mode]``. For runs that build a scene."""
+    cubes = parameter_count(preset.model)
+    if cubes > CUBE_LIMITS[cube_mode]:
+        raise PresetError(f"{preset.source}: model.layers {list(preset.model.layers)} has {cubes:,} parameters, "
+                          f"one cube each; a scene of {cube_mode} holds at most {CUBE_LIMITS[cube_mode]:,} — "
+                          "use smaller layers, or train with --no-render")
+    if cubes > CUBE_WARNINGS[cube_mode]:
+        return [f"{preset.source}: {cubes:,} cubes (model.layers {list(preset.model.layers)}); building the "
+                f"scene will take minutes"]
+    return []
+
+
 def preset_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Preset:
     """Validate a preset given as plain data (a parsed TOML file, or ``Preset.to_dict()``)."""
     try:
@@ -304,6 +408,7 @@ def preset_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Preset:
         sections = {section: _section(section, data.get(section, {})) for section in SECTIONS}
         preset = Preset(name=_text("name", data["name"]), source=source, **sections)
         _check_together(preset)
+        _check_limits(preset)
     except PresetError as error:
         raise PresetError(f"{source}: {error}") from None
     return preset

@@ -36,6 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from . import history_file
+from .atomic import write_atomically
+
 FORMAT_VERSION = 1
 INPUT_SHAPE_KEY = "input_shape"  # in History.static
 # What reading a file that is not a (whole) .npz raises, from numpy, zipfile and zlib.
@@ -133,7 +136,9 @@ class History:
         return float(max(finite)) if finite else 0.0
 
     def save(self, path: str | Path) -> Path:
-        """Write the run to one ``.npz`` file (see the module docstring for the format)."""
+        """Write the run to one ``.npz`` file (see the module docstring for the format), atomically:
+        on any failure (a full disk) the earlier file is kept and :class:`~.atomic.OutputError`
+        names ``path``."""
         path = Path(path)
         arrays: dict[str, np.ndarray] = {
             "format_version": np.asarray(FORMAT_VERSION, dtype=np.int64),
@@ -147,49 +152,59 @@ class History:
                               ("series", self.series), ("static", self.static)):
             for key, array in group.items():
                 arrays[f"{prefix}/{key}"] = np.asarray(array)
-        with open(path, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-        return path
+        def write(partial: Path) -> None:
+            # np.savez_compressed's layout, written here because numpy leaves its archive unclosed
+            # when a write fails (a full disk), which then complains again when collected.
+            with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for key, array in arrays.items():
+                    with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, array, allow_pickle=False)
+
+        # Checked as a user would open it: a file that doesn't load never replaces a good one.
+        return write_atomically(path, write, check=History.load)
 
     @classmethod
     def load(cls, path: str | Path) -> History:
         """Read a run written by :meth:`save` (ours or :mod:`nnviz_addon.record`'s). Anything that
-        is not such a file (missing, truncated, another archive) is a ValueError naming ``path``."""
+        is not such a file (missing, truncated, another archive, arrays of the wrong kind, sizes
+        its headers can't back, parameters that aren't finite) is a ValueError naming ``path``;
+        see :mod:`.history_file` for what is checked."""
         path = Path(path)
         try:
-            archive = np.load(path, allow_pickle=False)
-        except _UNREADABLE as error:
-            raise ValueError(f"{path}: not an nnviz history file ({error})") from error
-        with archive:
-            if "format_version" not in archive.files:
-                raise ValueError(f"{path}: not an nnviz history file (no 'format_version')")
-            try:
-                version = int(archive["format_version"])
-                history = cls._from_archive(archive) if version == FORMAT_VERSION else None
-            except (*_UNREADABLE, KeyError, TypeError) as error:
-                raise ValueError(f"{path}: not an nnviz history file ({type(error).__name__}: {error})") from error
-        if history is None:
-            raise ValueError(f"{path}: history format version {version}, this nnviz reads {FORMAT_VERSION}")
+            history_file.check_claimed_sizes(path)  # before anything is allocated
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {key: archive[key] for key in archive.files}
+            history_file.check_version(arrays, FORMAT_VERSION)
+            history_file.check_arrays(arrays)
+            history = cls._from_arrays(arrays)
+            history_file.check_structure(history.structure, history.params)
+        except history_file.HistoryFileError as error:
+            raise ValueError(f"{path}: {error}") from None
+        except (*_UNREADABLE, KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"{path}: not an nnviz history file ({type(error).__name__}: {error})") from error
         return history
 
     @classmethod
-    def _from_archive(cls, archive: Any) -> History:
-        groups: dict[str, dict[str, np.ndarray]] = {p: {} for p in ("param", "grad", "metric", "series", "static")}
-        for key in archive.files:
+    def _from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> History:
+        groups: dict[str, dict[str, np.ndarray]] = {p: {} for p in history_file.GROUPS}
+        for key, array in arrays.items():
             prefix, sep, name = key.partition("/")
             if sep and prefix in groups:
-                groups[prefix][name] = archive[key]
+                groups[prefix][name] = array
+        config = json.loads(str(arrays["config_json"]))
+        if not isinstance(config, dict):
+            raise history_file.HistoryFileError(f"'config_json' must be a JSON object, got {type(config).__name__}")
         return cls(
-            name=str(archive["name"]),
-            structure=[LayerSpec.from_dict(d) for d in json.loads(str(archive["structure_json"]))],
-            steps=archive["steps"],
-            loss=archive["loss"],
+            name=str(arrays["name"]),
+            structure=[LayerSpec.from_dict(d) for d in json.loads(str(arrays["structure_json"]))],
+            steps=arrays["steps"],
+            loss=arrays["loss"],
             params=groups["param"],
             grads=groups["grad"],
             metrics=groups["metric"],
             series=groups["series"],
             static=groups["static"],
-            config=json.loads(str(archive["config_json"])),
+            config=config,
         )
 
 

@@ -125,6 +125,7 @@ class TrainingRun:
         self.last_accuracy: float | None = None
         self.finished = False
         self.diverged = False
+        self.interrupted = False
         self.message = ""
         self.writer = HistoryWriter(
             name=preset.name,
@@ -146,14 +147,17 @@ class TrainingRun:
         if self.finished:
             raise RuntimeError(f"TrainingRun {self.preset.name!r} is finished: {self.message}")
         x, y = next(self._batches)
-        self.optimizer.zero_grad()
         # Overflow in a diverging run is reported through `diverged`, not as numpy warnings.
         with np.errstate(over="ignore", invalid="ignore"):
             loss = self._loss(self.model(Tensor(x)), Tensor(y))
             value = loss.item()
             if not math.isfinite(value):
+                # The parameters of the last finished step are still finite: keep them, with the
+                # gradients that step used (hence zero_grad only after this check).
+                self.record_now()
                 self._stop_diverged(self.step + 1, f"loss is {value}")
                 return value
+            self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
         self.step += 1
@@ -178,9 +182,19 @@ class TrainingRun:
             done += 1
         return done
 
-    def run(self, progress: Callable[[TrainingRun], object] | None = None) -> History:
-        """Train to the end (or until divergence); ``progress(run)`` is called after every record."""
+    def run(self, progress: Callable[[TrainingRun], object] | None = None,
+            stop: Callable[[], bool] | None = None) -> History:
+        """Train to the end (or until divergence); ``progress(run)`` is called after every record.
+
+        ``stop()`` is asked before every step; once it says True the run stops there, records the
+        step it reached (:meth:`record_now`) and sets :attr:`interrupted`.
+        """
         while not self.finished:
+            if stop is not None and stop():
+                self.record_now()
+                self.interrupted = True
+                self.message = f"stopped at step {self.step} of {self.total_steps}; kept {len(self.writer)} records"
+                break
             recorded = len(self.writer)
             self.train_step()
             if progress is not None and len(self.writer) != recorded:
@@ -189,8 +203,11 @@ class TrainingRun:
 
     def record_now(self) -> None:
         """Record the current step unless it already is: a run stopped between two records then
-        keeps every step it trained. Nothing after a divergence is recorded."""
-        if not self.diverged and self.writer.last_step != self.step:
+        keeps every step it trained. Nothing after a divergence, and no parameter that is not
+        finite, is recorded."""
+        if self.diverged or self.writer.last_step == self.step:
+            return
+        if all(np.isfinite(array).all() for array in self.model.parameter_arrays().values()):
             self._record(self.last_loss)
 
     def history(self) -> History:

@@ -1,8 +1,9 @@
-"""Render the keyframed scene to an H.264 MP4, or one frame of it to a PNG, atomically.
+"""Render the keyframed scene to an H.264 MP4, or one frame of it to a PNG; save it as a .blend.
 
-The file is written under a temporary name beside the target and moved into place with
-``os.replace`` only once it is complete, so the output path holds either the previous good file
-or the new complete one — never half a video or half a picture.
+Each file is written under a temporary name beside the target, read back as a viewer would open it
+(the video's frame count and size, the picture's size, the .blend's header) and only then moved into
+place (:mod:`..atomic`), so the output path holds either the previous good file or the new complete
+one — never half a video or half a picture.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import bpy
 
+from ..atomic import check_blend_header, png_size, write_atomically
 from ..config import RENDER_ENGINES
 from . import objects, stage
 
@@ -46,8 +48,7 @@ def configure_render(scene: bpy.types.Scene, render: Any | None) -> None:
     """
     if render is not None:
         _set_picture(scene, render)
-    width, height = (round(n * scene.render.resolution_percentage / 100)
-                     for n in (scene.render.resolution_x, scene.render.resolution_y))
+    width, height = output_size(scene)
     if width % 2 or height % 2:
         raise ValueError(f"render resolution {width}x{height}: H.264 needs an even width and height")
     image = scene.render.image_settings
@@ -62,6 +63,12 @@ def configure_render(scene: bpy.types.Scene, render: Any | None) -> None:
     ffmpeg.gopsize = scene.render.fps  # a keyframe a second keeps seeking in players quick
     ffmpeg.audio_codec = "NONE"
     scene.render.use_file_extension = True
+
+
+def output_size(scene: bpy.types.Scene) -> tuple[int, int]:
+    """The size of the pictures Blender writes: the resolution scaled by its percentage."""
+    return tuple(round(n * scene.render.resolution_percentage / 100)  # type: ignore[return-value]
+                 for n in (scene.render.resolution_x, scene.render.resolution_y))
 
 
 def _set_picture(scene: bpy.types.Scene, render: Any) -> None:
@@ -106,10 +113,12 @@ def render_mp4(path: str | Path, render: Any | None = None, *, frame_start: int 
     ``render`` is a ``RenderConfig`` (engine, resolution, fps, samples; None keeps the scene's).
     Returns the final path. ``progress(done, total)`` is called after each frame is written.
 
-    An exception — including one raised by ``progress`` or a KeyboardInterrupt — leaves no partial
-    file behind and keeps whatever was at ``path`` before. One raised by ``progress`` (or a Ctrl-C
-    arriving while Blender renders) takes effect when the render returns: nothing in a handler can
-    stop Blender's render loop.
+    The video is read back (frame count and size) before it replaces ``path``. An exception —
+    including one raised by ``progress`` or a KeyboardInterrupt — leaves no partial file behind and
+    keeps whatever was at ``path`` before; a failed write is an :class:`~..atomic.OutputError`
+    naming ``path``. One raised by ``progress`` takes effect when the render returns: Blender's
+    render loop ignores what a handler raises. To stop at the next frame, a signal handler removes
+    :func:`..atomic.remove_temporaries` and exits the process, as train.py does.
     """
     path = check_output(path)
     scene = bpy.context.scene
@@ -119,9 +128,9 @@ def render_mp4(path: str | Path, render: Any | None = None, *, frame_start: int 
     if end < start:
         raise ValueError(f"frame range {start}..{end}: the end comes before the start")
 
-    partial = _partial_path(path)
     saved = (scene.frame_start, scene.frame_end, scene.render.filepath)
     total = end - start + 1
+    size = output_size(scene)
     written: list[int] = []
     failures: list[BaseException] = []
 
@@ -134,16 +143,18 @@ def render_mp4(path: str | Path, render: Any | None = None, *, frame_start: int 
             except BaseException as error:  # re-raised once the render returns
                 failures.append(error)
 
-    scene.frame_start, scene.frame_end = start, end
-    scene.render.filepath = str(partial)
-    bpy.app.handlers.render_write.append(on_frame_written)
-    try:
+    def write(partial: Path) -> None:
+        scene.render.filepath = str(partial)
         result = bpy.ops.render.render(animation=True, scene=scene.name)
         if failures:
             raise failures[0]
-        if "FINISHED" not in result or len(written) != total or not partial.is_file():
-            raise RuntimeError(f"rendering {path.name} failed: {len(written)} of {total} frames written")
-        os.replace(partial, path)
+        if "FINISHED" not in result or len(written) != total:
+            raise RuntimeError(f"{len(written)} of {total} frames rendered")
+
+    scene.frame_start, scene.frame_end = start, end
+    bpy.app.handlers.render_write.append(on_frame_written)
+    try:
+        write_atomically(path, write, check=lambda partial: check_video(partial, total, size))
         scene.render.filepath = str(path)  # a .blend saved now renders straight to the same video
     except BaseException:
         scene.render.filepath = saved[2]
@@ -152,7 +163,6 @@ def render_mp4(path: str | Path, render: Any | None = None, *, frame_start: int 
         # A handler left registered makes bpy 4.5 hang at interpreter exit.
         bpy.app.handlers.render_write.remove(on_frame_written)
         scene.frame_start, scene.frame_end = saved[0], saved[1]
-        partial.unlink(missing_ok=True)
     return path
 
 
@@ -175,24 +185,54 @@ def render_png(path: str | Path, render: Any | None = None, *, frame: int | None
     # 4.2, so every output setting is put back, not only the format.
     saved_settings = [(image, _settings_of(image)), (ffmpeg, _settings_of(ffmpeg))]
     saved_frame, saved_path = scene.frame_current, scene.render.filepath
-    partial = _partial_path(path)
+    size = output_size(scene)
+
+    def write(partial: Path) -> None:
+        scene.render.filepath = str(partial)
+        if "FINISHED" not in bpy.ops.render.render(write_still=True, scene=scene.name):
+            raise RuntimeError("Blender did not finish the render")
+
+    def check(partial: Path) -> None:
+        if png_size(partial) != size:
+            raise ValueError(f"the picture is {png_size(partial)}, not {size}")
+
     try:
         if hasattr(image, "media_type"):  # 5.0+: PNG is only offered once the media type is an image
             image.media_type = "IMAGE"
         image.file_format, image.color_mode = "PNG", "RGB"
-        scene.render.filepath = str(partial)
         scene.frame_set(scene.frame_end if frame is None else int(frame))
-        result = bpy.ops.render.render(write_still=True, scene=scene.name)
-        if "FINISHED" not in result or not partial.is_file():
-            raise RuntimeError(f"rendering {path.name} failed")
-        os.replace(partial, path)
+        write_atomically(path, write, check)
     finally:
         for struct, settings in saved_settings:
             _restore_settings(struct, settings)
         scene.render.filepath = saved_path
         scene.frame_set(saved_frame)
-        partial.unlink(missing_ok=True)
     return path
+
+
+def check_video(path: Path, frames: int, size: tuple[int, int]) -> None:
+    """A ValueError unless the MP4 at ``path`` reads back with ``frames`` frames of ``size``
+    (a video cut short by a full disk has no index and reads as fewer frames, or none)."""
+    try:
+        clip = bpy.data.movieclips.load(str(path))
+    except RuntimeError as error:
+        raise ValueError(f"the video does not open ({error})") from None
+    try:
+        found = (clip.frame_duration, tuple(clip.size))
+    finally:
+        bpy.data.movieclips.remove(clip)
+    if found != (frames, tuple(size)):
+        raise ValueError(f"the video reads back as {found[0]} frames of {found[1][0]}x{found[1][1]}, "
+                         f"not {frames} of {size[0]}x{size[1]}")
+
+
+def save_blend(path: str | Path) -> Path:
+    """Save the open file as a copy at ``path`` (the session keeps its own file name), atomically:
+    the earlier file is kept unless the new one is complete and its header reads."""
+    def write(partial: Path) -> None:
+        bpy.ops.wm.save_as_mainfile(filepath=str(partial), check_existing=False, copy=True)
+
+    return write_atomically(Path(path).absolute(), write, check=check_blend_header)
 
 
 def check_frame(scene: bpy.types.Scene, frame: int) -> None:
@@ -214,9 +254,3 @@ def _restore_settings(struct: Any, settings: dict[str, Any]) -> None:
     for name, value in settings.items():
         if getattr(struct, name) != value:
             setattr(struct, name, value)
-
-
-def _partial_path(path: Path) -> Path:
-    """A hidden temporary name beside ``path``, with the same extension. Blender expands '#' in
-    output paths into frame numbers, so none is kept in it."""
-    return path.with_name(f".{path.stem.replace('#', '_')}.partial-{os.getpid()}{path.suffix}")

@@ -1,0 +1,147 @@
+"""Everything checked before training starts: Blender's ranges, memory, cubes, output paths."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nnviz_addon.config import (
+    CUBE_LIMITS,
+    MAX_FRAME,
+    PresetError,
+    check_scene_size,
+    load_preset,
+    preset_from_dict,
+    preset_warnings,
+    recorded_bytes,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = ROOT / "train.py"
+
+
+def xor(**sections: dict) -> dict:
+    data = load_preset(ROOT / "presets" / "xor.toml").to_dict()
+    for section, values in sections.items():
+        data[section].update(values)
+    return data
+
+
+@pytest.mark.parametrize(("sections", "message"), [
+    ({"render": {"resolution": [161, 90]}}, "render.resolution 161x90: H.264 video needs an even width and height"),
+    ({"render": {"resolution": [2, 2]}}, "render.resolution 2x2: width and height must each be in 4..65536"),
+    ({"render": {"resolution": [1280, 70_000]}}, "must each be in 4..65536"),
+    ({"render": {"fps": 40_000}}, "render.fps 40000: frames per second must be in 1..32767"),
+    ({"model": {"layers": [2, 100_000_000, 1]}}, "model.layers[1] is 100,000,000 units; allowed at most 100,000"),
+    ({"train": {"steps": 2_000_000, "record_every": 1}}, f"past Blender's last frame {MAX_FRAME:,}; lower"),
+    ({"render": {"frames_per_record": 20_000}}, "render.frames_per_record: 101 records × 20000 frames"),
+    ({"model": {"layers": [2, 20_000, 1]}, "train": {"steps": 100_000, "record_every": 1}},
+     "train.record_every: 59.6 GiB would be recorded (100,001 records × 2 arrays × 80,001 parameters × 4 bytes); "
+     "allowed at most 4 GiB — raise train.record_every or lower train.steps"),
+])
+def test_limits_are_refused_naming_the_setting(sections, message):
+    with pytest.raises(PresetError) as error:
+        preset_from_dict(xor(**sections), source="big.toml")
+    assert str(error.value).startswith("big.toml: ")
+    assert message in str(error.value)
+
+
+def test_a_heavy_but_legitimate_run_is_a_warning():
+    preset = preset_from_dict(xor(model={"layers": [2, 5_000, 1]}, train={"steps": 20_000, "record_every": 1}))
+    assert 2**30 < recorded_bytes(preset) <= 4 * 2**30
+    [warning] = preset_warnings(preset)
+    assert "GiB will be recorded" in warning and "train.record_every" in warning
+    assert preset_warnings(preset_from_dict(xor())) == []
+
+
+def test_the_cube_budget_is_per_way_of_holding_cubes():
+    big = preset_from_dict(xor(model={"layers": [2, 512, 512, 1]}, train={"steps": 4}))
+    with pytest.raises(PresetError, match=r"264,705 parameters, one cube each; a scene of objects holds at most "
+                                          f"{CUBE_LIMITS['objects']:,}"):
+        check_scene_size(big)
+    medium = preset_from_dict(xor(model={"layers": [2, 150, 150, 1]}, train={"steps": 4}))
+    assert "cubes" in check_scene_size(medium)[0]
+    assert check_scene_size(preset_from_dict(xor())) == []
+
+
+# -- train.py, before any training ----------------------------------------------------------------
+
+def train(*args: object, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(TRAIN), *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def refused_before_training(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode != 0
+    assert "training" not in result.stdout and "Traceback" not in result.stderr, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("nnviz")]
+    return line
+
+
+def test_an_odd_preset_resolution_names_the_key_and_the_file(tmp_path):
+    preset = tmp_path / "odd.toml"
+    preset.write_text((ROOT / "presets" / "xor.toml").read_text().replace("[1280, 720]", "[1281, 720]"))
+    line = refused_before_training(train("--preset", preset, "--no-render"))
+    assert "odd.toml: render.resolution 1281x720: H.264 video needs an even" in line
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder nobody may write to: a read-only tmpfs when we are root (root ignores a folder's
+    mode), else a folder without write permission."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() == 0:
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
+                                 capture_output=True, text=True)
+        if mounted.returncode != 0:
+            pytest.skip(f"root, but mounting a read-only tmpfs is not permitted here: {mounted.stderr.strip()}")
+        try:
+            yield folder
+        finally:
+            subprocess.run(["umount", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+        try:
+            yield folder
+        finally:
+            folder.chmod(0o755)
+
+
+@pytest.mark.parametrize("option", ["--history", "--metrics", "--save-blend"])
+def test_an_output_in_a_read_only_folder_is_refused_up_front(read_only_folder, option):
+    suffix = {"--history": ".npz", "--metrics": ".json", "--save-blend": ".blend"}[option]
+    target = read_only_folder / f"run{suffix}"
+    line = refused_before_training(train("--preset", "xor", "--no-render", option, target))
+    assert f"{option} {target}: the folder {read_only_folder} is not writable" in line
+
+
+@pytest.mark.parametrize("option", ["--history", "--metrics", "--save-blend"])
+def test_an_output_naming_a_directory_is_refused_up_front(tmp_path, option):
+    line = refused_before_training(train("--preset", "xor", "--no-render", option, tmp_path))
+    assert f"{option} {tmp_path}: is a directory; give a file name" in line
+
+
+def test_a_scene_too_big_to_build_is_refused_before_training(tmp_path):
+    preset = tmp_path / "big.toml"  # the issue's [64, 512, 512, 10]: 8 minutes of building, in 16 GB
+    preset.write_text((ROOT / "presets" / "digits.toml").read_text().replace("[64, 32, 10]", "[64, 512, 512, 10]"))
+    line = refused_before_training(train("--preset", preset, "--no-render", "--save-blend", tmp_path / "x.blend"))
+    assert "a scene of objects holds at most" in line and "--no-render" in line
+
+
+def test_readme_lists_the_limits_the_code_checks():
+    from nnviz_addon import config
+    from nnviz_addon.history_file import MAX_LOADED_BYTES
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    limits = readme[readme.index("### Limits"):]
+    low, high = config.RESOLUTION_RANGE
+    for text in (f"{low}–{high:,}", f"1–{config.MAX_FPS:,}", f"≤ {config.MAX_FRAME:,}",
+                 f"≤ {config.MAX_LAYER_UNITS:,} units", f"≤ {config.MAX_RECORDED_BYTES // 2**30} GiB",
+                 f"over {config.WARN_RECORDED_BYTES // 2**30} GiB", f"≤ {config.CUBE_LIMITS['objects']:,}",
+                 f"over {config.CUBE_WARNINGS['objects']:,}", f"≤ {MAX_LOADED_BYTES // 2**30} GiB"):
+        assert text in limits, text
