@@ -37,8 +37,11 @@ OPTIMIZERS: dict[str, str] = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "r
 MOMENTUM_OPTIMIZERS: tuple[str, ...] = ("sgd", "rmsprop")
 
 RENDER_ENGINES: tuple[str, ...] = ("workbench", "eevee", "cycles")
-# draft: Workbench FXAA and few samples, for a quick look; final: the full anti-aliasing and samples
-RENDER_QUALITIES: tuple[str, ...] = ("final", "draft")
+# How carefully a frame is rendered → (panel label, description)
+RENDER_QUALITIES: dict[str, tuple[str, str]] = {
+    "final": ("Final", "Full anti-aliasing (8 Workbench samples) and the render samples set below"),
+    "draft": ("Draft", "A quick look: Workbench FXAA instead of 8 samples, 4 EEVEE/Cycles samples"),
+}
 COLOR_SCALES: tuple[str, ...] = ("global", "layer")
 # What a cube's size shows → (panel label, description)
 MAGNITUDES: dict[str, tuple[str, str]] = {

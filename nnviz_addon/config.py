@@ -33,7 +33,7 @@ MOMENTUM_OPTIMIZERS = catalog.MOMENTUM_OPTIMIZERS
 TASKS = catalog.TASKS
 RGB_MAPPINGS = tuple(catalog.RGB_MAPPINGS)
 RENDER_ENGINES = catalog.RENDER_ENGINES
-RENDER_QUALITIES = catalog.RENDER_QUALITIES
+RENDER_QUALITIES = tuple(catalog.RENDER_QUALITIES)
 COLOR_SCALES = catalog.COLOR_SCALES
 MAGNITUDES = tuple(catalog.MAGNITUDES)  # what a cube's size can show, as magnitude.py draws it
 MAX_SAMPLES = 100_000
@@ -83,6 +83,7 @@ class RenderConfig:
     color_scale: str = "global"
     magnitude: str = "none"  # what a cube's size shows: none | gradient (|∂L/∂w|) | update (|Δw|)
     samples: int = 16  # Cycles / EEVEE render samples
+    quality: str = "final"  # "draft": Workbench FXAA and few samples, for a quick look
 
 
 SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig,
@@ -231,6 +232,7 @@ RULES: dict[str, dict[str, Checker]] = {
         "color_scale": _choice(COLOR_SCALES),
         "magnitude": _choice(MAGNITUDES),
         "samples": _integer(1),
+        "quality": _choice(RENDER_QUALITIES),
     },
 }
 

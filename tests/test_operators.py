@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -67,6 +68,48 @@ def test_load_preset_fills_the_settings(settings):
 def test_load_preset_reports_a_missing_file(settings, tmp_path):
     with pytest.raises(RuntimeError, match="no such preset file"):
         bpy.ops.nnviz.load_preset(filepath=str(tmp_path / "nothing.toml"))
+
+
+def _panel_state(settings) -> dict:
+    names = [prop.identifier for prop in settings.bl_rna.properties if prop.identifier not in ("rna_type", "preset")]
+    return {name: getattr(settings, name) if name != "resolution" else tuple(settings.resolution) for name in names}
+
+
+def _preset_file(tmp_path, old: str, new: str) -> str:
+    text = find_presets()["rgb_perceptron"].read_text()
+    assert old in text
+    path = tmp_path / "edge.toml"
+    path.write_text(text.replace(old, new))
+    return str(path)
+
+
+# Valid for the CLI (config accepts them) but beyond what a panel property holds.
+DOES_NOT_FIT = [
+    ("steps = 300", f"steps = {2 ** 31}", "Steps: train.steps = 2147483648"),
+    ("seed = 0\n[train]", f"seed = {2 ** 40}\n[train]", "Data seed: data.seed = 1099511627776"),
+    ("lr = 4.0", "lr = 4.0\nweight_decay = 1e39", "Weight decay: train.weight_decay = 1e+39"),
+    ("lr = 4.0", "lr = 1e-50", "Learning rate: train.lr = 1e-50"),
+    ("output_activation", "dropout = 0.995\noutput_activation", "Dropout: model.dropout = 0.995"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "named"), DOES_NOT_FIT)
+def test_load_preset_refuses_what_the_panel_cannot_hold_and_changes_nothing(settings, tmp_path, old, new,
+                                                                            named):
+    use_preset(settings, "xor", steps=77)
+    before = _panel_state(settings)
+    path = _preset_file(tmp_path, old, new)
+    load_preset(path)  # the CLI takes it
+    with pytest.raises(RuntimeError, match=re.escape(named) + " in edge.toml does not fit the panel"):
+        bpy.ops.nnviz.load_preset(filepath=path)
+    assert _panel_state(settings) == before
+
+
+def test_a_setting_error_names_its_label_once(settings):
+    use_preset(settings, "rgb_perceptron", layers="3, three")
+    with pytest.raises(RuntimeError) as error:
+        bpy.ops.nnviz.build()
+    assert str(error.value).count("Layer sizes") == 1, error.value
 
 
 def test_train_gives_the_python_api_result_keyframed(settings):
