@@ -88,6 +88,21 @@ def test_configure_render_sets_the_scene():
         render.configure_render(scene, RenderConfig(engine="povray"))
 
 
+@pytest.mark.usefixtures("empty_blend")
+@pytest.mark.parametrize("engine", ["eevee", "cycles"])
+def test_a_draft_uses_fxaa_and_few_samples_and_final_puts_them_back(engine):
+    scene = bpy.context.scene
+
+    def settings(**config) -> tuple[str, str, int]:
+        render.configure_render(scene, RenderConfig(engine=engine, **config))
+        samples = scene.cycles.samples if engine == "cycles" else scene.eevee.taa_render_samples
+        return scene.display.render_aa, scene.display.viewport_aa, samples
+
+    assert settings(samples=16, quality="draft") == ("FXAA", "FXAA", render.DRAFT_SAMPLES)
+    assert settings(samples=16, quality="final")[::2] == ("8", 16)
+    assert settings(samples=2, quality="draft")[2] == 2  # a draft never asks for more than the preset
+
+
 def test_check_output(tmp_path):
     assert render.check_output(tmp_path / "a.mp4") == tmp_path / "a.mp4"
     with pytest.raises(FileNotFoundError, match=r"missing.*does not exist"):
