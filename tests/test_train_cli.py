@@ -208,6 +208,62 @@ def test_saved_blend_renders_the_same_without_nnviz(tmp_path):
     np.testing.assert_array_equal(fresh_last, last)
 
 
+# Renders frames START..END of a saved .blend to PNGs as a render-farm node does: a fresh, isolated
+# interpreter without nnviz, the .blend opened, the frame range and an image output set, -a.
+FARM_NODE = """
+import importlib.util, sys
+import bpy
+assert importlib.util.find_spec("nnviz_addon") is None
+blend, start, end, pattern = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+bpy.ops.wm.open_mainfile(filepath=blend)
+scene = bpy.context.scene
+image = scene.render.image_settings
+if hasattr(image, "media_type"):
+    image.media_type = "IMAGE"
+image.file_format = "PNG"
+scene.frame_start, scene.frame_end = start, end
+scene.render.filepath = pattern
+bpy.ops.render.render(animation=True)
+print("ANTI-ALIASING", scene.display.render_aa)
+"""
+
+
+@pytest.mark.bpy
+@pytest.mark.slow
+def test_a_saved_blend_split_into_frame_ranges_renders_the_same_frames(tmp_path):
+    bpy = pytest.importorskip("bpy")
+    blend = tmp_path / "run.blend"
+    result = train("--preset", "xor", "--steps", "16", "--resolution", "160x90", "--draft", "--no-render",
+                   "--save-blend", blend)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    def render_node(start: int, end: int, folder: str) -> None:
+        node = subprocess.run([sys.executable, "-I", "-c", FARM_NODE, str(blend), str(start), str(end),
+                               str(tmp_path / folder / "####")], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=600)
+        assert node.returncode == 0, node.stderr[-3000:]
+        assert "ANTI-ALIASING FXAA" in node.stdout  # --draft is kept in the .blend
+
+    render_node(1, 5, "sequential")  # records at steps 0, 4, 8, 12, 16: frames 1..5
+    for start, end in ((4, 5), (1, 2), (3, 3)):  # separate processes, out of order, as a farm runs them
+        render_node(start, end, "farm")
+
+    def pixels(path: Path) -> np.ndarray:
+        image = bpy.data.images.load(str(path))
+        try:
+            return np.array(image.pixels[:])
+        finally:
+            bpy.data.images.remove(image)
+
+    names = sorted(p.name for p in (tmp_path / "sequential").iterdir())
+    assert names == [f"{frame:04d}.png" for frame in range(1, 6)]
+    assert sorted(p.name for p in (tmp_path / "farm").iterdir()) == names
+    sequential = [pixels(tmp_path / "sequential" / name) for name in names]
+    assert not np.array_equal(sequential[0], sequential[-1])  # the frames show the training
+    for name, expected in zip(names, sequential, strict=True):
+        np.testing.assert_array_equal(pixels(tmp_path / "farm" / name), expected, err_msg=name)
+
+
 def test_arguments_after_the_double_dash():
     spec = importlib.util.spec_from_file_location("train_script", TRAIN)
     script = importlib.util.module_from_spec(spec)
