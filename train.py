@@ -166,13 +166,15 @@ def load_history(options: argparse.Namespace) -> tuple[Any, Any]:
 
 def render(out: Path, metrics: dict[str, Any]) -> None:
     from nnviz_addon import api
+    from nnviz_addon.console import frame_chatter_hidden
 
     def report(done: int, total: int) -> None:
         if done == 1 or done * RENDER_REPORTS // total != (done - 1) * RENDER_REPORTS // total:
-            print(f"nnviz: frame {done}/{total}", flush=True)
+            print(f"nnviz: frame {done}/{total}", file=progress, flush=True)
 
     start = time.perf_counter()
-    path = api.render(out, progress=report)
+    with frame_chatter_hidden() as progress:  # Blender's line per frame would bury ours
+        path = api.render(out, progress=report)
     metrics["render_seconds"] = round(time.perf_counter() - start, 3)
     print(f"nnviz: wrote {path}", flush=True)
 

@@ -112,7 +112,9 @@ def test_renders_an_mp4(tmp_path, engine):
                    "--resolution", "160x90", "--fps", "12", "--out", out, "--metrics", tmp_path / "m.json",
                    "--history", tmp_path / "run.npz")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "frame 5/5" in result.stdout
+    # Our progress, readable: not buried under Blender's line per frame (5.0: "Video append frame N").
+    assert [line for line in result.stdout.splitlines() if "frame" in line.lower()] == [
+        *(f"nnviz: frame {n}/5" for n in range(1, 6))], result.stdout
     assert frames_and_size(out) == (5, (160, 90))  # records at steps 0, 4, 8, 12, 16
     assert sorted(p.name for p in out.parent.iterdir()) == ["xor.mp4"]  # no partial file left
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "out", "run.npz"]
@@ -262,6 +264,28 @@ def test_a_saved_blend_split_into_frame_ranges_renders_the_same_frames(tmp_path)
     assert not np.array_equal(sequential[0], sequential[-1])  # the frames show the training
     for name, expected in zip(names, sequential, strict=True):
         np.testing.assert_array_equal(pixels(tmp_path / "farm" / name), expected, err_msg=name)
+
+
+CHATTY = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from nnviz_addon.console import frame_chatter_hidden
+print("before", flush=True)
+with frame_chatter_hidden() as progress:
+    for frame in (1, 2):
+        os.write(1, f"00:01.250  render           | Video append frame {frame}\\nFra:{frame} Mem:1M\\n".encode())
+        os.write(1, b"Append frame 3\\nTime: 00:01.20 (Saving: 00:00.00)\\n\\n")
+        print(f"nnviz: frame {frame}/2", file=progress, flush=True)
+    os.write(1, b"Warning: something worth seeing\\n")
+print("after", flush=True)
+"""
+
+
+def test_frame_chatter_is_hidden_and_the_rest_of_blenders_output_kept():
+    result = subprocess.run([sys.executable, "-c", CHATTY, str(ROOT)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["before", "nnviz: frame 1/2", "nnviz: frame 2/2",
+                                          "Warning: something worth seeing", "after"]
 
 
 def test_arguments_after_the_double_dash():
