@@ -347,7 +347,7 @@ RENDER = textwrap.dedent("""
     try:
         bpy.ops.nnviz.load_preset(filepath=str(find_presets()["xor"]))
         settings = bpy.context.scene.nnviz
-        settings.steps, settings.record_every, settings.resolution = 8, 1, (320, 180)
+        settings.steps, settings.record_every, settings.resolution = 8, 1, (160, 90)
         settings.output_path = sys.argv[1]
         bpy.ops.nnviz.build()
         for _ in range(3):  # Steps without Stop: Render MP4 keys them first

@@ -104,27 +104,28 @@ def frames_and_size(path: Path) -> tuple[int, tuple[int, int]]:
 
 @pytest.mark.bpy
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ["workbench", "cycles"])
-def test_renders_an_mp4(tmp_path, engine):
-    pytest.importorskip("bpy")
-    out = tmp_path / "out" / "xor.mp4"  # the folder is made, as in the README's command
-    result = train("--preset", ROOT / "presets" / "xor.toml", "--steps", "16", "--engine", engine,
-                   "--resolution", "160x90", "--fps", "12", "--out", out, "--metrics", tmp_path / "m.json",
-                   "--history", tmp_path / "run.npz")
-    assert result.returncode == 0, result.stderr[-3000:]
+@pytest.mark.parametrize("engine", ["workbench", "eevee", "cycles"])
+def test_renders_an_mp4(rendered_run, engine):
+    bpy = pytest.importorskip("bpy")
+    run = rendered_run(engine)  # --out, --history and --metrics of a 16-step xor run, shared with test_render
+    assert run.result.returncode == 0, run.result.stderr[-3000:]
     # Our progress, readable: not buried under Blender's line per frame (5.0: "Video append frame N").
-    assert [line for line in result.stdout.splitlines() if "frame" in line.lower()] == [
-        *(f"nnviz: frame {n}/5" for n in range(1, 6))], result.stdout
-    assert frames_and_size(out) == (5, (160, 90))  # records at steps 0, 4, 8, 12, 16
-    assert sorted(p.name for p in out.parent.iterdir()) == ["xor.mp4"]  # no partial file left
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "out", "run.npz"]
-    assert json.loads((tmp_path / "m.json").read_text())["render_seconds"] > 0
+    assert [line for line in run.result.stdout.splitlines() if "frame" in line.lower()] == [
+        *(f"nnviz: frame {n}/5" for n in range(1, 6))], run.result.stdout
+    assert frames_and_size(run.video) == (5, (160, 90))  # records at steps 0, 4, 8, 12, 16
+    assert sorted(p.name for p in run.folder.iterdir()) == ["m.json", "out", "run.npz"]
+    assert json.loads((run.folder / "m.json").read_text())["render_seconds"] > 0
 
-    # The saved run renders again without training.
-    again = tmp_path / "again.mp4"
-    result = train("--history", tmp_path / "run.npz", "--resolution", "96x54", "--engine", engine, "--out", again)
+    # The saved run animates again without training, with the command line's overrides.
+    again = run.folder / "again" / "last.png"
+    result = train("--history", run.folder / "run.npz", "--resolution", "96x54", "--engine", engine,
+                   "--no-render", "--still", again)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert frames_and_size(again) == (5, (96, 54))
+    image = bpy.data.images.load(str(again))
+    try:
+        assert tuple(image.size) == (96, 54)
+    finally:
+        bpy.data.images.remove(image)
 
 
 @pytest.mark.bpy
