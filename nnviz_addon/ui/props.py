@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ SETTINGS_SOURCE = "nnviz settings"
 _BLEND_RELATIVE_PATH = {"PATH_SUPPORTS_BLEND_RELATIVE"} if bpy.app.version >= (4, 5) else set()
 
 
-def _items(names: tuple[str, ...] | list[str]) -> list[tuple[str, str, str]]:
+def _items(names: Iterable[str]) -> list[tuple[str, str, str]]:
     return [(name, name, "") for name in names]
 
 
@@ -54,21 +55,21 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
 
     layers: StringProperty(name="Layer sizes", default="3, 3",
                            description="Width of every layer from inputs to outputs, e.g. 2, 16, 16, 1")
-    activation: EnumProperty(name="Hidden activation", items=_items(tuple(catalog.ACTIVATIONS)), default="tanh")
+    activation: EnumProperty(name="Hidden activation", items=_items(catalog.ACTIVATIONS), default="tanh")
     output_activation: EnumProperty(name="Output activation", items=_items((NONE, *catalog.OUTPUT_ACTIVATIONS)),
                                     default=NONE)
     norm: EnumProperty(name="Normalisation", items=_items((NONE, *catalog.NORMS)), default=NONE,
                        description="Normalisation after each hidden linear layer")
     dropout: FloatProperty(name="Dropout", min=0.0, max=0.99, default=0.0)
 
-    task: EnumProperty(name="Task", items=_items(tuple(catalog.TASKS)), default="rgb")
+    task: EnumProperty(name="Task", items=_items(catalog.TASKS), default="rgb")
     samples: IntProperty(name="Samples", min=2, default=200, description="Training examples to generate")
     data_seed: IntProperty(name="Data seed", min=0, default=0)
     noise: FloatProperty(name="Noise", min=0.0, max=1.0, default=0.1, description="Jitter of the 2D points")
-    mapping: EnumProperty(name="Colour mapping", items=_items(tuple(catalog.RGB_MAPPINGS)), default="complement")
+    mapping: EnumProperty(name="Colour mapping", items=_items(catalog.RGB_MAPPINGS), default="complement")
 
-    loss: EnumProperty(name="Loss", items=_items(tuple(catalog.LOSSES)), default="mse")
-    optimizer: EnumProperty(name="Optimizer", items=_items(tuple(catalog.OPTIMIZERS)), default="sgd")
+    loss: EnumProperty(name="Loss", items=_items(catalog.LOSSES), default="mse")
+    optimizer: EnumProperty(name="Optimizer", items=_items(catalog.OPTIMIZERS), default="sgd")
     # Hard minimum 0 (not above): a learning rate of 0 reaches the validator and is reported by name.
     lr: FloatProperty(name="Learning rate", min=0.0, soft_min=1e-4, default=0.1, precision=4, step=1)
     batch_size: IntProperty(name="Batch size", min=1, default=32)
