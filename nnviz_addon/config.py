@@ -19,18 +19,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .datasets import LOSSES, RGB_MAPPINGS, TASKS, output_size
-from .magnitude import MODES
+from . import catalog
+from .datasets import output_size
 
-ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "identity")
-OUTPUT_ACTIVATIONS = (*ACTIVATIONS, "softmax")
-NORMS = ("layernorm", "batchnorm")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
-MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
-RENDER_ENGINES = ("workbench", "eevee", "cycles")
-COLOR_SCALES = ("global", "layer")
-MAGNITUDES = MODES  # what a cube's size can show, as magnitude.py draws it
-LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
+# The allowed names, as catalog.py lists them for config, training, the panel and the Recorder.
+ACTIVATIONS = tuple(catalog.ACTIVATIONS)
+OUTPUT_ACTIVATIONS = tuple(catalog.OUTPUT_ACTIVATIONS)
+NORMS = tuple(catalog.NORMS)
+LOSSES = tuple(catalog.LOSSES)
+LOGIT_LOSSES = catalog.LOGIT_LOSSES
+OPTIMIZERS = tuple(catalog.OPTIMIZERS)
+MOMENTUM_OPTIMIZERS = catalog.MOMENTUM_OPTIMIZERS
+TASKS = catalog.TASKS
+RGB_MAPPINGS = tuple(catalog.RGB_MAPPINGS)
+RENDER_ENGINES = catalog.RENDER_ENGINES
+RENDER_QUALITIES = tuple(catalog.RENDER_QUALITIES)
+COLOR_SCALES = catalog.COLOR_SCALES
+MAGNITUDES = tuple(catalog.MAGNITUDES)  # what a cube's size can show, as magnitude.py draws it
 MAX_SAMPLES = 100_000
 
 # -- Limits (README "Limits"). Blender's own hard ranges, so nothing is clamped silently: -------
@@ -93,6 +98,7 @@ class RenderConfig:
     color_scale: str = "global"
     magnitude: str = "none"  # what a cube's size shows: none | gradient (|∂L/∂w|) | update (|Δw|)
     samples: int = 16  # Cycles / EEVEE render samples
+    quality: str = "final"  # "draft": Workbench FXAA and few samples, for a quick look
 
 
 SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig,
@@ -220,7 +226,7 @@ RULES: dict[str, dict[str, Checker]] = {
         "samples": _integer(2, MAX_SAMPLES),
         "seed": _integer(0),
         "noise": _number(0.0, 1.0),
-        "mapping": _choice(tuple(RGB_MAPPINGS)),
+        "mapping": _choice(RGB_MAPPINGS),
     },
     "train": {
         "loss": _choice(LOSSES),
@@ -241,6 +247,7 @@ RULES: dict[str, dict[str, Checker]] = {
         "color_scale": _choice(COLOR_SCALES),
         "magnitude": _choice(MAGNITUDES),
         "samples": _integer(1),
+        "quality": _choice(RENDER_QUALITIES),
     },
 }
 
@@ -278,7 +285,8 @@ def _check_together(preset: Preset) -> None:
     try:
         outputs = output_size(data.task, loss)
     except ValueError as error:
-        raise PresetError(f"train.loss: {error}; use one of mse, l1, bce, bce_with_logits") from None
+        regression_losses = ", ".join(loss for loss in LOSSES if loss != "cross_entropy")
+        raise PresetError(f"train.loss: {error}; use one of {regression_losses}") from None
     if layers[-1] != outputs:
         hint = ""
         if task.kind == "binary":

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .catalog import MAGNITUDES
 from .history import History
 
-MODES = ("none", "gradient", "update")
+MODES = tuple(MAGNITUDES)
 MIN_SIZE = 0.25  # of a full cube's edge: small enough to tell apart, large enough to see the colour
 SCALE_PERCENTILE = 99.0
 # Legend entries as fractions of the scale; their square roots are evenly spaced, so are the sizes.

@@ -23,20 +23,15 @@ from typing import Any
 
 import numpy as np
 
+from . import catalog
 from .history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec, check_input_shape
 
-# torch module classes whose parameters the scene can draw, by class name → LayerSpec kind.
-_DRAWABLE = {"Linear": "Linear", "LayerNorm": "LayerNorm", "BatchNorm1d": "BatchNorm1d"}
-
-# Activation modules, by class name → the name nnviz shows (None: no activation).
-_ACTIVATIONS = {
-    "ReLU": "relu", "LeakyReLU": "leaky_relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "GELU": "gelu",
-    "SiLU": "silu", "Softmax": "softmax", "LogSoftmax": "log_softmax", "Identity": None,
-}
+# torch module class name → the activation name nnviz shows
+_ACTIVATIONS = {module_class: name for name, module_class in catalog.RECORDED_ACTIVATIONS.items()}
 
 
 def _layer_spec(name: str, module: Any, activation: str | None) -> LayerSpec:
-    kind = _DRAWABLE[type(module).__name__]
+    kind = type(module).__name__
     prefix = f"{name}." if name else ""
     bias = f"{prefix}bias" if getattr(module, "bias", None) is not None else None
     if kind == "Linear":
@@ -58,17 +53,31 @@ def _following_activations(model: Any) -> dict[str, str | None]:
     return following
 
 
+def _why_undrawable(module: Any) -> str | None:
+    """None if the scene can draw this module's parameters as a layer, else what it is."""
+    kind = type(module).__name__
+    if kind not in catalog.DRAWN_LAYERS:
+        return kind
+    weight = getattr(module, "weight", None)
+    if weight is None:
+        return kind
+    if kind != "Linear" and weight.dim() != 1:  # a norm draws one cube per feature, in one row
+        return f"{kind} over shape {tuple(weight.shape)}, only 1-D is drawn"
+    return None
+
+
 def describe(model: Any) -> tuple[list[LayerSpec], list[str]]:
     """The drawable layers of a torch model, and the names of modules with parameters we skip."""
     activations = _following_activations(model)
     layers: list[LayerSpec] = []
     skipped: list[str] = []
     for name, module in model.named_modules():
-        own_params = [p for p in module.parameters(recurse=False)]
-        if type(module).__name__ in _DRAWABLE and getattr(module, "weight", None) is not None:
+        has_params = next(module.parameters(recurse=False), None) is not None
+        reason = _why_undrawable(module)
+        if reason is None:
             layers.append(_layer_spec(name, module, activations.get(name)))
-        elif own_params:
-            skipped.append(f"{name or '<root>'} ({type(module).__name__})")
+        elif has_params:
+            skipped.append(f"{name or '<root>'} ({reason})")
     return layers, skipped
 
 
@@ -91,17 +100,17 @@ class Recorder:
             warnings.warn(f"nnviz Recorder: skipping modules it cannot draw: {', '.join(skipped)}",
                           stacklevel=2)
         if not structure:
-            raise ValueError("nnviz Recorder: the model has no Linear, LayerNorm or BatchNorm1d layer to draw")
+            raise ValueError(f"nnviz Recorder: the model has no {', '.join(catalog.DRAWN_LAYERS)} layer to draw")
         if input_shape is not None:
             input_shape = check_input_shape(input_shape, structure, "nnviz Recorder")
         self.skipped = skipped
         # every name a parameter has: a weight tied into a second layer is listed under the first only
         named = dict(model.named_parameters(remove_duplicate=False))
         self._keys = [key for layer in structure for key in (layer.weight, layer.bias) if key is not None]
-        self._tensors = {key: named[key] for key in self._keys}
-        dtype = np.result_type(*[self._numpy(t) for t in self._tensors.values()])
+        tensors = {key: named[key] for key in self._keys}
+        dtype = np.result_type(*[self._numpy(t) for t in tensors.values()])
         self._writer = HistoryWriter(
-            name=name, structure=structure, shapes={k: tuple(t.shape) for k, t in self._tensors.items()},
+            name=name, structure=structure, shapes={k: tuple(t.shape) for k, t in tensors.items()},
             dtype=dtype, capacity=capacity, config=config or {"source": "torch"},
         )
         if input_shape is not None:
@@ -113,12 +122,23 @@ class Recorder:
 
     def snapshot(self, step: int, loss: float | None = None, metrics: dict[str, float] | None = None) -> None:
         """Record every drawn parameter's value and gradient now (call after ``optimizer.step()``)."""
-        values = {k: self._numpy(t) for k, t in self._tensors.items()}
-        grads = {k: None if t.grad is None else self._numpy(t.grad) for k, t in self._tensors.items()}
         last = self._writer.last_step
         if last is not None and step <= last:
             raise ValueError(f"nnviz Recorder: step {step} is not after the last recorded step {last}")
+        tensors = self._current_parameters()
+        values = {k: self._numpy(t) for k, t in tensors.items()}
+        grads = {k: None if t.grad is None else self._numpy(t.grad) for k, t in tensors.items()}
         self._writer.record(step, float("nan") if loss is None else float(loss), values, grads, metrics)
+
+    def _current_parameters(self) -> dict[str, Any]:
+        """The drawn parameters looked up by name now: ``lin.weight = nn.Parameter(...)`` after the
+        Recorder was made replaces the tensor, and the new one is what trains."""
+        named = dict(self.model.named_parameters(remove_duplicate=False))
+        missing = [key for key in self._keys if key not in named]
+        if missing:
+            raise ValueError(f"nnviz Recorder: parameter {missing[0]!r} is no longer in the model "
+                             f"(it has {', '.join(named)})")
+        return {key: named[key] for key in self._keys}
 
     def history(self) -> History:
         return self._writer.history()

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from . import catalog
 from .config import ModelConfig, Preset, TrainConfig
 from .datasets import TASKS, Batches, Dataset, make_dataset
 from .engine import Tensor, nn, optim
@@ -36,29 +37,11 @@ Probe = Callable[["TrainingRun"], Mapping[str, np.ndarray]]
 
 DTYPE = np.float32
 
-_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU,
-    "leaky_relu": nn.LeakyReLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-    "identity": nn.Identity,
-    "softmax": lambda: nn.Softmax(dim=-1),
-}
 
-_NORMS: dict[str, tuple[str, Callable[[int], nn.Module]]] = {
-    "layernorm": ("LayerNorm", nn.LayerNorm),
-    "batchnorm": ("BatchNorm1d", nn.BatchNorm1d),
-}
-
-_LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
-    "mse": F.mse_loss,
-    "l1": F.l1_loss,
-    "bce": F.binary_cross_entropy,
-    "bce_with_logits": F.binary_cross_entropy_with_logits,
-    "cross_entropy": F.cross_entropy,
-}
+def _activation(name: str) -> nn.Module:
+    """The engine module for a catalog activation; softmax runs over the features, as in a torch MLP."""
+    module_class = getattr(nn, catalog.OUTPUT_ACTIVATIONS[name])
+    return module_class(dim=-1) if name == "softmax" else module_class()
 
 
 def build_model(config: ModelConfig, init: np.random.Generator,
@@ -84,23 +67,19 @@ def build_model(config: ModelConfig, init: np.random.Generator,
         activation = config.activation if hidden else config.output_activation
         add_parameterised(nn.Linear(n_in, n_out, generator=init), "Linear", n_in, n_out, activation)
         if hidden and config.norm is not None:
-            kind, norm = _NORMS[config.norm]
-            add_parameterised(norm(n_out), kind, n_out, n_out, None)
+            kind = catalog.NORMS[config.norm]
+            add_parameterised(getattr(nn, kind)(n_out), kind, n_out, n_out, None)
         if activation is not None:
-            modules.append(_ACTIVATIONS[activation]())
+            modules.append(_activation(activation))
         if hidden and config.dropout > 0:
             modules.append(nn.Dropout(config.dropout, generator=dropout))
     return nn.Sequential(*modules), structure
 
 
 def build_optimizer(config: TrainConfig, parameters: list) -> optim.Optimizer:
-    if config.optimizer == "sgd":
-        return optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
-    if config.optimizer == "rmsprop":
-        return optim.RMSprop(parameters, lr=config.lr, momentum=config.momentum,
-                             weight_decay=config.weight_decay)
-    adam = {"adam": optim.Adam, "adamw": optim.AdamW}[config.optimizer]
-    return adam(parameters, lr=config.lr, weight_decay=config.weight_decay)
+    optimizer_class = getattr(optim, catalog.OPTIMIZERS[config.optimizer])
+    momentum = {"momentum": config.momentum} if config.optimizer in catalog.MOMENTUM_OPTIMIZERS else {}
+    return optimizer_class(parameters, lr=config.lr, weight_decay=config.weight_decay, **momentum)
 
 
 class TrainingRun:
@@ -115,7 +94,7 @@ class TrainingRun:
                                                  np.random.default_rng(dropout_seed))
         self.model.train()
         self.optimizer = build_optimizer(train, list(self.model.parameters()))
-        self._loss = _LOSSES[train.loss]
+        self._loss: Callable[[Tensor, Tensor], Tensor] = getattr(F, catalog.LOSSES[train.loss])
         self._batches = Batches(self.dataset, train.batch_size, np.random.default_rng(batch_seed))
         self._probes = [TaskProbes(seed=train.seed)] if probes is None else list(probes)
         self.record_every = train.record_every

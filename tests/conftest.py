@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -31,3 +39,36 @@ def settings(empty_blend):
         yield bpy.context.scene.nnviz
     finally:
         nnviz_addon.unregister()
+
+
+@dataclass(frozen=True)
+class RenderedRun:
+    """What ``train.py`` left after training xor for 16 steps and rendering it to MP4."""
+
+    folder: Path  # holds out/xor.mp4, run.npz (--history) and m.json (--metrics)
+    video: Path
+    result: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="session")
+def rendered_run(tmp_path_factory) -> Callable[[str], RenderedRun]:
+    """``rendered_run(engine)``: the session's one full MP4 render with that engine, made by
+    ``train.py`` on first use (a subprocess: without EGL, Workbench aborts the whole process) and
+    shared by every test that checks a finished video, so each engine renders once."""
+    renders: dict[str, RenderedRun] = {}
+
+    def render(engine: str) -> RenderedRun:
+        if engine not in renders:
+            folder = tmp_path_factory.mktemp(f"rendered-{engine}")
+            video = folder / "out" / "xor.mp4"  # the folder is made, as in the README's command
+            # One EEVEE / Cycles sample: 16 make the EEVEE video take minutes on a CPU-only machine.
+            preset = folder.parent / f"xor-1-sample-{engine}.toml"
+            preset.write_text((ROOT / "presets" / "xor.toml").read_text() + "samples = 1\n")
+            command = [sys.executable, str(ROOT / "train.py"), "--preset", str(preset),
+                       "--steps", "16", "--engine", engine, "--resolution", "160x90", "--fps", "12",
+                       "--out", str(video), "--metrics", str(folder / "m.json"), "--history", str(folder / "run.npz")]
+            result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+            renders[engine] = RenderedRun(folder, video, result)
+        return renders[engine]
+
+    return render

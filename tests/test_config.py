@@ -167,6 +167,7 @@ def test_wrong_types_name_key_expected_type_and_value(section, key, value, expec
     ("render", "engine", "opengl", "allowed: workbench, eevee, cycles"),
     ("render", "color_scale", "local", "allowed: global, layer"),
     ("render", "samples", 0, "render.samples must be at least 1"),
+    ("render", "quality", "rough", "render.quality: 'rough' is not allowed; allowed: final, draft"),
 ])
 def test_bad_values_name_key_and_allowed_range(section, key, value, expected):
     refused(changed(section, **{key: value}), expected)

@@ -168,3 +168,124 @@ def test_float32_cross_entropy_stays_float32() -> None:
     loss = F.cross_entropy(x, engine.tensor([0, 1, 2, 0]), label_smoothing=0.1)
     loss.backward()
     assert loss.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+# -- cross_entropy / nll_loss: weight, ignore_index, label_smoothing -----------------------------
+
+
+CLASS_WEIGHTS = np.array([0.2, 1.0, 3.0, 0.7])
+
+
+def _compare_loss(call_e, call_t, scores: np.ndarray, rng: np.random.Generator) -> None:
+    """Same loss; then the same input gradient for a random upstream gradient."""
+    (xe, xt) = _leaf_pair(scores)
+    _compare(call_e(xe), call_t(xt), [xe], [xt], rng)
+
+
+TARGETS = {  # (N, C=4) rows: valid targets / some ignored with the default -100 / ignore_index=1
+    "valid": (np.array([0, 3, 1, 2, 3]), -100),
+    "ignored": (np.array([0, -100, 2, -100, 3]), -100),
+    "ignore_class_1": (np.array([1, 3, 1, 2, 0]), 1),
+}
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("targets", list(TARGETS))
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_cross_entropy_with_weight_ignore_index_and_smoothing_matches_torch(
+    reduction: str, weighted: bool, targets: str, label_smoothing: float
+) -> None:
+    rng = np.random.default_rng(3)
+    target, ignore_index = TARGETS[targets]
+    options = {"ignore_index": ignore_index, "reduction": reduction, "label_smoothing": label_smoothing}
+    weight_e = Tensor(CLASS_WEIGHTS) if weighted else None
+    weight_t = torch.tensor(CLASS_WEIGHTS) if weighted else None
+    _compare_loss(
+        lambda x: F.cross_entropy(x, engine.tensor(target), weight_e, **options),
+        lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(target), weight_t, **options),
+        rng.standard_normal((5, 4)),
+        rng,
+    )
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.3])
+def test_cross_entropy_module_with_spatial_dims_matches_torch(reduction: str, label_smoothing: float) -> None:
+    rng = np.random.default_rng(4)
+    target = np.array([[0, 1, -100], [3, -100, 2]])  # (N=2, d=3), classes on dim 1
+    options = {"reduction": reduction, "label_smoothing": label_smoothing}
+    ours = nn.CrossEntropyLoss(Tensor(CLASS_WEIGHTS), **options)
+    theirs = torch.nn.CrossEntropyLoss(torch.tensor(CLASS_WEIGHTS), **options)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    _compare_loss(
+        lambda x: ours(x, engine.tensor(target)),
+        lambda x: theirs(x, torch.tensor(target)),
+        rng.standard_normal((2, 4, 3)),
+        rng,
+    )
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_weighted_cross_entropy_with_probability_targets_matches_torch(reduction: str, label_smoothing: float) -> None:
+    rng = np.random.default_rng(5)
+    probabilities = rng.dirichlet(np.ones(4), size=5)
+    (xe, xt), (pe, pt) = _leaf_pair(rng.standard_normal((5, 4))), _leaf_pair(probabilities)
+    options = {"reduction": reduction, "label_smoothing": label_smoothing}
+    loss_e = F.cross_entropy(xe, pe, Tensor(CLASS_WEIGHTS), **options)
+    loss_t = torch.nn.functional.cross_entropy(xt, pt, torch.tensor(CLASS_WEIGHTS), **options)
+    _compare(loss_e, loss_t, [xe, pe], [xt, pt], rng)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.1])
+def test_cross_entropy_with_every_row_ignored_matches_torch(
+    reduction: str, weighted: bool, label_smoothing: float
+) -> None:
+    rng = np.random.default_rng(6)
+    scores = rng.standard_normal((3, 4))
+    target = np.full(3, -100)
+    (xe, xt) = _leaf_pair(scores)
+    options = {"reduction": reduction, "label_smoothing": label_smoothing}
+    loss_e = F.cross_entropy(xe, engine.tensor(target), Tensor(CLASS_WEIGHTS) if weighted else None, **options)
+    loss_t = torch.nn.functional.cross_entropy(
+        xt, torch.tensor(target), torch.tensor(CLASS_WEIGHTS) if weighted else None, **options
+    )
+    np.testing.assert_array_equal(loss_e.data, loss_t.detach().numpy())  # the mean is nan in both
+    loss_e.sum().backward()
+    loss_t.sum().backward()
+    np.testing.assert_array_equal(xe.grad.data, xt.grad.numpy())  # zeros in both, not nan
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("targets", list(TARGETS))
+def test_nll_loss_with_weight_and_ignore_index_matches_torch(reduction: str, targets: str) -> None:
+    rng = np.random.default_rng(7)
+    target, ignore_index = TARGETS[targets]
+    options = {"ignore_index": ignore_index, "reduction": reduction}
+    _compare_loss(
+        lambda x: nn.NLLLoss(Tensor(CLASS_WEIGHTS), **options)(x.log_softmax(1), engine.tensor(target)),
+        lambda x: torch.nn.NLLLoss(torch.tensor(CLASS_WEIGHTS), **options)(x.log_softmax(1), torch.tensor(target)),
+        rng.standard_normal((5, 4)),
+        rng,
+    )
+
+
+def test_cross_entropy_weight_errors_match_torch() -> None:
+    scores, target = np.zeros((2, 4)), np.array([0, 1])
+    cases = [
+        ("weight tensor should be defined either for all 4 classes", np.ones(3), np.ones(3)),
+        ("weight tensor should be defined either for all 4 classes", np.ones((1, 4)), np.ones((1, 4))),
+    ]
+    for message, weight_e, weight_t in cases:
+        with pytest.raises(RuntimeError, match=message):
+            F.cross_entropy(Tensor(scores), engine.tensor(target), Tensor(weight_e))
+        with pytest.raises(RuntimeError, match=message):
+            torch.nn.functional.cross_entropy(torch.tensor(scores), torch.tensor(target), torch.tensor(weight_t))
+    probabilities = np.full((2, 4), 0.25)
+    with pytest.raises(RuntimeError, match="ignore_index is not supported for floating point target"):
+        F.cross_entropy(Tensor(scores), Tensor(probabilities), ignore_index=0)
+    with pytest.raises(RuntimeError, match="ignore_index is not supported for floating point target"):
+        torch.nn.functional.cross_entropy(torch.tensor(scores), torch.tensor(probabilities), ignore_index=0)

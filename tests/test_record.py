@@ -104,3 +104,41 @@ def test_a_history_without_input_shape_has_none():
 def test_an_input_shape_that_does_not_fit_the_first_layer_is_refused(shape, named):
     with pytest.raises(ValueError, match=named):
         Recorder(_mnist_shaped(), input_shape=shape)
+
+
+def test_a_parameter_replaced_after_the_recorder_was_made_is_the_one_recorded():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3))
+    rec = Recorder(model)
+    model[0].weight = torch.nn.Parameter(torch.full((3, 2), 7.0))
+    model(torch.ones(1, 2)).sum().backward()
+    rec.snapshot(1)
+    history = rec.history()
+    np.testing.assert_array_equal(history.params["0.weight"][0], np.full((3, 2), 7.0))
+    np.testing.assert_array_equal(history.grads["0.weight"][0], model[0].weight.grad.numpy())
+
+
+def test_a_parameter_deleted_after_the_recorder_was_made_is_named():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3))
+    rec = Recorder(model)
+    model[0].bias = None
+    with pytest.raises(ValueError, match=r"parameter '0\.bias' is no longer in the model"):
+        rec.snapshot(1)
+
+
+def test_a_norm_over_more_than_one_dimension_is_skipped_by_name_and_the_rest_animates():
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm((2, 2)), torch.nn.Flatten(0),
+                                torch.nn.Linear(4, 1))
+    with pytest.warns(UserWarning, match=r"1 \(LayerNorm over shape \(2, 2\), only 1-D is drawn\)"):
+        rec = Recorder(model)
+    assert [layer.name for layer in rec.history().structure] == ["0", "3"]
+    rec.snapshot(1)
+    from nnviz_addon.layout import layout_network  # what the scene lays out before it builds
+    history = rec.history()
+    layout_network(history.structure, {key: values.shape[1:] for key, values in history.params.items()})
+
+
+def test_activation_names_come_from_the_catalog():
+    from nnviz_addon import catalog
+    for name, module_class in catalog.RECORDED_ACTIVATIONS.items():
+        model = torch.nn.Sequential(torch.nn.Linear(2, 2), getattr(torch.nn, module_class)())
+        assert Recorder(model).history().structure[0].activation == name

@@ -88,6 +88,21 @@ def test_configure_render_sets_the_scene():
         render.configure_render(scene, RenderConfig(engine="povray"))
 
 
+@pytest.mark.usefixtures("empty_blend")
+@pytest.mark.parametrize("engine", ["eevee", "cycles"])
+def test_a_draft_uses_fxaa_and_few_samples_and_final_puts_them_back(engine):
+    scene = bpy.context.scene
+
+    def settings(**config) -> tuple[str, str, int]:
+        render.configure_render(scene, RenderConfig(engine=engine, **config))
+        samples = scene.cycles.samples if engine == "cycles" else scene.eevee.taa_render_samples
+        return scene.display.render_aa, scene.display.viewport_aa, samples
+
+    assert settings(samples=16, quality="draft") == ("FXAA", "FXAA", render.DRAFT_SAMPLES)
+    assert settings(samples=16, quality="final")[::2] == ("8", 16)
+    assert settings(samples=2, quality="draft")[2] == 2  # a draft never asks for more than the preset
+
+
 def test_check_output(tmp_path):
     assert render.check_output(tmp_path / "a.mp4") == tmp_path / "a.mp4"
     with pytest.raises(FileNotFoundError, match=r"missing.*does not exist"):
@@ -101,19 +116,13 @@ def test_check_output(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", ["workbench", "eevee", "cycles"])
-def test_render_mp4(tmp_path, engine):
-    out = tmp_path / "run.mp4"
-    result = run_blender("""
-        seen = []
-        path = render_mp4(out, config, progress=lambda done, total: seen.append([done, total]))
-        print(json.dumps({"path": str(path), "seen": seen, "filepath": bpy.context.scene.render.filepath}))
-    """, str(out), engine)
-    report = last_json(result)
-    assert report["path"] == str(out)
-    assert report["seen"] == [[n, 5] for n in range(1, 6)]
-    assert report["filepath"] == str(out)  # a .blend saved now re-renders to the same file
-    assert read_back(out) == (5, (160, 90))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.mp4"]  # no partial file left
+def test_render_mp4(rendered_run, engine):
+    run = rendered_run(engine)  # render_mp4 through train.py: this engine's one full render
+    assert run.result.returncode == 0, run.result.stderr[-3000:]
+    progress = [line for line in run.result.stdout.splitlines() if line.startswith("nnviz: frame")]
+    assert progress == [f"nnviz: frame {n}/5" for n in range(1, 6)]  # after each frame written
+    assert read_back(run.video) == (5, (160, 90))  # records at steps 0, 4, 8, 12, 16
+    assert sorted(p.name for p in run.video.parent.iterdir()) == ["xor.mp4"]  # no partial file left
 
 
 @pytest.mark.slow
@@ -139,13 +148,16 @@ def test_failed_render_keeps_the_previous_file(tmp_path):
 def test_frame_range_and_no_file_on_bad_range(tmp_path):
     out = tmp_path / "part.mp4"
     result = run_blender("""
-        render_mp4(out, config, frame_start=2, frame_end=4)
+        path = render_mp4(out, config, frame_start=2, frame_end=4)
+        filepath = bpy.context.scene.render.filepath
         try:
             render_mp4(sys.argv[1] + ".bad.mp4", config, frame_start=4, frame_end=2)
         except ValueError as error:
-            print(json.dumps({"error": str(error)}))
+            print(json.dumps({"error": str(error), "path": str(path), "filepath": filepath}))
     """, str(out), "workbench")
-    assert "4..2" in last_json(result)["error"]
+    report = last_json(result)
+    assert "4..2" in report["error"]
+    assert report["path"] == report["filepath"] == str(out)  # a .blend saved now re-renders to the same file
     assert read_back(out) == (3, (160, 90))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["part.mp4"]
 

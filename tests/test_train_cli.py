@@ -107,25 +107,28 @@ def frames_and_size(path: Path) -> tuple[int, tuple[int, int]]:
 
 @pytest.mark.bpy
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ["workbench", "cycles"])
-def test_renders_an_mp4(tmp_path, engine):
-    pytest.importorskip("bpy")
-    out = tmp_path / "out" / "xor.mp4"  # the folder is made, as in the README's command
-    result = train("--preset", ROOT / "presets" / "xor.toml", "--steps", "16", "--engine", engine,
-                   "--resolution", "160x90", "--fps", "12", "--out", out, "--metrics", tmp_path / "m.json",
-                   "--history", tmp_path / "run.npz")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "frame 5/5" in result.stdout
-    assert frames_and_size(out) == (5, (160, 90))  # records at steps 0, 4, 8, 12, 16
-    assert sorted(p.name for p in out.parent.iterdir()) == ["xor.mp4"]  # no partial file left
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "out", "run.npz"]
-    assert json.loads((tmp_path / "m.json").read_text())["render_seconds"] > 0
+@pytest.mark.parametrize("engine", ["workbench", "eevee", "cycles"])
+def test_renders_an_mp4(rendered_run, engine):
+    bpy = pytest.importorskip("bpy")
+    run = rendered_run(engine)  # --out, --history and --metrics of a 16-step xor run, shared with test_render
+    assert run.result.returncode == 0, run.result.stderr[-3000:]
+    # Our progress, readable: not buried under Blender's line per frame (5.0: "Video append frame N").
+    assert [line for line in run.result.stdout.splitlines() if "frame" in line.lower()] == [
+        *(f"nnviz: frame {n}/5" for n in range(1, 6))], run.result.stdout
+    assert frames_and_size(run.video) == (5, (160, 90))  # records at steps 0, 4, 8, 12, 16
+    assert sorted(p.name for p in run.folder.iterdir()) == ["m.json", "out", "run.npz"]
+    assert json.loads((run.folder / "m.json").read_text())["render_seconds"] > 0
 
-    # The saved run renders again without training.
-    again = tmp_path / "again.mp4"
-    result = train("--history", tmp_path / "run.npz", "--resolution", "96x54", "--engine", engine, "--out", again)
+    # The saved run animates again without training, with the command line's overrides.
+    again = run.folder / "again" / "last.png"
+    result = train("--history", run.folder / "run.npz", "--resolution", "96x54", "--engine", engine,
+                   "--no-render", "--still", again)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert frames_and_size(again) == (5, (96, 54))
+    image = bpy.data.images.load(str(again))
+    try:
+        assert tuple(image.size) == (96, 54)
+    finally:
+        bpy.data.images.remove(image)
 
 
 @pytest.mark.bpy
@@ -209,6 +212,84 @@ def test_saved_blend_renders_the_same_without_nnviz(tmp_path):
     assert not np.array_equal(first, last)  # the network (and counter) changed between the frames
     np.testing.assert_array_equal(fresh_first, first)
     np.testing.assert_array_equal(fresh_last, last)
+
+
+# Renders frames START..END of a saved .blend to PNGs as a render-farm node does: a fresh, isolated
+# interpreter without nnviz, the .blend opened, the frame range and an image output set, -a.
+FARM_NODE = """
+import importlib.util, sys
+import bpy
+assert importlib.util.find_spec("nnviz_addon") is None
+blend, start, end, pattern = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+bpy.ops.wm.open_mainfile(filepath=blend)
+scene = bpy.context.scene
+image = scene.render.image_settings
+if hasattr(image, "media_type"):
+    image.media_type = "IMAGE"
+image.file_format = "PNG"
+scene.frame_start, scene.frame_end = start, end
+scene.render.filepath = pattern
+bpy.ops.render.render(animation=True)
+print("ANTI-ALIASING", scene.display.render_aa)
+"""
+
+
+@pytest.mark.bpy
+@pytest.mark.slow
+def test_a_saved_blend_split_into_frame_ranges_renders_the_same_frames(tmp_path):
+    bpy = pytest.importorskip("bpy")
+    blend = tmp_path / "run.blend"
+    result = train("--preset", "xor", "--steps", "16", "--resolution", "160x90", "--draft", "--no-render",
+                   "--save-blend", blend)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    def render_node(start: int, end: int, folder: str) -> None:
+        node = subprocess.run([sys.executable, "-I", "-c", FARM_NODE, str(blend), str(start), str(end),
+                               str(tmp_path / folder / "####")], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=600)
+        assert node.returncode == 0, node.stderr[-3000:]
+        assert "ANTI-ALIASING FXAA" in node.stdout  # --draft is kept in the .blend
+
+    render_node(1, 5, "sequential")  # records at steps 0, 4, 8, 12, 16: frames 1..5
+    for start, end in ((4, 5), (1, 2), (3, 3)):  # separate processes, out of order, as a farm runs them
+        render_node(start, end, "farm")
+
+    def pixels(path: Path) -> np.ndarray:
+        image = bpy.data.images.load(str(path))
+        try:
+            return np.array(image.pixels[:])
+        finally:
+            bpy.data.images.remove(image)
+
+    names = sorted(p.name for p in (tmp_path / "sequential").iterdir())
+    assert names == [f"{frame:04d}.png" for frame in range(1, 6)]
+    assert sorted(p.name for p in (tmp_path / "farm").iterdir()) == names
+    sequential = [pixels(tmp_path / "sequential" / name) for name in names]
+    assert not np.array_equal(sequential[0], sequential[-1])  # the frames show the training
+    for name, expected in zip(names, sequential, strict=True):
+        np.testing.assert_array_equal(pixels(tmp_path / "farm" / name), expected, err_msg=name)
+
+
+CHATTY = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from nnviz_addon.console import frame_chatter_hidden
+print("before", flush=True)
+with frame_chatter_hidden() as progress:
+    for frame in (1, 2):
+        os.write(1, f"00:01.250  render           | Video append frame {frame}\\nFra:{frame} Mem:1M\\n".encode())
+        os.write(1, b"Append frame 3\\nTime: 00:01.20 (Saving: 00:00.00)\\n\\n")
+        print(f"nnviz: frame {frame}/2", file=progress, flush=True)
+    os.write(1, b"Warning: something worth seeing\\n")
+print("after", flush=True)
+"""
+
+
+def test_frame_chatter_is_hidden_and_the_rest_of_blenders_output_kept():
+    result = subprocess.run([sys.executable, "-c", CHATTY, str(ROOT)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["before", "nnviz: frame 1/2", "nnviz: frame 2/2",
+                                          "Warning: something worth seeing", "after"]
 
 
 def test_arguments_after_the_double_dash():

@@ -5,7 +5,7 @@ Tasks: ``rgb`` (colours → a colour mapping), the 2D point tasks ``xor``, ``cir
 """
 
 from .batches import Batches
-from .dataset import LOSSES, Dataset, make_dataset, output_size
+from .dataset import Dataset, make_dataset, output_size
 from .tasks import RGB_MAPPINGS, TASKS, TaskInfo
 
-__all__ = ["LOSSES", "RGB_MAPPINGS", "TASKS", "Batches", "Dataset", "TaskInfo", "make_dataset", "output_size"]
+__all__ = ["RGB_MAPPINGS", "TASKS", "Batches", "Dataset", "TaskInfo", "make_dataset", "output_size"]

@@ -218,6 +218,8 @@ class NNVIZ_OT_render(IdleOperator, bpy.types.Operator):
             raise ValueError(f"Output: {settings.output_path} is relative to the .blend file, which is not saved "
                              "yet; save the file or choose an absolute path")
         render_config = props.to_preset(settings).render
+        if SESSION.unkeyed:  # steps taken one by one since the last keyframes: key them, or they'd be lost
+            SESSION.keyframe()
         window_manager = context.window_manager
         window_manager.progress_begin(0, 1)
         try:

@@ -95,7 +95,7 @@ class NNVIZ_PT_display(SettingsPanel, bpy.types.Panel):
 
 class NNVIZ_PT_render(SettingsPanel, bpy.types.Panel):
     bl_label = "Render"
-    names = ("engine", "resolution", "fps", "render_samples", "output_path")
+    names = ("engine", "quality", "resolution", "fps", "render_samples", "output_path")
 
 
 CLASSES = (NNVIZ_PT_main, NNVIZ_PT_network, NNVIZ_PT_data, NNVIZ_PT_training, NNVIZ_PT_display,

@@ -7,7 +7,9 @@ for TOML files, the Python API and the UI.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,20 +23,8 @@ from bpy.props import (
     StringProperty,
 )
 
-from ..config import (
-    ACTIVATIONS,
-    COLOR_SCALES,
-    MOMENTUM_OPTIMIZERS,
-    NORMS,
-    OPTIMIZERS,
-    OUTPUT_ACTIVATIONS,
-    RENDER_ENGINES,
-    Preset,
-    PresetError,
-    find_presets,
-    preset_from_dict,
-)
-from ..datasets import LOSSES, RGB_MAPPINGS, TASKS
+from .. import catalog
+from ..config import Preset, PresetError, find_presets, preset_from_dict
 
 # The config reads "none" as None for its optional choices, so the panel can offer it as an item.
 NONE = "none"
@@ -45,7 +35,7 @@ SETTINGS_SOURCE = "nnviz settings"
 _BLEND_RELATIVE_PATH = {"PATH_SUPPORTS_BLEND_RELATIVE"} if bpy.app.version >= (4, 5) else set()
 
 
-def _items(names: tuple[str, ...] | list[str]) -> list[tuple[str, str, str]]:
+def _items(names: Iterable[str]) -> list[tuple[str, str, str]]:
     return [(name, name, "") for name in names]
 
 
@@ -65,21 +55,21 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
 
     layers: StringProperty(name="Layer sizes", default="3, 3",
                            description="Width of every layer from inputs to outputs, e.g. 2, 16, 16, 1")
-    activation: EnumProperty(name="Hidden activation", items=_items(ACTIVATIONS), default="tanh")
-    output_activation: EnumProperty(name="Output activation", items=_items((NONE, *OUTPUT_ACTIVATIONS)),
+    activation: EnumProperty(name="Hidden activation", items=_items(catalog.ACTIVATIONS), default="tanh")
+    output_activation: EnumProperty(name="Output activation", items=_items((NONE, *catalog.OUTPUT_ACTIVATIONS)),
                                     default=NONE)
-    norm: EnumProperty(name="Normalisation", items=_items((NONE, *NORMS)), default=NONE,
+    norm: EnumProperty(name="Normalisation", items=_items((NONE, *catalog.NORMS)), default=NONE,
                        description="Normalisation after each hidden linear layer")
     dropout: FloatProperty(name="Dropout", min=0.0, max=0.99, default=0.0)
 
-    task: EnumProperty(name="Task", items=_items(tuple(TASKS)), default="rgb")
+    task: EnumProperty(name="Task", items=_items(catalog.TASKS), default="rgb")
     samples: IntProperty(name="Samples", min=2, default=200, description="Training examples to generate")
     data_seed: IntProperty(name="Data seed", min=0, default=0)
     noise: FloatProperty(name="Noise", min=0.0, max=1.0, default=0.1, description="Jitter of the 2D points")
-    mapping: EnumProperty(name="Colour mapping", items=_items(tuple(RGB_MAPPINGS)), default="complement")
+    mapping: EnumProperty(name="Colour mapping", items=_items(catalog.RGB_MAPPINGS), default="complement")
 
-    loss: EnumProperty(name="Loss", items=_items(LOSSES), default="mse")
-    optimizer: EnumProperty(name="Optimizer", items=_items(OPTIMIZERS), default="sgd")
+    loss: EnumProperty(name="Loss", items=_items(catalog.LOSSES), default="mse")
+    optimizer: EnumProperty(name="Optimizer", items=_items(catalog.OPTIMIZERS), default="sgd")
     # Hard minimum 0 (not above): a learning rate of 0 reaches the validator and is reported by name.
     lr: FloatProperty(name="Learning rate", min=0.0, soft_min=1e-4, default=0.1, precision=4, step=1)
     batch_size: IntProperty(name="Batch size", min=1, default=32)
@@ -89,17 +79,16 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
     momentum: FloatProperty(name="Momentum", min=0.0, max=0.999, default=0.0)
     weight_decay: FloatProperty(name="Weight decay", min=0.0, default=0.0, precision=4)
 
-    color_scale: EnumProperty(name="Colour scale", items=_items(COLOR_SCALES), default="global",
+    color_scale: EnumProperty(name="Colour scale", items=_items(catalog.COLOR_SCALES), default="global",
                               description="Scale colours over the whole network or per layer")
     frames_per_record: IntProperty(name="Frames per record", min=1, default=1)
     magnitude: EnumProperty(name="Cube size", default="none", items=[
-        ("none", "Uniform", "Every cube full size"),
-        ("gradient", "Gradient |∂L/∂w|", "A cube grows with its weight's gradient at each recorded step"),
-        ("update", "Update |Δw|", "A cube grows with how much its weight changed since the last record"),
-    ])
-    engine: EnumProperty(name="Render engine", items=_items(RENDER_ENGINES), default="workbench")
+        (mode, label, description) for mode, (label, description) in catalog.MAGNITUDES.items()])
+    engine: EnumProperty(name="Render engine", items=_items(catalog.RENDER_ENGINES), default="workbench")
     resolution: IntVectorProperty(name="Resolution", size=2, min=16, default=(1280, 720))
     fps: IntProperty(name="FPS", min=1, default=24)
+    quality: EnumProperty(name="Quality", default="final", items=[
+        (name, label, description) for name, (label, description) in catalog.RENDER_QUALITIES.items()])
     render_samples: IntProperty(name="Render samples", min=1, default=16,
                                 description="Cycles / EEVEE samples")
     output_path: StringProperty(name="Output", subtype="FILE_PATH", default="//nnviz.mp4",
@@ -134,7 +123,7 @@ FIELDS: tuple[Field, ...] = tuple(Field(prop, *path.split(".")) for prop, path i
     ("train_seed", "train.seed"), ("momentum", "train.momentum"), ("weight_decay", "train.weight_decay"),
     ("engine", "render.engine"), ("resolution", "render.resolution"), ("fps", "render.fps"),
     ("frames_per_record", "render.frames_per_record"), ("color_scale", "render.color_scale"),
-    ("magnitude", "render.magnitude"), ("render_samples", "render.samples"),
+    ("magnitude", "render.magnitude"), ("quality", "render.quality"), ("render_samples", "render.samples"),
 ))
 
 
@@ -143,7 +132,7 @@ def applies(settings: NNVIZ_PG_settings, prop: str) -> bool:
     if prop == "mapping":
         return settings.task == "rgb"
     if prop == "momentum":
-        return settings.optimizer in MOMENTUM_OPTIMIZERS
+        return settings.optimizer in catalog.MOMENTUM_OPTIMIZERS
     return True
 
 
@@ -188,22 +177,54 @@ def to_preset(settings: NNVIZ_PG_settings) -> Preset:
         raise PresetError(describe_error(error)) from None
 
 
-def apply_preset(settings: NNVIZ_PG_settings, preset: Preset) -> None:
-    """Show a preset in the panel."""
+def panel_values(preset: Preset) -> dict[str, Any]:
+    """Every panel property's value for ``preset``, each checked to fit its property first.
+
+    A preset the CLI runs may still not fit the panel: Blender's integer properties are 32-bit
+    (``steps`` = 2³¹ does not fit), its float properties float32 and some ranges narrower than the
+    config's. Such a value is refused by name rather than clamped or half-applied.
+    """
     data = preset.to_dict()
-    settings.name = preset.name
+    values: dict[str, Any] = {"name": preset.name}
     for field in FIELDS:
         value = data[field.section][field.key]
         if field.prop == "layers":
             value = ", ".join(str(size) for size in value)
         elif value is None:
             value = NONE
-        setattr(settings, field.prop, value)
+        _check_fits(field, value, preset.source)
+        values[field.prop] = value
+    return values
+
+
+def _check_fits(field: Field, value: Any, source: str) -> None:
+    rna = NNVIZ_PG_settings.bl_rna.properties[field.prop]
+    if rna.type not in {'INT', 'FLOAT'}:
+        return  # enum items are the catalog's names, strings hold any text
+    for number in value if rna.is_array else (value,):
+        with np.errstate(over="ignore"):  # a float past float32's range becomes inf: refused below
+            stored = float(np.float32(number)) if rna.type == 'FLOAT' else number
+        lost = rna.type == 'FLOAT' and (not math.isfinite(stored) or (stored == 0) != (number == 0))
+        if lost or not rna.hard_min <= number <= rna.hard_max:
+            raise PresetError(f"{field.path} = {number} in {source} does not fit the panel, which holds "
+                              f"{rna.hard_min:g} to {rna.hard_max:g}; run it with train.py --preset, or "
+                              "change it in the file")
+
+
+def apply_preset(settings: NNVIZ_PG_settings, preset: Preset) -> None:
+    """Show a preset in the panel: every value is checked before any is set, so a preset that
+    does not fit leaves the settings as they were."""
+    for prop, value in panel_values(preset).items():
+        setattr(settings, prop, value)
 
 
 def describe_error(error: Exception) -> str:
-    """The error with the panel label of the setting it is about in front, e.g. ``Learning rate: …``."""
+    """The error with the panel label of the setting it is about in front, e.g. ``Learning rate: …``
+    (once: an error that already carries its label is left as it is)."""
     message = str(error).removeprefix(f"{SETTINGS_SOURCE}: ")
+    for field in FIELDS:
+        if message.startswith(f"{field.label}: "):
+            return message
     for field in FIELDS:
         if field.path in message:
             return f"{field.label}: {message}"

@@ -1,0 +1,57 @@
+"""The one list of every name a preset may use, read by config (what a preset may say), training
+(what it builds), the panel (its menus) and the Recorder (what a torch module is called).
+
+Activations, norms and optimisers map their preset name to the class that implements it; the
+engine's classes carry torch's names, so the same class name builds our module and recognises a
+recorded torch one. Losses map to their ``nn.functional`` name. Tasks and colour mappings live
+with their generators (:mod:`.datasets.tasks`), whose dicts are the lists; they are re-exported here.
+Plain data only: no numpy beyond what the task generators import, no bpy.
+"""
+
+from __future__ import annotations
+
+from .datasets.tasks import RGB_MAPPINGS, TASKS
+
+# preset name → module class (same name in nnviz_addon.engine.nn and torch.nn)
+ACTIVATIONS: dict[str, str] = {
+    "relu": "ReLU", "leaky_relu": "LeakyReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "gelu": "GELU",
+    "silu": "SiLU", "identity": "Identity",
+}
+OUTPUT_ACTIVATIONS: dict[str, str] = {**ACTIVATIONS, "softmax": "Softmax"}
+# What a recorded torch model may use beyond the presets' choices (drawn by name only).
+RECORDED_ACTIVATIONS: dict[str, str] = {**OUTPUT_ACTIVATIONS, "log_softmax": "LogSoftmax"}
+
+NORMS: dict[str, str] = {"layernorm": "LayerNorm", "batchnorm": "BatchNorm1d"}
+# Module classes whose parameters the scene draws as layers (a weight matrix, or one row per feature).
+DRAWN_LAYERS: tuple[str, ...] = ("Linear", *NORMS.values())
+
+# preset name → nn.functional loss
+LOSSES: dict[str, str] = {
+    "mse": "mse_loss", "l1": "l1_loss", "bce": "binary_cross_entropy",
+    "bce_with_logits": "binary_cross_entropy_with_logits", "cross_entropy": "cross_entropy",
+}
+LOGIT_LOSSES: tuple[str, ...] = ("cross_entropy", "bce_with_logits")  # they apply their own sigmoid/softmax
+
+# preset name → optim class
+OPTIMIZERS: dict[str, str] = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
+MOMENTUM_OPTIMIZERS: tuple[str, ...] = ("sgd", "rmsprop")
+
+RENDER_ENGINES: tuple[str, ...] = ("workbench", "eevee", "cycles")
+# How carefully a frame is rendered → (panel label, description)
+RENDER_QUALITIES: dict[str, tuple[str, str]] = {
+    "final": ("Final", "Full anti-aliasing (8 Workbench samples) and the render samples set below"),
+    "draft": ("Draft", "A quick look: Workbench FXAA instead of 8 samples, 4 EEVEE/Cycles samples"),
+}
+COLOR_SCALES: tuple[str, ...] = ("global", "layer")
+# What a cube's size shows → (panel label, description)
+MAGNITUDES: dict[str, tuple[str, str]] = {
+    "none": ("Uniform", "Every cube full size"),
+    "gradient": ("Gradient |∂L/∂w|", "A cube grows with its weight's gradient at each recorded step"),
+    "update": ("Update |Δw|", "A cube grows with how much its weight changed since the last record"),
+}
+
+__all__ = [
+    "ACTIVATIONS", "COLOR_SCALES", "DRAWN_LAYERS", "LOGIT_LOSSES", "LOSSES", "MAGNITUDES",
+    "MOMENTUM_OPTIMIZERS", "NORMS", "OPTIMIZERS", "OUTPUT_ACTIVATIONS", "RECORDED_ACTIVATIONS",
+    "RENDER_ENGINES", "RENDER_QUALITIES", "RGB_MAPPINGS", "TASKS",
+]
