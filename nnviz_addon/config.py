@@ -5,6 +5,10 @@ A preset has a top-level ``name`` and four tables, ``[model]``, ``[data]``, ``[t
 range raise :class:`PresetError` naming the file, the key path and what is allowed; then the
 sections are checked against each other (input size vs task, output size and activation vs loss).
 
+``[model] layers`` is either a list of sizes (``[2, 4, 1]``: Linear layers with the ``activation``,
+``norm`` and ``dropout`` keys between them) or a list of layer tables describing any stack
+(:mod:`.layer_stack`), whose shapes are checked from the task's input to the loss.
+
 TOML has no null: an optional setting (``output_activation``, ``norm``) is left out, or written as
 ``"none"``, to mean None.
 """
@@ -19,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import layer_stack
 from .datasets import LOSSES, RGB_MAPPINGS, TASKS, output_size
 from .magnitude import MODES
 
@@ -40,11 +45,17 @@ class PresetError(ValueError):
 
 @dataclass(frozen=True)
 class ModelConfig:
-    layers: tuple[int, ...]
+    # sizes, input first (Linear layers), or layer tables (dicts with a "type"; see layer_stack)
+    layers: tuple[int, ...] | tuple[dict[str, Any], ...]
     activation: str = "tanh"
     output_activation: str | None = None
     norm: str | None = None  # None | "layernorm" | "batchnorm", after each hidden Linear
     dropout: float = 0.0  # after each hidden activation
+
+    @property
+    def is_stack(self) -> bool:
+        """Whether ``layers`` lists layer tables rather than sizes."""
+        return layer_stack.is_layer_tables(self.layers)
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,8 @@ class Preset:
         result: dict[str, Any] = {"name": self.name}
         for section in SECTIONS:
             values = dataclasses.asdict(getattr(self, section))
+            if section == "model" and self.model.is_stack:  # the tables say it all; these would be refused
+                values = {k: v for k, v in values.items() if k not in SIZES_ONLY_KEYS}
             result[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
         return result
 
@@ -192,9 +205,22 @@ def _int_list(min_length: int, exact: bool = False) -> Checker:
     return check
 
 
+def _layers(key: str, value: Any) -> tuple[int, ...] | tuple[dict[str, Any], ...]:
+    """Sizes (at least two) or layer tables: every entry one or the other."""
+    if isinstance(value, list | tuple) and any(isinstance(v, Mapping) for v in value):
+        try:
+            return layer_stack.check_tables(key, value)
+        except layer_stack.LayerError as error:
+            raise PresetError(str(error)) from None
+    return _int_list(2)(key, value)
+
+
+# [model] keys that shape a list of sizes; a list of layer tables says all of it in its tables.
+SIZES_ONLY_KEYS = ("activation", "output_activation", "norm", "dropout")
+
 RULES: dict[str, dict[str, Checker]] = {
     "model": {
-        "layers": _int_list(2),
+        "layers": _layers,
         "activation": _choice(ACTIVATIONS),
         "output_activation": _choice(OUTPUT_ACTIVATIONS, optional=True),
         "norm": _choice(NORMS, optional=True),
@@ -245,6 +271,11 @@ def _section(name: str, table: Any) -> Any:
     if missing:
         raise PresetError(f"missing key '{name}.{missing[0]}' (required in [{name}]: {', '.join(required)})")
     values = {key: rules[key](f"{name}.{key}", value) for key, value in table.items()}
+    if name == "model" and layer_stack.is_layer_tables(values["layers"]):
+        extra = [key for key in SIZES_ONLY_KEYS if key in table]
+        if extra:
+            raise PresetError(f"model.{extra[0]} applies only to layers given as sizes; with layer tables, "
+                              f"write it as a layer, e.g. {{type = \"relu\"}} or {{type = \"dropout\", p = 0.2}}")
     return config_type(**values)
 
 
@@ -252,9 +283,16 @@ def _check_together(preset: Preset) -> None:
     """The checks that involve more than one key."""
     model, data, train = preset.model, preset.data, preset.train
     task = TASKS[data.task]
-    layers, loss, out_act = model.layers, train.loss, model.output_activation
-    if layers[0] != task.inputs:
-        raise PresetError(f"model.layers[0] is {layers[0]} but task {data.task!r} has {task.inputs} inputs")
+    loss = train.loss
+    # what the messages call the output width and the final activation, in the form the preset uses
+    last, act = "model.layers[-1]", "model.output_activation"
+    if model.is_stack:
+        width, out_act = _stack_output(model, data.task, loss)
+        last, act = f"the output of model.layers[{len(model.layers) - 1}]", "the final layer"
+    else:
+        width, out_act = model.layers[-1], model.output_activation
+        if model.layers[0] != task.inputs:
+            raise PresetError(f"model.layers[0] is {model.layers[0]} but task {data.task!r} has {task.inputs} inputs")
     if task.max_samples is not None and data.samples > task.max_samples:
         raise PresetError(f"data.samples is {data.samples} but task {data.task!r} has only "
                           f"{task.max_samples} samples")
@@ -264,26 +302,41 @@ def _check_together(preset: Preset) -> None:
         outputs = output_size(data.task, loss)
     except ValueError as error:
         raise PresetError(f"train.loss: {error}; use one of mse, l1, bce, bce_with_logits") from None
-    if layers[-1] != outputs:
+    if width != outputs:
         hint = ""
         if task.kind == "binary":
             hint = ("; cross_entropy wants 2 outputs (one per class), the other losses 1"
                     if loss == "cross_entropy" else "; for 2 outputs (one per class) use cross_entropy")
-        raise PresetError(f"model.layers[-1] is {layers[-1]} but task {data.task!r} with loss {loss!r} "
+        raise PresetError(f"{last} is {width} but task {data.task!r} with loss {loss!r} "
                           f"needs {outputs} output{'s' if outputs > 1 else ''}{hint}")
     if loss in LOGIT_LOSSES and out_act not in (None, "identity"):
-        raise PresetError(f"model.output_activation {out_act!r} makes no sense with loss {loss!r}: that loss "
+        raise PresetError(f"{act} {out_act!r} makes no sense with loss {loss!r}: that loss "
                           "applies its own sigmoid/softmax to raw scores (logits), so leave "
-                          "output_activation out")
+                          "that output activation out")
     if loss == "bce" and out_act not in ("sigmoid", "softmax"):
-        raise PresetError(f"loss 'bce' needs outputs in (0, 1): set model.output_activation = 'sigmoid' "
+        fix = ("end the layer tables with {type = \"sigmoid\"}" if model.is_stack
+               else "set model.output_activation = 'sigmoid'")
+        raise PresetError(f"loss 'bce' needs outputs in (0, 1): {fix} "
                           f"(it is {out_act or 'none'!r}), or use loss 'bce_with_logits' on raw outputs")
-    if out_act == "softmax" and layers[-1] == 1:
-        raise PresetError("model.output_activation 'softmax' over a single output is always 1; "
+    if out_act == "softmax" and width == 1:
+        raise PresetError(f"{act} 'softmax' over a single output is always 1; "
                           "use 'sigmoid' for one output")
     if train.momentum and train.optimizer not in MOMENTUM_OPTIMIZERS:
         raise PresetError(f"train.momentum is used only by {', '.join(MOMENTUM_OPTIMIZERS)}, not "
                           f"{train.optimizer!r} (Adam's betas play that part); remove it")
+
+
+def _stack_output(model: ModelConfig, task: str, loss: str) -> tuple[int, str | None]:
+    """A layer-table stack's output width and final activation, its shapes checked from the task's input."""
+    try:
+        steps = layer_stack.trace(model.layers, TASKS[task].layer_input_shape)
+    except layer_stack.LayerError as error:
+        raise PresetError(str(error)) from None
+    output = steps[-1].output
+    if len(output) != 1:
+        raise PresetError(f"model.layers: the network ends with the image {layer_stack.shape_text(output)}, but "
+                          f"loss {loss!r} needs a vector of scores; end with {{type = \"flatten\"}} and a linear layer")
+    return output[0], layer_stack.output_activation(model.layers)
 
 
 def preset_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Preset:

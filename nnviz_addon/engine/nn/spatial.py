@@ -4,13 +4,15 @@
 Speed comes from doing each layer as whole-array numpy: a convolution gathers every input window
 with ``sliding_window_view`` (im2col, one copy) and multiplies it by the kernels in one matrix
 product; its backward is two more matrix products plus a col2im that adds each of the kh×kw kernel
-offsets back in one strided slice (a loop over kernel offsets, never over pixels). Pools look at
+offsets back in one strided slice (a loop over kernel offsets, never over pixels). A convolution's
+output is a channel-major view (memory order C, N, H, W) of that product, which saves a copy both
+ways. Pools look at
 the same window views. Unbatched (C, H, W) input is accepted as torch does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -87,17 +89,16 @@ def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out_hw:
     return view[:, :, : sh * (ho - 1) + 1 : sh, : sw * (wo - 1) + 1 : sw, ::dh, ::dw]
 
 
-def _col2im(grad_windows: np.ndarray, padded_shape: tuple[int, ...], stride: Pair, dilation: Pair,
-            padding: tuple[Pair, Pair]) -> np.ndarray:
-    """The input gradient from a gradient per window element (N, C, Ho, Wo, kh, kw): each kernel
-    offset's slice is added where that offset reads, then the padding is cut off."""
-    ho, wo, kh, kw = grad_windows.shape[2:]
-    (sh, sw), (dh, dw) = stride, dilation
-    grad = np.zeros(padded_shape, dtype=grad_windows.dtype)
+def _col2im(piece: Callable[[int, int], np.ndarray], kernel: Pair, out_hw: Pair, padded_shape: tuple[int, ...],
+            stride: Pair, dilation: Pair, padding: tuple[Pair, Pair], dtype: np.dtype) -> np.ndarray:
+    """The input gradient from ``piece(i, j)``, the (N, C, Ho, Wo) gradient of what kernel offset
+    (i, j) read: each is added where that offset reads, then the padding is cut off."""
+    (kh, kw), (ho, wo), (sh, sw), (dh, dw) = kernel, out_hw, stride, dilation
+    grad = np.zeros(padded_shape, dtype=dtype)
     for i in range(kh):
         rows = slice(i * dh, i * dh + sh * (ho - 1) + 1, sh)
         for j in range(kw):
-            grad[:, :, rows, j * dw : j * dw + sw * (wo - 1) + 1 : sw] += grad_windows[:, :, :, :, i, j]
+            grad[:, :, rows, j * dw : j * dw + sw * (wo - 1) + 1 : sw] += piece(i, j)
     (top, bottom), (left, right) = padding
     return grad[:, :, top : padded_shape[2] - bottom, left : padded_shape[3] - right]
 
@@ -138,30 +139,34 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
     n = x.shape[0]
     ho, wo = _output_hw("conv2d", x.shape[2:], (kh, kw), stride_hw, pads, dilation_hw)
     xp = _pad(x, pads)
-    # im2col: rows are (n, y, x) output positions, columns (c, i, j) kernel taps, as weight's layout
-    cols = _windows(xp, (kh, kw), stride_hw, dilation_hw, (ho, wo)).transpose(0, 2, 3, 1, 4, 5)
-    cols = cols.reshape(n * ho * wo, channels * kh * kw)
+    # im2col as (C·kh·kw, N·Ho·Wo): the kernel taps in weight's order down, the output positions
+    # across, so one matrix product gives the output channel-major, and backward's upstream
+    # gradient (which elementwise ops keep in that memory order) reshapes back without a copy.
+    cols = _windows(xp, (kh, kw), stride_hw, dilation_hw, (ho, wo)).transpose(1, 4, 5, 0, 2, 3)
+    cols = cols.reshape(channels * kh * kw, n * ho * wo)
     kernels = w.reshape(out_channels, -1)
-    rows = cols @ kernels.T
+    rows = kernels @ cols
     if bias is not None:
-        rows += bias.data
-    out = rows.reshape(n, ho, wo, out_channels).transpose(0, 3, 1, 2)
+        rows += bias.data[:, None]
+    out = rows.reshape(out_channels, n, ho, wo).transpose(1, 0, 2, 3)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         g4 = g[None] if unbatched else g
-        grad_rows = g4.transpose(0, 2, 3, 1).reshape(n * ho * wo, out_channels)
+        grad_rows = g4.transpose(1, 0, 2, 3).reshape(out_channels, n * ho * wo)
         grad_input = grad_weight = None
         if input.requires_grad:
-            grad_cols = (grad_rows @ kernels).reshape(n, ho, wo, channels, kh, kw).transpose(0, 3, 1, 2, 4, 5)
-            grad_input = _restore(_col2im(grad_cols, xp.shape, stride_hw, dilation_hw, pads), unbatched)
+            grad_cols = (kernels.T @ grad_rows).reshape(channels, kh, kw, n, ho, wo)
+            grad_input = _col2im(lambda i, j: grad_cols[:, i, j].transpose(1, 0, 2, 3), (kh, kw), (ho, wo),
+                                 xp.shape, stride_hw, dilation_hw, pads, x.dtype)
+            grad_input = _restore(grad_input, unbatched)
         if weight.requires_grad:
-            grad_weight = (grad_rows.T @ cols).reshape(w.shape)
+            grad_weight = (grad_rows @ cols.T).reshape(w.shape)
         if bias is None:
             return grad_input, grad_weight
-        return grad_input, grad_weight, grad_rows.sum(axis=0) if bias.requires_grad else None
+        return grad_input, grad_weight, grad_rows.sum(axis=1) if bias.requires_grad else None
 
     parents = (input, weight) if bias is None else (input, weight, bias)
-    return from_op(np.ascontiguousarray(_restore(out, unbatched)), parents, backward)
+    return from_op(_restore(out, unbatched), parents, backward)
 
 
 def _pool_arguments(op: str, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None,
@@ -198,10 +203,10 @@ def max_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         g4 = g[None] if unbatched else g
-        grad_windows = np.zeros((n, c, ho, wo, kernel[0] * kernel[1]), dtype=g4.dtype)
-        np.put_along_axis(grad_windows, choice[..., None], g4[..., None], axis=-1)
-        grad_windows = grad_windows.reshape(n, c, ho, wo, *kernel)
-        return (_restore(_col2im(grad_windows, xp.shape, strides, dilation_hw, pads), unbatched),)
+        zero = g4.dtype.type(0)
+        grad = _col2im(lambda i, j: np.where(choice == i * kernel[1] + j, g4, zero), kernel, (ho, wo), xp.shape,
+                       strides, dilation_hw, pads, g4.dtype)
+        return (_restore(grad, unbatched),)
 
     return from_op(_restore(out, unbatched), (input,), backward)
 
@@ -217,7 +222,6 @@ def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
     x, unbatched = _as_batched(input, "avg_pool2d")
     ho, wo = _output_hw("avg_pool2d", x.shape[2:], kernel, strides, pads, (1, 1))
     xp = _pad(x, pads)
-    n, c = x.shape[:2]
     total = _windows(xp, kernel, strides, (1, 1), (ho, wo)).sum(axis=(-2, -1))
     if divisor_override is not None:
         divisor: np.ndarray | float = float(divisor_override)
@@ -230,8 +234,8 @@ def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         share = ((g[None] if unbatched else g) / divisor).astype(x.dtype, copy=False)
-        grad_windows = np.broadcast_to(share[..., None, None], (n, c, ho, wo, *kernel))
-        return (_restore(_col2im(grad_windows, xp.shape, strides, (1, 1), pads), unbatched),)
+        grad = _col2im(lambda i, j: share, kernel, (ho, wo), xp.shape, strides, (1, 1), pads, x.dtype)
+        return (_restore(grad, unbatched),)
 
     return from_op(_restore(out, unbatched), (input,), backward)
 
