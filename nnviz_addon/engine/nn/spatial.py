@@ -12,6 +12,7 @@ the same window views. Unbatched (C, H, W) input is accepted as torch does.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -89,6 +90,37 @@ def _windows(xp: np.ndarray, kernel: Pair, stride: Pair, dilation: Pair, out_hw:
     return view[:, :, : sh * (ho - 1) + 1 : sh, : sw * (wo - 1) + 1 : sw, ::dh, ::dw]
 
 
+def _tiles_input(kernel: Pair, stride: Pair, padding: tuple[Pair, Pair], dilation: Pair) -> bool:
+    """Whether the windows tile the input (stride = kernel, no padding or dilation): the usual
+    pooling, whose windows are a reshape of the image and whose backward needs no col2im."""
+    return stride == kernel and dilation == (1, 1) and not any(sum(p) for p in padding)
+
+
+def _first_maximum(taps: np.ndarray, best: np.ndarray) -> np.ndarray:
+    """(taps, positions) True at each window's first maximum (its first NaN, if any), as torch
+    picks; a loop over the few taps beats ``argmax``, which numpy does column by column."""
+    if np.isnan(best).any():
+        return taps.argmax(axis=0) == np.arange(len(taps))[:, None]  # argmax stops at the first NaN
+    chosen = taps == best
+    taken = chosen[0].copy()
+    for row in chosen[1:]:
+        row &= ~taken
+        taken |= row
+    return chosen
+
+
+def _untile(grad_taps: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Tiling windows' gradients (kh, kw, N, C, Ho, Wo) as the image's gradient, in one copy (zero in
+    the rows and columns no window covers)."""
+    kh, kw, n, c, ho, wo = grad_taps.shape
+    image = grad_taps.transpose(2, 3, 4, 0, 5, 1).reshape(n, c, ho * kh, wo * kw)
+    if image.shape == tuple(shape):
+        return image
+    grad = np.zeros(shape, dtype=grad_taps.dtype)
+    grad[:, :, : ho * kh, : wo * kw] = image
+    return grad
+
+
 def _col2im(piece: Callable[[int, int], np.ndarray], kernel: Pair, out_hw: Pair, padded_shape: tuple[int, ...],
             stride: Pair, dilation: Pair, padding: tuple[Pair, Pair], dtype: np.dtype) -> np.ndarray:
     """The input gradient from ``piece(i, j)``, the (N, C, Ho, Wo) gradient of what kernel offset
@@ -117,6 +149,39 @@ def _output_hw(op: str, hw: tuple[int, int], kernel: Pair, stride: Pair, padding
 
 def _restore(out: np.ndarray, unbatched: bool) -> np.ndarray:
     return out[0] if unbatched else out
+
+
+# Multiply-adds up to which a small image's input gradient is one product with the convolution's
+# dense matrix rather than a col2im of kh·kw strided adds (each costs numpy's per-op overhead).
+_DENSE_LIMIT = 2_000_000
+
+
+@functools.lru_cache(maxsize=64)
+def _reads(kernel: Pair, out_hw: Pair, padded_hw: Pair, stride: Pair, dilation: Pair) -> np.ndarray:
+    """(kh·kw, Ho·Wo, Hp·Wp) 0/1: which padded pixel each kernel tap reads at each output position."""
+    (kh, kw), (ho, wo), (hp, wp) = kernel, out_hw, padded_hw
+    reads = np.zeros((kh, kw, ho, wo, hp, wp), dtype=np.float32)
+    rows, cols = np.arange(ho) * stride[0], np.arange(wo) * stride[1]
+    for i in range(kh):
+        for j in range(kw):
+            reads[i, j, np.arange(ho)[:, None], np.arange(wo)[None, :],
+                  (rows + i * dilation[0])[:, None], (cols + j * dilation[1])[None, :]] = 1
+    return reads.reshape(kh * kw, ho * wo, hp * wp)
+
+
+def _dense_input_grad(g: np.ndarray, w: np.ndarray, padded_shape: tuple[int, ...], out_hw: Pair, stride: Pair,
+                      dilation: Pair, padding: tuple[Pair, Pair]) -> np.ndarray:
+    """conv2d's input gradient as one matrix product: upstream (N, O·Ho·Wo) times the convolution's
+    dense matrix (O·Ho·Wo, C·Hp·Wp), built from the kernels and :func:`_reads`."""
+    out_channels, channels, kh, kw = w.shape
+    n, _, hp, wp = padded_shape
+    reads = _reads((kh, kw), out_hw, (hp, wp), stride, dilation).astype(w.dtype, copy=False)
+    positions = out_hw[0] * out_hw[1]
+    dense = (w.reshape(out_channels * channels, kh * kw) @ reads.reshape(kh * kw, -1))
+    dense = dense.reshape(out_channels, channels, positions, hp * wp).transpose(0, 2, 1, 3)
+    grad = (g.reshape(n, -1) @ dense.reshape(out_channels * positions, -1)).reshape(padded_shape)
+    (top, bottom), (left, right) = padding
+    return grad[:, :, top : hp - bottom, left : wp - right]
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
@@ -155,9 +220,12 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
         grad_rows = g4.transpose(1, 0, 2, 3).reshape(out_channels, n * ho * wo)
         grad_input = grad_weight = None
         if input.requires_grad:
-            grad_cols = (kernels.T @ grad_rows).reshape(channels, kh, kw, n, ho, wo)
-            grad_input = _col2im(lambda i, j: grad_cols[:, i, j].transpose(1, 0, 2, 3), (kh, kw), (ho, wo),
-                                 xp.shape, stride_hw, dilation_hw, pads, x.dtype)
+            if n * out_channels * ho * wo * channels * xp.shape[2] * xp.shape[3] <= _DENSE_LIMIT:
+                grad_input = _dense_input_grad(g4, w, xp.shape, (ho, wo), stride_hw, dilation_hw, pads)
+            else:
+                grad_cols = (kernels.T @ grad_rows).reshape(channels, kh, kw, n, ho, wo)
+                grad_input = _col2im(lambda i, j: grad_cols[:, i, j].transpose(1, 0, 2, 3), (kh, kw), (ho, wo),
+                                     xp.shape, stride_hw, dilation_hw, pads, x.dtype)
             grad_input = _restore(grad_input, unbatched)
         if weight.requires_grad:
             grad_weight = (grad_rows @ cols.T).reshape(w.shape)
@@ -197,15 +265,21 @@ def max_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
     ho, wo = _output_hw("max_pool2d", x.shape[2:], kernel, strides, pads, dilation_hw)
     xp = _pad(x, pads, -np.inf)
     n, c = x.shape[:2]
-    flat = _windows(xp, kernel, strides, dilation_hw, (ho, wo)).reshape(n, c, ho, wo, -1)
-    choice = flat.argmax(axis=-1)  # first maximum; argmax also stops at the first NaN
-    out = np.take_along_axis(flat, choice[..., None], axis=-1)[..., 0]
+    # taps first, (kh·kw, N·C·Ho·Wo): the reductions then run along long rows, fast even when the
+    # image is tiny (a trailing window axis of 4 would cost numpy one inner loop per window)
+    windows = _windows(xp, kernel, strides, dilation_hw, (ho, wo)).transpose(4, 5, 0, 1, 2, 3)
+    taps = np.ascontiguousarray(windows).reshape(kernel[0] * kernel[1], -1)
+    best = taps.max(axis=0)  # NaN where a window holds one
+    out = best.reshape(n, c, ho, wo)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         g4 = g[None] if unbatched else g
-        zero = g4.dtype.type(0)
-        grad = _col2im(lambda i, j: np.where(choice == i * kernel[1] + j, g4, zero), kernel, (ho, wo), xp.shape,
-                       strides, dilation_hw, pads, g4.dtype)
+        chosen = _first_maximum(taps, best)
+        grad_taps = np.where(chosen, g4.reshape(1, -1), g4.dtype.type(0)).reshape(*kernel, n, c, ho, wo)
+        if _tiles_input(kernel, strides, pads, dilation_hw):  # the windows tile the image: fold them back
+            return (_restore(_untile(grad_taps, x.shape), unbatched),)
+        grad = _col2im(lambda i, j: grad_taps[i, j], kernel, (ho, wo), xp.shape, strides, dilation_hw, pads,
+                       g4.dtype)
         return (_restore(grad, unbatched),)
 
     return from_op(_restore(out, unbatched), (input,), backward)
