@@ -166,7 +166,7 @@ class Step:
 
     index: int
     table: Mapping[str, Any]
-    module: str  # the module class the layer builds (torch's name)
+    module: str  # the module class the layer builds (torch's name); activations and dropout keep their type
     input: Shape
     output: Shape
 
