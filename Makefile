@@ -47,6 +47,7 @@ extension: .venv/.installed
 
 bench: .venv/.installed
 	.venv/bin/python bench/bench_engine.py
+	.venv/bin/python bench/bench_conv.py
 	.venv/bin/python bench/bench_scene.py
 	.venv/bin/python bench/bench_overhead.py
 	.venv/bin/python bench/bench_render.py

@@ -22,8 +22,9 @@ OUTPUT_ACTIVATIONS: dict[str, str] = {**ACTIVATIONS, "softmax": "Softmax"}
 RECORDED_ACTIVATIONS: dict[str, str] = {**OUTPUT_ACTIVATIONS, "log_softmax": "LogSoftmax"}
 
 NORMS: dict[str, str] = {"layernorm": "LayerNorm", "batchnorm": "BatchNorm1d"}
-# Module classes whose parameters the scene draws as layers (a weight matrix, or one row per feature).
-DRAWN_LAYERS: tuple[str, ...] = ("Linear", *NORMS.values())
+# Module classes whose parameters the scene draws as layers: a weight matrix, a conv's kernels as
+# tiles, or a norm's one row per feature (channel).
+DRAWN_LAYERS: tuple[str, ...] = ("Linear", "Conv2d", *NORMS.values(), "BatchNorm2d")
 
 # preset name → nn.functional loss
 LOSSES: dict[str, str] = {

@@ -5,6 +5,10 @@ A preset has a top-level ``name`` and four tables, ``[model]``, ``[data]``, ``[t
 range raise :class:`PresetError` naming the file, the key path and what is allowed; then the
 sections are checked against each other (input size vs task, output size and activation vs loss).
 
+``[model] layers`` is either a list of sizes (``[2, 4, 1]``: Linear layers with the ``activation``,
+``norm`` and ``dropout`` keys between them) or a list of layer tables describing any stack
+(:mod:`.layer_stack`), whose shapes are checked from the task's input to the loss.
+
 TOML has no null: an optional setting (``output_activation``, ``norm``) is left out, or written as
 ``"none"``, to mean None.
 """
@@ -19,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import catalog
+from . import catalog, layer_stack
 from .datasets import output_size
 
 # The allowed names, as catalog.py lists them for config, training, the panel and the Recorder.
@@ -60,11 +64,17 @@ class PresetError(ValueError):
 
 @dataclass(frozen=True)
 class ModelConfig:
-    layers: tuple[int, ...]
+    # sizes, input first (Linear layers), or layer tables (dicts with a "type"; see layer_stack)
+    layers: tuple[int, ...] | tuple[dict[str, Any], ...]
     activation: str = "tanh"
     output_activation: str | None = None
     norm: str | None = None  # None | "layernorm" | "batchnorm", after each hidden Linear
     dropout: float = 0.0  # after each hidden activation
+
+    @property
+    def is_stack(self) -> bool:
+        """Whether ``layers`` lists layer tables rather than sizes."""
+        return layer_stack.is_layer_tables(self.layers)
 
 
 @dataclass(frozen=True)
@@ -119,6 +129,8 @@ class Preset:
         result: dict[str, Any] = {"name": self.name}
         for section in SECTIONS:
             values = dataclasses.asdict(getattr(self, section))
+            if section == "model" and self.model.is_stack:  # the tables say it all; these would be refused
+                values = {k: v for k, v in values.items() if k not in SIZES_ONLY_KEYS}
             result[section] = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
         return result
 
@@ -213,9 +225,22 @@ def _int_list(min_length: int, exact: bool = False) -> Checker:
     return check
 
 
+def _layers(key: str, value: Any) -> tuple[int, ...] | tuple[dict[str, Any], ...]:
+    """Sizes (at least two) or layer tables: every entry one or the other."""
+    if isinstance(value, list | tuple) and any(isinstance(v, Mapping) for v in value):
+        try:
+            return layer_stack.check_tables(key, value)
+        except layer_stack.LayerError as error:
+            raise PresetError(str(error)) from None
+    return _int_list(2)(key, value)
+
+
+# [model] keys that shape a list of sizes; a list of layer tables says all of it in its tables.
+SIZES_ONLY_KEYS = ("activation", "output_activation", "norm", "dropout")
+
 RULES: dict[str, dict[str, Checker]] = {
     "model": {
-        "layers": _int_list(2),
+        "layers": _layers,
         "activation": _choice(ACTIVATIONS),
         "output_activation": _choice(OUTPUT_ACTIVATIONS, optional=True),
         "norm": _choice(NORMS, optional=True),
@@ -267,6 +292,11 @@ def _section(name: str, table: Any) -> Any:
     if missing:
         raise PresetError(f"missing key '{name}.{missing[0]}' (required in [{name}]: {', '.join(required)})")
     values = {key: rules[key](f"{name}.{key}", value) for key, value in table.items()}
+    if name == "model" and layer_stack.is_layer_tables(values["layers"]):
+        extra = [key for key in SIZES_ONLY_KEYS if key in table]
+        if extra:
+            raise PresetError(f"model.{extra[0]} applies only to layers given as sizes; with layer tables, "
+                              f"write it as a layer, e.g. {{type = \"relu\"}} or {{type = \"dropout\", p = 0.2}}")
     return config_type(**values)
 
 
@@ -274,9 +304,16 @@ def _check_together(preset: Preset) -> None:
     """The checks that involve more than one key."""
     model, data, train = preset.model, preset.data, preset.train
     task = TASKS[data.task]
-    layers, loss, out_act = model.layers, train.loss, model.output_activation
-    if layers[0] != task.inputs:
-        raise PresetError(f"model.layers[0] is {layers[0]} but task {data.task!r} has {task.inputs} inputs")
+    loss = train.loss
+    # what the messages call the output width and the final activation, in the form the preset uses
+    last, act = "model.layers[-1]", "model.output_activation"
+    if model.is_stack:
+        width, out_act = _stack_output(model, data.task, loss)
+        last, act = f"the output of model.layers[{len(model.layers) - 1}]", "the final layer"
+    else:
+        width, out_act = model.layers[-1], model.output_activation
+        if model.layers[0] != task.inputs:
+            raise PresetError(f"model.layers[0] is {model.layers[0]} but task {data.task!r} has {task.inputs} inputs")
     if task.max_samples is not None and data.samples > task.max_samples:
         raise PresetError(f"data.samples is {data.samples} but task {data.task!r} has only "
                           f"{task.max_samples} samples")
@@ -287,22 +324,24 @@ def _check_together(preset: Preset) -> None:
     except ValueError as error:
         regression_losses = ", ".join(loss for loss in LOSSES if loss != "cross_entropy")
         raise PresetError(f"train.loss: {error}; use one of {regression_losses}") from None
-    if layers[-1] != outputs:
+    if width != outputs:
         hint = ""
         if task.kind == "binary":
             hint = ("; cross_entropy wants 2 outputs (one per class), the other losses 1"
                     if loss == "cross_entropy" else "; for 2 outputs (one per class) use cross_entropy")
-        raise PresetError(f"model.layers[-1] is {layers[-1]} but task {data.task!r} with loss {loss!r} "
+        raise PresetError(f"{last} is {width} but task {data.task!r} with loss {loss!r} "
                           f"needs {outputs} output{'s' if outputs > 1 else ''}{hint}")
     if loss in LOGIT_LOSSES and out_act not in (None, "identity"):
-        raise PresetError(f"model.output_activation {out_act!r} makes no sense with loss {loss!r}: that loss "
+        raise PresetError(f"{act} {out_act!r} makes no sense with loss {loss!r}: that loss "
                           "applies its own sigmoid/softmax to raw scores (logits), so leave "
-                          "output_activation out")
+                          "that output activation out")
     if loss == "bce" and out_act not in ("sigmoid", "softmax"):
-        raise PresetError(f"loss 'bce' needs outputs in (0, 1): set model.output_activation = 'sigmoid' "
+        fix = ("end the layer tables with {type = \"sigmoid\"}" if model.is_stack
+               else "set model.output_activation = 'sigmoid'")
+        raise PresetError(f"loss 'bce' needs outputs in (0, 1): {fix} "
                           f"(it is {out_act or 'none'!r}), or use loss 'bce_with_logits' on raw outputs")
-    if out_act == "softmax" and layers[-1] == 1:
-        raise PresetError("model.output_activation 'softmax' over a single output is always 1; "
+    if out_act == "softmax" and width == 1:
+        raise PresetError(f"{act} 'softmax' over a single output is always 1; "
                           "use 'sigmoid' for one output")
     if train.momentum and train.optimizer not in MOMENTUM_OPTIMIZERS:
         raise PresetError(f"train.momentum is used only by {', '.join(MOMENTUM_OPTIMIZERS)}, not "
@@ -335,8 +374,11 @@ def record_count(train: TrainConfig) -> int:
     return 1 + train.steps // train.record_every + (train.steps % train.record_every != 0)
 
 
-def parameter_count(model: ModelConfig) -> int:
+def parameter_count(preset: Preset) -> int:
     """Weights and biases of the model (one cube each), norm layers' scale and shift included."""
+    model = preset.model
+    if model.is_stack:
+        return layer_stack.parameter_count(layer_stack.trace(model.layers, TASKS[preset.data.task].layer_input_shape))
     pairs = list(zip(model.layers[:-1], model.layers[1:], strict=True))
     linear = sum(n_in * n_out + n_out for n_in, n_out in pairs)
     norms = 2 * sum(model.layers[1:-1]) if model.norm is not None else 0
@@ -346,7 +388,7 @@ def parameter_count(model: ModelConfig) -> int:
 def recorded_bytes(preset: Preset) -> int:
     """Memory the values and gradients of every record take (the per-record probe series, small
     next to them for every shipped preset, are not counted)."""
-    return record_count(preset.train) * 2 * parameter_count(preset.model) * RECORD_DTYPE_BYTES
+    return record_count(preset.train) * 2 * parameter_count(preset) * RECORD_DTYPE_BYTES
 
 
 def _check_limits(preset: Preset) -> None:
@@ -359,7 +401,8 @@ def _check_limits(preset: Preset) -> None:
         check_fps(render.fps)
     except PresetError as error:
         raise PresetError(f"render.fps {error}") from None
-    for index, units in enumerate(model.layers):
+    widths = [table.get("out", 0) for table in model.layers] if model.is_stack else model.layers
+    for index, units in enumerate(widths):
         if units > MAX_LAYER_UNITS:
             raise PresetError(f"model.layers[{index}] is {units:,} units; allowed at most {MAX_LAYER_UNITS:,}")
     records = record_count(preset.train)
@@ -371,7 +414,7 @@ def _check_limits(preset: Preset) -> None:
     size = recorded_bytes(preset)
     if size > MAX_RECORDED_BYTES:
         raise PresetError(f"train.record_every: {_gib(size)} would be recorded ({records:,} records × 2 arrays × "
-                          f"{parameter_count(model):,} parameters × {RECORD_DTYPE_BYTES} bytes); allowed at most "
+                          f"{parameter_count(preset):,} parameters × {RECORD_DTYPE_BYTES} bytes); allowed at most "
                           f"{_gib(MAX_RECORDED_BYTES)} — raise train.record_every or lower train.steps")
 
 
@@ -387,7 +430,7 @@ def preset_warnings(preset: Preset) -> list[str]:
 def check_scene_size(preset: Preset, cube_mode: str = "objects") -> list[str]:
     """Refuse a model with more cubes than ``CUBE_LIMITS[cube_mode]``; the warnings (as
     :func:`preset_warnings`) for one past ``CUBE_WARNINGS[cube_mode]``. For runs that build a scene."""
-    cubes = parameter_count(preset.model)
+    cubes = parameter_count(preset)
     if cubes > CUBE_LIMITS[cube_mode]:
         raise PresetError(f"{preset.source}: model.layers {list(preset.model.layers)} has {cubes:,} parameters, "
                           f"one cube each; a scene of {cube_mode} holds at most {CUBE_LIMITS[cube_mode]:,} — "
@@ -396,6 +439,19 @@ def check_scene_size(preset: Preset, cube_mode: str = "objects") -> list[str]:
         return [f"{preset.source}: {cubes:,} cubes (model.layers {list(preset.model.layers)}); building the "
                 f"scene will take minutes"]
     return []
+
+
+def _stack_output(model: ModelConfig, task: str, loss: str) -> tuple[int, str | None]:
+    """A layer-table stack's output width and final activation, its shapes checked from the task's input."""
+    try:
+        steps = layer_stack.trace(model.layers, TASKS[task].layer_input_shape)
+    except layer_stack.LayerError as error:
+        raise PresetError(str(error)) from None
+    output = steps[-1].output
+    if len(output) != 1:
+        raise PresetError(f"model.layers: the network ends with the image {layer_stack.shape_text(output)}, but "
+                          f"loss {loss!r} needs a vector of scores; end with {{type = \"flatten\"}} and a linear layer")
+    return output[0], layer_stack.output_activation(model.layers)
 
 
 def preset_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Preset:

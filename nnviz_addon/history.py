@@ -51,6 +51,8 @@ class LayerSpec:
 
     ``name`` is the module's ``state_dict`` prefix (``"0"``, ``"2"``, ``"fc1"``); ``weight`` and
     ``bias`` are History keys; ``activation`` is the activation applied after the layer, if any.
+    ``kind`` is the module class (``Linear``, ``Conv2d``, ``LayerNorm``, ``BatchNorm1d``,
+    ``BatchNorm2d``); for ``Conv2d`` the features are channels and the weight is (out, in, kh, kw).
     """
 
     name: str

@@ -5,7 +5,10 @@ arrays for ``History.series``; it also has per-run arrays for ``History.static``
 
 =============================  ==========================================================================
 ``activation/<layer>``         series (R, out): a drawn layer's output after its activation, for the
-                               probe input ``probe/input`` (static, (in,))
+                               probe input ``probe/input`` (static, (in,)); layers whose output is a vector
+``feature/<layer>``            series (R, C, H, W): an image layer's feature maps for the probe image
+                               ``probe/image`` (static, (C, H, W)): every Conv2d, BatchNorm2d and pool
+                               (MaxPool2d, AvgPool2d, AdaptiveAvgPool2d), after the activation that follows it
 ``rgb/inputs``, ``rgb/targets`` static (P, 3): probe colours and the mapping's answer for them
 ``rgb/outputs``                series (R, P, 3): the network's colours for the probe colours
 ``points/xy``, ``points/labels`` static (N, 2), (N,): the 2D task's data
@@ -14,6 +17,12 @@ arrays for ``History.series``; it also has per-run arrays for ``History.static``
 ``digits/image``, ``digits/label`` static (8, 8), (): the probe digit
 ``digits/probabilities``       series (R, 10): the class probabilities for the probe digit
 =============================  ==========================================================================
+
+``<layer>`` is the module's name (its ``state_dict`` prefix, ``"0"``, ``"fc1"``). A layer's value is its
+output carried through the modules after it that keep its shape (activations, dropout) up to the
+next layer recorded; a flattened image is no longer the image layer's. ``probe/input`` exists when
+the model takes vectors, ``probe/image`` when it takes images. Engine runs (:class:`TaskProbes`)
+and recorded torch runs (``Recorder(model, probe=x)``) use the same keys.
 
 No bpy here; the scene reads these keys when present and draws nothing for absent ones.
 """
@@ -61,21 +70,55 @@ def evaluating(model: Any) -> Iterator[None]:
         model.train(was_training)
 
 
-def layer_outputs(model: Any, drawn: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
-    """Each drawn layer's output for ``x`` after everything that follows it up to the next drawn layer.
+# Module classes (engine and torch alike) whose output is a stack of feature maps worth recording.
+IMAGE_LAYERS = ("Conv2d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")
 
-    ``model`` is a Sequential; ``drawn`` the names of its children the scene draws (Linear and norms).
-    """
-    outputs: dict[str, np.ndarray] = {}
+
+def image_layers(model: Any) -> list[str]:
+    """The names of ``model``'s children that are image layers (:data:`IMAGE_LAYERS`)."""
+    return [name for name, child in model.named_children() if type(child).__name__ in IMAGE_LAYERS]
+
+
+def carried_outputs(outputs: list[tuple[str, np.ndarray]], recorded: list[str]) -> dict[str, np.ndarray]:
+    """Each recorded module's value from every module's output in running order: its own output, or
+    that of the modules after it while they keep its shape (activations, dropout) and are not
+    recorded themselves."""
+    values: dict[str, np.ndarray] = {}
     current: str | None = None
+    for name, value in outputs:
+        if name in recorded:
+            current = name
+        elif current is None or np.shape(value) != np.shape(values[current]):
+            current = None
+            continue
+        values[current] = value
+    return values
+
+
+def layer_outputs(model: Any, recorded: list[str], x: np.ndarray) -> dict[str, np.ndarray]:
+    """Each recorded child's value (see :func:`carried_outputs`) for ``x`` through a Sequential."""
+    outputs = []
     value = Tensor(x)
     for name, child in model.named_children():
         value = child(value)
-        if name in drawn:
-            current = name
-        if current is not None:
-            outputs[current] = value.data
-    return outputs
+        outputs.append((name, value.data))
+    return carried_outputs(outputs, recorded)
+
+
+def series_of(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One sample's layer values as series entries: vectors as ``activation/``, images as ``feature/``."""
+    series = {}
+    for name, value in values.items():
+        if value.ndim == 1:
+            series[f"activation/{name}"] = value
+        elif value.ndim == 3:
+            series[f"feature/{name}"] = value
+    return series
+
+
+def probe_static(probe_input: np.ndarray) -> dict[str, np.ndarray]:
+    """The probe sample under the key the scene reads for the model's kind of input."""
+    return {"probe/input" if probe_input.ndim == 1 else "probe/image": probe_input}
 
 
 ModelProbe = Callable[[Any], dict[str, np.ndarray]]
@@ -92,12 +135,13 @@ def make_probes(dataset: Dataset, loss: str, drawn: list[str],
     dtype = dataset.x.dtype
     probe_index = int(rng.integers(len(dataset)))
     probe_input = dataset.x[probe_index]
-    static: dict[str, np.ndarray] = {"probe/input": probe_input}
+    static: dict[str, np.ndarray] = probe_static(probe_input)
 
     def activations(model: Any) -> dict[str, np.ndarray]:
+        recorded = [*drawn, *(name for name in image_layers(model) if name not in drawn)]
         with evaluating(model):
-            outputs = layer_outputs(model, drawn, probe_input[None, :])
-        return {f"activation/{name}": value[0] for name, value in outputs.items()}
+            outputs = layer_outputs(model, recorded, probe_input[None])
+        return series_of({name: value[0] for name, value in outputs.items()})
 
     probes: list[ModelProbe] = [activations]
     if dataset.kind == "regression" and dataset.in_features == 3:
@@ -133,7 +177,7 @@ def make_probes(dataset: Dataset, loss: str, drawn: list[str],
 
         def digit(model: Any) -> dict[str, np.ndarray]:
             with evaluating(model):
-                predicted = model(Tensor(probe_input[None, :])).data
+                predicted = model(Tensor(probe_input[None])).data
             return {"digits/probabilities": _probabilities(predicted, loss)[0]}
 
         probes.append(digit)

@@ -11,6 +11,12 @@ you want to see, then :meth:`Recorder.save` the ``.npz`` and animate it with
             rec.snapshot(step, loss=loss.item())
     rec.save("run.npz")
 
+``Recorder(model, probe=x)`` with one input sample ``x`` (no batch dimension) also records what each
+drawn layer, and each image layer (Conv2d, BatchNorm2d, the pools), makes of ``x`` at every snapshot,
+through forward hooks in eval mode and without gradients: the neurons and feature maps, under the
+keys :mod:`.probes` lists. Activations written as functions in ``forward`` (``F.relu``) are not
+modules, so there the recorded value is the layer's output before them.
+
 torch is imported only when a Recorder is made, so this module imports without it (and without bpy).
 """
 
@@ -25,6 +31,7 @@ import numpy as np
 
 from . import catalog
 from .history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec, check_input_shape
+from .probes import IMAGE_LAYERS, carried_outputs, probe_static, series_of
 
 # torch module class name → the activation name nnviz shows
 _ACTIVATIONS = {module_class: name for name, module_class in catalog.RECORDED_ACTIVATIONS.items()}
@@ -36,6 +43,8 @@ def _layer_spec(name: str, module: Any, activation: str | None) -> LayerSpec:
     bias = f"{prefix}bias" if getattr(module, "bias", None) is not None else None
     if kind == "Linear":
         fan_in, fan_out = int(module.in_features), int(module.out_features)
+    elif kind == "Conv2d":
+        fan_in, fan_out = int(module.in_channels), int(module.out_channels)
     else:
         fan_in = fan_out = int(module.weight.shape[0])
     return LayerSpec(name=name, kind=kind, in_features=fan_in, out_features=fan_out,
@@ -61,7 +70,7 @@ def _why_undrawable(module: Any) -> str | None:
     weight = getattr(module, "weight", None)
     if weight is None:
         return kind
-    if kind != "Linear" and weight.dim() != 1:  # a norm draws one cube per feature, in one row
+    if kind not in ("Linear", "Conv2d") and weight.dim() != 1:  # a norm: one cube per feature, in one row
         return f"{kind} over shape {tuple(weight.shape)}, only 1-D is drawn"
     return None
 
@@ -82,17 +91,19 @@ def describe(model: Any) -> tuple[list[LayerSpec], list[str]]:
 
 
 class Recorder:
-    """Watches a ``torch.nn.Module``; each :meth:`snapshot` copies its drawn parameters and gradients.
+    """Watches a ``torch.nn.Module``; each :meth:`snapshot` copies its drawn parameters and gradients
+    (and, given a ``probe`` sample, what each layer makes of it).
 
     ``input_shape`` (optional) is the shape of one input sample when the inputs form an image, e.g.
     ``(28, 28)`` or ``(1, 28, 28)`` for MNIST: kept in the History, it makes the scene draw each
     first-layer unit's incoming weights as an image of that shape. Its size must be the first
-    layer's input size (a ValueError naming both otherwise).
+    layer's input size (a ValueError naming both otherwise). An image ``probe`` gives it when it is
+    left out.
     """
 
     def __init__(self, model: Any, name: str = "PyTorch run", config: dict[str, Any] | None = None,
-                 capacity: int = 64, input_shape: tuple[int, ...] | None = None) -> None:
-        import torch  # noqa: F401  (fails here, clearly, when torch is missing)
+                 capacity: int = 64, input_shape: tuple[int, ...] | None = None, probe: Any = None) -> None:
+        import torch  # (fails here, clearly, when torch is missing)
 
         self.model = model
         structure, skipped = describe(model)
@@ -101,6 +112,8 @@ class Recorder:
                           stacklevel=2)
         if not structure:
             raise ValueError(f"nnviz Recorder: the model has no {', '.join(catalog.DRAWN_LAYERS)} layer to draw")
+        if input_shape is None and probe is not None and np.ndim(probe) > 1:
+            input_shape = tuple(np.shape(probe))
         if input_shape is not None:
             input_shape = check_input_shape(input_shape, structure, "nnviz Recorder")
         self.skipped = skipped
@@ -115,6 +128,13 @@ class Recorder:
         )
         if input_shape is not None:
             self._writer.static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
+        self._probe = None
+        if probe is not None:
+            self._probe = torch.as_tensor(probe).detach()
+            self._writer.static.update(probe_static(self._numpy(self._probe)))
+            image_layers = [n for n, m in model.named_modules() if type(m).__name__ in IMAGE_LAYERS]
+            self._recorded = [layer.name for layer in structure] + [n for n in image_layers if n not in
+                                                                     {layer.name for layer in structure}]
 
     @staticmethod
     def _numpy(tensor: Any) -> np.ndarray:
@@ -128,7 +148,34 @@ class Recorder:
         tensors = self._current_parameters()
         values = {k: self._numpy(t) for k, t in tensors.items()}
         grads = {k: None if t.grad is None else self._numpy(t.grad) for k, t in tensors.items()}
-        self._writer.record(step, float("nan") if loss is None else float(loss), values, grads, metrics)
+        series = None if self._probe is None else self._probe_series()
+        self._writer.record(step, float("nan") if loss is None else float(loss), values, grads, metrics, series)
+
+    def _probe_series(self) -> dict[str, np.ndarray]:
+        """Every leaf module's output for the probe sample, in the order they ran, reduced to the
+        recorded layers' values (see :func:`.probes.carried_outputs`)."""
+        import torch
+
+        outputs: list[tuple[str, np.ndarray]] = []
+
+        def hook(name: str) -> Any:
+            def keep(_module: Any, _inputs: Any, output: Any) -> None:
+                if isinstance(output, torch.Tensor):
+                    outputs.append((name, self._numpy(output)[0]))
+            return keep
+
+        leaves = [(n, m) for n, m in self.model.named_modules() if not any(True for _ in m.children())]
+        handles = [module.register_forward_hook(hook(name)) for name, module in leaves]
+        was_training = self.model.training
+        try:
+            self.model.eval()
+            with torch.no_grad():
+                self.model(self._probe[None])
+        finally:
+            self.model.train(was_training)
+            for handle in handles:
+                handle.remove()
+        return series_of(carried_outputs(outputs, self._recorded))
 
     def _current_parameters(self) -> dict[str, Any]:
         """The drawn parameters looked up by name now: ``lin.weight = nn.Parameter(...)`` after the

@@ -19,13 +19,15 @@ the run uses :class:`~.probes.TaskProbes` (neuron activations and the task's own
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-from . import catalog
+from . import catalog, layer_stack
 from .config import ModelConfig, Preset, TrainConfig
 from .datasets import TASKS, Batches, Dataset, make_dataset
 from .engine import Tensor, nn, optim
@@ -76,6 +78,54 @@ def build_model(config: ModelConfig, init: np.random.Generator,
     return nn.Sequential(*modules), structure
 
 
+def _pairs(value: Any) -> Any:
+    """A table's [height, width] as the tuple torch's arguments take (ints and words as they are)."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _stack_module(step: layer_stack.Step, init: np.random.Generator, dropout: np.random.Generator) -> nn.Module:
+    table, kind = step.table, step.table["type"]
+    if kind == "conv2d":
+        return nn.Conv2d(step.input[0], table["out"], _pairs(table["kernel"]), _pairs(table.get("stride", 1)),
+                         _pairs(table.get("padding", 0)), _pairs(table.get("dilation", 1)),
+                         bias=table.get("bias", True), generator=init)
+    if kind == "maxpool2d":
+        return nn.MaxPool2d(_pairs(table["kernel"]), _pairs(table.get("stride")), _pairs(table.get("padding", 0)),
+                            _pairs(table.get("dilation", 1)))
+    if kind == "avgpool2d":
+        return nn.AvgPool2d(_pairs(table["kernel"]), _pairs(table.get("stride")), _pairs(table.get("padding", 0)))
+    if kind == "adaptiveavgpool2d":
+        return nn.AdaptiveAvgPool2d(_pairs(table["size"]))
+    if kind == "linear":
+        return nn.Linear(step.input[0], table["out"], bias=table.get("bias", True), generator=init)
+    if kind in ("batchnorm", "layernorm"):
+        return getattr(nn, step.module)(step.input[0])  # BatchNorm1d/2d and LayerNorm over the features
+    if kind == "dropout":
+        return nn.Dropout(table.get("p", 0.5), generator=dropout)
+    if kind == "flatten":
+        return nn.Flatten()
+    return _activation(kind)
+
+
+def build_stack(tables: Sequence[Mapping[str, Any]], input_shape: tuple[int, ...], init: np.random.Generator,
+                dropout: np.random.Generator) -> tuple[nn.Sequential, list[LayerSpec]]:
+    """The Sequential a list of layer tables describes (shapes as :func:`layer_stack.trace` checks
+    them) and a LayerSpec per layer with weights; each names the activation right after it."""
+    steps = layer_stack.trace(tables, input_shape)
+    modules = [_stack_module(step, init, dropout) for step in steps]
+    structure = []
+    for step, module in zip(steps, modules, strict=True):
+        if getattr(module, "weight", None) is None:
+            continue
+        name = str(step.index)
+        following = tables[step.index + 1]["type"] if step.index + 1 < len(tables) else None
+        channels_in, channels_out = step.input[0], step.output[0]
+        structure.append(LayerSpec(name=name, kind=step.module, in_features=channels_in, out_features=channels_out,
+                                   weight=f"{name}.weight", bias=None if module.bias is None else f"{name}.bias",
+                                   activation=following if following in layer_stack.ACTIVATION_TYPES else None))
+    return nn.Sequential(*modules), structure
+
+
 def build_optimizer(config: TrainConfig, parameters: list) -> optim.Optimizer:
     optimizer_class = getattr(optim, catalog.OPTIMIZERS[config.optimizer])
     momentum = {"momentum": config.momentum} if config.optimizer in catalog.MOMENTUM_OPTIMIZERS else {}
@@ -90,8 +140,14 @@ class TrainingRun:
         train = preset.train
         init_seed, batch_seed, dropout_seed = np.random.SeedSequence(train.seed).spawn(3)
         self.dataset: Dataset = make_dataset(preset.data, train.loss, dtype=DTYPE)
-        self.model, self.structure = build_model(preset.model, np.random.default_rng(init_seed),
-                                                 np.random.default_rng(dropout_seed))
+        init_rng, dropout_rng = np.random.default_rng(init_seed), np.random.default_rng(dropout_seed)
+        if preset.model.is_stack:
+            # a layer-table model takes the task's samples in their own shape (digits: 1×8×8 images)
+            shape = TASKS[preset.data.task].layer_input_shape
+            self.dataset = dataclasses.replace(self.dataset, x=self.dataset.x.reshape(len(self.dataset), *shape))
+            self.model, self.structure = build_stack(preset.model.layers, shape, init_rng, dropout_rng)
+        else:
+            self.model, self.structure = build_model(preset.model, init_rng, dropout_rng)
         self.model.train()
         self.optimizer = build_optimizer(train, list(self.model.parameters()))
         self._loss: Callable[[Tensor, Tensor], Tensor] = getattr(F, catalog.LOSSES[train.loss])

@@ -22,7 +22,7 @@ from nnviz_addon.config import (
     preset_from_dict,
 )
 
-SHIPPED = ["circle", "digits", "gauss", "moons", "rgb_mlp", "rgb_perceptron", "spiral", "xor"]
+SHIPPED = ["circle", "digits", "digits_cnn", "gauss", "moons", "rgb_mlp", "rgb_perceptron", "spiral", "xor"]
 
 XOR = {
     "name": "XOR",

@@ -86,6 +86,17 @@ CASES = {
         "any",
     ),
     "batch_norm NCL": (lambda x: F.batch_norm(x, None, None, training=True), [(3, 2, 2)], "any"),
+    "batch_norm NCHW": (lambda x: F.batch_norm(x, None, None, training=True), [(2, 2, 2, 3)], "any"),
+    "conv2d": (lambda x, w, b: F.conv2d(x, w, b), [(2, 2, 4, 5), (3, 2, 2, 3), (3,)], "any"),
+    "conv2d stride pad dilation": (
+        lambda x, w: F.conv2d(x, w, stride=(2, 1), padding=1, dilation=(1, 2)),
+        [(1, 2, 5, 6), (2, 2, 3, 2)],
+        "any",
+    ),
+    "conv2d same unbatched": (lambda x, w: F.conv2d(x, w, padding="same"), [(1, 4, 3), (2, 1, 2, 2)], "any"),
+    "max_pool2d": (lambda a: F.max_pool2d(a, 2, stride=1, padding=1), [(1, 2, 3, 4)], "any"),
+    "avg_pool2d": (lambda a: F.avg_pool2d(a, 3, 2, 1, count_include_pad=False), [(1, 2, 5, 4)], "any"),
+    "adaptive_avg_pool2d": (lambda a: F.adaptive_avg_pool2d(a, (2, 3)), [(1, 2, 5, 4)], "any"),
     "mse_loss": (lambda a, b: F.mse_loss(a, b), [(3, 2), (3, 2)], "any"),
     "l1_loss": (lambda a, b: F.l1_loss(a, b, reduction="sum"), [(3, 2), (3, 2)], "any"),
     "bce": (

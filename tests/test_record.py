@@ -142,3 +142,81 @@ def test_activation_names_come_from_the_catalog():
     for name, module_class in catalog.RECORDED_ACTIVATIONS.items():
         model = torch.nn.Sequential(torch.nn.Linear(2, 2), getattr(torch.nn, module_class)())
         assert Recorder(model).history().structure[0].activation == name
+
+
+def _train_recorded_cnn(steps: int, every: int, probe: bool = True):
+    """A small CNN on random 1×8×8 images, trained by a plain torch loop and recorded."""
+    torch.manual_seed(1)
+    tnn = torch.nn
+    model = tnn.Sequential(tnn.Conv2d(1, 4, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+                           tnn.Conv2d(4, 6, 3, bias=False), tnn.BatchNorm2d(6), tnn.Tanh(),
+                           tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(6, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, y = torch.rand(16, 1, 8, 8), torch.randint(0, 3, (16,))
+    rec = Recorder(model, name="torch CNN", probe=x[0] if probe else None)
+    expected = {}
+    for step in range(1, steps + 1):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        if step % every == 0:
+            rec.snapshot(step, loss=loss.item())
+            expected[step] = {k: v.detach().clone().numpy() for k, v in model.state_dict().items()}
+    return model, x[0], rec, expected
+
+
+def test_conv_and_batchnorm2d_layers_are_drawn_and_the_pools_record_feature_maps():
+    model, probe, rec, _ = _train_recorded_cnn(steps=4, every=2)
+    history = rec.history()
+    assert [(s.name, s.kind, s.in_features, s.out_features, s.bias, s.activation) for s in history.structure] == [
+        ("0", "Conv2d", 1, 4, "0.bias", "relu"), ("3", "Conv2d", 4, 6, None, None),
+        ("4", "BatchNorm2d", 6, 6, "4.bias", "tanh"), ("8", "Linear", 6, 3, "8.bias", None)]
+    assert rec.skipped == []
+    shapes = {key: value.shape for key, value in history.series.items()}
+    assert shapes == {"feature/0": (2, 4, 8, 8), "feature/2": (2, 4, 4, 4), "feature/3": (2, 6, 2, 2),
+                      "feature/4": (2, 6, 2, 2), "feature/6": (2, 6, 1, 1), "activation/8": (2, 3)}
+    np.testing.assert_array_equal(history.static["probe/image"], probe.numpy())
+    model.eval()
+    with torch.no_grad():  # the last snapshot: conv 0 after its ReLU, BatchNorm2d after its Tanh, the logits
+        first = torch.relu(model[0](probe[None]))
+        np.testing.assert_allclose(history.series["feature/0"][-1], first[0].numpy(), rtol=1e-6)
+        np.testing.assert_allclose(history.series["feature/4"][-1], model[:6](probe[None])[0].numpy(), rtol=1e-5)
+        np.testing.assert_allclose(history.series["activation/8"][-1], model(probe[None])[0].numpy(), rtol=1e-5)
+    model.train()
+    rec.snapshot(5)
+    assert model.training  # a snapshot measures in eval mode, then puts the model back into its own mode
+
+
+def test_a_probe_gives_a_recorded_mlp_its_neurons():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Dropout(0.5), torch.nn.Linear(5, 2))
+    probe = torch.tensor([0.2, -0.4, 0.9])
+    rec = Recorder(model, probe=probe)
+    rec.snapshot(0)
+    history = rec.history()
+    assert sorted(history.series) == ["activation/0", "activation/3"]
+    np.testing.assert_allclose(history.series["activation/0"][0], torch.tanh(model[0](probe)).detach().numpy(),
+                               rtol=1e-6)  # after the Tanh, and through the Dropout (eval: identity)
+    np.testing.assert_array_equal(history.static["probe/input"], probe.numpy())
+
+
+def test_a_recorded_cnn_imports_through_train_py_with_torchs_kernels_at_every_step(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _, _, rec, expected = _train_recorded_cnn(steps=30, every=5)
+    path = rec.save(tmp_path / "cnn.npz")
+    train_py = Path(__file__).resolve().parent.parent / "train.py"
+    result = subprocess.run([sys.executable, str(train_py), "--history", str(path), "--no-render",
+                             "--metrics", str(tmp_path / "m.json")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "m.json").read_text())["records"] == 6
+    history = History.load(path)
+    assert list(history.steps) == sorted(expected)
+    for r, step in enumerate(history.steps):
+        for key in ("0.weight", "0.bias", "3.weight", "4.weight", "8.weight"):
+            np.testing.assert_array_equal(history.params[key][r], expected[int(step)][key], err_msg=f"{key} @ {step}")
+    assert history.params["3.weight"].shape == (6, 6, 4, 3, 3)

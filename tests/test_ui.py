@@ -66,6 +66,18 @@ def test_settings_that_do_not_apply_are_left_out(settings):
     assert props.to_preset(settings).train.optimizer == "adam"
 
 
+def test_a_layer_table_preset_shows_its_layers_read_only_and_trains(settings):
+    props.apply_preset(settings, load_preset(find_presets()["digits_cnn"]))
+    assert props.describe_table(props.layer_tables(settings)[0]) == "conv2d out=8 kernel=3 padding=1"
+    assert not any(props.applies(settings, name) for name in props.SIZES_ONLY)
+    settings.steps, settings.lr = 3, 0.02  # the other settings still edit the run
+    assert bpy.ops.nnviz.step() == {'FINISHED'}
+    assert SESSION.run.step == 1 and SESSION.run.preset.train.lr == 0.02
+    assert any(obj.get("nnviz_param") == "0.weight" for obj in bpy.data.objects)  # the kernels are drawn
+    props.apply_preset(settings, load_preset(find_presets()["xor"]))  # back to sizes: the tables go
+    assert settings.layer_tables == "" and props.to_preset(settings).model.layers == (2, 4, 1)
+
+
 def test_layer_sizes_accept_commas_and_spaces(settings):
     assert props.parse_layers(" 2, 16 16;1 ") == [2, 16, 16, 1]
     with pytest.raises(PresetError, match=r"model\.layers"):

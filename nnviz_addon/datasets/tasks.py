@@ -41,6 +41,14 @@ class TaskInfo:
     input_shape: tuple[int, ...] | None = None  # one sample's shape when the inputs form an image
 
     @property
+    def layer_input_shape(self) -> tuple[int, ...]:
+        """One sample as a layer-table model takes it: an image as (channels, height, width) (a
+        greyscale (H, W) gets one channel), else a vector of ``inputs``."""
+        if self.input_shape is None:
+            return (self.inputs,)
+        return (1, *self.input_shape) if len(self.input_shape) == 2 else self.input_shape
+
+    @property
     def kind(self) -> str:
         if self.classes == 0:
             return "regression"

@@ -76,6 +76,15 @@ class NNVIZ_PT_network(SettingsPanel, bpy.types.Panel):
     bl_label = "Network"
     names = ("name", "layers", "activation", "output_activation", "norm", "dropout")
 
+    def draw(self, context: bpy.types.Context) -> None:
+        super().draw(context)
+        tables = props.layer_tables(context.scene.nnviz)
+        if tables:  # read-only: edit the preset file to change a layer-table network
+            column = self.layout.column(align=True)
+            column.label(text="Layers (from the preset file):")
+            for index, table in enumerate(tables):
+                column.label(text=f"{index}: {props.describe_table(table)}")
+
 
 class NNVIZ_PT_data(SettingsPanel, bpy.types.Panel):
     bl_label = "Task"

@@ -7,6 +7,7 @@ for TOML files, the Python API and the UI.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable
@@ -55,6 +56,10 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
 
     layers: StringProperty(name="Layer sizes", default="3, 3",
                            description="Width of every layer from inputs to outputs, e.g. 2, 16, 16, 1")
+    # A preset whose layers are tables (a CNN, say) keeps them here as JSON; the panel shows them
+    # read-only, and while set the layer sizes and the keys that shape them don't apply.
+    layer_tables: StringProperty(name="Layer tables", default="", options={'HIDDEN'},
+                                 description="The preset's layer tables (JSON), shown read-only")
     activation: EnumProperty(name="Hidden activation", items=_items(catalog.ACTIVATIONS), default="tanh")
     output_activation: EnumProperty(name="Output activation", items=_items((NONE, *catalog.OUTPUT_ACTIVATIONS)),
                                     default=NONE)
@@ -133,7 +138,23 @@ def applies(settings: NNVIZ_PG_settings, prop: str) -> bool:
         return settings.task == "rgb"
     if prop == "momentum":
         return settings.optimizer in catalog.MOMENTUM_OPTIMIZERS
+    if prop in SIZES_ONLY:
+        return not settings.layer_tables
     return True
+
+
+# the settings that describe a list of layer sizes (a layer-table preset says all of it in its tables)
+SIZES_ONLY = ("layers", "activation", "output_activation", "norm", "dropout")
+
+
+def layer_tables(settings: NNVIZ_PG_settings) -> list[dict[str, Any]]:
+    """The loaded preset's layer tables, or [] when its layers are sizes."""
+    return json.loads(settings.layer_tables) if settings.layer_tables else []
+
+
+def describe_table(table: dict[str, Any]) -> str:
+    """One layer table as a line of the panel: ``conv2d out=8 kernel=3 padding=1``."""
+    return " ".join([table["type"], *(f"{key}={value}" for key, value in table.items() if key != "type")])
 
 
 def parse_layers(text: str) -> list[int]:
@@ -149,6 +170,8 @@ def parse_layers(text: str) -> list[int]:
 def to_preset_dict(settings: NNVIZ_PG_settings) -> dict[str, Any]:
     """The panel's settings as preset data; settings that don't apply are left to their defaults."""
     data: dict[str, Any] = {"name": settings.name, "model": {}, "data": {}, "train": {}, "render": {}}
+    if settings.layer_tables:
+        data["model"]["layers"] = layer_tables(settings)
     for field in FIELDS:
         if not applies(settings, field.prop):
             continue
@@ -186,9 +209,14 @@ def panel_values(preset: Preset) -> dict[str, Any]:
     """
     data = preset.to_dict()
     values: dict[str, Any] = {"name": preset.name}
+    values["layer_tables"] = json.dumps(data["model"]["layers"]) if preset.model.is_stack else ""
     for field in FIELDS:
+        if field.key not in data[field.section]:  # a layer-table preset has no activation, norm, …
+            continue
         value = data[field.section][field.key]
         if field.prop == "layers":
+            if preset.model.is_stack:
+                continue
             value = ", ".join(str(size) for size in value)
         elif value is None:
             value = NONE

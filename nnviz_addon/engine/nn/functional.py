@@ -17,6 +17,7 @@ import numpy as np
 from .._random import resolve
 from .._tensor import Tensor, _log_softmax, _sigmoid, from_op
 from ..special import erf
+from .spatial import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # noqa: F401  (F.conv2d, …)
 
 REDUCTIONS = ("none", "mean", "sum")
 _SQRT_HALF = math.sqrt(0.5)
@@ -113,15 +114,15 @@ def batch_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalise over the batch (and length) axes of (N, C) or (N, C, L) input, per channel C.
+    """Normalise over every axis but the channels' (dim 1) of (N, C), (N, C, L) or (N, C, H, W) input.
 
     Training uses the batch statistics (biased variance) and moves the running statistics
     towards them by ``momentum``, storing the unbiased variance, as torch does."""
-    if input.ndim not in (2, 3):
-        raise ValueError(f"batch_norm expects 2D (N, C) or 3D (N, C, L) input, got shape {input.shape}")
+    if input.ndim not in (2, 3, 4):
+        raise ValueError(f"batch_norm expects (N, C), (N, C, L) or (N, C, H, W) input, got shape {input.shape}")
     channels = input.shape[1]
-    axes = (0,) if input.ndim == 2 else (0, 2)
-    stats_shape = (1, channels) if input.ndim == 2 else (1, channels, 1)
+    axes = (0, *range(2, input.ndim))
+    stats_shape = (1, channels) + (1,) * (input.ndim - 2)
     if training or running_mean is None:
         count = input.data.size // channels
         if training and count <= 1:

@@ -1,8 +1,9 @@
-"""Basic layers: Linear, Identity, Flatten, Dropout."""
+"""Basic layers: Linear, Identity, Flatten, Unflatten, Dropout."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,31 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Splits dimension ``dim`` into ``unflattened_size`` (one entry may be -1), as torch does."""
+
+    def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:
+        super().__init__()
+        self.dim = dim
+        self.unflattened_size = tuple(unflattened_size)
+
+    def forward(self, input: Tensor) -> Tensor:
+        shape = input.shape
+        axis = self.dim % input.ndim if -input.ndim <= self.dim < input.ndim else None
+        if axis is None:
+            raise IndexError(f"{self!r}: dim {self.dim} is out of range for input of shape {shape}")
+        sizes = self.unflattened_size
+        known = math.prod(s for s in sizes if s != -1)
+        fits = shape[axis] == known if -1 not in sizes else known and shape[axis] % known == 0
+        if not fits:
+            raise ValueError(f"{self!r}: dimension {self.dim} of input shape {shape} has {shape[axis]} "
+                             f"elements, which cannot be split into {sizes}")
+        return input.reshape(*shape[:axis], *sizes, *shape[axis + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
 
 
 class Dropout(Module):

@@ -1,9 +1,9 @@
-"""LayerNorm and BatchNorm1d with torch's parameters, buffers and state_dict names."""
+"""LayerNorm, BatchNorm1d and BatchNorm2d with torch's parameters, buffers and state_dict names."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -45,10 +45,12 @@ class LayerNorm(Module):
         )
 
 
-class BatchNorm1d(Module):
-    """Batch normalisation of (N, C) or (N, C, L) input. Training normalises with the batch
-    statistics and updates ``running_mean``/``running_var`` (unbiased) by ``momentum``, or by a
-    cumulative average when ``momentum`` is None; eval mode uses the running statistics."""
+class _BatchNorm(Module):
+    """Batch normalisation per channel (dim 1). Training normalises with the batch statistics and
+    updates ``running_mean``/``running_var`` (unbiased) by ``momentum``, or by a cumulative average
+    when ``momentum`` is None; eval mode uses the running statistics."""
+
+    _input_shapes: ClassVar[dict[int, str]] = {}  # accepted input ndim → its shape as text, for errors
 
     def __init__(
         self,
@@ -79,11 +81,10 @@ class BatchNorm1d(Module):
             self.register_buffer("num_batches_tracked", None)
 
     def forward(self, input: Tensor) -> Tensor:
-        if input.ndim not in (2, 3) or input.shape[1] != self.num_features:
-            raise ValueError(
-                f"BatchNorm1d({self.num_features}) expects input of shape (N, {self.num_features}) or "
-                f"(N, {self.num_features}, L), got {input.shape}"
-            )
+        if input.ndim not in self._input_shapes or input.shape[1] != self.num_features:
+            shapes = " or ".join(shape.format(c=self.num_features) for shape in self._input_shapes.values())
+            raise ValueError(f"{type(self).__name__}({self.num_features}) expects input of shape {shapes}, "
+                             f"got {input.shape}")
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.num_batches_tracked is not None:
             self.num_batches_tracked.data += 1
@@ -105,3 +106,15 @@ class BatchNorm1d(Module):
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
             f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) input."""
+
+    _input_shapes: ClassVar[dict[int, str]] = {2: "(N, {c})", 3: "(N, {c}, L)"}
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of (N, C, H, W) input, per channel over the batch and the pixels."""
+
+    _input_shapes: ClassVar[dict[int, str]] = {4: "(N, {c}, H, W)"}
