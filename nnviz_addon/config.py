@@ -19,7 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .datasets import LOSSES, RGB_MAPPINGS, TASKS, output_size
+from .datasets import (
+    LOSSES,
+    RGB_MAPPINGS,
+    TABLE_TASK,
+    TASK_NAMES,
+    TableError,
+    output_size,
+    table_of,
+    task_info,
+    test_size,
+)
 from .magnitude import MODES
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "identity")
@@ -54,6 +64,11 @@ class DataConfig:
     seed: int = 0
     noise: float = 0.1  # jitter of the 2D point tasks
     mapping: str = "complement"  # rgb only
+    path: str = ""  # table only: a .csv (header row) or .npz; relative to the preset's folder
+    features: tuple[str, ...] = ()  # table only: the feature columns; () = every column but the target
+    target: str = ""  # table only: the column to predict
+    standardize: bool = False  # shift and scale the features by the training split's mean and std
+    test_fraction: float = 0.0  # held out (seeded by seed) for the test loss and accuracy; 0 = none
 
 
 @dataclass(frozen=True)
@@ -180,6 +195,24 @@ def _text(key: str, value: Any) -> str:
     return value
 
 
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise PresetError(f"{key}: expected true or false, got {_describe(value)}")
+    return value
+
+
+def _any_text(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise PresetError(f"{key}: expected a string, got {_describe(value)}")
+    return value
+
+
+def _text_list(key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise PresetError(f"{key}: expected a list of column names, got {_describe(value)}")
+    return tuple(_text(f"{key}[{i}]", item) for i, item in enumerate(value))
+
+
 def _int_list(min_length: int, exact: bool = False) -> Checker:
     wanted = f"{'exactly' if exact else 'at least'} {min_length}"
 
@@ -201,11 +234,16 @@ RULES: dict[str, dict[str, Checker]] = {
         "dropout": _number(0.0, 1.0, open_max=True),
     },
     "data": {
-        "task": _choice(tuple(TASKS)),
+        "task": _choice(TASK_NAMES),
         "samples": _integer(2, MAX_SAMPLES),
         "seed": _integer(0),
         "noise": _number(0.0, 1.0),
         "mapping": _choice(tuple(RGB_MAPPINGS)),
+        "path": _any_text,
+        "features": _text_list,
+        "target": _any_text,
+        "standardize": _flag,
+        "test_fraction": _number(0.0, 1.0, open_max=True),
     },
     "train": {
         "loss": _choice(LOSSES),
@@ -251,19 +289,32 @@ def _section(name: str, table: Any) -> Any:
 def _check_together(preset: Preset) -> None:
     """The checks that involve more than one key."""
     model, data, train = preset.model, preset.data, preset.train
-    task = TASKS[data.task]
+    _check_table_keys(data)
+    try:
+        task = task_info(data)
+    except TableError as error:
+        raise PresetError(str(error)) from None
     layers, loss, out_act = model.layers, train.loss, model.output_activation
     if layers[0] != task.inputs:
+        if data.task == TABLE_TASK:
+            raise PresetError(f"model.layers[0] is {layers[0]} but {Path(data.path).name} has {task.inputs} "
+                              f"feature columns ({', '.join(table_of(data).features)})")
         raise PresetError(f"model.layers[0] is {layers[0]} but task {data.task!r} has {task.inputs} inputs")
-    if task.max_samples is not None and data.samples > task.max_samples:
+    _check_split(data, train, task.max_samples if data.task == TABLE_TASK else data.samples)
+    if data.task != TABLE_TASK and task.max_samples is not None and data.samples > task.max_samples:
         raise PresetError(f"data.samples is {data.samples} but task {data.task!r} has only "
                           f"{task.max_samples} samples")
     if data.mapping != DataConfig.mapping and data.task != "rgb":
         raise PresetError(f"data.mapping only applies to task 'rgb', not {data.task!r}; remove it")
     try:
-        outputs = output_size(data.task, loss)
+        outputs = output_size(task, loss)
     except ValueError as error:
         raise PresetError(f"train.loss: {error}; use one of mse, l1, bce, bce_with_logits") from None
+    if layers[-1] != outputs and data.task == TABLE_TASK and task.classes:
+        classes = ", ".join(table_of(data).class_names)
+        raise PresetError(f"model.layers[-1] is {layers[-1]} but column {data.target!r} of "
+                          f"{Path(data.path).name} has {task.classes} classes ({classes}); "
+                          f"with loss {loss!r} the model needs {outputs} output{'s' if outputs > 1 else ''}")
     if layers[-1] != outputs:
         hint = ""
         if task.kind == "binary":
@@ -284,6 +335,38 @@ def _check_together(preset: Preset) -> None:
     if train.momentum and train.optimizer not in MOMENTUM_OPTIMIZERS:
         raise PresetError(f"train.momentum is used only by {', '.join(MOMENTUM_OPTIMIZERS)}, not "
                           f"{train.optimizer!r} (Adam's betas play that part); remove it")
+
+
+TABLE_KEYS = ("path", "features", "target")
+
+
+def _check_table_keys(data: DataConfig) -> None:
+    """A table needs its file and target; the generated tasks' keys don't apply to it, nor its to them."""
+    if data.task != TABLE_TASK:
+        given = [key for key in TABLE_KEYS if getattr(data, key) != getattr(DataConfig, key)]
+        if given:
+            raise PresetError(f"data.{given[0]} only applies to task 'table', not {data.task!r}; remove it")
+        return
+    for key in ("path", "target"):
+        if not getattr(data, key).strip():
+            raise PresetError(f"task 'table' needs data.{key} ("
+                              + ("a .csv or .npz file" if key == "path" else "the column to predict") + ")")
+    for key in ("samples", "noise"):
+        if getattr(data, key) != getattr(DataConfig, key):
+            raise PresetError(f"data.{key} doesn't apply to task 'table' (it trains on every row of the file); "
+                              "remove it")
+
+
+def _check_split(data: DataConfig, train: TrainConfig, samples: int) -> None:
+    """Both splits keep a sample, and a table's training split fills a batch."""
+    held_out = test_size(samples, data.test_fraction)
+    what = f"{Path(data.path).name} has {samples} rows" if data.task == TABLE_TASK else f"data.samples is {samples}"
+    if held_out >= samples:
+        raise PresetError(f"data.test_fraction {data.test_fraction:g} holds out every sample ({what}); "
+                          "lower it")
+    if data.task == TABLE_TASK and samples - held_out < train.batch_size:
+        split = f" ({samples - held_out} for training after test_fraction {data.test_fraction:g})" if held_out else ""
+        raise PresetError(f"{what}{split}, too few for train.batch_size {train.batch_size}; lower the batch size")
 
 
 def preset_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Preset:
@@ -325,7 +408,16 @@ def load_preset(path: str | Path) -> Preset:
         raise PresetError(f"{path.name}: not valid TOML: the file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as error:
         raise PresetError(f"{path.name}: not valid TOML: {error}") from None
-    return preset_from_dict(data, source=path.name)
+    return preset_from_dict(_with_table_path_resolved(data, path.parent), source=path.name)
+
+
+def _with_table_path_resolved(data: Any, folder: Path) -> Any:
+    """``data.path`` relative to the preset's folder, not to wherever the program runs."""
+    table = data.get("data") if isinstance(data, Mapping) else None
+    if not isinstance(table, Mapping) or not isinstance(table.get("path"), str) or not table["path"].strip():
+        return data
+    resolved = (folder / Path(table["path"]).expanduser()).resolve()
+    return {**data, "data": {**table, "path": str(resolved)}}
 
 
 def presets_dir() -> Path:

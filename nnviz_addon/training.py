@@ -7,7 +7,9 @@ What a record holds: the parameters *after* the optimiser step it is named by, t
 step used, and that step's mini-batch loss (computed before the update, as a torch loop logs it).
 The initial record (step 0) holds the initial weights, zero gradients and a NaN loss, as the
 History contract says. ``accuracy`` (classification tasks) is measured on the whole data set at
-each record, in eval mode.
+each record, in eval mode, on the training split. With ``data.test_fraction`` a seeded share of the
+samples is held out (:func:`~.datasets.train_test`): the run trains on the rest, and every record
+also holds the test loss and test accuracy of its weights (metrics ``test_loss``, ``test_accuracy``).
 
 Extra per-record data comes from *probes*: callables ``probe(run) -> {name: array}`` given to the
 constructor and called at every record (step 0 included); their arrays go to ``History.series``.
@@ -26,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from .config import ModelConfig, Preset, TrainConfig
-from .datasets import TASKS, Batches, Dataset, make_dataset
+from .datasets import Batches, Dataset, make_dataset, task_info, train_test
 from .engine import Tensor, nn, optim
 from .engine.nn import functional as F
 from .history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec
@@ -110,7 +112,11 @@ class TrainingRun:
         self.preset = preset
         train = preset.train
         init_seed, batch_seed, dropout_seed = np.random.SeedSequence(train.seed).spawn(3)
-        self.dataset: Dataset = make_dataset(preset.data, train.loss, dtype=DTYPE)
+        data = preset.data
+        self.dataset: Dataset
+        self.test_set: Dataset | None
+        self.dataset, self.test_set = train_test(make_dataset(data, train.loss, dtype=DTYPE), data.test_fraction,
+                                                 data.seed, standardize=data.standardize)
         self.model, self.structure = build_model(preset.model, np.random.default_rng(init_seed),
                                                  np.random.default_rng(dropout_seed))
         self.model.train()
@@ -123,6 +129,7 @@ class TrainingRun:
         self.step = 0
         self.last_loss = math.nan
         self.last_accuracy: float | None = None
+        self.last_test_loss: float | None = None
         self.finished = False
         self.diverged = False
         self.message = ""
@@ -134,7 +141,7 @@ class TrainingRun:
             capacity=self.total_steps // self.record_every + 2,
             config=preset.to_dict(),
         )
-        input_shape = TASKS[preset.data.task].input_shape
+        input_shape = task_info(preset.data).input_shape
         if input_shape is not None:  # the digits' 8×8: the scene draws first-layer weights as images
             self.writer.static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
         self._record(math.nan, with_grads=False)
@@ -204,12 +211,14 @@ class TrainingRun:
         with evaluating(self.model), np.errstate(over="ignore", invalid="ignore"):
             return self.model(Tensor(np.asarray(x, dtype=DTYPE))).data
 
-    def accuracy(self) -> float | None:
-        """The fraction of the whole data set classified right; None for the regression task."""
-        labels = self.dataset.labels
+    def accuracy(self, dataset: Dataset | None = None) -> float | None:
+        """The fraction of ``dataset`` (default: the training split) classified right; None for a
+        regression task."""
+        dataset = self.dataset if dataset is None else dataset
+        labels = dataset.labels
         if labels is None:
             return None
-        outputs = self.evaluate(self.dataset.x)
+        outputs = self.evaluate(dataset.x)
         if outputs.shape[1] == 1:
             # One output: a logit for bce_with_logits, else a probability-like value with 0/1 targets.
             threshold = 0.0 if self.preset.train.loss == "bce_with_logits" else 0.5
@@ -218,9 +227,28 @@ class TrainingRun:
             predicted = outputs.argmax(axis=1)
         return float(np.mean(predicted == labels))
 
+    def loss_on(self, dataset: Dataset) -> float:
+        """The loss of the current weights over all of ``dataset``, in eval mode."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._loss(Tensor(self.evaluate(dataset.x)), Tensor(dataset.y)).item()
+
+    def measure(self) -> dict[str, float]:
+        """The metrics of the current weights: accuracy, and the test split's loss and accuracy."""
+        metrics: dict[str, float] = {}
+        accuracy = self.accuracy()
+        if accuracy is not None:
+            metrics["accuracy"] = accuracy
+        if self.test_set is not None:
+            metrics["test_loss"] = self.loss_on(self.test_set)
+            test_accuracy = self.accuracy(self.test_set)
+            if test_accuracy is not None:
+                metrics["test_accuracy"] = test_accuracy
+        return metrics
+
     def _record(self, loss: float, with_grads: bool = True) -> None:
-        self.last_accuracy = self.accuracy()
-        metrics = {} if self.last_accuracy is None else {"accuracy": self.last_accuracy}
+        metrics = self.measure()
+        self.last_accuracy = metrics.get("accuracy")
+        self.last_test_loss = metrics.get("test_loss")
         series: dict[str, np.ndarray] = {}
         for probe in self._probes:
             series.update(probe(self))
@@ -237,4 +265,5 @@ class TrainingRun:
 
     def _summary(self) -> str:
         accuracy = "" if self.last_accuracy is None else f", accuracy {self.last_accuracy:.3f}"
-        return f"loss {self.last_loss:.4g}{accuracy}"
+        test = "" if self.last_test_loss is None else f", test loss {self.last_test_loss:.4g}"
+        return f"loss {self.last_loss:.4g}{accuracy}{test}"
