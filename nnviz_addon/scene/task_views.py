@@ -196,7 +196,8 @@ def _decision_boundary(view: _View, xy: np.ndarray, labels: np.ndarray, extent: 
                          f"(N, 2) and (N,)")
     classes = probability.shape[3] if probability.ndim == 4 else 2
     if labels.size and not np.isin(labels, np.arange(classes)).all():
-        raise ValueError(f"add_task_view: points/labels must be 0 … {classes - 1}, got {np.unique(labels).tolist()}")
+        allowed = "0 or 1" if classes == 2 else f"0 … {classes - 1}"
+        raise ValueError(f"add_task_view: points/labels must be {allowed}, got {np.unique(labels).tolist()}")
     palette = class_colors_srgb(classes)
     rect, size = view.rect, view.size
     xmin, xmax, ymin, ymax = (float(v) for v in extent)
