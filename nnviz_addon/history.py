@@ -257,6 +257,14 @@ class HistoryWriter:
             buffer[i] = value
         self._count += 1
 
+    def discard_last(self) -> None:
+        """Forget the last record, so its step can be recorded again (after a weight edited by hand)."""
+        if not self._count:
+            raise ValueError("HistoryWriter.discard_last: there is no record to discard")
+        self._count -= 1
+        for buffer in self._metrics.values():  # a metric the next record lacks must read as unknown
+            buffer[self._count] = np.nan
+
     def _grow(self) -> None:
         def doubled(array: np.ndarray, fill: float = 0.0) -> np.ndarray:
             extra = np.full((len(array), *array.shape[1:]), fill, dtype=array.dtype)

@@ -200,6 +200,31 @@ class TrainingRun:
         if not self.diverged and self.writer.last_step != self.step:
             self._record(self.last_loss)
 
+    def set_parameter(self, key: str, index: tuple[int, ...], value: float) -> float:
+        """Set one weight or bias by hand; returns its old value.
+
+        No training step is taken: the current step is recorded again with the edited weights, its
+        loss the loss of the whole training split (there is no mini-batch), so the History, and
+        everything drawn from it, shows the edit; training goes on from the edited weights.
+        """
+        arrays = self.model.parameter_arrays()
+        if key not in arrays:
+            known = ", ".join(f"{name} {tuple(array.shape)}" for name, array in arrays.items())
+            raise ValueError(f"unknown parameter {key!r}; parameters: {known}")
+        array = arrays[key]
+        index = tuple(int(i) for i in index)
+        if len(index) != array.ndim or not all(0 <= i < n for i, n in zip(index, array.shape, strict=True)):
+            raise ValueError(f"index {index} is out of range for {key!r} of shape {tuple(array.shape)}")
+        if not math.isfinite(value):
+            raise ValueError(f"{key}{list(index)}: the value must be a finite number, got {value}")
+        old = float(array[index])
+        array[index] = value
+        self.last_loss = self.loss_on(self.dataset)
+        if self.writer.last_step == self.step:
+            self.writer.discard_last()
+        self._record(self.last_loss, with_grads=self.step > 0)
+        return old
+
     def history(self) -> History:
         """Everything recorded so far."""
         return self.writer.history()
