@@ -205,6 +205,7 @@ def select_cube(key: str, index: tuple[int, ...]) -> None:
     """Make the cube of ``key[index]`` the only selected object and the active one."""
     root = objects.root_collection()
     view_layer = bpy.context.view_layer
+    view_layer.update()  # the rebuilt objects join the view layer's list only when it updates
     for obj in root.all_objects if root is not None else ():
         chosen = cube_of(obj) == (key, tuple(index))
         if obj.name in view_layer.objects:
