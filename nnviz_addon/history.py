@@ -15,7 +15,7 @@ File format (``FORMAT_VERSION`` 1), one array per key:
 ``loss``                      float64 (R,): the loss of that step (NaN for the initial record)
 ``param/<name>``              (R, *shape): the parameter's value, ``<name>`` as in ``state_dict``
 ``grad/<name>``               (R, *shape): its gradient (zeros where none existed yet)
-``metric/<name>``             float64 (R,): e.g. ``accuracy``
+``metric/<name>``             float64 (R,): e.g. ``accuracy``, ``test_loss``, ``test_accuracy``
 ``series/<name>``             (R, ...): other per-record arrays (activations, predictions, ...)
 ``static/<name>``             any shape: per-run arrays that do not change (probe inputs, data points)
 ``static/input_shape``        int64 (k,), optional: the shape of one input sample, e.g. ``[28, 28]``
