@@ -83,6 +83,28 @@ def test_a_two_feature_table_gets_the_boundary_with_its_class_names(empty_blend,
     np.testing.assert_allclose(point.color, task_views.linear_rgba(task_views.class_colors_srgb(3)[label]), atol=1e-6)
 
 
+def test_a_regression_table_shows_true_and_predicted_values(empty_blend, tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3))
+    np.savez(tmp_path / "prices.npz", a=x[:, 0], b=x[:, 1], c=x[:, 2], price=x @ [1.0, -2.0, 0.5] + 3.0)
+    preset = preset_from_dict({"name": "prices", "model": {"layers": [3, 8, 1]},
+                               "data": {"task": "table", "path": str(tmp_path / "prices.npz"), "target": "price"},
+                               "train": {"loss": "mse", "optimizer": "adam", "lr": 0.05, "batch_size": 10,
+                                         "steps": 30, "record_every": 10}})
+    history = TrainingRun(preset).run()
+    scene.build(history, SceneOptions())
+    targets, predictions = history.static["table/targets"], history.series["table/predictions"]
+    prices = x @ [1.0, -2.0, 0.5] + 3.0
+    low, high = prices.min(), prices.max()
+    last = bpy.context.scene.frame_end
+    for sample in range(len(targets)):
+        true_bar = at_frame(bpy.data.objects[f"table · bar[0,{sample}]"], last)
+        network_bar = at_frame(bpy.data.objects[f"table · bar[1,{sample}]"], last)
+        assert true_bar.scale[2] == pytest.approx(0.05 + 0.95 * (targets[sample] - low) / (high - low), abs=1e-5)
+        expected = np.clip(0.05 + 0.95 * (predictions[-1, sample] - low) / (high - low), 0, 1)
+        assert network_bar.scale[2] == pytest.approx(expected, abs=1e-5)
+
+
 def test_the_test_loss_is_a_second_curve_and_in_the_counter(empty_blend):
     history = api.train("overfit", steps=450)
     scene.build(history, SceneOptions())
