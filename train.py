@@ -276,8 +276,9 @@ def render(out: Path, metrics: dict[str, Any]) -> None:
 def summarise(history: Any, metrics: dict[str, Any]) -> None:
     metrics.update(name=history.name, steps=int(history.steps[-1]), records=history.records,
                    final_loss=json_number(history.loss[-1]))
-    if "accuracy" in history.metrics:
-        metrics["accuracy"] = json_number(history.metrics["accuracy"][-1])
+    for name in ("accuracy", "test_loss", "test_accuracy"):  # the last two with a test split
+        if name in history.metrics:
+            metrics[name] = json_number(history.metrics[name][-1])
 
 
 def json_number(value: float) -> float | None:

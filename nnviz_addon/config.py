@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import catalog, layer_stack
-from .datasets import output_size
+from .datasets import TABLE_TASK, TASK_NAMES, TableError, TaskInfo, output_size, table_of, task_info, test_size
 
 # The allowed names, as catalog.py lists them for config, training, the panel and the Recorder.
 ACTIVATIONS = tuple(catalog.ACTIVATIONS)
@@ -84,6 +84,11 @@ class DataConfig:
     seed: int = 0
     noise: float = 0.1  # jitter of the 2D point tasks
     mapping: str = "complement"  # rgb only
+    path: str = ""  # table only: a .csv (header row) or .npz; relative to the preset's folder
+    features: tuple[str, ...] = ()  # table only: the feature columns; () = every column but the target
+    target: str = ""  # table only: the column to predict
+    standardize: bool = False  # shift and scale the features by the training split's mean and std
+    test_fraction: float = 0.0  # held out (seeded by seed) for the test loss and accuracy; 0 = none
 
 
 @dataclass(frozen=True)
@@ -213,6 +218,24 @@ def _text(key: str, value: Any) -> str:
     return value
 
 
+def _flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise PresetError(f"{key}: expected true or false, got {_describe(value)}")
+    return value
+
+
+def _any_text(key: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise PresetError(f"{key}: expected a string, got {_describe(value)}")
+    return value
+
+
+def _text_list(key: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise PresetError(f"{key}: expected a list of column names, got {_describe(value)}")
+    return tuple(_text(f"{key}[{i}]", item) for i, item in enumerate(value))
+
+
 def _int_list(min_length: int, exact: bool = False) -> Checker:
     wanted = f"{'exactly' if exact else 'at least'} {min_length}"
 
@@ -247,11 +270,16 @@ RULES: dict[str, dict[str, Checker]] = {
         "dropout": _number(0.0, 1.0, open_max=True),
     },
     "data": {
-        "task": _choice(tuple(TASKS)),
+        "task": _choice(TASK_NAMES),
         "samples": _integer(2, MAX_SAMPLES),
         "seed": _integer(0),
         "noise": _number(0.0, 1.0),
         "mapping": _choice(RGB_MAPPINGS),
+        "path": _any_text,
+        "features": _text_list,
+        "target": _any_text,
+        "standardize": _flag,
+        "test_fraction": _number(0.0, 1.0, open_max=True),
     },
     "train": {
         "loss": _choice(LOSSES),
@@ -303,27 +331,40 @@ def _section(name: str, table: Any) -> Any:
 def _check_together(preset: Preset) -> None:
     """The checks that involve more than one key."""
     model, data, train = preset.model, preset.data, preset.train
-    task = TASKS[data.task]
+    _check_table_keys(data)
+    try:
+        task = task_info(data)
+    except TableError as error:
+        raise PresetError(str(error)) from None
     loss = train.loss
     # what the messages call the output width and the final activation, in the form the preset uses
     last, act = "model.layers[-1]", "model.output_activation"
     if model.is_stack:
-        width, out_act = _stack_output(model, data.task, loss)
+        width, out_act = _stack_output(model, task, loss)
         last, act = f"the output of model.layers[{len(model.layers) - 1}]", "the final layer"
     else:
         width, out_act = model.layers[-1], model.output_activation
         if model.layers[0] != task.inputs:
+            if data.task == TABLE_TASK:
+                raise PresetError(f"model.layers[0] is {model.layers[0]} but {Path(data.path).name} has "
+                                  f"{task.inputs} feature columns ({', '.join(table_of(data).features)})")
             raise PresetError(f"model.layers[0] is {model.layers[0]} but task {data.task!r} has {task.inputs} inputs")
-    if task.max_samples is not None and data.samples > task.max_samples:
+    _check_split(data, train, task.max_samples if data.task == TABLE_TASK else data.samples)
+    if data.task != TABLE_TASK and task.max_samples is not None and data.samples > task.max_samples:
         raise PresetError(f"data.samples is {data.samples} but task {data.task!r} has only "
                           f"{task.max_samples} samples")
     if data.mapping != DataConfig.mapping and data.task != "rgb":
         raise PresetError(f"data.mapping only applies to task 'rgb', not {data.task!r}; remove it")
     try:
-        outputs = output_size(data.task, loss)
+        outputs = output_size(task, loss)
     except ValueError as error:
         regression_losses = ", ".join(loss for loss in LOSSES if loss != "cross_entropy")
         raise PresetError(f"train.loss: {error}; use one of {regression_losses}") from None
+    if width != outputs and data.task == TABLE_TASK and task.classes:
+        classes = ", ".join(table_of(data).class_names)
+        raise PresetError(f"{last} is {width} but column {data.target!r} of "
+                          f"{Path(data.path).name} has {task.classes} classes ({classes}); "
+                          f"with loss {loss!r} the model needs {outputs} output{'s' if outputs > 1 else ''}")
     if width != outputs:
         hint = ""
         if task.kind == "binary":
@@ -378,7 +419,7 @@ def parameter_count(preset: Preset) -> int:
     """Weights and biases of the model (one cube each), norm layers' scale and shift included."""
     model = preset.model
     if model.is_stack:
-        return layer_stack.parameter_count(layer_stack.trace(model.layers, TASKS[preset.data.task].layer_input_shape))
+        return layer_stack.parameter_count(layer_stack.trace(model.layers, task_info(preset.data).layer_input_shape))
     pairs = list(zip(model.layers[:-1], model.layers[1:], strict=True))
     linear = sum(n_in * n_out + n_out for n_in, n_out in pairs)
     norms = 2 * sum(model.layers[1:-1]) if model.norm is not None else 0
@@ -441,10 +482,10 @@ def check_scene_size(preset: Preset, cube_mode: str = "objects") -> list[str]:
     return []
 
 
-def _stack_output(model: ModelConfig, task: str, loss: str) -> tuple[int, str | None]:
+def _stack_output(model: ModelConfig, task: TaskInfo, loss: str) -> tuple[int, str | None]:
     """A layer-table stack's output width and final activation, its shapes checked from the task's input."""
     try:
-        steps = layer_stack.trace(model.layers, TASKS[task].layer_input_shape)
+        steps = layer_stack.trace(model.layers, task.layer_input_shape)
     except layer_stack.LayerError as error:
         raise PresetError(str(error)) from None
     output = steps[-1].output
@@ -452,6 +493,38 @@ def _stack_output(model: ModelConfig, task: str, loss: str) -> tuple[int, str | 
         raise PresetError(f"model.layers: the network ends with the image {layer_stack.shape_text(output)}, but "
                           f"loss {loss!r} needs a vector of scores; end with {{type = \"flatten\"}} and a linear layer")
     return output[0], layer_stack.output_activation(model.layers)
+
+
+TABLE_KEYS = ("path", "features", "target")
+
+
+def _check_table_keys(data: DataConfig) -> None:
+    """A table needs its file and target; the generated tasks' keys don't apply to it, nor its to them."""
+    if data.task != TABLE_TASK:
+        given = [key for key in TABLE_KEYS if getattr(data, key) != getattr(DataConfig, key)]
+        if given:
+            raise PresetError(f"data.{given[0]} only applies to task 'table', not {data.task!r}; remove it")
+        return
+    for key in ("path", "target"):
+        if not getattr(data, key).strip():
+            raise PresetError(f"task 'table' needs data.{key} ("
+                              + ("a .csv or .npz file" if key == "path" else "the column to predict") + ")")
+    for key in ("samples", "noise"):
+        if getattr(data, key) != getattr(DataConfig, key):
+            raise PresetError(f"data.{key} doesn't apply to task 'table' (it trains on every row of the file); "
+                              "remove it")
+
+
+def _check_split(data: DataConfig, train: TrainConfig, samples: int) -> None:
+    """Both splits keep a sample, and a table's training split fills a batch."""
+    held_out = test_size(samples, data.test_fraction)
+    what = f"{Path(data.path).name} has {samples} rows" if data.task == TABLE_TASK else f"data.samples is {samples}"
+    if held_out >= samples:
+        raise PresetError(f"data.test_fraction {data.test_fraction:g} holds out every sample ({what}); "
+                          "lower it")
+    if data.task == TABLE_TASK and samples - held_out < train.batch_size:
+        split = f" ({samples - held_out} for training after test_fraction {data.test_fraction:g})" if held_out else ""
+        raise PresetError(f"{what}{split}, too few for train.batch_size {train.batch_size}; lower the batch size")
 
 
 def preset_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Preset:
@@ -494,7 +567,16 @@ def load_preset(path: str | Path) -> Preset:
         raise PresetError(f"{path.name}: not valid TOML: the file is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as error:
         raise PresetError(f"{path.name}: not valid TOML: {error}") from None
-    return preset_from_dict(data, source=path.name)
+    return preset_from_dict(_with_table_path_resolved(data, path.parent), source=path.name)
+
+
+def _with_table_path_resolved(data: Any, folder: Path) -> Any:
+    """``data.path`` relative to the preset's folder, not to wherever the program runs."""
+    table = data.get("data") if isinstance(data, Mapping) else None
+    if not isinstance(table, Mapping) or not isinstance(table.get("path"), str) or not table["path"].strip():
+        return data
+    resolved = (folder / Path(table["path"]).expanduser()).resolve()
+    return {**data, "data": {**table, "path": str(resolved)}}
 
 
 def presets_dir() -> Path:

@@ -15,7 +15,7 @@ File format (``FORMAT_VERSION`` 1), one array per key:
 ``loss``                      float64 (R,): the loss of that step (NaN for the initial record)
 ``param/<name>``              (R, *shape): the parameter's value, ``<name>`` as in ``state_dict``
 ``grad/<name>``               (R, *shape): its gradient (zeros where none existed yet)
-``metric/<name>``             float64 (R,): e.g. ``accuracy``
+``metric/<name>``             float64 (R,): e.g. ``accuracy``, ``test_loss``, ``test_accuracy``
 ``series/<name>``             (R, ...): other per-record arrays (activations, predictions, ...)
 ``static/<name>``             any shape: per-run arrays that do not change (probe inputs, data points)
 ``static/input_shape``        int64 (k,), optional: the shape of one input sample, e.g. ``[28, 28]``
@@ -273,6 +273,14 @@ class HistoryWriter:
                 buffer = self._series[key] = np.zeros((len(self._steps), *value.shape), dtype=value.dtype)
             buffer[i] = value
         self._count += 1
+
+    def discard_last(self) -> None:
+        """Forget the last record, so its step can be recorded again (after a weight edited by hand)."""
+        if not self._count:
+            raise ValueError("HistoryWriter.discard_last: there is no record to discard")
+        self._count -= 1
+        for buffer in self._metrics.values():  # a metric the next record lacks must read as unknown
+            buffer[self._count] = np.nan
 
     def _grow(self) -> None:
         def doubled(array: np.ndarray, fill: float = 0.0) -> np.ndarray:

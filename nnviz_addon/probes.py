@@ -13,7 +13,14 @@ arrays for ``History.series``; it also has per-run arrays for ``History.static``
 ``rgb/outputs``                series (R, P, 3): the network's colours for the probe colours
 ``points/xy``, ``points/labels`` static (N, 2), (N,): the 2D task's data
 ``boundary/extent``            static (4,): xmin, xmax, ymin, ymax of the decision-boundary grid
-``boundary/probability``       series (R, G, G): P(class 1) on the grid, row = y, column = x
+``boundary/probability``       series (R, G, G): P(class 1) on the grid, row = y, column = x; a table of
+                               more than two classes: (R, G, G, C), each class's probability
+``task/class_names``           static (C,) str: a table's class names (the views' legend)
+``table/labels``               static (P,): the true class of each of a table's probe samples
+``table/probabilities``        series (R, P, C): the network's class probabilities for them
+``table/targets``              static (P,): a regression table's probe samples' target values
+``table/predictions``          series (R, P): the network's values for them
+``table/range``                static (2,): the value range the value bars are drawn over
 ``digits/image``, ``digits/label`` static (8, 8), (): the probe digit
 ``digits/probabilities``       series (R, 10): the class probabilities for the probe digit
 =============================  ==========================================================================
@@ -35,10 +42,11 @@ from typing import Any
 
 import numpy as np
 
-from .datasets import Dataset
+from .datasets import TABLE_TASK, Dataset
 from .engine import Tensor, no_grad
 
 RGB_PROBES = 6
+TABLE_PROBES = 6
 BOUNDARY_GRID = 32
 BOUNDARY_MARGIN = 0.15
 
@@ -56,6 +64,22 @@ def _probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
 def _binary_probability(outputs: np.ndarray, loss: str) -> np.ndarray:
     probabilities = _probabilities(outputs, loss)
     return probabilities[..., 1] if loss == "cross_entropy" else probabilities[..., 0]
+
+
+def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
+    """Model outputs → one probability-like value per class (..., C): a single output p becomes
+    (1 - p, p); one-hot regression targets (mse, l1) are clipped to [0, 1]."""
+    if outputs.shape[-1] == 1:
+        p = np.clip(_binary_probability(outputs, loss), 0.0, 1.0)
+        return np.stack([1.0 - p, p], axis=-1)
+    return np.clip(_probabilities(outputs, loss), 0.0, 1.0)
+
+
+def spread_over_classes(labels: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` sample indices (at most all), taking each class in turn so every class shows."""
+    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
+    interleaved = [group[i] for i in range(max(map(len, per_class))) for group in per_class if i < len(group)]
+    return np.array(interleaved[:count], dtype=np.int64)
 
 
 @contextmanager
@@ -144,7 +168,12 @@ def make_probes(dataset: Dataset, loss: str, drawn: list[str],
         return series_of({name: value[0] for name, value in outputs.items()})
 
     probes: list[ModelProbe] = [activations]
-    if dataset.kind == "regression" and dataset.in_features == 3:
+    if dataset.class_names:
+        static["task/class_names"] = np.array(dataset.class_names)
+    two_features = dataset.in_features == 2 and dataset.labels is not None
+    if dataset.name == TABLE_TASK and not two_features:
+        probes.append(_table_probe(dataset, loss, rng, static))
+    elif dataset.kind == "regression" and dataset.in_features == 3:
         chosen = rng.choice(len(dataset), size=min(RGB_PROBES, len(dataset)), replace=False)
         inputs, targets = dataset.x[chosen], dataset.y[chosen]
         static.update({"rgb/inputs": inputs, "rgb/targets": targets})
@@ -164,11 +193,16 @@ def make_probes(dataset: Dataset, loss: str, drawn: list[str],
         static.update({"points/xy": dataset.x, "points/labels": dataset.labels,
                        "boundary/extent": np.array([low[0], high[0], low[1], high[1]])})
 
+        many_classes = dataset.classes > 2
+
         def boundary(model: Any) -> dict[str, np.ndarray]:
             with evaluating(model):
                 predicted = model(Tensor(grid)).data
-            probability = _binary_probability(predicted, loss)
-            return {"boundary/probability": probability.reshape(BOUNDARY_GRID, BOUNDARY_GRID)}
+            if many_classes:
+                probability = class_probabilities(predicted, loss).reshape(BOUNDARY_GRID, BOUNDARY_GRID, -1)
+            else:
+                probability = _binary_probability(predicted, loss).reshape(BOUNDARY_GRID, BOUNDARY_GRID)
+            return {"boundary/probability": probability}
 
         probes.append(boundary)
     elif dataset.in_features == 64 and dataset.labels is not None:
@@ -182,6 +216,29 @@ def make_probes(dataset: Dataset, loss: str, drawn: list[str],
 
         probes.append(digit)
     return static, probes
+
+
+def _table_probe(dataset: Dataset, loss: str, rng: np.random.Generator,
+                 static: dict[str, np.ndarray]) -> ModelProbe:
+    """A few of a table's samples: their true classes (or values) and the network's, for the bars."""
+    if dataset.labels is not None:
+        chosen = spread_over_classes(dataset.labels, TABLE_PROBES, rng)
+        static["table/labels"] = dataset.labels[chosen]
+    else:
+        chosen = np.sort(rng.choice(len(dataset), size=min(TABLE_PROBES, len(dataset)), replace=False))
+        targets = dataset.y[:, 0].astype(np.float64)
+        static["table/targets"] = targets[chosen]
+        static["table/range"] = np.array([targets.min(), targets.max()])
+    inputs = dataset.x[chosen]
+
+    def bars(model: Any) -> dict[str, np.ndarray]:
+        with evaluating(model):
+            predicted = model(Tensor(inputs)).data
+        if dataset.labels is not None:
+            return {"table/probabilities": class_probabilities(predicted, loss)}
+        return {"table/predictions": predicted[:, 0].astype(np.float64)}
+
+    return bars
 
 
 class TaskProbes:

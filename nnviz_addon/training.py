@@ -7,7 +7,9 @@ What a record holds: the parameters *after* the optimiser step it is named by, t
 step used, and that step's mini-batch loss (computed before the update, as a torch loop logs it).
 The initial record (step 0) holds the initial weights, zero gradients and a NaN loss, as the
 History contract says. ``accuracy`` (classification tasks) is measured on the whole data set at
-each record, in eval mode.
+each record, in eval mode, on the training split. With ``data.test_fraction`` a seeded share of the
+samples is held out (:func:`~.datasets.train_test`): the run trains on the rest, and every record
+also holds the test loss and test accuracy of its weights (metrics ``test_loss``, ``test_accuracy``).
 
 Extra per-record data comes from *probes*: callables ``probe(run) -> {name: array}`` given to the
 constructor and called at every record (step 0 included); their arrays go to ``History.series``.
@@ -29,7 +31,7 @@ import numpy as np
 
 from . import catalog, layer_stack
 from .config import ModelConfig, Preset, TrainConfig
-from .datasets import TASKS, Batches, Dataset, make_dataset
+from .datasets import Batches, Dataset, make_dataset, task_info, train_test
 from .engine import Tensor, nn, optim
 from .engine.nn import functional as F
 from .history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec
@@ -139,15 +141,19 @@ class TrainingRun:
         self.preset = preset
         train = preset.train
         init_seed, batch_seed, dropout_seed = np.random.SeedSequence(train.seed).spawn(3)
-        self.dataset: Dataset = make_dataset(preset.data, train.loss, dtype=DTYPE)
+        data = preset.data
+        dataset = make_dataset(data, train.loss, dtype=DTYPE)
         init_rng, dropout_rng = np.random.default_rng(init_seed), np.random.default_rng(dropout_seed)
         if preset.model.is_stack:
             # a layer-table model takes the task's samples in their own shape (digits: 1×8×8 images)
-            shape = TASKS[preset.data.task].layer_input_shape
-            self.dataset = dataclasses.replace(self.dataset, x=self.dataset.x.reshape(len(self.dataset), *shape))
+            shape = task_info(data).layer_input_shape
+            dataset = dataclasses.replace(dataset, x=dataset.x.reshape(len(dataset), *shape))
             self.model, self.structure = build_stack(preset.model.layers, shape, init_rng, dropout_rng)
         else:
             self.model, self.structure = build_model(preset.model, init_rng, dropout_rng)
+        self.dataset: Dataset
+        self.test_set: Dataset | None
+        self.dataset, self.test_set = train_test(dataset, data.test_fraction, data.seed, standardize=data.standardize)
         self.model.train()
         self.optimizer = build_optimizer(train, list(self.model.parameters()))
         self._loss: Callable[[Tensor, Tensor], Tensor] = getattr(F, catalog.LOSSES[train.loss])
@@ -158,6 +164,7 @@ class TrainingRun:
         self.step = 0
         self.last_loss = math.nan
         self.last_accuracy: float | None = None
+        self.last_test_loss: float | None = None
         self.finished = False
         self.diverged = False
         self.interrupted = False
@@ -170,7 +177,7 @@ class TrainingRun:
             capacity=self.total_steps // self.record_every + 2,
             config=preset.to_dict(),
         )
-        input_shape = TASKS[preset.data.task].input_shape
+        input_shape = task_info(preset.data).input_shape
         if input_shape is not None:  # the digits' 8×8: the scene draws first-layer weights as images
             self.writer.static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
         self._record(math.nan, with_grads=False)
@@ -245,6 +252,31 @@ class TrainingRun:
         if all(np.isfinite(array).all() for array in self.model.parameter_arrays().values()):
             self._record(self.last_loss)
 
+    def set_parameter(self, key: str, index: tuple[int, ...], value: float) -> float:
+        """Set one weight or bias by hand; returns its old value.
+
+        No training step is taken: the current step is recorded again with the edited weights, its
+        loss the loss of the whole training split (there is no mini-batch), so the History, and
+        everything drawn from it, shows the edit; training goes on from the edited weights.
+        """
+        arrays = self.model.parameter_arrays()
+        if key not in arrays:
+            known = ", ".join(f"{name} {tuple(array.shape)}" for name, array in arrays.items())
+            raise ValueError(f"unknown parameter {key!r}; parameters: {known}")
+        array = arrays[key]
+        index = tuple(int(i) for i in index)
+        if len(index) != array.ndim or not all(0 <= i < n for i, n in zip(index, array.shape, strict=True)):
+            raise ValueError(f"index {index} is out of range for {key!r} of shape {tuple(array.shape)}")
+        if not math.isfinite(value):
+            raise ValueError(f"{key}{list(index)}: the value must be a finite number, got {value}")
+        old = float(array[index])
+        array[index] = value
+        self.last_loss = self.loss_on(self.dataset)
+        if self.writer.last_step == self.step:
+            self.writer.discard_last()
+        self._record(self.last_loss, with_grads=self.step > 0)
+        return old
+
     def history(self) -> History:
         """Everything recorded so far."""
         return self.writer.history()
@@ -256,12 +288,14 @@ class TrainingRun:
         with evaluating(self.model), np.errstate(over="ignore", invalid="ignore"):
             return self.model(Tensor(np.asarray(x, dtype=DTYPE))).data
 
-    def accuracy(self) -> float | None:
-        """The fraction of the whole data set classified right; None for the regression task."""
-        labels = self.dataset.labels
+    def accuracy(self, dataset: Dataset | None = None) -> float | None:
+        """The fraction of ``dataset`` (default: the training split) classified right; None for a
+        regression task."""
+        dataset = self.dataset if dataset is None else dataset
+        labels = dataset.labels
         if labels is None:
             return None
-        outputs = self.evaluate(self.dataset.x)
+        outputs = self.evaluate(dataset.x)
         if outputs.shape[1] == 1:
             # One output: a logit for bce_with_logits, else a probability-like value with 0/1 targets.
             threshold = 0.0 if self.preset.train.loss == "bce_with_logits" else 0.5
@@ -270,9 +304,28 @@ class TrainingRun:
             predicted = outputs.argmax(axis=1)
         return float(np.mean(predicted == labels))
 
+    def loss_on(self, dataset: Dataset) -> float:
+        """The loss of the current weights over all of ``dataset``, in eval mode."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._loss(Tensor(self.evaluate(dataset.x)), Tensor(dataset.y)).item()
+
+    def measure(self) -> dict[str, float]:
+        """The metrics of the current weights: accuracy, and the test split's loss and accuracy."""
+        metrics: dict[str, float] = {}
+        accuracy = self.accuracy()
+        if accuracy is not None:
+            metrics["accuracy"] = accuracy
+        if self.test_set is not None:
+            metrics["test_loss"] = self.loss_on(self.test_set)
+            test_accuracy = self.accuracy(self.test_set)
+            if test_accuracy is not None:
+                metrics["test_accuracy"] = test_accuracy
+        return metrics
+
     def _record(self, loss: float, with_grads: bool = True) -> None:
-        self.last_accuracy = self.accuracy()
-        metrics = {} if self.last_accuracy is None else {"accuracy": self.last_accuracy}
+        metrics = self.measure()
+        self.last_accuracy = metrics.get("accuracy")
+        self.last_test_loss = metrics.get("test_loss")
         series: dict[str, np.ndarray] = {}
         for probe in self._probes:
             series.update(probe(self))
@@ -289,4 +342,5 @@ class TrainingRun:
 
     def _summary(self) -> str:
         accuracy = "" if self.last_accuracy is None else f", accuracy {self.last_accuracy:.3f}"
-        return f"loss {self.last_loss:.4g}{accuracy}"
+        test = "" if self.last_test_loss is None else f", test loss {self.last_test_loss:.4g}"
+        return f"loss {self.last_loss:.4g}{accuracy}{test}"

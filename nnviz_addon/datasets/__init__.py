@@ -1,11 +1,16 @@
-"""Training data: seeded numpy task generators, the shipped 8×8 digits and a mini-batch iterator.
+"""Training data: seeded numpy task generators, the shipped 8×8 digits, your own tables, the test
+split and a mini-batch iterator.
 
 Tasks: ``rgb`` (colours → a colour mapping), the 2D point tasks ``xor``, ``circle``, ``gauss``,
-``spiral``, ``moons``, and ``digits``. Nothing is downloaded.
+``spiral``, ``moons``, ``digits``, and ``table`` (a .csv or .npz of your own). Nothing is downloaded.
 """
 
 from .batches import Batches
-from .dataset import Dataset, make_dataset, output_size
+from .dataset import TABLE_TASK, TASK_NAMES, Dataset, make_dataset, output_size, table_of, task_info
+from .split import test_size, train_test
+from .table import Table, TableError, load_table
 from .tasks import RGB_MAPPINGS, TASKS, TaskInfo
 
-__all__ = ["RGB_MAPPINGS", "TASKS", "Batches", "Dataset", "TaskInfo", "make_dataset", "output_size"]
+__all__ = ["RGB_MAPPINGS", "TABLE_TASK", "TASKS", "TASK_NAMES", "Batches", "Dataset", "Table",
+           "TableError", "TaskInfo", "load_table", "make_dataset", "output_size", "table_of", "task_info",
+           "test_size", "train_test"]

@@ -1,6 +1,7 @@
 """The text above the network: the run's title, and a step counter and loss that change every record.
 
-The counter is a Geometry Nodes text object. Its modifier's number inputs (step, loss, accuracy) are
+The counter is a Geometry Nodes text object. Its modifier's number inputs (step, loss, accuracy, and a
+test split's loss and accuracy) are
 keyed at each record's frame and turned into text by ``Value to String`` → ``Join Strings`` →
 ``String to Curves`` → ``Fill Curve``, so a saved ``.blend`` shows the right numbers on any Blender,
 with no Python handler (render-time handlers also crash renders) and no nnviz installed.
@@ -34,6 +35,9 @@ INPUTS = (
     ("Loss", "NodeSocketFloat"),
     ("Loss Decimals", "NodeSocketInt"),
     ("Accuracy %", "NodeSocketFloat"),
+    ("Test Loss", "NodeSocketFloat"),
+    ("Test Loss Decimals", "NodeSocketInt"),
+    ("Test Accuracy %", "NodeSocketFloat"),
 )
 
 
@@ -53,6 +57,11 @@ def keyed_values(history: History) -> dict[str, np.ndarray]:
     }
     if "accuracy" in history.metrics:
         values["Accuracy %"] = _known(100.0 * np.asarray(history.metrics["accuracy"], dtype=np.float64))
+    if "test_loss" in history.metrics:
+        test_loss = np.asarray(history.metrics["test_loss"], dtype=np.float64)
+        values["Test Loss"], values["Test Loss Decimals"] = _known(test_loss), loss_decimals(test_loss)
+    if "test_accuracy" in history.metrics:
+        values["Test Accuracy %"] = _known(100.0 * np.asarray(history.metrics["test_accuracy"], dtype=np.float64))
     return values
 
 
@@ -69,8 +78,12 @@ def counter_lines(history: History) -> list[str]:
     for record in range(history.records):
         text = (f"step {number(values['Step'][record], 0)}\n"
                 f"loss {number(values['Loss'][record], values['Loss Decimals'][record])}")
+        if "Test Loss" in values:
+            text += f" · test {number(values['Test Loss'][record], values['Test Loss Decimals'][record])}"
         if "Accuracy %" in values:
             text += f"   accuracy {number(values['Accuracy %'][record], 1, '%')}"
+        if "Test Accuracy %" in values:
+            text += f" · test {number(values['Test Accuracy %'][record], 1, '%')}"
         lines.append(text)
     return lines
 
@@ -95,7 +108,7 @@ def add_overlay(collection: bpy.types.Collection, history: History, record_frame
 
     values = keyed_values(history)
     action = keyframes.new_actions([COUNTER_NAME])[0]  # before the object, as keyframes asks
-    tree = _counter_tree(with_accuracy="Accuracy %" in values, size=size, material=material)
+    tree = _counter_tree(shown=set(values), size=size, material=material)
     mesh = objects.tagged(bpy.data.meshes.new(COUNTER_NAME))
     counter = objects.tagged(bpy.data.objects.new(COUNTER_NAME, mesh))
     counter.location = (x, y, z - title_size - LINE_SPACING * size)
@@ -160,19 +173,24 @@ class _TreeBuilder:
         return switch.outputs[0]
 
 
-def _counter_tree(with_accuracy: bool, size: float, material: bpy.types.Material) -> bpy.types.NodeTree:
-    """``step 120`` over ``loss 0.0312   accuracy 97.5%``, as a filled mesh with ``material``."""
+def _counter_tree(shown: set[str], size: float, material: bpy.types.Material) -> bpy.types.NodeTree:
+    """``step 120`` over ``loss 0.0312 · test 0.0450   accuracy 97.5% · test 95.0%`` (the inputs
+    ``shown`` has), as a filled mesh with ``material``."""
     tree = objects.tagged(bpy.data.node_groups.new(COUNTER_NAME, "GeometryNodeTree"))
     for name, socket_type in INPUTS:
-        if with_accuracy or name != "Accuracy %":
+        if name in shown:
             tree.interface.new_socket(name, in_out="INPUT", socket_type=socket_type)
     tree.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
     build = _TreeBuilder(tree)
     group_in = build.node("NodeGroupInput").outputs
     step_line = build.join(["step", build.number(group_in["Step"], 0)], " ")
     loss_parts: list[str | bpy.types.NodeSocket] = ["loss", build.number(group_in["Loss"], group_in["Loss Decimals"])]
-    if with_accuracy:
+    if "Test Loss" in shown:
+        loss_parts += ["·", "test", build.number(group_in["Test Loss"], group_in["Test Loss Decimals"])]
+    if "Accuracy %" in shown:
         loss_parts += ["  accuracy", build.number(group_in["Accuracy %"], 1, unit="%")]
+    if "Test Accuracy %" in shown:
+        loss_parts += ["·", "test", build.number(group_in["Test Accuracy %"], 1, unit="%")]
     text = build.join([step_line, build.join(loss_parts, " ")], "\n")
 
     curves = build.node("GeometryNodeStringToCurves", {"String": text, "Size": size,

@@ -5,7 +5,12 @@ One view per kind of task, chosen by which keys the History has:
 - rgb: for a few probe colours, swatches of the input, the target and the network's current answer;
 - 2D classification: the data points over a tiled plane whose tiles show P(class 1), like
   TensorFlow Playground's output map;
-- digits: the probe digit as an 8 × 8 image and the ten class probabilities as bars.
+- digits: the probe digit as an 8 × 8 image and the ten class probabilities as bars;
+- a table of more than two features (or a regression table): a few probe samples, a column each,
+  with the network's class probabilities as bars (a row per class, the true class's bar green), or
+  the true value over the network's.
+
+A table's class names (``task/class_names``) label the classes; the generated tasks say "class 0".
 
 Colours in the data are display values: the rgb task's colours and the digit's grey levels are sRGB
 in [0, 1] (what a colour picker or an image file means by them), converted to the linear values
@@ -25,6 +30,9 @@ from . import objects
 
 # The two classes in sRGB: an orange and a blue far apart in hue and both clear on the dark background.
 CLASS_COLORS_SRGB = np.array([(0.96, 0.55, 0.12), (0.16, 0.56, 0.94)])
+# Classes past the second (a table's): green, magenta, yellow, teal, then round again.
+PALETTE_SRGB = np.vstack([CLASS_COLORS_SRGB, [(0.30, 0.78, 0.35), (0.85, 0.35, 0.80), (0.93, 0.85, 0.25),
+                                              (0.25, 0.80, 0.78)]])
 # Tiles are the class colours darkened, so the data points (full colour) stand out on their own class.
 TILE_BRIGHTNESS = 0.5
 POINT_OUTLINE_SRGB = (0.92, 0.92, 0.92)
@@ -37,6 +45,8 @@ BAR_CAPTION_ROW = 1.2  # text sizes between the top of the digit image and the t
 _RGB_KEYS = ("rgb/inputs", "rgb/targets", "rgb/outputs")
 _BOUNDARY_KEYS = ("points/xy", "points/labels", "boundary/extent", "boundary/probability")
 _DIGIT_KEYS = ("digits/image", "digits/label", "digits/probabilities")
+_TABLE_CLASS_KEYS = ("table/labels", "table/probabilities")
+_TABLE_VALUE_KEYS = ("table/targets", "table/predictions", "table/range")
 
 
 def linear_rgba(srgb: np.ndarray) -> np.ndarray:
@@ -51,9 +61,26 @@ def class_blend_srgb(probability: np.ndarray) -> np.ndarray:
     return (1 - p) * CLASS_COLORS_SRGB[0] + p * CLASS_COLORS_SRGB[1]
 
 
+def class_colors_srgb(classes: int) -> np.ndarray:
+    """One colour per class (classes, 3), the two-class orange and blue first."""
+    return PALETTE_SRGB[np.arange(classes) % len(PALETTE_SRGB)]
+
+
+def class_mix_srgb(probabilities: np.ndarray) -> np.ndarray:
+    """Class probabilities (..., C) → the class colours mixed in those proportions (sRGB (..., 3))."""
+    weights = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, None)
+    total = weights.sum(axis=-1, keepdims=True)
+    weights = np.divide(weights, total, out=np.full_like(weights, 1 / weights.shape[-1]), where=total > 0)
+    return weights @ class_colors_srgb(weights.shape[-1])
+
+
 def tile_colors(probability: np.ndarray) -> np.ndarray:
     """Linear RGBA of decision-boundary tiles showing ``probability`` of class 1."""
     return linear_rgba(TILE_BRIGHTNESS * class_blend_srgb(probability))
+
+
+def class_name(names: np.ndarray | None, index: int) -> str:
+    return str(names[index]) if names is not None and index < len(names) else f"class {index}"
 
 
 def digit_pixel_colors(image: np.ndarray) -> np.ndarray:
@@ -70,9 +97,11 @@ def add_task_view(parent: bpy.types.Collection, history: History, record_frames:
     record_frames = objects.record_frames_of(history, record_frames, "add_task_view")
     data = {**history.static, **history.series}
     for keys, draw in ((_RGB_KEYS, _rgb_swatches), (_BOUNDARY_KEYS, _decision_boundary),
-                       (_DIGIT_KEYS, _digit)):
+                       (_DIGIT_KEYS, _digit), (_TABLE_CLASS_KEYS, _table_classes),
+                       (_TABLE_VALUE_KEYS, _table_values)):
         if all(k in data for k in keys):
             view = _View(objects.new_collection("nnviz · task", parent), record_frames, placement)
+            view.class_names = np.asarray(data["task/class_names"]) if "task/class_names" in data else None
             draw(view, *(np.asarray(data[k]) for k in keys))
             return view.bounds()
     return None
@@ -84,6 +113,7 @@ class _View:
     def __init__(self, collection: bpy.types.Collection, frames: np.ndarray, rect: Rect) -> None:
         self.collection, self.frames, self.rect = collection, frames, rect
         self.size = rect.text_size
+        self.class_names: np.ndarray | None = None
         self.low, self.high = np.full(3, np.inf), np.full(3, -np.inf)
 
     def grow(self, low: np.ndarray, high: np.ndarray) -> None:
@@ -155,16 +185,20 @@ def _rgb_swatches(view: _View, inputs: np.ndarray, targets: np.ndarray, outputs:
 
 def _decision_boundary(view: _View, xy: np.ndarray, labels: np.ndarray, extent: np.ndarray,
                        probability: np.ndarray) -> None:
-    """P(class 1) tiles (keyed) under the data points (static), in the data's own aspect."""
+    """Class-probability tiles (keyed) under the data points (static), in the data's own aspect:
+    P(class 1) for two classes, each class's probability mixing its colour for more."""
     grid = probability.shape[1]
-    if probability.ndim != 3 or probability.shape[2] != grid or extent.shape != (4,):
+    if probability.ndim not in (3, 4) or probability.shape[2] != grid or extent.shape != (4,):
         raise ValueError(f"add_task_view: boundary/probability {probability.shape} must be (records, G, G) "
-                         f"and boundary/extent {extent.shape} must be (4,)")
+                         f"or (records, G, G, classes) and boundary/extent {extent.shape} must be (4,)")
     if xy.ndim != 2 or xy.shape[1] != 2 or labels.shape != (len(xy),):
         raise ValueError(f"add_task_view: points/xy {xy.shape} and points/labels {labels.shape} must be "
                          f"(N, 2) and (N,)")
-    if labels.size and not np.isin(labels, (0, 1)).all():
-        raise ValueError(f"add_task_view: points/labels must be 0 or 1, got {np.unique(labels).tolist()}")
+    classes = probability.shape[3] if probability.ndim == 4 else 2
+    if labels.size and not np.isin(labels, np.arange(classes)).all():
+        allowed = "0 or 1" if classes == 2 else f"0 … {classes - 1}"
+        raise ValueError(f"add_task_view: points/labels must be {allowed}, got {np.unique(labels).tolist()}")
+    palette = class_colors_srgb(classes)
     rect, size = view.rect, view.size
     xmin, xmax, ymin, ymax = (float(v) for v in extent)
     side = min(rect.width, rect.height - 3.0 * size)  # a title line above, the class key below
@@ -179,17 +213,19 @@ def _decision_boundary(view: _View, xy: np.ndarray, labels: np.ndarray, extent: 
 
     rows, cols = np.divmod(np.arange(grid * grid), grid)
     centres = to_plane(xmin + cols * (xmax - xmin) / (grid - 1), ymin + rows * (ymax - ymin) / (grid - 1))
-    values = probability.reshape(len(probability), -1)
-    keyed = tile_colors(values) if len(values) > 1 else None
+    if classes == 2:
+        colors = tile_colors(probability.reshape(len(probability), -1))
+    else:
+        colors = linear_rgba(TILE_BRIGHTNESS * class_mix_srgb(probability.reshape(len(probability), grid * grid, -1)))
     names = [f"boundary · tile[{r},{c}]" for r, c in zip(rows.tolist(), cols.tolist(), strict=True)]
-    view.squares(names, centres, (tile, tile), tile_colors(values[0]), keyed)
+    view.squares(names, centres, (tile, tile), colors[0], colors if len(colors) > 1 else None)
 
     points = to_plane(xy[:, 0].astype(np.float64), xy[:, 1].astype(np.float64))
     radius = max(0.4 * tile, 0.06 * size)
     sphere = objects.sphere_mesh()
     names = [f"data · point[{i}]" for i in range(len(points))]
     made = view.blobs(names, sphere, points, (radius / NEURON_RADIUS,) * 3, (2 * radius,) * 2,
-                      linear_rgba(CLASS_COLORS_SRGB[labels.astype(np.int64)]), y=-0.5)
+                      linear_rgba(palette[labels.astype(np.int64)]), y=-0.5)
     for point, label in zip(made, labels.tolist(), strict=True):
         point["nnviz_label"] = int(label)
     # A light ring around each point (a larger disc just behind it) keeps it visible on its own class.
@@ -198,9 +234,16 @@ def _decision_boundary(view: _View, xy: np.ndarray, labels: np.ndarray, extent: 
                (ring / NEURON_RADIUS,) * 3, (2 * ring,) * 2,
                np.tile(linear_rgba(np.array(POINT_OUTLINE_SRGB)), (len(points), 1)), y=-0.2)
 
-    key_z = top - side - 1.1 * size
-    view.label("class 0", rect.left, key_z, scale=0.9, srgb=tuple(CLASS_COLORS_SRGB[0]))
-    view.label("class 1", rect.left + 5 * size, key_z, scale=0.9, srgb=tuple(CLASS_COLORS_SRGB[1]))
+    _class_key(view, palette, rect.left, top - side - 1.1 * size)
+
+
+def _class_key(view: _View, palette: np.ndarray, left: float, z: float) -> None:
+    """Each class's name in its colour, in a row from ``left``."""
+    x = left
+    for index, colour in enumerate(palette):
+        text = class_name(view.class_names, index)
+        view.label(text, x, z, scale=0.9, srgb=tuple(colour))
+        x += text_width(text, 0.9 * view.size) + 1.2 * view.size
 
 
 def _digit(view: _View, image: np.ndarray, label: np.ndarray, probabilities: np.ndarray) -> None:
@@ -247,6 +290,80 @@ def _digit(view: _View, image: np.ndarray, label: np.ndarray, probabilities: np.
     # High enough that its "(g)" descenders stay clear of a full bar.
     view.label("P(digit)", bars_left, bottom + height + 0.45 * size, scale=0.8)
     view.grow(np.array([bars_left, -0.05, bottom]), np.array([rect.right, 0.05, top]))
+
+
+def _table_classes(view: _View, labels: np.ndarray, probabilities: np.ndarray) -> None:
+    """A column per probe sample, a row per class: the network's probability of each class as bars,
+    the sample's true class green."""
+    if probabilities.ndim != 3 or labels.shape != (probabilities.shape[1],):
+        raise ValueError(f"add_task_view: table/labels {labels.shape} and table/probabilities "
+                         f"{probabilities.shape} must be (P,) and (records, P, classes)")
+    samples, classes = probabilities.shape[1:]
+    colours = np.tile(np.array(BAR_SRGB), (classes, samples, 1))
+    colours[labels.astype(np.int64), np.arange(samples)] = TRUE_CLASS_BAR_SRGB
+    rows = [class_name(view.class_names, c) for c in range(classes)]
+    _bar_rows(view, f"P(class) for {samples} samples · green: true class", rows, _sample_names(samples),
+              probabilities.transpose(0, 2, 1), colours)
+
+
+def _table_values(view: _View, targets: np.ndarray, predictions: np.ndarray, value_range: np.ndarray) -> None:
+    """A column per probe sample: its true value over the network's, as bars on the targets' scale."""
+    if predictions.ndim != 2 or targets.shape != (predictions.shape[1],) or value_range.shape != (2,):
+        raise ValueError(f"add_task_view: table/targets {targets.shape}, table/predictions {predictions.shape} "
+                         f"and table/range {value_range.shape} must be (P,), (records, P) and (2,)")
+    low, high = (float(v) for v in value_range)
+    span = high - low if high > low else 1.0
+
+    def height(values: np.ndarray) -> np.ndarray:  # the lowest target still gets a sliver of a bar
+        return np.clip(0.05 + 0.95 * (values - low) / span, 0.0, 1.0)
+
+    heights = np.stack([np.broadcast_to(height(targets), predictions.shape), height(predictions)], axis=1)
+    colours = np.stack([np.tile(TRUE_CLASS_BAR_SRGB, (len(targets), 1)), np.tile(BAR_SRGB, (len(targets), 1))])
+    _bar_rows(view, f"{len(targets)} samples · true value and the network's", ["target", "network"],
+              _sample_names(len(targets)), heights, colours)
+
+
+def _sample_names(count: int) -> list[str]:
+    return [f"#{i + 1}" for i in range(count)]
+
+
+def _bar_rows(view: _View, title: str, rows: list[str], columns: list[str], heights: np.ndarray,
+              colours: np.ndarray) -> None:
+    """A grid of bars, one row per name in ``rows`` and one column per name in ``columns``, their
+    heights (records, rows, columns) in [0, 1] keyed, on dark tracks; ``colours`` (rows, columns, 3) sRGB."""
+    rect, size = view.rect, view.size
+    count, width = len(rows), len(columns)
+    view.label(title, rect.left, rect.top - size)
+    header_z = rect.top - 2.3 * size
+    names_width = max(text_width(name, 0.8 * size) for name in rows) + 0.6 * size
+    bars_left = rect.left + names_width
+    pitch_x = (rect.right - bars_left) / width
+    header_scale = min(0.8, 0.95 * pitch_x / max(text_width(name, size) for name in columns))
+    xs = bars_left + (np.arange(width) + 0.5) * pitch_x
+    for x, name in zip(xs.tolist(), columns, strict=True):
+        view.label(name, x, header_z, "CENTER", scale=header_scale)
+    top = header_z - 0.4 * size
+    pitch_z = (top - rect.bottom) / count
+    bar_width, bar_height = 0.7 * pitch_x, 0.8 * pitch_z
+    bottoms = top - (np.arange(count) + 1) * pitch_z + 0.1 * pitch_z
+    for name, bottom in zip(rows, bottoms.tolist(), strict=True):
+        view.label(name, rect.left, bottom + 0.3 * pitch_z, scale=0.8)
+    grid_x, grid_z = np.meshgrid(xs, bottoms)
+    names = [f"table · bar[{r},{c}]" for r in range(count) for c in range(width)]
+    view.squares([f"table · track[{r},{c}]" for r in range(count) for c in range(width)],
+                 np.column_stack([grid_x.ravel(), grid_z.ravel() + bar_height / 2]), (bar_width, bar_height),
+                 np.tile(linear_rgba(np.array(TRACK_SRGB)), (count * width, 1)), y=0.05)
+    # As for the digit's bars: the mesh is a full-height bar with its origin at its foot, scaled in z.
+    values = heights.reshape(len(heights), -1)
+    made, actions = objects.new_objects(names, _bar_mesh(bar_width, bar_height), view.collection,
+                                        np.column_stack([grid_x.ravel(), np.full(values.shape[1], -0.05),
+                                                         grid_z.ravel()]),
+                                        linear_rgba(colours.reshape(-1, 3)), keyed=len(values) > 1)
+    for i, obj in enumerate(made):
+        obj.scale = (1.0, 1.0, float(values[0, i]))
+        if actions:
+            objects.key(obj, actions[i], view.frames, {("scale", 2): values[:, i]})
+    view.grow(np.array([bars_left, -0.05, float(bottoms.min())]), np.array([rect.right, 0.05, rect.top]))
 
 
 def _bar_mesh(width: float, height: float) -> bpy.types.Mesh:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import bpy
-from bpy.props import StringProperty
+from bpy.props import FloatProperty, IntVectorProperty, StringProperty
 
 from ..config import find_presets, load_preset
 from ..history import History
@@ -258,6 +258,38 @@ class NNVIZ_OT_import_history(IdleOperator, bpy.types.Operator):
         return {'FINISHED'}
 
 
+class NNVIZ_OT_set_weight(IdleOperator, bpy.types.Operator):
+    """Set one weight or bias of the built network by hand: the loss, neurons and task view follow at once"""
+
+    bl_idname = "nnviz.set_weight"
+    bl_label = "Set Weight"
+    bl_options = UNDOABLE
+
+    param: StringProperty(name="Parameter", description="The state_dict name, e.g. 0.weight or 0.bias")
+    # Operator arrays have a fixed length: a bias (1-D) is addressed as (i, 0).
+    index: IntVectorProperty(name="Index", size=2, min=0,
+                             description="(row, column) of a weight; (i, 0) for a bias")
+    value: FloatProperty(name="Value")
+
+    @reports_errors
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        SESSION.set_weight(self.param, parameter_index(self.param, tuple(self.index)), self.value)
+        self.report({'INFO'}, SESSION.message)
+        return {'FINISHED'}
+
+
+def parameter_index(key: str, index: tuple[int, ...]) -> tuple[int, ...]:
+    """The operator's two-number index as ``key``'s own: (i, 0) → (i,) for a 1-D parameter."""
+    run = SESSION.run
+    array = None if run is None else run.model.parameter_arrays().get(key)
+    if array is not None and array.ndim == 1:
+        if index[1] != 0:
+            raise ValueError(f"index {index} is out of range for {key!r} of shape {tuple(array.shape)}: "
+                             "a 1-D parameter takes (i, 0)")
+        return index[:1]
+    return index
+
+
 def finish_training(operator: Any, context: bpy.types.Context) -> set[str]:
     """End a run (done, stopped or diverged): keyframe what was recorded, say how it went.
 
@@ -293,4 +325,5 @@ CLASSES = (
     NNVIZ_OT_stop,
     NNVIZ_OT_render,
     NNVIZ_OT_import_history,
+    NNVIZ_OT_set_weight,
 )

@@ -6,7 +6,7 @@ import bpy
 
 from ..config import find_presets
 from . import props
-from .session import SESSION
+from .session import SESSION, cube_of
 
 
 def draw_settings(layout: bpy.types.UILayout, settings: props.NNVIZ_PG_settings,
@@ -56,6 +56,14 @@ class NNVIZ_PT_main(SidebarPanel, bpy.types.Panel):
             icon = 'ERROR' if run is not None and run.diverged else 'INFO'
             layout.label(text=SESSION.message, icon=icon)
 
+        cube = cube_of(context.active_object)
+        if cube is not None and run is not None and cube[0] in run.model.parameter_arrays():
+            # The selected cube's weight, live: typing a value sets it (nnviz.set_weight's job too).
+            box = layout.box()
+            box.label(text=f"{cube[0]}{list(cube[1])}", icon='MESH_CUBE')
+            box.enabled = not SESSION.training
+            box.prop(settings, "weight_value")
+
         row = layout.row(align=True)
         row.operator("nnviz.render", icon='RENDER_ANIMATION')
         row.operator("nnviz.import_history", text="Import History", icon='FILE_TICK')
@@ -88,7 +96,8 @@ class NNVIZ_PT_network(SettingsPanel, bpy.types.Panel):
 
 class NNVIZ_PT_data(SettingsPanel, bpy.types.Panel):
     bl_label = "Task"
-    names = ("task", "samples", "data_seed", "noise", "mapping")
+    names = ("task", "table_path", "table_target", "table_features", "standardize", "samples", "data_seed",
+             "noise", "mapping", "test_fraction")
 
 
 class NNVIZ_PT_training(SettingsPanel, bpy.types.Panel):

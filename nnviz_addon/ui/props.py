@@ -17,6 +17,7 @@ from typing import Any
 import bpy
 import numpy as np
 from bpy.props import (
+    BoolProperty,
     EnumProperty,
     FloatProperty,
     IntProperty,
@@ -26,6 +27,8 @@ from bpy.props import (
 
 from .. import catalog
 from ..config import Preset, PresetError, find_presets, preset_from_dict
+from ..datasets import TABLE_TASK, TASK_NAMES
+from .session import SESSION, cube_of
 
 # The config reads "none" as None for its optional choices, so the panel can offer it as an item.
 NONE = "none"
@@ -49,6 +52,26 @@ def _shipped_preset_items(_self: Any, _context: Any) -> list[tuple[str, str, str
     return _preset_items
 
 
+def _selected_weight(_settings: Any) -> float:
+    """The live value of the active cube's weight (0 when no cube of the built run is active)."""
+    cube = cube_of(bpy.context.active_object)
+    run = SESSION.run
+    if cube is None or run is None or cube[0] not in run.model.parameter_arrays():
+        return 0.0
+    array = run.model.parameter_arrays()[cube[0]]
+    return float(array[cube[1]]) if len(cube[1]) == array.ndim else 0.0
+
+
+def _set_selected_weight(_settings: Any, value: float) -> None:
+    cube = cube_of(bpy.context.active_object)
+    if cube is None:
+        return
+    try:
+        SESSION.set_weight(cube[0], cube[1], value)
+    except ValueError as error:  # a setter can't report: the panel shows the message
+        SESSION.message = str(error)
+
+
 class NNVIZ_PG_settings(bpy.types.PropertyGroup):
     preset: EnumProperty(name="Preset", description="A shipped preset to load",
                          items=_shipped_preset_items)
@@ -67,11 +90,21 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
                        description="Normalisation after each hidden linear layer")
     dropout: FloatProperty(name="Dropout", min=0.0, max=0.99, default=0.0)
 
-    task: EnumProperty(name="Task", items=_items(catalog.TASKS), default="rgb")
+    task: EnumProperty(name="Task", items=_items(TASK_NAMES), default="rgb")
     samples: IntProperty(name="Samples", min=2, default=200, description="Training examples to generate")
     data_seed: IntProperty(name="Data seed", min=0, default=0)
     noise: FloatProperty(name="Noise", min=0.0, max=1.0, default=0.1, description="Jitter of the 2D points")
     mapping: EnumProperty(name="Colour mapping", items=_items(catalog.RGB_MAPPINGS), default="complement")
+    table_path: StringProperty(name="Table", subtype="FILE_PATH", options=_BLEND_RELATIVE_PATH,
+                               description="Your own data: a .csv with a header row, or an .npz of columns")
+    table_target: StringProperty(name="Target column", description="The column to predict: whole numbers or "
+                                 "text make a classification, real numbers a regression")
+    table_features: StringProperty(name="Feature columns", description="Comma-separated column names; "
+                                   "empty uses every column but the target")
+    standardize: BoolProperty(name="Standardise", description="Shift and scale each feature by the training "
+                              "split's mean and standard deviation")
+    test_fraction: FloatProperty(name="Test fraction", min=0.0, max=0.95, default=0.0,
+                                 description="Held out (seeded by the data seed) for the test loss and accuracy")
 
     loss: EnumProperty(name="Loss", items=_items(catalog.LOSSES), default="mse")
     optimizer: EnumProperty(name="Optimizer", items=_items(catalog.OPTIMIZERS), default="sgd")
@@ -96,6 +129,8 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
         (name, label, description) for name, (label, description) in catalog.RENDER_QUALITIES.items()])
     render_samples: IntProperty(name="Render samples", min=1, default=16,
                                 description="Cycles / EEVEE samples")
+    weight_value: FloatProperty(name="Value", precision=4, get=_selected_weight, set=_set_selected_weight,
+                                description="The selected cube's weight in the live model: editing it sets it")
     output_path: StringProperty(name="Output", subtype="FILE_PATH", default="//nnviz.mp4",
                                 description="Where Render MP4 writes the video (// is the .blend's folder)",
                                 options=_BLEND_RELATIVE_PATH)
@@ -122,7 +157,9 @@ FIELDS: tuple[Field, ...] = tuple(Field(prop, *path.split(".")) for prop, path i
     ("layers", "model.layers"), ("activation", "model.activation"),
     ("output_activation", "model.output_activation"), ("norm", "model.norm"), ("dropout", "model.dropout"),
     ("task", "data.task"), ("samples", "data.samples"), ("data_seed", "data.seed"), ("noise", "data.noise"),
-    ("mapping", "data.mapping"),
+    ("mapping", "data.mapping"), ("table_path", "data.path"), ("table_target", "data.target"),
+    ("table_features", "data.features"), ("standardize", "data.standardize"),
+    ("test_fraction", "data.test_fraction"),
     ("loss", "train.loss"), ("optimizer", "train.optimizer"), ("lr", "train.lr"),
     ("batch_size", "train.batch_size"), ("steps", "train.steps"), ("record_every", "train.record_every"),
     ("train_seed", "train.seed"), ("momentum", "train.momentum"), ("weight_decay", "train.weight_decay"),
@@ -132,10 +169,17 @@ FIELDS: tuple[Field, ...] = tuple(Field(prop, *path.split(".")) for prop, path i
 ))
 
 
+TABLE_PROPS = ("table_path", "table_target", "table_features", "standardize")
+
+
 def applies(settings: NNVIZ_PG_settings, prop: str) -> bool:
     """Whether a setting means anything with the others as they are (the panel hides it otherwise)."""
     if prop == "mapping":
         return settings.task == "rgb"
+    if prop in TABLE_PROPS:
+        return settings.task == TABLE_TASK
+    if prop in ("samples", "noise"):  # a table trains on every row it has
+        return settings.task != TABLE_TASK
     if prop == "momentum":
         return settings.optimizer in catalog.MOMENTUM_OPTIMIZERS
     if prop in SIZES_ONLY:
@@ -178,6 +222,10 @@ def to_preset_dict(settings: NNVIZ_PG_settings) -> dict[str, Any]:
         value = getattr(settings, field.prop)
         if field.prop == "layers":
             value = parse_layers(value)
+        elif field.prop == "table_features":
+            value = [word.strip() for word in value.split(",") if word.strip()]
+        elif field.prop == "table_path":
+            value = bpy.path.abspath(value) if value else value
         elif field.prop == "resolution":
             value = list(value)
         elif isinstance(value, float):
@@ -214,10 +262,10 @@ def panel_values(preset: Preset) -> dict[str, Any]:
         if field.key not in data[field.section]:  # a layer-table preset has no activation, norm, …
             continue
         value = data[field.section][field.key]
-        if field.prop == "layers":
-            if preset.model.is_stack:
-                continue
-            value = ", ".join(str(size) for size in value)
+        if field.prop == "layers" and preset.model.is_stack:
+            continue
+        if field.prop in ("layers", "table_features"):
+            value = ", ".join(str(item) for item in value)
         elif value is None:
             value = NONE
         _check_fits(field, value, preset.source)

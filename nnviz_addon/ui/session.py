@@ -9,6 +9,7 @@ or a deleted cube never leaves a dangling reference behind.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import bpy
@@ -17,8 +18,19 @@ import numpy as np
 from .. import api, magnitude, scene
 from ..config import Preset, RenderConfig
 from ..history import History
+from ..scene import objects
 from ..scene.options import SceneOptions
 from ..training import TrainingRun
+
+EDITS_PROPERTY = "nnviz_edits"  # on the root collection: the hand edits in effect when it was built
+
+
+@dataclass(frozen=True)
+class WeightEdit:
+    key: str
+    index: tuple[int, ...]
+    old: float
+    new: float
 
 
 class Session:
@@ -38,6 +50,8 @@ class Session:
         self.shown: dict[str, np.ndarray] = {}  # the values last shown live, for the |Δw| view
         self.keyed_step = 0  # the step the keyframes go up to
         self.message = ""  # the last thing worth telling the user, shown in the panel
+        self.edits: list[WeightEdit] = []  # weights set by hand at the current step, for undo and redo
+        self.applied = 0  # how many of the edits are in effect (fewer after an undo)
 
     @property
     def training(self) -> bool:
@@ -54,6 +68,7 @@ class Session:
         self.preset = preset
         self.options = SceneOptions.from_render_config(preset.render)
         self.message = ""
+        self.edits, self.applied = [], 0
         self.keyframe()
 
     def ensure_run(self, preset: Preset, restart_finished: bool) -> None:
@@ -64,6 +79,11 @@ class Session:
 
     def keyframe(self) -> History:
         """Rebuild the cubes with everything trained so far keyframed, so scrubbing replays it."""
+        if self.run.step != self.keyed_step:
+            self.edits, self.applied = [], 0  # trained on: the hand edits are part of the run now
+        return self._build()
+
+    def _build(self) -> History:
         self.run.record_now()
         history = self.run.history()
         api.animate(history, options=self.options, render=self.preset.render)
@@ -72,7 +92,42 @@ class Session:
         self.size_scale = {}
         self.shown = {key: value.copy() for key, value in self.run.model.parameter_arrays().items()}
         self.keyed_step = self.run.step
+        root = objects.root_collection()
+        if root is not None:
+            root[EDITS_PROPERTY] = self.applied  # what an undo brings back tells sync_edits where it is
         return history
+
+    def set_weight(self, key: str, index: tuple[int, ...], value: float) -> float:
+        """Set one weight or bias of the built run by hand and redraw everything from it (cube colour,
+        loss, neurons, task view) without a training step; returns the old value. The cube stays
+        selected. Train then goes on from the edited weights."""
+        if self.run is None:
+            raise ValueError("Build the network first: there is no run whose weights could be set")
+        if self.training:
+            raise ValueError("Training is running: press Stop (or Esc) first")
+        old = self.run.set_parameter(key, index, value)
+        del self.edits[self.applied:]
+        self.edits.append(WeightEdit(key, tuple(int(i) for i in index), old, float(value)))
+        self.applied = len(self.edits)
+        self._build()
+        select_cube(key, index)
+        self.message = f"Set {key}{list(index)} from {old:.4g} to {value:.4g}"
+        return old
+
+    def sync_edits(self, applied: int) -> None:
+        """Bring the model to ``applied`` hand edits (what an undone or redone scene holds): undo
+        restores the scene's data but not the numpy model, so the model follows it here."""
+        if (self.run is None or self.run.step != self.keyed_step or applied == self.applied
+                or not 0 <= applied <= len(self.edits)):
+            return  # nothing to follow, or trained since: the edits are part of the run
+        while self.applied > applied:
+            self.applied -= 1
+            edit = self.edits[self.applied]
+            self.run.set_parameter(edit.key, edit.index, edit.old)
+        while self.applied < applied:
+            edit = self.edits[self.applied]
+            self.run.set_parameter(edit.key, edit.index, edit.new)
+            self.applied += 1
 
     def show_live(self) -> None:
         """Colour the cubes with the weights as they are now (no keyframes; fast enough per tick).
@@ -137,6 +192,26 @@ class Session:
         if run.last_accuracy is not None:
             parts.append(f"accuracy {run.last_accuracy:.0%}")
         return " · ".join(parts)
+
+
+def cube_of(obj: bpy.types.Object | None) -> tuple[str, tuple[int, ...]] | None:
+    """(parameter, index) of a built cube, None for anything else."""
+    if obj is None or "nnviz_param" not in obj or "nnviz_index" not in obj:
+        return None
+    return str(obj["nnviz_param"]), tuple(int(i) for i in obj["nnviz_index"])
+
+
+def select_cube(key: str, index: tuple[int, ...]) -> None:
+    """Make the cube of ``key[index]`` the only selected object and the active one."""
+    root = objects.root_collection()
+    view_layer = bpy.context.view_layer
+    view_layer.update()  # the rebuilt objects join the view layer's list only when it updates
+    for obj in root.all_objects if root is not None else ():
+        chosen = cube_of(obj) == (key, tuple(index))
+        if obj.name in view_layer.objects:
+            obj.select_set(chosen)
+        if chosen:
+            view_layer.objects.active = obj
 
 
 SESSION = Session()
