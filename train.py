@@ -49,6 +49,8 @@ def script_arguments(argv: list[str]) -> list[str]:
 
 
 def parse_arguments(args: list[str]) -> argparse.Namespace:
+    from nnviz_addon.config import CAMERA_PATHS, MOTIONS, STYLES
+
     parser = ArgumentParser(prog="train.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", help="a preset .toml file or a shipped preset's name (e.g. xor)")
     parser.add_argument("--out", type=Path, help="the MP4 to render")
@@ -57,6 +59,9 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--engine", help="workbench, eevee or cycles (overrides the preset)")
     parser.add_argument("--resolution", type=resolution, help="WIDTHxHEIGHT, e.g. 1280x720")
     parser.add_argument("--fps", type=int, help="frames per second of the video")
+    parser.add_argument("--style", choices=STYLES, help="diagram (flat, face-on) or film (3D, moving camera)")
+    parser.add_argument("--camera-path", choices=CAMERA_PATHS, help="the film's camera path")
+    parser.add_argument("--motion", choices=MOTIONS, help="linear or smooth (eased) change between records")
     parser.add_argument("--save-blend", type=Path, metavar="PATH", help="also save the animated scene")
     parser.add_argument("--history", type=Path, metavar="PATH",
                         help="write the recorded run to this .npz; without --preset, animate this saved run")
@@ -120,7 +125,8 @@ class Every:
 
 
 def render_overrides(options: argparse.Namespace) -> dict[str, Any]:
-    chosen = {"engine": options.engine, "resolution": options.resolution, "fps": options.fps}
+    chosen = {"engine": options.engine, "resolution": options.resolution, "fps": options.fps,
+              "style": options.style, "camera_path": options.camera_path, "motion": options.motion}
     return {key: value for key, value in chosen.items() if value is not None}
 
 

@@ -29,6 +29,9 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 RENDER_ENGINES = ("workbench", "eevee", "cycles")
 COLOR_SCALES = ("global", "layer")
+STYLES = ("diagram", "film")  # the flat face-on picture, or lit 3D blocks under a moving camera
+CAMERA_PATHS = ("fly-through", "orbit", "static")  # the film's camera; see film_plan.py
+MOTIONS = ("linear", "smooth")  # how keyed values move between two records
 MAGNITUDES = MODES  # what a cube's size can show, as magnitude.py draws it
 LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
 MAX_SAMPLES = 100_000
@@ -78,6 +81,10 @@ class RenderConfig:
     color_scale: str = "global"
     magnitude: str = "none"  # what a cube's size shows: none | gradient (|∂L/∂w|) | update (|Δw|)
     samples: int = 16  # Cycles / EEVEE render samples
+    style: str = "diagram"  # diagram | film
+    camera_path: str = "fly-through"  # film only: fly-through | orbit | static
+    camera_timing: tuple[float, float] = (0.1, 0.2)  # film: the run's share on the opening, closing shot
+    motion: str = "linear"  # linear | smooth (eased between records)
 
 
 SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig,
@@ -192,6 +199,15 @@ def _int_list(min_length: int, exact: bool = False) -> Checker:
     return check
 
 
+def _fraction_pair(minimum: float, maximum: float) -> Checker:
+    def check(key: str, value: Any) -> tuple[float, float]:
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise PresetError(f"{key}: expected a list of two numbers in [{minimum:g}, {maximum:g}], "
+                              f"got {_describe(value)}")
+        return tuple(_number(minimum, maximum)(f"{key}[{i}]", item) for i, item in enumerate(value))
+    return check
+
+
 RULES: dict[str, dict[str, Checker]] = {
     "model": {
         "layers": _int_list(2),
@@ -226,6 +242,10 @@ RULES: dict[str, dict[str, Checker]] = {
         "color_scale": _choice(COLOR_SCALES),
         "magnitude": _choice(MAGNITUDES),
         "samples": _integer(1),
+        "style": _choice(STYLES),
+        "camera_path": _choice(CAMERA_PATHS),
+        "camera_timing": _fraction_pair(0.0, 0.45),
+        "motion": _choice(MOTIONS),
     },
 }
 

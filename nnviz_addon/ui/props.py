@@ -16,6 +16,7 @@ import numpy as np
 from bpy.props import (
     EnumProperty,
     FloatProperty,
+    FloatVectorProperty,
     IntProperty,
     IntVectorProperty,
     StringProperty,
@@ -23,12 +24,15 @@ from bpy.props import (
 
 from ..config import (
     ACTIVATIONS,
+    CAMERA_PATHS,
     COLOR_SCALES,
     MOMENTUM_OPTIMIZERS,
+    MOTIONS,
     NORMS,
     OPTIMIZERS,
     OUTPUT_ACTIVATIONS,
     RENDER_ENGINES,
+    STYLES,
     Preset,
     PresetError,
     find_presets,
@@ -97,6 +101,15 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
         ("gradient", "Gradient |∂L/∂w|", "A cube grows with its weight's gradient at each recorded step"),
         ("update", "Update |Δw|", "A cube grows with how much its weight changed since the last record"),
     ])
+    style: EnumProperty(name="Style", items=_items(STYLES), default="diagram",
+                        description="Diagram: flat and face-on; film: lit 3D blocks under a moving camera")
+    camera_path: EnumProperty(name="Camera path", items=_items(CAMERA_PATHS), default="fly-through",
+                              description="How the film's camera travels over the run")
+    camera_timing: FloatVectorProperty(name="Opening / closing shot", size=2, min=0.0, max=0.45,
+                                       default=(0.1, 0.2), precision=2,
+                                       description="The film's share spent on its opening and closing shots")
+    motion: EnumProperty(name="Motion", items=_items(MOTIONS), default="linear",
+                         description="Linear steps between records, or smooth (eased) ones")
     engine: EnumProperty(name="Render engine", items=_items(RENDER_ENGINES), default="workbench")
     resolution: IntVectorProperty(name="Resolution", size=2, min=16, default=(1280, 720))
     fps: IntProperty(name="FPS", min=1, default=24)
@@ -135,6 +148,8 @@ FIELDS: tuple[Field, ...] = tuple(Field(prop, *path.split(".")) for prop, path i
     ("engine", "render.engine"), ("resolution", "render.resolution"), ("fps", "render.fps"),
     ("frames_per_record", "render.frames_per_record"), ("color_scale", "render.color_scale"),
     ("magnitude", "render.magnitude"), ("render_samples", "render.samples"),
+    ("style", "render.style"), ("camera_path", "render.camera_path"), ("camera_timing", "render.camera_timing"),
+    ("motion", "render.motion"),
 ))
 
 
@@ -144,6 +159,8 @@ def applies(settings: NNVIZ_PG_settings, prop: str) -> bool:
         return settings.task == "rgb"
     if prop == "momentum":
         return settings.optimizer in MOMENTUM_OPTIMIZERS
+    if prop in ("camera_path", "camera_timing"):
+        return settings.style == "film"
     return True
 
 
@@ -168,6 +185,8 @@ def to_preset_dict(settings: NNVIZ_PG_settings) -> dict[str, Any]:
             value = parse_layers(value)
         elif field.prop == "resolution":
             value = list(value)
+        elif field.prop == "camera_timing":
+            value = [decimal_float(share) for share in value]
         elif isinstance(value, float):
             value = decimal_float(value)
         data[field.section][field.key] = value
