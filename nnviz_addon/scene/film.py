@@ -108,7 +108,7 @@ def _block_material() -> bpy.types.Material:
     lowest.operation = "MINIMUM"
     glow = nodes.new("ShaderNodeMapRange")  # min(r, g, b): 1 at white, 0 at a saturated colour
     glow.inputs["From Min"].default_value, glow.inputs["From Max"].default_value = 1.0, 0.0
-    glow.inputs["To Min"].default_value, glow.inputs["To Max"].default_value = 0.05, 1.6
+    glow.inputs["To Min"].default_value, glow.inputs["To Max"].default_value = 0.05, 0.8
     surface = nodes.new("ShaderNodeBsdfPrincipled")
     surface.inputs["Roughness"].default_value = 0.38
     output = nodes.new("ShaderNodeOutputMaterial")
@@ -151,9 +151,10 @@ def _shot_boxes(layout: Layout, views: Sequence[Bounds | None], depth: float) ->
     """The boxes the camera path frames: the network, each layer, a close-up, everything."""
     half = max(depth, CUBE_SIZE) / 2
     layer_boxes: dict[str, list[Bounds]] = {}
+    reach = np.array([0.5, half, 0.5])  # from a cube's centre to its cell's edge, and its relief
     for block in layout.blocks:
-        low = block.positions.min(axis=0) - (0.5, half, 0.5)
-        high = block.positions.max(axis=0) + (0.5, half, 0.5)
+        low = block.positions.min(axis=0) - reach
+        high = block.positions.max(axis=0) + reach
         layer_boxes.setdefault(block.layer, []).append((tuple(low), tuple(high)))
     for name, label in layout.layer_labels.items():
         x, y, z = label.position
@@ -209,25 +210,18 @@ def _set_stage(scene: bpy.types.Scene, root: bpy.types.Collection, everything: B
     shading = scene.display.shading
     shading.light = "STUDIO"
     shading.color_type = "OBJECT"
-    shading.show_shadows = True
-    shading.shadow_intensity = 0.55
+    # Workbench's shadows are stencil volumes: on a CPU (llvmpipe) they made a frame 4x slower than
+    # the diagram's (measured at 640x360: ~15 s vs ~4 s), so the preview has studio light and cavity only.
+    shading.show_shadows = False
     shading.show_cavity = True
     shading.cavity_type = "BOTH"
     shading.show_specular_highlight = True
-    scene.display.light_direction = (0.45, -0.55, 0.7)
-    scene.display.shadow_shift = 0.1
     eevee = scene.eevee
     if hasattr(eevee, "use_gtao"):  # ambient occlusion (EEVEE Next keeps the switch for its horizon scan)
         eevee.use_gtao = True
     if hasattr(eevee, "use_shadows"):
         eevee.use_shadows = True
-    view = scene.view_settings
-    view.view_transform = "AgX" if "AgX" in _view_transforms(scene) else "Filmic"
-    view.look = "None"
-
-
-def _view_transforms(scene: bpy.types.Scene) -> set[str]:
-    return {item.identifier for item in scene.view_settings.bl_rna.properties["view_transform"].enum_items}
+    # The view transform stays the diagram's 'Standard': AgX would wash out the colour map.
 
 
 def _key_camera(scene: bpy.types.Scene, lens: film_plan.Lens, shots: Sequence[film_plan.Shot]) -> None:
