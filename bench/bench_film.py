@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import bpy  # noqa: E402
+import bpy
 
-from nnviz_addon import api  # noqa: E402
+from nnviz_addon import api
 
 
 def seconds_to_render(history, config, path: Path) -> float:

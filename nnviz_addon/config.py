@@ -32,6 +32,7 @@ COLOR_SCALES = ("global", "layer")
 STYLES = ("diagram", "film")  # the flat face-on picture, or lit 3D blocks under a moving camera
 CAMERA_PATHS = ("fly-through", "orbit", "static")  # the film's camera; see film_plan.py
 MOTIONS = ("linear", "smooth")  # how keyed values move between two records
+FORWARD_PASSES = ("none", "intro")  # film: the probe input's signal travelling through the layers first
 MAGNITUDES = MODES  # what a cube's size can show, as magnitude.py draws it
 LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
 MAX_SAMPLES = 100_000
@@ -85,6 +86,7 @@ class RenderConfig:
     camera_path: str = "fly-through"  # film only: fly-through | orbit | static
     camera_timing: tuple[float, float] = (0.1, 0.2)  # film: the run's share on the opening, closing shot
     motion: str = "linear"  # linear | smooth (eased between records)
+    forward_pass: str = "none"  # film only: none | intro (neurons light up layer by layer before the run)
 
 
 SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig,
@@ -246,6 +248,7 @@ RULES: dict[str, dict[str, Checker]] = {
         "camera_path": _choice(CAMERA_PATHS),
         "camera_timing": _fraction_pair(0.0, 0.45),
         "motion": _choice(MOTIONS),
+        "forward_pass": _choice(FORWARD_PASSES),
     },
 }
 

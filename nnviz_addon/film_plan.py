@@ -189,6 +189,15 @@ def path(kind: str, network: Bounds, layers: Sequence[Bounds], close_up: Bounds,
     return [open_shot, *timed, end_shot]
 
 
+FORWARD_STEP_FRAMES = 12  # between two columns of neurons lighting up in the forward pass
+
+
+def forward_pass_frames(columns: int, start: int, step: int = FORWARD_STEP_FRAMES) -> np.ndarray:
+    """The frame each of ``columns`` neuron columns (input first) lights up at, in a forward pass
+    whose first frame (all dark) is ``start``; the pass takes ``(columns + 1) * step`` frames."""
+    return start + step * np.arange(1, columns + 1)
+
+
 @dataclass(frozen=True)
 class HudPlacement:
     """Where a group of picture-plane objects goes on the HUD: a point ``p`` of the XZ plane lands

@@ -223,3 +223,38 @@ def test_diagram_is_the_default_and_builds_no_film() -> None:
     assert "nnviz_film_shots" not in bpy.data.collections["nnviz"]
     assert not [o for o in bpy.data.objects if "nnviz_hud" in o]
     assert scene.SceneOptions().style == "diagram"
+
+
+def test_forward_pass_lights_each_layer_with_its_probe_activations_in_turn() -> None:
+    from nnviz_addon import colormap
+    from nnviz_addon.scene import film, neurons
+
+    build_film("xor", forward_pass="intro", frames_per_record=2)
+    sc = bpy.context.scene
+    history = api.train("xor", steps=STEPS)
+    columns = film.neuron_columns(history)
+    assert columns == ["input", "layer 0", "layer 2"]
+    lit_at = film_plan.forward_pass_frames(len(columns), sc.frame_start)
+    first_record = sc.frame_start + (len(columns) + 1) * film_plan.FORWARD_STEP_FRAMES
+    assert int(sc.frame_end) == first_record + 2 * (history.records - 1)
+    for k, (column, frame) in enumerate(zip(columns, lit_at, strict=True)):
+        if column == "input":
+            values = np.asarray(history.static["probe/input"], dtype=np.float64)[None]
+            scale = neurons.activation_scale(values, None)
+        else:
+            spec = next(s for s in history.structure if f"layer {s.name}" == column)
+            series = np.asarray(history.series[f"activation/{spec.name}"], dtype=np.float64)
+            values, scale = series[:1], neurons.activation_scale(series, spec.activation)
+        expected = colormap.colors(values, scale)[0, :, :3]
+        spheres = sorted((o for o in bpy.data.objects if o.get("nnviz_neuron") == column),
+                         key=lambda o: o["nnviz_index"])
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        sc.frame_set(int(frame) - 1)
+        before = np.array([tuple(s.evaluated_get(depsgraph).color)[:3] for s in spheres])
+        assert np.allclose(before, film.DARK, atol=1e-6), f"{column} lit before its turn"
+        sc.frame_set(int(frame))
+        lit = np.array([tuple(s.evaluated_get(depsgraph).color)[:3] for s in spheres])
+        assert np.allclose(lit, expected, atol=1e-5), column
+        if k + 1 < len(columns):  # the next column is still dark
+            following = [o for o in bpy.data.objects if o.get("nnviz_neuron") == columns[k + 1]]
+            assert np.allclose(tuple(following[0].evaluated_get(depsgraph).color)[:3], film.DARK, atol=1e-6)

@@ -61,7 +61,8 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=caption,
                                           size_labels=size_labels, size_caption=size_caption,
                                           input_shape=history.input_shape)
-    frames = options.frame_start + np.arange(history.records) * options.frames_per_record
+    first_record = options.frame_start + film.intro_frames(history, options)
+    frames = first_record + np.arange(history.records) * options.frames_per_record
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
     keyed = history.records > 1
     actions = [objects.cube_actions(block) if keyed else [] for block in layout.blocks]  # before any cube

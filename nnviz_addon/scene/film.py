@@ -8,6 +8,9 @@
   stronger they are), a floor and a backdrop catch their shadows, soft sun lights and a dim world
   light them; Workbench gets studio light, shadows and cavity;
 - the camera is perspective, keyed at every frame along a path of :mod:`..film_plan` (no handler);
+- with ``forward_pass = "intro"`` the film opens on the probe input's signal travelling through
+  the network: every neuron starts dark and each column lights up with its activation in turn,
+  input first (the records start after it, see :func:`intro_frames`);
 - the title, counter and legends are parented to the camera in the band at the top of the frame
   (a heads-up overlay), so they stay upright and legible in every shot.
 
@@ -37,6 +40,22 @@ FILM_MATERIAL = "nnviz · film blocks"
 SURFACE_MATERIAL = "nnviz · film surface"
 DEPTH_CHANNEL = ("scale", 1)
 HUD_SIDES = {"overlay": "left", "legend": "right"}
+DARK = (0.006, 0.006, 0.007)  # linear; an unlit neuron, just off the background
+
+
+def neuron_columns(history: History) -> list[str]:
+    """The ``nnviz_neuron`` names of the neuron columns :mod:`.neurons` draws, input first."""
+    columns = ["input"] if "probe/input" in history.static and history.structure else []
+    return columns + [f"layer {spec.name}" for spec in history.structure
+                      if f"activation/{spec.name}" in history.series]
+
+
+def intro_frames(history: History, options: SceneOptions) -> int:
+    """Frames the film's forward-pass intro takes before the first record (0 without one)."""
+    if options.style != "film" or options.forward_pass == "none":
+        return 0
+    columns = len(neuron_columns(history))
+    return (columns + 1) * film_plan.FORWARD_STEP_FRAMES if columns else 0
 
 
 def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, options: SceneOptions,
@@ -52,6 +71,9 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, 
     _set_stage(scene, root, boxes["everything"])
     shots = film_plan.path(options.camera_path, boxes["network"], boxes["layers"], boxes["close-up"],
                            boxes["everything"], options.camera_timing)
+    if intro_frames(history, options):
+        scene.frame_start = options.frame_start
+        _key_forward_pass(root, history, options.frame_start)
     _key_camera(scene, lens, shots)
     root["nnviz_film_shots"] = [{"name": s.name, "start": s.start, "end": s.end,
                                  "box": [*s.box[0], *s.box[1]]} for s in shots]
@@ -85,6 +107,33 @@ def _key_depths(root: bpy.types.Collection, history: History, options: SceneOpti
             else:
                 cube.scale[1] = float(cube_depths[0])
     return deepest
+
+
+def _key_forward_pass(root: bpy.types.Collection, history: History, start: int) -> None:
+    """Every neuron dark from ``start``, each column lit with its first record's colour at its
+    turn (:func:`.film_plan.forward_pass_frames`), holding until the records take over."""
+    columns = neuron_columns(history)
+    lit_at = dict(zip(columns, film_plan.forward_pass_frames(len(columns), start).tolist(), strict=True))
+    channels = [("color", c) for c in range(3)]
+    for sphere in root.all_objects:
+        column = sphere.get("nnviz_neuron")
+        if column not in lit_at:
+            continue
+        lit = tuple(sphere.color)[:3]
+        curves = {(c.data_path, c.array_index): c for c in keyframes.fcurves_of(sphere)}
+        if not curves:  # a column that never changes (the probe input): keyed here for the first time
+            action = keyframes.new_actions([f"nnviz · {sphere.name} · forward pass"])[0]
+            values = np.array([DARK, lit]).T
+            keyframes.write_curves(sphere, action, channels, np.array([start, lit_at[column]]), values,
+                                   interpolation="CONSTANT")
+            continue
+        for channel in channels:
+            curve = curves[channel]
+            first = curve.keyframe_points[0].co[1]  # the first record's colour
+            dark = curve.keyframe_points.insert(start, DARK[channel[1]], options={"FAST"})
+            dark.interpolation = "CONSTANT"
+            curve.keyframe_points.insert(lit_at[column], first, options={"FAST"}).interpolation = "CONSTANT"
+        sphere.update_tag()
 
 
 def _block_material() -> bpy.types.Material:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import CAMERA_PATHS, COLOR_SCALES, MOTIONS, STYLES
+from ..config import CAMERA_PATHS, COLOR_SCALES, FORWARD_PASSES, MOTIONS, STYLES
 from ..magnitude import MODES
 
 
@@ -19,7 +19,9 @@ class SceneOptions:
     :mod:`nnviz_addon.magnitude`. ``style``: ``"diagram"`` (flat, face-on) or ``"film"`` (lit 3D
     blocks whose depth shows |value|, a moving camera, a heads-up overlay: :mod:`.film`), with the
     film's ``camera_path`` and ``camera_timing`` (shares of the film on its opening and closing
-    shots). ``motion``: ``"linear"`` or ``"smooth"`` (eased) change between two records."""
+    shots) and ``forward_pass`` (``"intro"``: before the run, the probe input's neurons light up
+    layer by layer; the records then start later). ``motion``: ``"linear"`` or ``"smooth"``
+    (eased) change between two records."""
 
     frames_per_record: int = 1
     color_scale: str = "global"
@@ -29,6 +31,7 @@ class SceneOptions:
     camera_path: str = "fly-through"
     camera_timing: tuple[float, float] = (0.1, 0.2)
     motion: str = "linear"
+    forward_pass: str = "none"
 
     def __post_init__(self) -> None:
         if not isinstance(self.frames_per_record, int) or self.frames_per_record < 1:
@@ -41,7 +44,8 @@ class SceneOptions:
             raise ValueError(f"SceneOptions.frame_start must be an integer, got {self.frame_start!r}")
         if self.magnitude not in MODES:
             raise ValueError(f"SceneOptions.magnitude must be one of {MODES}, got {self.magnitude!r}")
-        for name, allowed in (("style", STYLES), ("camera_path", CAMERA_PATHS), ("motion", MOTIONS)):
+        for name, allowed in (("style", STYLES), ("camera_path", CAMERA_PATHS), ("motion", MOTIONS),
+                              ("forward_pass", FORWARD_PASSES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"SceneOptions.{name} must be one of {allowed}, got {getattr(self, name)!r}")
         timing = tuple(self.camera_timing)
@@ -51,9 +55,10 @@ class SceneOptions:
     @classmethod
     def from_render_config(cls, render: Any, frame_start: int = 1) -> SceneOptions:
         """From a ``config.RenderConfig`` (or anything with its ``frames_per_record``,
-        ``color_scale``, ``magnitude``, ``style``, ``camera_path``, ``camera_timing`` and ``motion``
-        attributes)."""
+        ``color_scale``, ``magnitude``, ``style``, ``camera_path``, ``camera_timing``, ``motion`` and
+        ``forward_pass`` attributes)."""
         return cls(frames_per_record=int(render.frames_per_record), color_scale=str(render.color_scale),
                    frame_start=frame_start, magnitude=str(render.magnitude), style=str(render.style),
                    camera_path=str(render.camera_path),
-                   camera_timing=tuple(float(t) for t in render.camera_timing), motion=str(render.motion))
+                   camera_timing=tuple(float(t) for t in render.camera_timing), motion=str(render.motion),
+                   forward_pass=str(render.forward_pass))

@@ -26,6 +26,7 @@ from ..config import (
     ACTIVATIONS,
     CAMERA_PATHS,
     COLOR_SCALES,
+    FORWARD_PASSES,
     MOMENTUM_OPTIMIZERS,
     MOTIONS,
     NORMS,
@@ -108,6 +109,8 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
     camera_timing: FloatVectorProperty(name="Opening / closing shot", size=2, min=0.0, max=0.45,
                                        default=(0.1, 0.2), precision=2,
                                        description="The film's share spent on its opening and closing shots")
+    forward_pass: EnumProperty(name="Forward pass", items=_items(FORWARD_PASSES), default="none",
+                               description="Intro: before the run, the neurons light up layer by layer")
     motion: EnumProperty(name="Motion", items=_items(MOTIONS), default="linear",
                          description="Linear steps between records, or smooth (eased) ones")
     engine: EnumProperty(name="Render engine", items=_items(RENDER_ENGINES), default="workbench")
@@ -149,7 +152,7 @@ FIELDS: tuple[Field, ...] = tuple(Field(prop, *path.split(".")) for prop, path i
     ("frames_per_record", "render.frames_per_record"), ("color_scale", "render.color_scale"),
     ("magnitude", "render.magnitude"), ("render_samples", "render.samples"),
     ("style", "render.style"), ("camera_path", "render.camera_path"), ("camera_timing", "render.camera_timing"),
-    ("motion", "render.motion"),
+    ("motion", "render.motion"), ("forward_pass", "render.forward_pass"),
 ))
 
 
@@ -159,7 +162,7 @@ def applies(settings: NNVIZ_PG_settings, prop: str) -> bool:
         return settings.task == "rgb"
     if prop == "momentum":
         return settings.optimizer in MOMENTUM_OPTIMIZERS
-    if prop in ("camera_path", "camera_timing"):
+    if prop in ("camera_path", "camera_timing", "forward_pass"):
         return settings.style == "film"
     return True
 
