@@ -55,10 +55,11 @@ class SceneOptions:
     @classmethod
     def from_render_config(cls, render: Any, frame_start: int = 1) -> SceneOptions:
         """From a ``config.RenderConfig`` (or anything with its ``frames_per_record``,
-        ``color_scale``, ``magnitude``, ``style``, ``camera_path``, ``camera_timing``, ``motion`` and
-        ``forward_pass`` attributes)."""
+        ``color_scale`` and ``magnitude`` attributes; the film's ``style``, ``camera_path``,
+        ``camera_timing``, ``motion`` and ``forward_pass`` are read where it has them)."""
+        film = {name: getattr(render, name) for name in ("style", "camera_path", "motion", "forward_pass")
+                if hasattr(render, name)}
+        if hasattr(render, "camera_timing"):
+            film["camera_timing"] = tuple(float(t) for t in render.camera_timing)
         return cls(frames_per_record=int(render.frames_per_record), color_scale=str(render.color_scale),
-                   frame_start=frame_start, magnitude=str(render.magnitude), style=str(render.style),
-                   camera_path=str(render.camera_path),
-                   camera_timing=tuple(float(t) for t in render.camera_timing), motion=str(render.motion),
-                   forward_pass=str(render.forward_pass))
+                   frame_start=frame_start, magnitude=str(render.magnitude), **film)
