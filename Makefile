@@ -51,6 +51,7 @@ bench: .venv/.installed
 	.venv/bin/python bench/bench_scene.py
 	.venv/bin/python bench/bench_overhead.py
 	.venv/bin/python bench/bench_render.py
+	.venv/bin/python bench/bench_film.py
 
 clean:
 	rm -rf dist out .pytest_cache

@@ -44,6 +44,10 @@ RENDER_QUALITIES: dict[str, tuple[str, str]] = {
     "draft": ("Draft", "A quick look: Workbench FXAA instead of 8 samples, 4 EEVEE/Cycles samples"),
 }
 COLOR_SCALES: tuple[str, ...] = ("global", "layer")
+STYLES: tuple[str, ...] = ("diagram", "film")  # the flat face-on picture, or lit 3D blocks under a moving camera
+CAMERA_PATHS: tuple[str, ...] = ("fly-through", "orbit", "static")  # the film's camera; see film_plan.py
+MOTIONS: tuple[str, ...] = ("linear", "smooth")  # how keyed values move between two records
+FORWARD_PASSES: tuple[str, ...] = ("none", "intro")  # film: the probe's signal through the layers first
 # What a cube's size shows → (panel label, description)
 MAGNITUDES: dict[str, tuple[str, str]] = {
     "none": ("Uniform", "Every cube full size"),
@@ -52,7 +56,23 @@ MAGNITUDES: dict[str, tuple[str, str]] = {
 }
 
 __all__ = [
-    "ACTIVATIONS", "COLOR_SCALES", "DRAWN_LAYERS", "LOGIT_LOSSES", "LOSSES", "MAGNITUDES",
-    "MOMENTUM_OPTIMIZERS", "NORMS", "OPTIMIZERS", "OUTPUT_ACTIVATIONS", "RECORDED_ACTIVATIONS",
-    "RENDER_ENGINES", "RENDER_QUALITIES", "RGB_MAPPINGS", "TASKS",
+    "ACTIVATIONS",
+    "CAMERA_PATHS",
+    "COLOR_SCALES",
+    "DRAWN_LAYERS",
+    "FORWARD_PASSES",
+    "LOGIT_LOSSES",
+    "LOSSES",
+    "MAGNITUDES",
+    "MOMENTUM_OPTIMIZERS",
+    "MOTIONS",
+    "NORMS",
+    "OPTIMIZERS",
+    "OUTPUT_ACTIVATIONS",
+    "RECORDED_ACTIVATIONS",
+    "RENDER_ENGINES",
+    "RENDER_QUALITIES",
+    "RGB_MAPPINGS",
+    "STYLES",
+    "TASKS",
 ]

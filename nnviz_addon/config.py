@@ -40,6 +40,10 @@ RENDER_ENGINES = catalog.RENDER_ENGINES
 RENDER_QUALITIES = tuple(catalog.RENDER_QUALITIES)
 COLOR_SCALES = catalog.COLOR_SCALES
 MAGNITUDES = tuple(catalog.MAGNITUDES)  # what a cube's size can show, as magnitude.py draws it
+STYLES = catalog.STYLES
+CAMERA_PATHS = catalog.CAMERA_PATHS
+MOTIONS = catalog.MOTIONS
+FORWARD_PASSES = catalog.FORWARD_PASSES
 MAX_SAMPLES = 100_000
 
 # -- Limits (README "Limits"). Blender's own hard ranges, so nothing is clamped silently: -------
@@ -114,6 +118,11 @@ class RenderConfig:
     magnitude: str = "none"  # what a cube's size shows: none | gradient (|∂L/∂w|) | update (|Δw|)
     samples: int = 16  # Cycles / EEVEE render samples
     quality: str = "final"  # "draft": Workbench FXAA and few samples, for a quick look
+    style: str = "diagram"  # diagram | film
+    camera_path: str = "fly-through"  # film only: fly-through | orbit | static
+    camera_timing: tuple[float, float] = (0.1, 0.2)  # film: the run's share on the opening, closing shot
+    motion: str = "linear"  # linear | smooth (eased between records)
+    forward_pass: str = "none"  # film only: none | intro (neurons light up layer by layer before the run)
 
 
 SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig,
@@ -261,6 +270,15 @@ def _layers(key: str, value: Any) -> tuple[int, ...] | tuple[dict[str, Any], ...
 # [model] keys that shape a list of sizes; a list of layer tables says all of it in its tables.
 SIZES_ONLY_KEYS = ("activation", "output_activation", "norm", "dropout")
 
+def _fraction_pair(minimum: float, maximum: float) -> Checker:
+    def check(key: str, value: Any) -> tuple[float, float]:
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise PresetError(f"{key}: expected a list of two numbers in [{minimum:g}, {maximum:g}], "
+                              f"got {_describe(value)}")
+        return tuple(_number(minimum, maximum)(f"{key}[{i}]", item) for i, item in enumerate(value))
+    return check
+
+
 RULES: dict[str, dict[str, Checker]] = {
     "model": {
         "layers": _layers,
@@ -301,6 +319,11 @@ RULES: dict[str, dict[str, Checker]] = {
         "magnitude": _choice(MAGNITUDES),
         "samples": _integer(1),
         "quality": _choice(RENDER_QUALITIES),
+        "style": _choice(STYLES),
+        "camera_path": _choice(CAMERA_PATHS),
+        "camera_timing": _fraction_pair(0.0, 0.45),
+        "motion": _choice(MOTIONS),
+        "forward_pass": _choice(FORWARD_PASSES),
     },
 }
 

@@ -81,7 +81,7 @@ def test_constant_curves_hold_each_value_until_the_next_key():
     for frame, expected in ((1, 0.0), (4, 0.0), (5, 10.0), (8, 10.0), (9, 20.0), (12, 20.0)):
         scene.frame_set(frame)
         assert evaluated(obj)["nnviz_value"] == expected
-    with pytest.raises(ValueError, match=r"interpolation must be one of \('LINEAR', 'CONSTANT'\), got 'BEZIER'"):
+    with pytest.raises(ValueError, match=r"one of \('LINEAR', 'CONSTANT', 'SMOOTH'\), got 'BEZIER'"):
         keyframes.write_curves(obj, action, [("color", 0)], np.arange(2), np.zeros((1, 2)), interpolation="BEZIER")
 
 

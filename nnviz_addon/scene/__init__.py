@@ -19,7 +19,7 @@ import numpy as np
 from .. import colormap, magnitude, view_layout
 from ..history import History
 from ..layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, text_width
-from . import keyframes, loss_curve, neurons, objects, overlay, stage, task_views
+from . import film, keyframes, loss_curve, neurons, objects, overlay, stage, task_views
 from .options import SceneOptions
 
 __all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values"]
@@ -61,7 +61,8 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=caption,
                                           size_labels=size_labels, size_caption=size_caption,
                                           input_shape=history.input_shape)
-    frames = options.frame_start + np.arange(history.records) * options.frames_per_record
+    first_record = options.frame_start + film.intro_frames(history, options)
+    frames = first_record + np.arange(history.records) * options.frames_per_record
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
     keyed = history.records > 1
     actions = [objects.cube_actions(block) if keyed else [] for block in layout.blocks]  # before any cube
@@ -105,6 +106,10 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     scene.frame_end = int(frames[-1])
     scene.frame_current = int(frames[0])
     overlay.add_overlay(root, history, frames, layout.overlay_anchor, layout.text_size)
+    if options.style == "film":
+        film.dress(scene, root, history, options, layout, frames, scales, views, _overlay_box(layout, overlay_width))
+    if options.motion == "smooth":
+        keyframes.smooth(obj for obj in root.all_objects if obj != scene.camera)
 
 
 def _overlay_width(history: History, size: float) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import COLOR_SCALES
+from ..config import CAMERA_PATHS, COLOR_SCALES, FORWARD_PASSES, MOTIONS, STYLES
 from ..magnitude import MODES
 
 
@@ -16,12 +16,22 @@ class SceneOptions:
     the largest |value| of the whole run, ``"layer"`` each tensor by its own (the size scale follows
     the same choice). ``magnitude``: what a cube's size shows, ``"none"`` (all full size),
     ``"gradient"`` (|∂L/∂w|) or ``"update"`` (|Δw| since the previous record); see
-    :mod:`nnviz_addon.magnitude`."""
+    :mod:`nnviz_addon.magnitude`. ``style``: ``"diagram"`` (flat, face-on) or ``"film"`` (lit 3D
+    blocks whose depth shows |value|, a moving camera, a heads-up overlay: :mod:`.film`), with the
+    film's ``camera_path`` and ``camera_timing`` (shares of the film on its opening and closing
+    shots) and ``forward_pass`` (``"intro"``: before the run, the probe input's neurons light up
+    layer by layer; the records then start later). ``motion``: ``"linear"`` or ``"smooth"``
+    (eased) change between two records."""
 
     frames_per_record: int = 1
     color_scale: str = "global"
     frame_start: int = 1
     magnitude: str = "none"
+    style: str = "diagram"
+    camera_path: str = "fly-through"
+    camera_timing: tuple[float, float] = (0.1, 0.2)
+    motion: str = "linear"
+    forward_pass: str = "none"
 
     def __post_init__(self) -> None:
         if not isinstance(self.frames_per_record, int) or self.frames_per_record < 1:
@@ -34,10 +44,22 @@ class SceneOptions:
             raise ValueError(f"SceneOptions.frame_start must be an integer, got {self.frame_start!r}")
         if self.magnitude not in MODES:
             raise ValueError(f"SceneOptions.magnitude must be one of {MODES}, got {self.magnitude!r}")
+        for name, allowed in (("style", STYLES), ("camera_path", CAMERA_PATHS), ("motion", MOTIONS),
+                              ("forward_pass", FORWARD_PASSES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"SceneOptions.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        timing = tuple(self.camera_timing)
+        if len(timing) != 2 or not all(0.0 <= t <= 0.45 for t in timing):
+            raise ValueError(f"SceneOptions.camera_timing must be two shares in [0, 0.45], got {self.camera_timing!r}")
 
     @classmethod
     def from_render_config(cls, render: Any, frame_start: int = 1) -> SceneOptions:
         """From a ``config.RenderConfig`` (or anything with its ``frames_per_record``,
-        ``color_scale`` and ``magnitude`` attributes)."""
+        ``color_scale`` and ``magnitude`` attributes; the film's ``style``, ``camera_path``,
+        ``camera_timing``, ``motion`` and ``forward_pass`` are read where it has them)."""
+        film = {name: getattr(render, name) for name in ("style", "camera_path", "motion", "forward_pass")
+                if hasattr(render, name)}
+        if hasattr(render, "camera_timing"):
+            film["camera_timing"] = tuple(float(t) for t in render.camera_timing)
         return cls(frames_per_record=int(render.frames_per_record), color_scale=str(render.color_scale),
-                   frame_start=frame_start, magnitude=str(render.magnitude))
+                   frame_start=frame_start, magnitude=str(render.magnitude), **film)

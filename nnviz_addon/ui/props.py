@@ -20,6 +20,7 @@ from bpy.props import (
     BoolProperty,
     EnumProperty,
     FloatProperty,
+    FloatVectorProperty,
     IntProperty,
     IntVectorProperty,
     StringProperty,
@@ -122,6 +123,17 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
     frames_per_record: IntProperty(name="Frames per record", min=1, default=1)
     magnitude: EnumProperty(name="Cube size", default="none", items=[
         (mode, label, description) for mode, (label, description) in catalog.MAGNITUDES.items()])
+    style: EnumProperty(name="Style", items=_items(catalog.STYLES), default="diagram",
+                        description="Diagram: flat and face-on; film: lit 3D blocks under a moving camera")
+    camera_path: EnumProperty(name="Camera path", items=_items(catalog.CAMERA_PATHS), default="fly-through",
+                              description="How the film's camera travels over the run")
+    camera_timing: FloatVectorProperty(name="Opening / closing shot", size=2, min=0.0, max=0.45,
+                                       default=(0.1, 0.2), precision=2,
+                                       description="The film's share spent on its opening and closing shots")
+    forward_pass: EnumProperty(name="Forward pass", items=_items(catalog.FORWARD_PASSES), default="none",
+                               description="Intro: before the run, the neurons light up layer by layer")
+    motion: EnumProperty(name="Motion", items=_items(catalog.MOTIONS), default="linear",
+                         description="Linear steps between records, or smooth (eased) ones")
     engine: EnumProperty(name="Render engine", items=_items(catalog.RENDER_ENGINES), default="workbench")
     resolution: IntVectorProperty(name="Resolution", size=2, min=16, default=(1280, 720))
     fps: IntProperty(name="FPS", min=1, default=24)
@@ -166,6 +178,8 @@ FIELDS: tuple[Field, ...] = tuple(Field(prop, *path.split(".")) for prop, path i
     ("engine", "render.engine"), ("resolution", "render.resolution"), ("fps", "render.fps"),
     ("frames_per_record", "render.frames_per_record"), ("color_scale", "render.color_scale"),
     ("magnitude", "render.magnitude"), ("quality", "render.quality"), ("render_samples", "render.samples"),
+    ("style", "render.style"), ("camera_path", "render.camera_path"), ("camera_timing", "render.camera_timing"),
+    ("motion", "render.motion"), ("forward_pass", "render.forward_pass"),
 ))
 
 
@@ -184,6 +198,8 @@ def applies(settings: NNVIZ_PG_settings, prop: str) -> bool:
         return settings.optimizer in catalog.MOMENTUM_OPTIMIZERS
     if prop in SIZES_ONLY:
         return not settings.layer_tables
+    if prop in ("camera_path", "camera_timing", "forward_pass"):
+        return settings.style == "film"
     return True
 
 
@@ -228,6 +244,8 @@ def to_preset_dict(settings: NNVIZ_PG_settings) -> dict[str, Any]:
             value = bpy.path.abspath(value) if value else value
         elif field.prop == "resolution":
             value = list(value)
+        elif field.prop == "camera_timing":
+            value = [decimal_float(share) for share in value]
         elif isinstance(value, float):
             value = decimal_float(value)
         data[field.section][field.key] = value

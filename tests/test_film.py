@@ -1,0 +1,260 @@
+"""The film style in real Blender: every shot shows what it is meant to, the HUD stays in frame,
+depths and the camera are keyed data, the diagram is untouched, and the film renders everywhere."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
+from mathutils import Vector  # noqa: E402
+
+from nnviz_addon import api, film_plan, scene  # noqa: E402
+from nnviz_addon.config import find_presets  # noqa: E402
+from nnviz_addon.scene import keyframes  # noqa: E402
+
+pytestmark = pytest.mark.bpy
+ROOT = Path(__file__).resolve().parents[1]
+STEPS = 24  # enough records for a moving film, few enough to train every preset quickly
+
+
+def build_film(preset: str, **render) -> None:
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    history = api.train(preset, steps=STEPS)
+    # At least ~120 frames, so every shot has frames of its own to hold.
+    render.setdefault("frames_per_record", max(2, -(-120 // max(history.records - 1, 1))))
+    config = dataclasses.replace(api.render_config_of(history), style="film", resolution=(320, 180), **render)
+    api.animate(history, render=config)
+
+
+def corners_in_view(objs) -> np.ndarray:
+    """(x, y, depth) in the camera view of every bounding-box corner of ``objs`` as evaluated."""
+    sc = bpy.context.scene
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    points = []
+    for obj in objs:
+        evaluated = obj.evaluated_get(depsgraph)
+        for corner in evaluated.bound_box:
+            points.append(tuple(world_to_camera_view(sc, sc.camera.evaluated_get(depsgraph),
+                                                     evaluated.matrix_world @ Vector(corner))))
+    return np.array(points)
+
+
+def shown_by(shot_name: str, root) -> list:
+    """The objects a shot is meant to show (the close-up: none, its box is checked directly)."""
+    world = [o for o in root.all_objects if o.type in {"MESH", "FONT"} and "nnviz_hud" not in o
+             and o.name not in ("nnviz · floor", "nnviz · backdrop")]
+    if shot_name == "everything":
+        return world
+    if shot_name == "network":
+        return [o for o in world if "nnviz_param" in o]
+    if shot_name.startswith("layer "):
+        index = int(shot_name.split()[1])
+        layer = sorted({o["nnviz_param"].rsplit(".", 1)[0] for o in world if "nnviz_param" in o},
+                       key=lambda name: list(bpy.data.collections).index(bpy.data.collections[f"nnviz · layer {name}"]))
+        return [o for o in world if o.get("nnviz_param", "").rsplit(".", 1)[0] == layer[index]]
+    return []
+
+
+@pytest.mark.parametrize("preset", list(find_presets()))
+def test_every_shot_shows_its_part_and_the_hud_stays_in_frame(preset: str) -> None:
+    build_film(preset)
+    sc, root = bpy.context.scene, bpy.data.collections["nnviz"]
+    shots = [dict(s) for s in root["nnviz_film_shots"]]
+    assert shots[0]["name"] == "network" and shots[-1]["name"] == "everything"
+    hud = [o for o in root.all_objects if "nnviz_hud" in o]
+    assert {o.name for o in hud} >= {"nnviz · title", "nnviz · counter"}
+    length = sc.frame_end - sc.frame_start
+    for shot in shots:
+        frame = sc.frame_start + round((shot["start"] + shot["end"]) / 2 * length)
+        sc.frame_set(frame)
+        view = corners_in_view(shown_by(shot["name"], root))
+        if shot["name"] == "close-up":
+            box = shot["box"]
+            view = np.array([tuple(world_to_camera_view(sc, sc.camera, Vector(c)))
+                             for c in film_plan.corners((box[:3], box[3:]))])
+        assert len(view), shot["name"]
+        assert np.all(view[:, 2] > 0), f"{preset} {shot['name']}: behind the camera"
+        inside = np.all((view[:, :2] >= 0) & (view[:, :2] <= 1))
+        assert inside, f"{preset} frame {frame} {shot['name']}: {view.min(0)} {view.max(0)}"
+        hud_view = corners_in_view(hud)
+        assert np.all((hud_view[:, :2] >= 0) & (hud_view[:, :2] <= 1)), f"{preset} HUD at frame {frame}"
+        # The HUD band: above the picture the shot frames.
+        assert hud_view[:, 1].min() > 1 - film_plan.HUD_BAND - 0.01
+
+
+def test_camera_path_and_depths_are_keyed_data() -> None:
+    build_film("xor", frames_per_record=2)
+    sc, camera = bpy.context.scene, bpy.context.scene.camera
+    assert camera.data.type == "PERSP"
+    paths = {(c.data_path, c.array_index) for c in keyframes.fcurves_of(camera)}
+    assert paths == {("location", i) for i in range(3)} | {("rotation_euler", i) for i in range(3)}
+    assert not bpy.app.handlers.frame_change_pre and not bpy.app.handlers.frame_change_post
+    locations = []
+    for frame in (sc.frame_start, (sc.frame_start + sc.frame_end) // 2, sc.frame_end):
+        sc.frame_set(frame)
+        locations.append(tuple(camera.matrix_world.translation))
+    assert len(set(locations)) == 3  # it moves
+
+    history = api.train("xor", steps=STEPS)
+    top = history.value_range()
+    cube = bpy.data.objects["layer 0 · weight[1,0]"]
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    for record in (0, history.records // 2, history.records - 1):
+        sc.frame_set(1 + 2 * record)
+        value = history.params["0.weight"][record][1, 0]
+        expected = film_plan.relief(np.array([value]), top)[0]
+        assert cube.evaluated_get(depsgraph).scale[1] == pytest.approx(expected, rel=1e-5)
+
+
+def test_smooth_motion_eases_between_records_and_keeps_each_record() -> None:
+    build_film("xor", motion="smooth", frames_per_record=2)
+    sc = bpy.context.scene
+    history = api.train("xor", steps=STEPS)
+    cube = bpy.data.objects["layer 0 · weight[0,1]"]
+    curve = next(c for c in keyframes.fcurves_of(cube) if c.data_path == '["nnviz_value"]')
+    values = history.params["0.weight"][:, 0, 1]
+    assert curve.evaluate(3.0) == pytest.approx(values[1], abs=1e-6)  # record 1 at frame 3
+    quarter = curve.evaluate(1.5)  # a quarter of the way from record 0 to 1
+    linear = values[0] + 0.25 * (values[1] - values[0])
+    eased = values[0] + (1 - np.cos(np.pi * 0.25)) / 2 * (values[1] - values[0])
+    assert quarter == pytest.approx(eased, abs=1e-5) and quarter != pytest.approx(linear, abs=1e-5)
+    del sc
+
+
+def render_pixels(path: Path) -> np.ndarray:
+    image = bpy.data.images.load(str(path))
+    try:
+        pixels = np.array(image.pixels[:], dtype=np.float32).reshape(image.size[1], image.size[0], -1)
+    finally:
+        bpy.data.images.remove(image)
+    return pixels
+
+
+FILM_SCENE = """
+import sys, dataclasses
+import bpy
+from nnviz_addon import api
+bpy.ops.wm.read_factory_settings(use_empty=True)
+history = api.train("xor", steps=16)
+config = dataclasses.replace(api.render_config_of(history), style=sys.argv[3], engine=sys.argv[2],
+                             resolution=(128, 72), samples=1)
+api.animate(history, render=config)
+"""
+
+
+def run(script: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(script), *args], cwd=cwd,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.mark.slow
+def test_a_saved_film_renders_the_same_frame_without_nnviz(tmp_path: Path) -> None:
+    blend, first, second = tmp_path / "film.blend", tmp_path / "a.png", tmp_path / "b.png"
+    run(FILM_SCENE + textwrap.dedent("""
+        api.render_still(sys.argv[1] + "/a.png", frame=5)
+        bpy.ops.wm.save_as_mainfile(filepath=sys.argv[1] + "/film.blend")
+    """), str(tmp_path), "workbench", "film")
+    # A fresh interpreter that can't import nnviz (run from the temporary folder, no repo on the path).
+    run("""
+import sys, bpy
+try:
+    import nnviz_addon  # noqa: F401
+except ImportError:
+    pass
+else:
+    raise SystemExit("nnviz is importable")
+bpy.ops.wm.open_mainfile(filepath=sys.argv[1])
+scene = bpy.context.scene
+image = scene.render.image_settings
+if hasattr(image, "media_type"):
+    image.media_type = "IMAGE"
+image.file_format, image.color_mode = "PNG", "RGB"
+scene.frame_set(5)
+scene.render.filepath = sys.argv[2]
+bpy.ops.render.render(write_still=True)
+""", str(blend), str(second), cwd=tmp_path)
+    assert np.array_equal(render_pixels(first), render_pixels(second))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["workbench", "eevee", "cycles"])
+def test_film_frames_render_in_every_engine(tmp_path: Path, engine: str) -> None:
+    result = run(FILM_SCENE + textwrap.dedent("""
+        import json
+        api.render_still(sys.argv[1] + "/film.png")
+        print(json.dumps({"camera": bpy.context.scene.camera.data.type}))
+    """), str(tmp_path), engine, "film")
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == {"camera": "PERSP"}
+    pixels = render_pixels(tmp_path / "film.png")[..., :3]
+    assert pixels.shape[:2] == (72, 128)
+    # Lit blocks and glowing colours: many distinct colours, not a flat or empty frame.
+    assert len(np.unique(np.round(pixels.reshape(-1, 3), 2), axis=0)) > 50
+    assert pixels.max() > 0.3
+
+
+@pytest.mark.slow
+def test_diagram_frames_are_unchanged_by_a_film_built_before(tmp_path: Path) -> None:
+    run(FILM_SCENE.replace('style=sys.argv[3], ', '') + textwrap.dedent("""
+        api.render_still(sys.argv[1] + "/before.png", frame=3)
+        api.animate(history, render=dataclasses.replace(config, style="film"))
+        api.animate(history, render=config)
+        api.render_still(sys.argv[1] + "/after.png", frame=3)
+    """), str(tmp_path), "workbench", "diagram")
+    before, after = render_pixels(tmp_path / "before.png"), render_pixels(tmp_path / "after.png")
+    assert np.array_equal(before, after)
+
+
+def test_diagram_is_the_default_and_builds_no_film() -> None:
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    history = api.train("xor", steps=8)
+    api.animate(history)
+    assert bpy.context.scene.camera.data.type == "ORTHO"
+    assert "nnviz_film_shots" not in bpy.data.collections["nnviz"]
+    assert not [o for o in bpy.data.objects if "nnviz_hud" in o]
+    assert scene.SceneOptions().style == "diagram"
+
+
+def test_forward_pass_lights_each_layer_with_its_probe_activations_in_turn() -> None:
+    from nnviz_addon import colormap
+    from nnviz_addon.scene import film, neurons
+
+    build_film("xor", forward_pass="intro", frames_per_record=2)
+    sc = bpy.context.scene
+    history = api.train("xor", steps=STEPS)
+    columns = film.neuron_columns(history)
+    assert columns == ["input", "layer 0", "layer 2"]
+    lit_at = film_plan.forward_pass_frames(len(columns), sc.frame_start)
+    first_record = sc.frame_start + (len(columns) + 1) * film_plan.FORWARD_STEP_FRAMES
+    assert int(sc.frame_end) == first_record + 2 * (history.records - 1)
+    for k, (column, frame) in enumerate(zip(columns, lit_at, strict=True)):
+        if column == "input":
+            values = np.asarray(history.static["probe/input"], dtype=np.float64)[None]
+            scale = neurons.activation_scale(values, None)
+        else:
+            spec = next(s for s in history.structure if f"layer {s.name}" == column)
+            series = np.asarray(history.series[f"activation/{spec.name}"], dtype=np.float64)
+            values, scale = series[:1], neurons.activation_scale(series, spec.activation)
+        expected = colormap.colors(values, scale)[0, :, :3]
+        spheres = sorted((o for o in bpy.data.objects if o.get("nnviz_neuron") == column),
+                         key=lambda o: o["nnviz_index"])
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        sc.frame_set(int(frame) - 1)
+        before = np.array([tuple(s.evaluated_get(depsgraph).color)[:3] for s in spheres])
+        assert np.allclose(before, film.DARK, atol=1e-6), f"{column} lit before its turn"
+        sc.frame_set(int(frame))
+        lit = np.array([tuple(s.evaluated_get(depsgraph).color)[:3] for s in spheres])
+        assert np.allclose(lit, expected, atol=1e-5), column
+        if k + 1 < len(columns):  # the next column is still dark
+            following = [o for o in bpy.data.objects if o.get("nnviz_neuron") == columns[k + 1]]
+            assert np.allclose(tuple(following[0].evaluated_get(depsgraph).color)[:3], film.DARK, atol=1e-6)
