@@ -19,6 +19,7 @@ import numpy as np
 from .. import colormap, magnitude, view_layout
 from ..history import History
 from ..layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, text_width
+from ..picture import cubes as cube_plan
 from . import keyframes, loss_curve, neurons, objects, overlay, stage, task_views
 from .options import SceneOptions
 
@@ -32,10 +33,7 @@ DEFAULT_OPTIONS = SceneOptions()
 
 def color_scale_for(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> dict[str, float]:
     """History key → the |value| that maps to the end of the colour map, over all records."""
-    if options.color_scale == "global":
-        scale = history.value_range()
-        return dict.fromkeys(history.params, scale)
-    return {key: history.value_range([key]) for key in history.params}
+    return cube_plan.color_scales(history, options.color_scale)
 
 
 def clear() -> None:
@@ -50,16 +48,10 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     scene = bpy.context.scene
     clear()
     aspect = stage.frame_aspect(scene.render)
-    scales = color_scale_for(history, options)
-    if options.color_scale == "global":
-        top = max(scales.values(), default=0.0)
-        legend_labels, caption = (f"{-top:.3g}", "0", f"{top:+.3g}"), "weight / bias value"
-    else:
-        legend_labels, caption = ("−max", "0", "+max"), "value ÷ its tensor's max |value|"
+    scales = cube_plan.scales_for(history, options.color_scale, options.magnitude)
     shapes = {key: array.shape[1:] for key, array in history.params.items()}
-    magnitudes, magnitude_scales, size_labels, size_caption = _sizes_plan(history, options)
-    layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=caption,
-                                          size_labels=size_labels, size_caption=size_caption,
+    layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=scales.caption,
+                                          size_labels=scales.size_labels, size_caption=scales.size_caption,
                                           input_shape=history.input_shape)
     frames = options.frame_start + np.arange(history.records) * options.frames_per_record
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
@@ -68,29 +60,24 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
 
     root = objects.tagged(bpy.data.collections.new(objects.ROOT_COLLECTION))
     scene.collection.children.link(root)
-    root[SCALE_PROPERTY] = scales
+    root[SCALE_PROPERTY] = scales.color
     root[MAGNITUDE_PROPERTY] = options.magnitude
-    root[MAGNITUDE_SCALE_PROPERTY] = magnitude_scales
+    root[MAGNITUDE_SCALE_PROPERTY] = scales.size
     mesh = objects.shared_cube_mesh()
 
     layer_collections: dict[str, bpy.types.Collection] = {}
     for name, label in layout.layer_labels.items():
         layer_collections[name] = collection = objects.new_collection(f"nnviz · layer {name}", root)
         objects.add_label(label, f"{label.text} · label", collection)
-    for block, block_actions in zip(layout.blocks, actions, strict=True):
-        values = np.asarray(history.params[block.key], dtype=np.float64).reshape(history.records, -1)
-        rgba = colormap.colors(values, scales[block.key])
-        sizes = None
-        if magnitudes:
-            sizes = magnitude.sizes(magnitudes[block.key].reshape(history.records, -1),
-                                    magnitude_scales[block.key])
-        cubes = objects.add_cubes(block, mesh, layer_collections[block.layer], values[0], rgba[0],
-                                  None if sizes is None else sizes[0])
+    for tensor, block_actions in zip(cube_plan.plan(history, layout.blocks, scales), actions, strict=True):
+        sizes = tensor.sizes
+        made = objects.add_cubes(tensor.block, mesh, layer_collections[tensor.block.layer], tensor.values[0],
+                                 tensor.rgba[0], None if sizes is None else sizes[0])
         if keyed:
-            objects.key_cubes(cubes, block_actions, frames, values, rgba, sizes)
+            objects.key_cubes(made, block_actions, frames, tensor.values, tensor.rgba, sizes)
 
     legend = objects.new_collection("nnviz · legend", root)
-    objects.add_legend(layout.legend, legend_labels, caption, mesh, legend)
+    objects.add_legend(layout.legend, scales.legend_labels, scales.caption, mesh, legend)
     if layout.size_legend is not None:
         legend_sizes = magnitude.sizes(np.array(magnitude.LEGEND_FRACTIONS), 1.0)
         objects.add_size_legend(layout.size_legend, legend_sizes, mesh, legend)
@@ -120,19 +107,6 @@ def _overlay_box(layout: Layout, width: float) -> Bounds:
     x, y, z = layout.overlay_anchor
     height = (overlay.TITLE_SCALE + (OVERLAY_LINES - 1) * LINE_SPACING + 0.3) * layout.text_size
     return (x, y, z - height), (x + width, y, z)
-
-
-def _sizes_plan(history: History, options: SceneOptions
-                ) -> tuple[dict[str, np.ndarray], dict[str, float], list[str], str]:
-    """(per-record magnitudes, their run-wide scales, size legend labels, caption) for the options'
-    ``magnitude``; all empty for ``"none"``."""
-    if options.magnitude == "none":
-        return {}, {}, [], ""
-    magnitudes = magnitude.per_record(history, options.magnitude)
-    scales = magnitude.run_scale(magnitudes, options.color_scale)
-    one_scale = max(scales.values(), default=0.0) if options.color_scale == "global" else None
-    labels, caption = magnitude.legend_labels(options.magnitude, one_scale)
-    return magnitudes, scales, labels, caption
 
 
 def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, float] | None = None,
