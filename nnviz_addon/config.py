@@ -21,6 +21,7 @@ from typing import Any
 
 from .datasets import LOSSES, RGB_MAPPINGS, TASKS, output_size
 from .magnitude import MODES
+from .picture.cubes import WRITERS
 
 ACTIVATIONS = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "identity")
 OUTPUT_ACTIVATIONS = (*ACTIVATIONS, "softmax")
@@ -29,6 +30,7 @@ OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 RENDER_ENGINES = ("workbench", "eevee", "cycles")
 COLOR_SCALES = ("global", "layer")
+CUBE_WRITERS = WRITERS
 MAGNITUDES = MODES  # what a cube's size can show, as magnitude.py draws it
 LOGIT_LOSSES = ("cross_entropy", "bce_with_logits")
 MAX_SAMPLES = 100_000
@@ -78,6 +80,7 @@ class RenderConfig:
     color_scale: str = "global"
     magnitude: str = "none"  # what a cube's size shows: none | gradient (|∂L/∂w|) | update (|Δw|)
     samples: int = 16  # Cycles / EEVEE render samples
+    cubes: str = "auto"  # which writer draws the cubes: auto | objects | instanced (picture/cubes.py)
 
 
 SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig,
@@ -226,6 +229,7 @@ RULES: dict[str, dict[str, Checker]] = {
         "color_scale": _choice(COLOR_SCALES),
         "magnitude": _choice(MAGNITUDES),
         "samples": _integer(1),
+        "cubes": _choice(CUBE_WRITERS),
     },
 }
 

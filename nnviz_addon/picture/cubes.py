@@ -11,13 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 
 from .. import colormap, magnitude
 from ..history import History
 from ..layout import Block
+
+WRITERS = ("auto", "objects", "instanced")  # render.cubes: which scene writer draws the cubes
+# "auto" draws networks with more parameters than this instanced: an object per cube costs about
+# 25 µs and 1 KB of .blend before any key (README, Speed), which at 10,000 cubes is already a
+# quarter of a second and the bulk of a small run's scene time.
+AUTO_INSTANCED_ABOVE = 10_000
+
+
+def writer_for(choice: str, parameter_count: int) -> str:
+    """``"objects"`` or ``"instanced"`` for a ``render.cubes`` choice and a network's size."""
+    if choice not in WRITERS:
+        raise ValueError(f"render.cubes must be one of {WRITERS}, got {choice!r}")
+    if choice == "auto":
+        return "instanced" if parameter_count > AUTO_INSTANCED_ABOVE else "objects"
+    return choice
 
 
 @dataclass(frozen=True)
@@ -43,21 +58,29 @@ class CubeScales:
 @dataclass(frozen=True)
 class TensorCubes:
     """The cubes of one block: ``values`` (records, N) are the History's values at
-    ``block.indices``, ``rgba`` (records, N, 4) their linear colours, ``sizes`` (records, N) the
-    edge as a fraction of a full cube (None when sizes show nothing), ``magnitudes`` the
-    (records, N) values the sizes come from."""
+    ``block.indices``; ``magnitudes`` the (records, N) values the sizes show (None when sizes show
+    nothing). Colours and sizes are worked out when first asked for: the instanced writer leaves
+    them to its node tree."""
 
     block: Block
     values: np.ndarray
-    rgba: np.ndarray
     color_scale: float
-    sizes: np.ndarray | None = None
     magnitudes: np.ndarray | None = None
     size_scale: float = 0.0
 
     @property
     def key(self) -> str:
         return self.block.key
+
+    @cached_property
+    def rgba(self) -> np.ndarray:
+        """(records, N, 4) linear RGBA."""
+        return colormap.colors(self.values, self.color_scale)
+
+    @cached_property
+    def sizes(self) -> np.ndarray | None:
+        """(records, N) edge as a fraction of a full cube, or None."""
+        return None if self.magnitudes is None else magnitude.sizes(self.magnitudes, self.size_scale)
 
 
 def color_scales(history: History, color_scale: str) -> dict[str, float]:
@@ -91,13 +114,10 @@ def tensor_cubes(history: History, block: Block, scales: CubeScales) -> TensorCu
     flat = _flat_index(block)
     values = np.asarray(history.params[block.key], dtype=np.float64).reshape(records, -1)[:, flat]
     scale = scales.color[block.key]
-    rgba = colormap.colors(values, scale)
     if not scales.sized:
-        return TensorCubes(block, values, rgba, scale)
+        return TensorCubes(block, values, scale)
     magnitudes = scales.magnitudes[block.key].reshape(records, -1)[:, flat]
-    size_scale = scales.size[block.key]
-    return TensorCubes(block, values, rgba, scale, magnitude.sizes(magnitudes, size_scale), magnitudes,
-                       size_scale)
+    return TensorCubes(block, values, scale, magnitudes, scales.size[block.key])
 
 
 def plan(history: History, blocks: Sequence[Block], scales: CubeScales) -> Iterator[TensorCubes]:

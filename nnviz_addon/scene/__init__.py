@@ -20,7 +20,7 @@ from .. import colormap, magnitude, view_layout
 from ..history import History
 from ..layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, text_width
 from ..picture import cubes as cube_plan
-from . import keyframes, loss_curve, neurons, objects, overlay, stage, task_views
+from . import instanced, keyframes, loss_curve, neurons, objects, overlay, stage, task_views
 from .options import SceneOptions
 
 __all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values"]
@@ -54,8 +54,9 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
                                           size_labels=scales.size_labels, size_caption=scales.size_caption,
                                           input_shape=history.input_shape)
     frames = options.frame_start + np.arange(history.records) * options.frames_per_record
+    writer = cube_plan.writer_for(options.cubes, history.parameter_count)
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
-    keyed = history.records > 1
+    keyed = history.records > 1 and writer == "objects"
     actions = [objects.cube_actions(block) if keyed else [] for block in layout.blocks]  # before any cube
 
     root = objects.tagged(bpy.data.collections.new(objects.ROOT_COLLECTION))
@@ -70,6 +71,10 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
         layer_collections[name] = collection = objects.new_collection(f"nnviz · layer {name}", root)
         objects.add_label(label, f"{label.text} · label", collection)
     for tensor, block_actions in zip(cube_plan.plan(history, layout.blocks, scales), actions, strict=True):
+        if writer == "instanced":
+            instanced.add_tensor(tensor, layer_collections[tensor.block.layer], options.frame_start,
+                                 options.frames_per_record)
+            continue
         sizes = tensor.sizes
         made = objects.add_cubes(tensor.block, mesh, layer_collections[tensor.block.layer], tensor.values[0],
                                  tensor.rgba[0], None if sizes is None else sizes[0])
@@ -87,7 +92,8 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     views = (neurons.add_neurons(root, history, frames, places.neurons),
              task_views.add_task_view(root, history, frames, places.task),
              loss_curve.add_loss_curve(root, history, frames, places.loss))
-    stage.set_up(scene, root, view_layout.union(layout.bounds, _overlay_box(layout, overlay_width), *views))
+    stage.set_up(scene, root, view_layout.union(layout.bounds, _overlay_box(layout, overlay_width), *views),
+                 attribute_colors=writer == "instanced")
     scene.frame_start = int(frames[0])
     scene.frame_end = int(frames[-1])
     scene.frame_current = int(frames[0])

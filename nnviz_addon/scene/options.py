@@ -7,6 +7,7 @@ from typing import Any
 
 from ..config import COLOR_SCALES
 from ..magnitude import MODES
+from ..picture.cubes import WRITERS
 
 
 @dataclass(frozen=True)
@@ -16,12 +17,15 @@ class SceneOptions:
     the largest |value| of the whole run, ``"layer"`` each tensor by its own (the size scale follows
     the same choice). ``magnitude``: what a cube's size shows, ``"none"`` (all full size),
     ``"gradient"`` (|∂L/∂w|) or ``"update"`` (|Δw| since the previous record); see
-    :mod:`nnviz_addon.magnitude`."""
+    :mod:`nnviz_addon.magnitude`. ``cubes``: which writer draws the cubes, ``"objects"`` (one
+    keyed object per cube), ``"instanced"`` (one Geometry Nodes object per tensor) or ``"auto"``
+    (:func:`nnviz_addon.picture.cubes.writer_for`)."""
 
     frames_per_record: int = 1
     color_scale: str = "global"
     frame_start: int = 1
     magnitude: str = "none"
+    cubes: str = "auto"
 
     def __post_init__(self) -> None:
         if not isinstance(self.frames_per_record, int) or self.frames_per_record < 1:
@@ -32,12 +36,15 @@ class SceneOptions:
                 f"SceneOptions.color_scale must be one of {COLOR_SCALES}, got {self.color_scale!r}")
         if not isinstance(self.frame_start, int):
             raise ValueError(f"SceneOptions.frame_start must be an integer, got {self.frame_start!r}")
+        if self.cubes not in WRITERS:
+            raise ValueError(f"SceneOptions.cubes must be one of {WRITERS}, got {self.cubes!r}")
         if self.magnitude not in MODES:
             raise ValueError(f"SceneOptions.magnitude must be one of {MODES}, got {self.magnitude!r}")
 
     @classmethod
     def from_render_config(cls, render: Any, frame_start: int = 1) -> SceneOptions:
         """From a ``config.RenderConfig`` (or anything with its ``frames_per_record``,
-        ``color_scale`` and ``magnitude`` attributes)."""
+        ``color_scale``, ``magnitude`` and ``cubes`` attributes)."""
         return cls(frames_per_record=int(render.frames_per_record), color_scale=str(render.color_scale),
-                   frame_start=frame_start, magnitude=str(render.magnitude))
+                   frame_start=frame_start, magnitude=str(render.magnitude),
+                   cubes=str(render.cubes))
