@@ -135,6 +135,30 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
     built_size_scales = root[MAGNITUDE_SCALE_PROPERTY].to_dict() if MAGNITUDE_SCALE_PROPERTY in root else {}
     magnitudes = magnitudes or {}
     sized = root.get(MAGNITUDE_PROPERTY, "none") != "none"
+
+    def color_scale_of(key: str, tensor: np.ndarray) -> float:
+        if isinstance(scale, Mapping) and key in scale:
+            return scale[key]
+        if scale is not None and not isinstance(scale, Mapping):
+            return scale
+        return built_scales.get(key, float(np.max(np.abs(tensor), initial=0.0)))
+
+    def live_magnitudes(key: str, tensor: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """(|magnitudes| of ``key``, the size drawn full size), or None when none are given."""
+        if key not in magnitudes:
+            return None
+        live = np.abs(np.asarray(magnitudes[key], dtype=np.float64))
+        if live.shape != tensor.shape:
+            raise ValueError(f"scene.show_values: magnitudes[{key!r}] has shape {live.shape}, but "
+                             f"values[{key!r}] has shape {tensor.shape}")
+        return live, ((size_scale or {}).get(key) or built_size_scales.get(key)
+                      or magnitude.run_scale({key: live[None]})[key])
+
+    for key, obj in instanced.tensor_objects(root).items():
+        if key in values:
+            tensor = np.asarray(values[key], dtype=np.float64)
+            sizes = live_magnitudes(key, tensor)
+            instanced.set_live(obj, tensor, color_scale_of(key, tensor), *(sizes or (None, None)))
     by_key: dict[str, list[bpy.types.Object]] = {}
     for obj in root.all_objects:
         key = obj.get("nnviz_param")
@@ -148,24 +172,14 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
                              f"show a tensor of shape {tuple(indices.max(axis=0) + 1)}")
         index = tuple(indices.T)
         current = tensor[index]
-        if isinstance(scale, Mapping) and key in scale:
-            key_scale = scale[key]
-        elif scale is not None and not isinstance(scale, Mapping):
-            key_scale = scale
-        else:
-            key_scale = built_scales.get(key, float(np.max(np.abs(tensor), initial=0.0)))
-        rgba = colormap.colors(current, key_scale)
+        rgba = colormap.colors(current, color_scale_of(key, tensor))
         keyframes.remove_animation(cube for cube in cubes if cube.animation_data is not None)
         for cube, value, color in zip(cubes, current.tolist(), rgba, strict=True):
             cube.color = color
             cube["nnviz_value"] = value
-        if key in magnitudes:
-            live = np.abs(np.asarray(magnitudes[key], dtype=np.float64))
-            if live.shape != tensor.shape:
-                raise ValueError(f"scene.show_values: magnitudes[{key!r}] has shape {live.shape}, but "
-                                 f"values[{key!r}] has shape {tensor.shape}")
-            key_size_scale = ((size_scale or {}).get(key) or built_size_scales.get(key)
-                              or magnitude.run_scale({key: live[None]})[key])
+        sizes = live_magnitudes(key, tensor)
+        if sizes is not None:
+            live, key_size_scale = sizes
             objects.set_sizes(cubes, magnitude.sizes(live[index], key_size_scale).tolist())
         elif sized:
             objects.set_sizes(cubes, [1.0] * len(cubes))
