@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 # Find nnviz_addon beside this script, wherever it is run from.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nnviz_addon.config import CUBE_WRITERS
 
 PROGRESS_INTERVAL_S = 1.0  # between training progress lines
 RENDER_REPORTS = 10  # progress lines per render (a frame can take seconds, a step microseconds)
@@ -57,6 +58,8 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--engine", help="workbench, eevee or cycles (overrides the preset)")
     parser.add_argument("--resolution", type=resolution, help="WIDTHxHEIGHT, e.g. 1280x720")
     parser.add_argument("--fps", type=int, help="frames per second of the video")
+    parser.add_argument("--cubes", choices=CUBE_WRITERS,
+                        help="draw the cubes as one object each, instanced by Geometry Nodes, or auto")
     parser.add_argument("--save-blend", type=Path, metavar="PATH", help="also save the animated scene")
     parser.add_argument("--history", type=Path, metavar="PATH",
                         help="write the recorded run to this .npz; without --preset, animate this saved run")
@@ -120,7 +123,8 @@ class Every:
 
 
 def render_overrides(options: argparse.Namespace) -> dict[str, Any]:
-    chosen = {"engine": options.engine, "resolution": options.resolution, "fps": options.fps}
+    chosen = {"engine": options.engine, "resolution": options.resolution, "fps": options.fps,
+              "cubes": options.cubes}
     return {key: value for key, value in chosen.items() if value is not None}
 
 

@@ -143,7 +143,8 @@ def test_every_preset_builds_instanced(preset):
 
 
 # Builds a 2-3-1 network over three records, two frames apart, renders frame 4 (half way between
-# records 1 and 2) and prints where each cube's centre lands in the picture and its expected colour.
+# records 1 and 2) and prints where each cube's (and legend segment's) centre lands in the picture
+# and its expected colour.
 RENDER = """
 import json, sys
 import numpy as np
@@ -179,7 +180,14 @@ for key, obj in instanced.tensor_objects(bpy.data.collections["nnviz"]).items():
     for vertex, color in zip(obj.data.vertices, halfway):
         u, v, _ = world_to_camera_view(sc, sc.camera, vertex.co)
         cubes.append([u, v, *colormap.linear_to_srgb(color[:3]).tolist()])
-print(json.dumps(cubes))
+# The legend's segments stay objects with object colours, shown beside the attribute colours (a few
+# away from the ends: a segment is about 2 pixels wide here, so each pixel mixes neighbours).
+legend = []
+for i in (8, 16, 47, 55):
+    segment = bpy.data.objects[f"nnviz · legend {i:02d}"]
+    u, v, _ = world_to_camera_view(sc, sc.camera, segment.location)
+    legend.append([u, v, *colormap.linear_to_srgb(np.array(segment.color[:3])).tolist()])
+print(json.dumps({"cubes": cubes, "legend": legend}))
 """
 
 # Opens the saved .blend in a Python that never imports nnviz, and renders frame 4 again.
@@ -215,12 +223,13 @@ def test_rendered_cubes_show_the_colour_map_between_records_also_without_nnviz(e
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(RENDER), engine, str(out), str(blend)],
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    cubes = json.loads(result.stdout.strip().splitlines()[-1])
+    expected = json.loads(result.stdout.strip().splitlines()[-1])
     picture = pixels(out)
     height, width = picture.shape[:2]
-    for u, v, *srgb in cubes:
-        x, y = int(u * width), int(v * height)  # Blender images are stored bottom row first, as v runs
-        np.testing.assert_allclose(picture[y, x, :3], srgb, atol=4 / 255, err_msg=f"cube at ({x}, {y})")
+    for what, tolerance in (("cubes", 4 / 255), ("legend", 12 / 255)):
+        for u, v, *srgb in expected[what]:
+            x, y = int(u * width), int(v * height)  # Blender images are stored bottom row first, as v runs
+            np.testing.assert_allclose(picture[y, x, :3], srgb, atol=tolerance, err_msg=f"{what} at ({x}, {y})")
 
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(REOPEN), str(blend), str(again)],
                             cwd=tmp_path, capture_output=True, text=True, timeout=600)

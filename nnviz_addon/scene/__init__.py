@@ -98,6 +98,9 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     scene.frame_end = int(frames[-1])
     scene.frame_current = int(frames[0])
     overlay.add_overlay(root, history, frames, layout.overlay_anchor, layout.text_size)
+    if writer == "instanced":
+        instanced.carry_object_colors([obj for obj in root.all_objects if obj.type == "MESH"
+                                       and instanced.TENSOR_PROPERTY not in obj and not obj.hide_render])
 
 
 def _overlay_width(history: History, size: float) -> float:

@@ -90,7 +90,7 @@ class NNVIZ_PT_training(SettingsPanel, bpy.types.Panel):
 
 class NNVIZ_PT_display(SettingsPanel, bpy.types.Panel):
     bl_label = "Display"
-    names = ("color_scale", "frames_per_record", "magnitude")
+    names = ("color_scale", "frames_per_record", "magnitude", "cubes")
 
 
 class NNVIZ_PT_render(SettingsPanel, bpy.types.Panel):

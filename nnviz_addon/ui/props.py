@@ -35,6 +35,7 @@ from ..config import (
     preset_from_dict,
 )
 from ..datasets import LOSSES, RGB_MAPPINGS, TASKS
+from ..picture.cubes import AUTO_INSTANCED_ABOVE
 
 # The config reads "none" as None for its optional choices, so the panel can offer it as an item.
 NONE = "none"
@@ -97,6 +98,11 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
         ("gradient", "Gradient |∂L/∂w|", "A cube grows with its weight's gradient at each recorded step"),
         ("update", "Update |Δw|", "A cube grows with how much its weight changed since the last record"),
     ])
+    cubes: EnumProperty(name="Cubes", default="auto", items=[
+        ("auto", "Auto", f"One object per cube up to {AUTO_INSTANCED_ABOVE:,} parameters, instanced above"),
+        ("objects", "Objects", "One keyed object per weight: click a cube to see its curve"),
+        ("instanced", "Instanced", "One Geometry Nodes object per tensor: fast for big networks"),
+    ])
     engine: EnumProperty(name="Render engine", items=_items(RENDER_ENGINES), default="workbench")
     resolution: IntVectorProperty(name="Resolution", size=2, min=16, default=(1280, 720))
     fps: IntProperty(name="FPS", min=1, default=24)
@@ -134,7 +140,7 @@ FIELDS: tuple[Field, ...] = tuple(Field(prop, *path.split(".")) for prop, path i
     ("train_seed", "train.seed"), ("momentum", "train.momentum"), ("weight_decay", "train.weight_decay"),
     ("engine", "render.engine"), ("resolution", "render.resolution"), ("fps", "render.fps"),
     ("frames_per_record", "render.frames_per_record"), ("color_scale", "render.color_scale"),
-    ("magnitude", "render.magnitude"), ("render_samples", "render.samples"),
+    ("magnitude", "render.magnitude"), ("render_samples", "render.samples"), ("cubes", "render.cubes"),
 ))
 
 
