@@ -44,7 +44,8 @@ class SceneOptions:
     @classmethod
     def from_render_config(cls, render: Any, frame_start: int = 1) -> SceneOptions:
         """From a ``config.RenderConfig`` (or anything with its ``frames_per_record``,
-        ``color_scale``, ``magnitude`` and ``cubes`` attributes)."""
+        ``color_scale`` and ``magnitude`` attributes; ``cubes`` is read
+        when it has one, else ``"auto"``)."""
         return cls(frames_per_record=int(render.frames_per_record), color_scale=str(render.color_scale),
                    frame_start=frame_start, magnitude=str(render.magnitude),
-                   cubes=str(render.cubes))
+                   cubes=str(getattr(render, "cubes", "auto")))
