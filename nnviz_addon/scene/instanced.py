@@ -8,7 +8,7 @@ colour map (a Color Ramp through :func:`..picture.cubes.ramp_positions`) and the
 instances a prototype square per cube. Nothing runs in Python at render time, so a saved ``.blend``
 renders on a Blender without nnviz.
 
-Why the tree is shaped as it is (checked with the bpy wheels, ``docs/ARCHITECTURE.md``): the cubes
+Why the tree is shaped as it is (checked with the bpy wheels 4.2, 4.5 and 5.0): the cubes
 are instanced on fresh points (Sample Index) rather than on the mesh itself, so the per-record
 attributes are not copied to every instance; Workbench shows only a realized mesh's *active* colour
 attribute, so the prototype is an object whose mesh has an active ``nn_color`` and the instance
