@@ -55,6 +55,7 @@ def script_arguments(argv: list[str]) -> list[str]:
 
 def parse_arguments(args: list[str]) -> argparse.Namespace:
     from nnviz_addon.catalog import CAMERA_PATHS, FORWARD_PASSES, MOTIONS, STYLES
+    from nnviz_addon.config import CUBE_WRITERS
 
     parser = ArgumentParser(prog="train.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", help="a preset .toml file or a shipped preset's name (e.g. xor)")
@@ -70,6 +71,8 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--camera-path", choices=CAMERA_PATHS, help="the film's camera path")
     parser.add_argument("--forward-pass", choices=FORWARD_PASSES, help="film: none or intro (neurons light up in turn)")
     parser.add_argument("--motion", choices=MOTIONS, help="linear or smooth (eased) change between records")
+    parser.add_argument("--cubes", choices=CUBE_WRITERS,
+                        help="draw the cubes as one object each, instanced by Geometry Nodes, or auto")
     parser.add_argument("--save-blend", type=Path, metavar="PATH", help="also save the animated scene")
     parser.add_argument("--history", type=Path, metavar="PATH",
                         help="write the recorded run to this .npz; without --preset, animate this saved run")
@@ -212,7 +215,7 @@ def render_overrides(options: argparse.Namespace) -> dict[str, Any]:
     chosen = {"engine": options.engine, "resolution": options.resolution, "fps": options.fps,
               "quality": "draft" if options.draft else None,
               "style": options.style, "camera_path": options.camera_path, "motion": options.motion,
-              "forward_pass": options.forward_pass}
+              "forward_pass": options.forward_pass, "cubes": options.cubes}
     return {key: value for key, value in chosen.items() if value is not None}
 
 

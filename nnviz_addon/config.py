@@ -25,6 +25,7 @@ from typing import Any
 
 from . import catalog, layer_stack
 from .datasets import TABLE_TASK, TASK_NAMES, TableError, TaskInfo, output_size, table_of, task_info, test_size
+from .picture.cubes import WRITERS
 
 # The allowed names, as catalog.py lists them for config, training, the panel and the Recorder.
 ACTIVATIONS = tuple(catalog.ACTIVATIONS)
@@ -44,6 +45,7 @@ STYLES = catalog.STYLES
 CAMERA_PATHS = catalog.CAMERA_PATHS
 MOTIONS = catalog.MOTIONS
 FORWARD_PASSES = catalog.FORWARD_PASSES
+CUBE_WRITERS = WRITERS  # which writer draws the cubes (picture/cubes.py)
 MAX_SAMPLES = 100_000
 
 # -- Limits (README "Limits"). Blender's own hard ranges, so nothing is clamped silently: -------
@@ -123,6 +125,7 @@ class RenderConfig:
     camera_timing: tuple[float, float] = (0.1, 0.2)  # film: the run's share on the opening, closing shot
     motion: str = "linear"  # linear | smooth (eased between records)
     forward_pass: str = "none"  # film only: none | intro (neurons light up layer by layer before the run)
+    cubes: str = "auto"  # which writer draws the cubes: auto | objects | instanced (picture/cubes.py)
 
 
 SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig,
@@ -324,6 +327,7 @@ RULES: dict[str, dict[str, Checker]] = {
         "camera_timing": _fraction_pair(0.0, 0.45),
         "motion": _choice(MOTIONS),
         "forward_pass": _choice(FORWARD_PASSES),
+        "cubes": _choice(CUBE_WRITERS),
     },
 }
 

@@ -19,7 +19,8 @@ import numpy as np
 from .. import colormap, magnitude, view_layout
 from ..history import History
 from ..layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, text_width
-from . import film, keyframes, loss_curve, neurons, objects, overlay, stage, task_views
+from ..picture import cubes as cube_plan
+from . import film, instanced, keyframes, loss_curve, neurons, objects, overlay, stage, task_views
 from .options import SceneOptions
 
 __all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values"]
@@ -32,10 +33,7 @@ DEFAULT_OPTIONS = SceneOptions()
 
 def color_scale_for(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> dict[str, float]:
     """History key → the |value| that maps to the end of the colour map, over all records."""
-    if options.color_scale == "global":
-        scale = history.value_range()
-        return dict.fromkeys(history.params, scale)
-    return {key: history.value_range([key]) for key in history.params}
+    return cube_plan.color_scales(history, options.color_scale)
 
 
 def clear() -> None:
@@ -50,48 +48,42 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     scene = bpy.context.scene
     clear()
     aspect = stage.frame_aspect(scene.render)
-    scales = color_scale_for(history, options)
-    if options.color_scale == "global":
-        top = max(scales.values(), default=0.0)
-        legend_labels, caption = (f"{-top:.3g}", "0", f"{top:+.3g}"), "weight / bias value"
-    else:
-        legend_labels, caption = ("−max", "0", "+max"), "value ÷ its tensor's max |value|"
+    scales = cube_plan.scales_for(history, options.color_scale, options.magnitude)
     shapes = {key: array.shape[1:] for key, array in history.params.items()}
-    magnitudes, magnitude_scales, size_labels, size_caption = _sizes_plan(history, options)
-    layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=caption,
-                                          size_labels=size_labels, size_caption=size_caption,
+    layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=scales.caption,
+                                          size_labels=scales.size_labels, size_caption=scales.size_caption,
                                           input_shape=history.input_shape)
     first_record = options.frame_start + film.intro_frames(history, options)
     frames = first_record + np.arange(history.records) * options.frames_per_record
+    writer = cube_plan.writer_for(options.cubes, history.parameter_count)
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
-    keyed = history.records > 1
+    keyed = history.records > 1 and writer == "objects"
     actions = [objects.cube_actions(block) if keyed else [] for block in layout.blocks]  # before any cube
 
     root = objects.tagged(bpy.data.collections.new(objects.ROOT_COLLECTION))
     scene.collection.children.link(root)
-    root[SCALE_PROPERTY] = scales
+    root[SCALE_PROPERTY] = scales.color
     root[MAGNITUDE_PROPERTY] = options.magnitude
-    root[MAGNITUDE_SCALE_PROPERTY] = magnitude_scales
+    root[MAGNITUDE_SCALE_PROPERTY] = scales.size
     mesh = objects.shared_cube_mesh()
 
     layer_collections: dict[str, bpy.types.Collection] = {}
     for name, label in layout.layer_labels.items():
         layer_collections[name] = collection = objects.new_collection(f"nnviz · layer {name}", root)
         objects.add_label(label, f"{label.text} · label", collection)
-    for block, block_actions in zip(layout.blocks, actions, strict=True):
-        values = np.asarray(history.params[block.key], dtype=np.float64).reshape(history.records, -1)
-        rgba = colormap.colors(values, scales[block.key])
-        sizes = None
-        if magnitudes:
-            sizes = magnitude.sizes(magnitudes[block.key].reshape(history.records, -1),
-                                    magnitude_scales[block.key])
-        cubes = objects.add_cubes(block, mesh, layer_collections[block.layer], values[0], rgba[0],
-                                  None if sizes is None else sizes[0])
+    for tensor, block_actions in zip(cube_plan.plan(history, layout.blocks, scales), actions, strict=True):
+        if writer == "instanced":
+            instanced.add_tensor(tensor, layer_collections[tensor.block.layer], first_record,
+                                 options.frames_per_record)
+            continue
+        sizes = tensor.sizes
+        made = objects.add_cubes(tensor.block, mesh, layer_collections[tensor.block.layer], tensor.values[0],
+                                 tensor.rgba[0], None if sizes is None else sizes[0])
         if keyed:
-            objects.key_cubes(cubes, block_actions, frames, values, rgba, sizes)
+            objects.key_cubes(made, block_actions, frames, tensor.values, tensor.rgba, sizes)
 
     legend = objects.new_collection("nnviz · legend", root)
-    objects.add_legend(layout.legend, legend_labels, caption, mesh, legend)
+    objects.add_legend(layout.legend, scales.legend_labels, scales.caption, mesh, legend)
     if layout.size_legend is not None:
         legend_sizes = magnitude.sizes(np.array(magnitude.LEGEND_FRACTIONS), 1.0)
         objects.add_size_legend(layout.size_legend, legend_sizes, mesh, legend)
@@ -101,11 +93,15 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     views = (neurons.add_neurons(root, history, frames, places.neurons),
              task_views.add_task_view(root, history, frames, places.task),
              loss_curve.add_loss_curve(root, history, frames, places.loss))
-    stage.set_up(scene, root, view_layout.union(layout.bounds, _overlay_box(layout, overlay_width), *views))
+    stage.set_up(scene, root, view_layout.union(layout.bounds, _overlay_box(layout, overlay_width), *views),
+                 attribute_colors=writer == "instanced")
     scene.frame_start = int(frames[0])
     scene.frame_end = int(frames[-1])
     scene.frame_current = int(frames[0])
     overlay.add_overlay(root, history, frames, layout.overlay_anchor, layout.text_size)
+    if writer == "instanced":
+        instanced.carry_object_colors([obj for obj in root.all_objects if obj.type == "MESH"
+                                       and instanced.TENSOR_PROPERTY not in obj and not obj.hide_render])
     if options.style == "film":
         film.dress(scene, root, history, options, layout, frames, scales, views, _overlay_box(layout, overlay_width))
     if options.motion == "smooth":
@@ -125,19 +121,6 @@ def _overlay_box(layout: Layout, width: float) -> Bounds:
     x, y, z = layout.overlay_anchor
     height = (overlay.TITLE_SCALE + (OVERLAY_LINES - 1) * LINE_SPACING + 0.3) * layout.text_size
     return (x, y, z - height), (x + width, y, z)
-
-
-def _sizes_plan(history: History, options: SceneOptions
-                ) -> tuple[dict[str, np.ndarray], dict[str, float], list[str], str]:
-    """(per-record magnitudes, their run-wide scales, size legend labels, caption) for the options'
-    ``magnitude``; all empty for ``"none"``."""
-    if options.magnitude == "none":
-        return {}, {}, [], ""
-    magnitudes = magnitude.per_record(history, options.magnitude)
-    scales = magnitude.run_scale(magnitudes, options.color_scale)
-    one_scale = max(scales.values(), default=0.0) if options.color_scale == "global" else None
-    labels, caption = magnitude.legend_labels(options.magnitude, one_scale)
-    return magnitudes, scales, labels, caption
 
 
 def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, float] | None = None,
@@ -160,6 +143,30 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
     built_size_scales = root[MAGNITUDE_SCALE_PROPERTY].to_dict() if MAGNITUDE_SCALE_PROPERTY in root else {}
     magnitudes = magnitudes or {}
     sized = root.get(MAGNITUDE_PROPERTY, "none") != "none"
+
+    def color_scale_of(key: str, tensor: np.ndarray) -> float:
+        if isinstance(scale, Mapping) and key in scale:
+            return scale[key]
+        if scale is not None and not isinstance(scale, Mapping):
+            return scale
+        return built_scales.get(key, float(np.max(np.abs(tensor), initial=0.0)))
+
+    def live_magnitudes(key: str, tensor: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """(|magnitudes| of ``key``, the size drawn full size), or None when none are given."""
+        if key not in magnitudes:
+            return None
+        live = np.abs(np.asarray(magnitudes[key], dtype=np.float64))
+        if live.shape != tensor.shape:
+            raise ValueError(f"scene.show_values: magnitudes[{key!r}] has shape {live.shape}, but "
+                             f"values[{key!r}] has shape {tensor.shape}")
+        return live, ((size_scale or {}).get(key) or built_size_scales.get(key)
+                      or magnitude.run_scale({key: live[None]})[key])
+
+    for key, obj in instanced.tensor_objects(root).items():
+        if key in values:
+            tensor = np.asarray(values[key], dtype=np.float64)
+            sizes = live_magnitudes(key, tensor)
+            instanced.set_live(obj, tensor, color_scale_of(key, tensor), *(sizes or (None, None)))
     by_key: dict[str, list[bpy.types.Object]] = {}
     for obj in root.all_objects:
         key = obj.get("nnviz_param")
@@ -173,24 +180,14 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
                              f"show a tensor of shape {tuple(indices.max(axis=0) + 1)}")
         index = tuple(indices.T)
         current = tensor[index]
-        if isinstance(scale, Mapping) and key in scale:
-            key_scale = scale[key]
-        elif scale is not None and not isinstance(scale, Mapping):
-            key_scale = scale
-        else:
-            key_scale = built_scales.get(key, float(np.max(np.abs(tensor), initial=0.0)))
-        rgba = colormap.colors(current, key_scale)
+        rgba = colormap.colors(current, color_scale_of(key, tensor))
         keyframes.remove_animation(cube for cube in cubes if cube.animation_data is not None)
         for cube, value, color in zip(cubes, current.tolist(), rgba, strict=True):
             cube.color = color
             cube["nnviz_value"] = value
-        if key in magnitudes:
-            live = np.abs(np.asarray(magnitudes[key], dtype=np.float64))
-            if live.shape != tensor.shape:
-                raise ValueError(f"scene.show_values: magnitudes[{key!r}] has shape {live.shape}, but "
-                                 f"values[{key!r}] has shape {tensor.shape}")
-            key_size_scale = ((size_scale or {}).get(key) or built_size_scales.get(key)
-                              or magnitude.run_scale({key: live[None]})[key])
+        sizes = live_magnitudes(key, tensor)
+        if sizes is not None:
+            live, key_size_scale = sizes
             objects.set_sizes(cubes, magnitude.sizes(live[index], key_size_scale).tolist())
         elif sized:
             objects.set_sizes(cubes, [1.0] * len(cubes))

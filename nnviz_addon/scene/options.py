@@ -7,6 +7,7 @@ from typing import Any
 
 from ..config import CAMERA_PATHS, COLOR_SCALES, FORWARD_PASSES, MOTIONS, STYLES
 from ..magnitude import MODES
+from ..picture.cubes import WRITERS
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,9 @@ class SceneOptions:
     film's ``camera_path`` and ``camera_timing`` (shares of the film on its opening and closing
     shots) and ``forward_pass`` (``"intro"``: before the run, the probe input's neurons light up
     layer by layer; the records then start later). ``motion``: ``"linear"`` or ``"smooth"``
-    (eased) change between two records."""
+    (eased) change between two records. ``cubes``: which writer draws the cubes, ``"objects"``
+    (one keyed object per cube), ``"instanced"`` (one Geometry Nodes object per tensor) or ``"auto"``
+    (:func:`nnviz_addon.picture.cubes.writer_for`)."""
 
     frames_per_record: int = 1
     color_scale: str = "global"
@@ -32,6 +35,7 @@ class SceneOptions:
     camera_timing: tuple[float, float] = (0.1, 0.2)
     motion: str = "linear"
     forward_pass: str = "none"
+    cubes: str = "auto"
 
     def __post_init__(self) -> None:
         if not isinstance(self.frames_per_record, int) or self.frames_per_record < 1:
@@ -42,6 +46,8 @@ class SceneOptions:
                 f"SceneOptions.color_scale must be one of {COLOR_SCALES}, got {self.color_scale!r}")
         if not isinstance(self.frame_start, int):
             raise ValueError(f"SceneOptions.frame_start must be an integer, got {self.frame_start!r}")
+        if self.cubes not in WRITERS:
+            raise ValueError(f"SceneOptions.cubes must be one of {WRITERS}, got {self.cubes!r}")
         if self.magnitude not in MODES:
             raise ValueError(f"SceneOptions.magnitude must be one of {MODES}, got {self.magnitude!r}")
         for name, allowed in (("style", STYLES), ("camera_path", CAMERA_PATHS), ("motion", MOTIONS),
@@ -56,10 +62,12 @@ class SceneOptions:
     def from_render_config(cls, render: Any, frame_start: int = 1) -> SceneOptions:
         """From a ``config.RenderConfig`` (or anything with its ``frames_per_record``,
         ``color_scale`` and ``magnitude`` attributes; the film's ``style``, ``camera_path``,
-        ``camera_timing``, ``motion`` and ``forward_pass`` are read where it has them)."""
+        ``camera_timing``, ``motion`` and ``forward_pass``, and ``cubes`` (else ``"auto"``), are read
+        where it has them)."""
         film = {name: getattr(render, name) for name in ("style", "camera_path", "motion", "forward_pass")
                 if hasattr(render, name)}
         if hasattr(render, "camera_timing"):
             film["camera_timing"] = tuple(float(t) for t in render.camera_timing)
         return cls(frames_per_record=int(render.frames_per_record), color_scale=str(render.color_scale),
-                   frame_start=frame_start, magnitude=str(render.magnitude), **film)
+                   frame_start=frame_start, magnitude=str(render.magnitude),
+                   cubes=str(getattr(render, "cubes", "auto")), **film)

@@ -18,12 +18,17 @@ from .objects import root_collection, tagged
 BACKGROUND = (0.012, 0.012, 0.014)  # linear; a near-black neutral the off-white zero stands out on
 CAMERA_DISTANCE = 100.0
 BOUNDS_PROPERTY = "nnviz_bounds"
+COLOR_TYPE = {False: "OBJECT", True: "VERTEX"}  # Workbench's colour source, by attribute_colors
 
 Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
 
 
-def set_up(scene: bpy.types.Scene, collection: bpy.types.Collection, bounds: Bounds) -> None:
-    """Add the camera and light to ``collection`` and set the scene's shading and colour management."""
+def set_up(scene: bpy.types.Scene, collection: bpy.types.Collection, bounds: Bounds,
+           attribute_colors: bool = False) -> None:
+    """Add the camera and light to ``collection`` and set the scene's shading and colour management.
+    With ``attribute_colors`` Workbench shows meshes' colour attributes (the instanced cubes' colours)
+    rather than object colours; Blender 4.2 and 4.5 then draw meshes without one in their object
+    colour, 5.0 in their material's viewport colour."""
     camera = tagged(bpy.data.objects.new("nnviz · camera", tagged(bpy.data.cameras.new("nnviz · camera"))))
     camera.data.type = "ORTHO"
     camera.data.clip_end = 2 * CAMERA_DISTANCE
@@ -41,7 +46,7 @@ def set_up(scene: bpy.types.Scene, collection: bpy.types.Collection, bounds: Bou
     scene.world = _world()
     shading = scene.display.shading
     shading.light = "FLAT"
-    shading.color_type = "OBJECT"
+    shading.color_type = COLOR_TYPE[attribute_colors]
     shading.show_cavity = False
     shading.show_shadows = False
     shading.show_object_outline = False
@@ -54,7 +59,7 @@ def set_up(scene: bpy.types.Scene, collection: bpy.types.Collection, bounds: Bou
     view.exposure = 0.0
     view.gamma = 1.0
     scene.display_settings.display_device = "sRGB"
-    _show_object_colors_in_viewports()
+    _show_object_colors_in_viewports(COLOR_TYPE[attribute_colors])
 
 
 def frame_aspect(settings: bpy.types.RenderSettings) -> float:
@@ -86,10 +91,11 @@ def _world() -> bpy.types.World:
     return world
 
 
-def _show_object_colors_in_viewports() -> None:
-    """Solid-mode 3D viewports colour objects by material by default; ours carry object colours."""
+def _show_object_colors_in_viewports(color_type: str) -> None:
+    """Solid-mode 3D viewports colour objects by material by default; ours carry object (or, when
+    instanced, attribute) colours."""
     for screen in bpy.data.screens:
         for area in screen.areas:
             for space in area.spaces:
                 if space.type == "VIEW_3D":
-                    space.shading.color_type = "OBJECT"
+                    space.shading.color_type = color_type

@@ -29,6 +29,7 @@ from bpy.props import (
 from .. import catalog
 from ..config import Preset, PresetError, find_presets, preset_from_dict
 from ..datasets import TABLE_TASK, TASK_NAMES
+from ..picture.cubes import AUTO_INSTANCED_ABOVE
 from .session import SESSION, cube_of
 
 # The config reads "none" as None for its optional choices, so the panel can offer it as an item.
@@ -134,6 +135,11 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
                                description="Intro: before the run, the neurons light up layer by layer")
     motion: EnumProperty(name="Motion", items=_items(catalog.MOTIONS), default="linear",
                          description="Linear steps between records, or smooth (eased) ones")
+    cubes: EnumProperty(name="Cubes", default="auto", items=[
+        ("auto", "Auto", f"One object per cube up to {AUTO_INSTANCED_ABOVE:,} parameters, instanced above"),
+        ("objects", "Objects", "One keyed object per weight: click a cube to see its curve"),
+        ("instanced", "Instanced", "One Geometry Nodes object per tensor: fast for big networks"),
+    ])
     engine: EnumProperty(name="Render engine", items=_items(catalog.RENDER_ENGINES), default="workbench")
     resolution: IntVectorProperty(name="Resolution", size=2, min=16, default=(1280, 720))
     fps: IntProperty(name="FPS", min=1, default=24)
@@ -180,6 +186,7 @@ FIELDS: tuple[Field, ...] = tuple(Field(prop, *path.split(".")) for prop, path i
     ("magnitude", "render.magnitude"), ("quality", "render.quality"), ("render_samples", "render.samples"),
     ("style", "render.style"), ("camera_path", "render.camera_path"), ("camera_timing", "render.camera_timing"),
     ("motion", "render.motion"), ("forward_pass", "render.forward_pass"),
+    ("cubes", "render.cubes"),
 ))
 
 

@@ -1,0 +1,196 @@
+"""Big networks with the instanced cube writer (``render.cubes = "instanced"``), against the issue's
+targets. ``python bench/bench_big.py [--skip-million]`` on the bpy wheel (needs torch); a few minutes.
+
+1. 784-128-10 (101,770 parameters) trained with torch for a few hundred steps on random MNIST-shaped
+   data and recorded by ``nnviz_addon.record.Recorder`` (100 records): ``train.py --history …
+   --no-render --save-blend …`` wall time, in a subprocess as a user runs it (target ≤ 10 s), and
+   the ``.blend``'s size against the ``.npz`` (target ≤ 1.5×).
+2. 784-1024-128-10 (≈ 0.94M parameters), 50 records: ``scene.build`` time (target ≤ 60 s), and one
+   1280×720 frame in Workbench and in Cycles (it must render; the times are reported).
+3. The digits preset: recording + scene vs training alone, instanced and objects (target ≤ 1.25×
+   for instanced), medians of interleaved runs.
+4. 101,770 parameters instanced: one live tick, ``scene.show_values`` and the evaluation of the
+   changed cubes (target ≤ 30 ms), median of 10.
+5. 1280×720 Workbench frame of (1) vs Blender's own empty-scene frame at the same anti-aliasing
+   (target ≤ 2×); renders run in subprocesses, as without EGL Workbench aborts the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from nnviz_addon import scene  # noqa: E402
+from nnviz_addon.config import find_presets, load_preset  # noqa: E402
+from nnviz_addon.history import History  # noqa: E402
+from nnviz_addon.scene import SceneOptions  # noqa: E402
+from nnviz_addon.training import TrainingRun  # noqa: E402
+
+# Renders one frame of a saved .blend (or of Blender's empty scene) and prints its seconds; run in
+# a subprocess that never imports nnviz.
+RENDER_FRAME = """
+import sys, time
+import bpy
+blend, engine, out = sys.argv[1:4]
+if blend != "-":
+    bpy.ops.wm.open_mainfile(filepath=blend)
+else:  # nothing but a camera
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
+    bpy.context.scene.collection.objects.link(camera)
+    bpy.context.scene.camera = camera
+scene = bpy.context.scene
+scene.render.engine = engine
+scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 1280, 720, 100
+scene.display.render_aa = "8"
+scene.cycles.samples = 4
+settings = scene.render.image_settings
+if hasattr(settings, "media_type"):
+    settings.media_type = "IMAGE"
+settings.file_format = "PNG"
+scene.render.filepath = out
+if blend != "-":
+    scene.frame_set(scene.frame_end)
+for warm in (True, False):  # the first render compiles shaders and builds the BVH
+    start = time.perf_counter()
+    bpy.ops.render.render(write_still=True)
+print(time.perf_counter() - start)
+"""
+
+
+def recorded_mlp(sizes: tuple[int, ...], records: int, steps_per_record: int = 3) -> History:
+    """A torch MLP trained on random MNIST-shaped data and recorded every few steps."""
+    import torch
+
+    from nnviz_addon.record import Recorder
+
+    torch.manual_seed(0)
+    layers: list[torch.nn.Module] = []
+    for i, (a, b) in enumerate(itertools.pairwise(sizes)):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    x, y = torch.rand(512, sizes[0]), torch.randint(0, sizes[-1], (512,))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    recorder = Recorder(model, name="-".join(map(str, sizes)))
+    for step in range((records - 1) * steps_per_record + 1):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x[step % 4 * 128:][:128]), y[step % 4 * 128:][:128])
+        loss.backward()
+        opt.step()
+        if step % steps_per_record == 0:
+            recorder.snapshot(step, loss=loss.item())
+    return recorder.history()
+
+
+def render_seconds(blend: str, engine: str, out: Path) -> float:
+    result = subprocess.run([sys.executable, "-c", RENDER_FRAME, blend, engine, str(out)],
+                            capture_output=True, text=True, timeout=1800)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr[-2000:])
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def bench_mnist_cli(work: Path) -> Path:
+    history = recorded_mlp((784, 128, 10), records=100)
+    npz, blend = work / "mnist.npz", work / "mnist.blend"
+    history.save(npz)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "train.py"), "--history", str(npz), "--no-render",
+                    "--save-blend", str(blend), "--cubes", "instanced"], check=True, capture_output=True)
+    seconds = time.perf_counter() - start
+    ratio = blend.stat().st_size / npz.stat().st_size
+    print(f"784-128-10 ({history.parameter_count:,} params), {history.records} records: train.py --history "
+          f"--no-render --save-blend {seconds:.2f} s (target <= 10 s); .blend {blend.stat().st_size / 1e6:.1f} MB "
+          f"vs .npz {npz.stat().st_size / 1e6:.1f} MB: {ratio:.2f}x (target <= 1.5x)")
+    return blend
+
+
+def bench_million(work: Path) -> None:
+    history = recorded_mlp((784, 1024, 128, 10), records=50, steps_per_record=1)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    start = time.perf_counter()
+    scene.build(history, SceneOptions(cubes="instanced"))
+    seconds = time.perf_counter() - start
+    blend = work / "million.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    workbench = render_seconds(str(blend), "BLENDER_WORKBENCH", work / "million_wb.png")
+    cycles = render_seconds(str(blend), "CYCLES", work / "million_cycles.png")
+    print(f"784-1024-128-10 ({history.parameter_count:,} params), {history.records} records: build {seconds:.1f} s "
+          f"(target <= 60 s); 1280x720 frame: Workbench {workbench:.2f} s, Cycles (4 samples) {cycles:.2f} s")
+
+
+def bench_digits(repeats: int) -> None:
+    preset = load_preset(find_presets()["digits"])
+    alone, ratios = [], {"instanced": [], "objects": []}
+    for _ in range(repeats):
+        start = time.perf_counter()
+        TrainingRun(preset.replace(train={"record_every": preset.train.steps}), probes=()).run()
+        alone.append(time.perf_counter() - start)
+        for cubes in ratios:
+            bpy.ops.wm.read_factory_settings(use_empty=True)
+            start = time.perf_counter()
+            history = TrainingRun(preset).run()
+            scene.build(history, SceneOptions.from_render_config(preset.replace(render={"cubes": cubes}).render))
+            ratios[cubes].append(time.perf_counter() - start)
+    base = statistics.median(alone)
+    print(f"digits: training alone {base:.3f} s; recording + scene: instanced "
+          f"{statistics.median(ratios['instanced']):.3f} s = {statistics.median(ratios['instanced']) / base:.2f}x "
+          f"(target <= 1.25x), objects {statistics.median(ratios['objects']):.3f} s = "
+          f"{statistics.median(ratios['objects']) / base:.2f}x")
+
+
+def bench_live_tick() -> None:
+    history = recorded_mlp((784, 128, 10), records=3)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene.build(history, SceneOptions(cubes="instanced"))
+    rng = np.random.default_rng(0)
+    ticks = []
+    for _ in range(10):
+        values = {key: rng.normal(0, 0.1, array.shape[1:]) for key, array in history.params.items()}
+        start = time.perf_counter()
+        scene.show_values(values, 0.3)
+        bpy.context.evaluated_depsgraph_get().update()  # what the viewport's redraw then evaluates
+        ticks.append(time.perf_counter() - start)
+    print(f"live tick, {history.parameter_count:,} params instanced: {statistics.median(ticks) * 1e3:.1f} ms "
+          f"median of 10 (target <= 30 ms)")
+
+
+def bench_frame(blend: Path, work: Path) -> None:
+    frame = render_seconds(str(blend), "BLENDER_WORKBENCH", work / "mnist_wb.png")
+    empty = render_seconds("-", "BLENDER_WORKBENCH", work / "empty_wb.png")
+    print(f"1280x720 Workbench frame, 8 AA samples: 784-128-10 instanced {frame:.2f} s vs empty scene "
+          f"{empty:.2f} s: {frame / empty:.2f}x (target <= 2x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-million", action="store_true", help="leave out the ~1M-parameter run")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved digits runs")
+    args = parser.parse_args()
+    print(f"Blender {bpy.app.version_string}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        blend = bench_mnist_cli(work)
+        bench_frame(blend, work)
+        bench_live_tick()
+        bench_digits(args.repeats)
+        if not args.skip_million:
+            bench_million(work)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,425 @@
+"""The instanced cube writer: one object per parameter tensor, drawn by a Geometry Nodes tree.
+
+Each tensor object's mesh holds one point per cube (its position) and, per record ``r``, the point
+attributes ``v_r`` (the value) and, when sizes show a magnitude, ``m_r``. One shared node tree
+reads the Scene Time, picks the two records around the frame by name and mixes them linearly the
+way the objects writer's LINEAR F-Curves do (colours and sizes are mixed, not values), applies the
+colour map (a Color Ramp through :func:`..picture.cubes.ramp_positions`) and the size rule, and
+instances a prototype square per cube. Nothing runs in Python at render time, so a saved ``.blend``
+renders on a Blender without nnviz.
+
+Why the tree is shaped as it is (checked with the bpy wheels 4.2, 4.5 and 5.0): the cubes
+are instanced on fresh points (Sample Index) rather than on the mesh itself, so the per-record
+attributes are not copied to every instance; Workbench shows only a realized mesh's *active* colour
+attribute, so the prototype is an object whose mesh has an active ``nn_color`` and the instance
+colour is written into it after Realize Instances. The camera looks at the picture face on, so a
+square shows what a cube's front face shows with a sixth of the faces to render.
+
+Live training (``set_live``) writes the current values to the ``live`` (and ``live_m``) attribute
+and switches the tree to read them instead of the records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import bpy
+import numpy as np
+
+from .. import magnitude
+from ..layout import CUBE_SIZE
+from ..picture import cubes as cube_plan
+from .objects import ROLE, TAG, object_color_material, shared_mesh, tagged
+
+TREE_NAME = "nnviz · instanced cubes"
+PROTOTYPE_NAME = "nnviz · instanced cube"
+MATERIAL_NAME = "nnviz · attribute colour"
+COLOR_ATTRIBUTE = "nn_color"  # the realized mesh's active colour: what Workbench, Cycles and EEVEE show
+INSTANCE_COLOR = "nn_icolor"  # carried on the instances until they are realized
+LIVE_VALUES, LIVE_MAGNITUDES = "live", "live_m"
+TENSOR_PROPERTY = "nnviz_tensor"  # on a tensor object: its History key
+SHAPE_PROPERTY = "nnviz_shape"
+INDICES_PROPERTY = "nnviz_flat_indices"  # which flat tensor element each point draws, when not all in order
+# Group inputs, in order: (name, socket type, default). Set per tensor object on its modifier.
+INPUTS = (
+    ("Prototype", "NodeSocketObject", None),
+    ("Value Factor", "NodeSocketFloat", 0.0),  # 0.5 / colour scale: value → ramp position - 0.5
+    ("Size Factor", "NodeSocketFloat", 0.0),  # 1 / size scale
+    ("Smallest Size", "NodeSocketFloat", 1.0),  # magnitude.MIN_SIZE when sizes show magnitudes, else 1
+    ("Last Record", "NodeSocketFloat", 0.0),
+    ("Frame Start", "NodeSocketFloat", 1.0),
+    ("Frames Per Record", "NodeSocketFloat", 1.0),
+    ("Live", "NodeSocketBool", False),
+)
+
+
+def value_name(record: int) -> str:
+    return f"v_{record}"
+
+
+def magnitude_name(record: int) -> str:
+    return f"m_{record}"
+
+
+def add_tensor(tensor: cube_plan.TensorCubes, collection: bpy.types.Collection, frame_start: int,
+               frames_per_record: int) -> bpy.types.Object:
+    """The object that draws ``tensor``'s cubes for every record."""
+    block = tensor.block
+    records, count = tensor.values.shape
+    mesh = tagged(bpy.data.meshes.new(f"nnviz · {block.key}"))
+    mesh.vertices.add(count)
+    mesh.vertices.foreach_set("co", np.asarray(block.positions, dtype=np.float32).ravel())
+    _write_records(mesh, value_name, tensor.values)
+    if tensor.magnitudes is not None:
+        _write_records(mesh, magnitude_name, tensor.magnitudes)
+    obj = tagged(bpy.data.objects.new(f"nnviz · {block.layer} {block.role}", mesh))
+    obj[TENSOR_PROPERTY] = block.key
+    obj[SHAPE_PROPERTY] = list(block.shape)
+    flat = np.ravel_multi_index(tuple(np.asarray(block.indices).T), block.shape) if block.shape else [0]
+    if not np.array_equal(flat, np.arange(count)):
+        obj[INDICES_PROPERTY] = np.asarray(flat).tolist()
+    collection.objects.link(obj)
+    modifier = obj.modifiers.new("nnviz · cubes", "NODES")
+    modifier.node_group = node_tree()
+    sized = tensor.magnitudes is not None
+    _set_inputs(modifier, {
+        "Prototype": prototype(collection),
+        "Value Factor": _factor(tensor.color_scale, 0.5),
+        "Size Factor": _factor(tensor.size_scale, 1.0),
+        "Smallest Size": magnitude.MIN_SIZE if sized else 1.0,
+        "Last Record": float(records - 1),
+        "Frame Start": float(frame_start),
+        "Frames Per Record": float(frames_per_record),
+    })
+    return obj
+
+
+def tensor_objects(root: bpy.types.Collection) -> dict[str, bpy.types.Object]:
+    """History key → the instanced object drawing it, in the built scene under ``root``."""
+    return {obj[TENSOR_PROPERTY]: obj for obj in root.all_objects if TENSOR_PROPERTY in obj}
+
+
+def set_live(obj: bpy.types.Object, values: np.ndarray, color_scale: float,
+             magnitudes: np.ndarray | None = None, size_scale: float | None = None) -> None:
+    """Draw ``values`` (the tensor as it is now) instead of the records, and size by ``magnitudes``
+    where given (else full size when the build had sizes)."""
+    mesh = obj.data
+    flat = np.asarray(values, dtype=np.float32).ravel()
+    if INDICES_PROPERTY in obj:
+        flat = flat[np.asarray(obj[INDICES_PROPERTY], dtype=np.intp)]
+    if flat.size != len(mesh.vertices):
+        raise ValueError(f"scene.show_values: {obj[TENSOR_PROPERTY]!r} has {np.asarray(values).size} values, "
+                         f"but the built scene draws a tensor of shape {tuple(obj[SHAPE_PROPERTY])}")
+    _write(mesh, LIVE_VALUES, flat)
+    modifier = obj.modifiers["nnviz · cubes"]
+    inputs = {"Value Factor": _factor(color_scale, 0.5), "Live": True}
+    if magnitudes is not None:
+        live = np.abs(np.asarray(magnitudes, dtype=np.float32)).ravel()
+        _write(mesh, LIVE_MAGNITUDES, live if INDICES_PROPERTY not in obj
+               else live[np.asarray(obj[INDICES_PROPERTY], dtype=np.intp)])
+        inputs["Size Factor"] = _factor(size_scale or 0.0, 1.0)
+    elif _get_input(modifier, "Smallest Size") < 1.0:
+        inputs["Smallest Size"] = 1.0
+    _set_inputs(modifier, inputs)
+    mesh.update()
+
+
+def _factor(scale: float, numerator: float) -> float:
+    """``numerator / scale``, 0 for a zero scale (all values neutral, all magnitudes smallest), as
+    ``colormap.normalize`` and ``magnitude.sizes`` do."""
+    return numerator / scale if scale > 0 and np.isfinite(scale) else 0.0
+
+
+def _write_records(mesh: bpy.types.Mesh, name_of, per_record: np.ndarray) -> None:
+    for record, row in enumerate(np.asarray(per_record, dtype=np.float32)):
+        _write(mesh, name_of(record), row)
+
+
+def _write(mesh: bpy.types.Mesh, name: str, values: np.ndarray) -> None:
+    attribute = mesh.attributes.get(name) or mesh.attributes.new(name, "FLOAT", "POINT")
+    attribute.data.foreach_set("value", np.ascontiguousarray(values, dtype=np.float32))
+
+
+def _modifier_key(modifier: bpy.types.Modifier, name: str) -> str:
+    for item in modifier.node_group.interface.items_tree:
+        if getattr(item, "in_out", None) == "INPUT" and item.name == name:
+            return item.identifier
+    raise KeyError(name)
+
+
+def _set_inputs(modifier: bpy.types.Modifier, inputs: Mapping[str, object]) -> None:
+    for name, value in inputs.items():
+        modifier[_modifier_key(modifier, name)] = value
+
+
+def _get_input(modifier: bpy.types.Modifier, name: str):
+    return modifier[_modifier_key(modifier, name)]
+
+
+def prototype(collection: bpy.types.Collection) -> bpy.types.Object:
+    """The square every cube instances (made, hidden, in ``collection`` by the build's first
+    caller): its mesh's active colour attribute ``nn_color`` is what the realized cubes' colour is
+    written into."""
+    for obj in bpy.data.objects:
+        if obj.get(TAG) and obj.get(ROLE) == PROTOTYPE_NAME:
+            return obj
+    h = CUBE_SIZE / 2
+    mesh = shared_mesh(PROTOTYPE_NAME, [(-h, 0.0, -h), (h, 0.0, -h), (h, 0.0, h), (-h, 0.0, h)], [(0, 1, 2, 3)])
+    mesh.materials.clear()
+    mesh.materials.append(attribute_color_material())
+    colors = mesh.color_attributes.new(COLOR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
+    mesh.color_attributes.active_color = colors
+    mesh.color_attributes.render_color_index = mesh.color_attributes.active_color_index
+    obj = tagged(bpy.data.objects.new(PROTOTYPE_NAME, mesh))
+    obj[ROLE] = PROTOTYPE_NAME
+    obj.hide_render = True
+    obj.hide_viewport = True
+    collection.objects.link(obj)
+    return obj
+
+
+def attribute_color_material() -> bpy.types.Material:
+    """Like :func:`.objects.object_color_material`, but emitting the mesh's ``nn_color`` attribute."""
+    for material in bpy.data.materials:
+        if material.get(TAG) and material.get(ROLE) == MATERIAL_NAME:
+            return material
+    material = object_color_material().copy()
+    material.name = MATERIAL_NAME
+    material[ROLE] = MATERIAL_NAME
+    nodes = material.node_tree.nodes
+    info = next(node for node in nodes if node.bl_idname == "ShaderNodeObjectInfo")
+    emission = next(node for node in nodes if node.bl_idname == "ShaderNodeEmission")
+    attribute = nodes.new("ShaderNodeAttribute")
+    attribute.attribute_type = "GEOMETRY"
+    attribute.attribute_name = COLOR_ATTRIBUTE
+    attribute.location = info.location
+    nodes.remove(info)
+    material.node_tree.links.new(attribute.outputs["Color"], emission.inputs["Color"])
+    return material
+
+
+def node_tree() -> bpy.types.GeometryNodeTree:
+    """The shared tree (made by the first caller of a build)."""
+    for group in bpy.data.node_groups:
+        if group.get(TAG) and group.get(ROLE) == TREE_NAME:
+            return group
+    tree = tagged(bpy.data.node_groups.new(TREE_NAME, "GeometryNodeTree"))
+    tree[ROLE] = TREE_NAME
+    _TreeBuilder(tree).build()
+    return tree
+
+
+class _TreeBuilder:
+    """Writes :func:`node_tree`'s nodes; one method per stage of the picture."""
+
+    def __init__(self, tree: bpy.types.GeometryNodeTree) -> None:
+        self.tree = tree
+        self.nodes = tree.nodes
+        self.links = tree.links
+
+    def node(self, kind: str, **properties) -> bpy.types.Node:
+        node = self.nodes.new(kind)
+        for name, value in properties.items():
+            setattr(node, name, value)
+        return node
+
+    def link(self, output, node: bpy.types.Node, input_name: str | int) -> None:
+        self.links.new(output, _socket(node.inputs, input_name))
+
+    def math(self, operation: str, a, b=None, *, clamp: bool = False):
+        """A Math node's output: ``a`` and ``b`` are sockets or numbers."""
+        node = self.node("ShaderNodeMath", operation=operation, use_clamp=clamp)
+        for slot, operand in ((0, a), (1, b)):
+            if operand is None:
+                continue
+            if isinstance(operand, (int, float)):
+                node.inputs[slot].default_value = operand
+            else:
+                self.links.new(operand, node.inputs[slot])
+        return node.outputs[0]
+
+    def build(self) -> None:
+        interface = self.tree.interface
+        interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+        interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+        for name, socket_type, default in INPUTS:
+            socket = interface.new_socket(name, in_out="INPUT", socket_type=socket_type)
+            if default is not None:
+                socket.default_value = default
+        group_in = self.node("NodeGroupInput")
+        group_out = self.node("NodeGroupOutput")
+        self.inputs = {socket.name: socket for socket in group_in.outputs if socket.name}
+        data = self.inputs["Geometry"]
+
+        first, second, fraction = self.records_for_frame()
+        color = self.mix(fraction, self.color_of(self.named("v_", first, LIVE_VALUES)),
+                         self.color_of(self.named("v_", second, LIVE_VALUES)), "RGBA")
+        size = self.mix(fraction, self.size_of(self.named("m_", first, LIVE_MAGNITUDES)),
+                        self.size_of(self.named("m_", second, LIVE_MAGNITUDES)), "FLOAT")
+
+        count = self.node("GeometryNodeAttributeDomainSize", component="MESH")
+        self.links.new(data, count.inputs[0])
+        points = self.node("GeometryNodePoints")
+        self.link(count.outputs["Point Count"], points, "Count")
+        self.link(self.sample(data, self.node("GeometryNodeInputPosition").outputs[0], "FLOAT_VECTOR"),
+                  points, "Position")
+
+        scale = self.node("ShaderNodeCombineXYZ")
+        sampled_size = self.sample(data, size, "FLOAT")
+        self.link(sampled_size, scale, "X")
+        self.link(sampled_size, scale, "Z")
+        scale.inputs["Y"].default_value = 1.0
+        info = self.node("GeometryNodeObjectInfo")
+        self.link(self.inputs["Prototype"], info, "Object")
+        instances = self.node("GeometryNodeInstanceOnPoints")
+        self.link(points.outputs[0], instances, "Points")
+        self.link(info.outputs["Geometry"], instances, "Instance")
+        self.link(scale.outputs[0], instances, "Scale")
+
+        carried = self.store(instances.outputs[0], INSTANCE_COLOR, self.sample(data, color, "FLOAT_COLOR"),
+                             "INSTANCE")
+        realize = self.node("GeometryNodeRealizeInstances")
+        self.link(carried, realize, "Geometry")
+        instance_color = self.node("GeometryNodeInputNamedAttribute", data_type="FLOAT_COLOR")
+        instance_color.inputs["Name"].default_value = INSTANCE_COLOR
+        shown = self.store(realize.outputs[0], COLOR_ATTRIBUTE, _socket(instance_color.outputs, "Attribute"),
+                           "POINT")
+        self.link(shown, group_out, "Geometry")
+
+    def records_for_frame(self):
+        """(first record, second record, fraction between them) for the Scene Time's frame: the
+        frame's place on the record timeline clamped to the recorded range, as constant
+        extrapolation of the keyed curves outside it."""
+        frame = _socket(self.node("GeometryNodeInputSceneTime").outputs, "Frame")
+        elapsed = self.math("SUBTRACT", frame, self.inputs["Frame Start"])
+        place = self.math("DIVIDE", elapsed, self.inputs["Frames Per Record"])
+        clamped = self.math("MINIMUM", self.math("MAXIMUM", place, 0.0), self.inputs["Last Record"])
+        first = self.math("FLOOR", clamped)
+        second = self.math("MINIMUM", self.math("ADD", first, 1.0), self.inputs["Last Record"])
+        fraction = self.math("SUBTRACT", clamped, first)
+        return first, second, fraction
+
+    def named(self, prefix: str, record, live_name: str):
+        """The Named Attribute field ``prefix + record`` (or ``live_name`` while live)."""
+        as_text = self.node("FunctionNodeValueToString")
+        self.link(record, as_text, "Value")
+        # Replace String rather than Join Strings: a multi-input's link order differs between versions.
+        name = self.node("FunctionNodeReplaceString")
+        _socket(name.inputs, "String").default_value = prefix + "#"
+        _socket(name.inputs, "Find").default_value = "#"
+        self.link(as_text.outputs[0], name, "Replace")
+        switch = self.node("GeometryNodeSwitch", input_type="STRING")
+        self.link(self.inputs["Live"], switch, "Switch")
+        self.link(name.outputs[0], switch, "False")
+        _socket(switch.inputs, "True").default_value = live_name
+        attribute = self.node("GeometryNodeInputNamedAttribute", data_type="FLOAT")
+        self.link(switch.outputs[0], attribute, "Name")
+        return _socket(attribute.outputs, "Attribute")
+
+    def color_of(self, value):
+        """The colour map of ``value``: a Color Ramp over value × Value Factor + 0.5."""
+        position = self.math("MULTIPLY_ADD", value, self.inputs["Value Factor"])
+        position.node.inputs[2].default_value = 0.5
+        ramp = self.node("ShaderNodeValToRGB")
+        ramp.color_ramp.interpolation = "LINEAR"
+        ramp.color_ramp.color_mode = "RGB"
+        positions = cube_plan.ramp_positions()
+        colors = cube_plan.ramp_colors(positions, positions)
+        elements = ramp.color_ramp.elements
+        while len(elements) < len(positions):
+            elements.new(0.5)
+        for element, where, rgb in zip(elements, positions, colors, strict=True):
+            element.position = float((where + 1.0) / 2.0)
+            element.color = (*(float(c) for c in rgb), 1.0)
+        self.link(position, ramp, 0)
+        return _socket(ramp.outputs, "Color")
+
+    def size_of(self, magnitude_field):
+        """Smallest + (1 − Smallest) · √clamp(magnitude × Size Factor), as ``magnitude.sizes``."""
+        fraction = self.math("MULTIPLY", self.math("ABSOLUTE", magnitude_field), self.inputs["Size Factor"],
+                             clamp=True)
+        root = self.math("SQRT", fraction)
+        span = self.math("SUBTRACT", 1.0, self.inputs["Smallest Size"])
+        grown = self.math("MULTIPLY", root, span)
+        return self.math("ADD", grown, self.inputs["Smallest Size"])
+
+    def mix(self, fraction, a, b, data_type: str):
+        node = self.node("ShaderNodeMix", data_type=data_type, clamp_factor=True)
+        self.link(fraction, node, "Factor")
+        self.link(a, node, "A")
+        self.link(b, node, "B")
+        return _socket(node.outputs, "Result")
+
+    def sample(self, geometry, value, data_type: str):
+        node = self.node("GeometryNodeSampleIndex", data_type=data_type, domain="POINT")
+        self.link(geometry, node, "Geometry")
+        self.link(value, node, "Value")
+        self.link(self.node("GeometryNodeInputIndex").outputs[0], node, "Index")
+        return _socket(node.outputs, "Value")
+
+    def store(self, geometry, name: str, value, domain: str):
+        node = self.node("GeometryNodeStoreNamedAttribute", data_type="FLOAT_COLOR", domain=domain)
+        self.link(geometry, node, "Geometry")
+        _socket(node.inputs, "Name").default_value = name
+        self.link(value, node, "Value")
+        return node.outputs[0]
+
+
+def _socket(sockets, name: str | int):
+    """The socket called ``name`` that the node's current data type uses (multi-type nodes keep a
+    hidden socket per type under one name), or the one at index ``name``."""
+    if isinstance(name, int):
+        return sockets[name]
+    for socket in sockets:
+        if socket.name == name and getattr(socket, "enabled", True):
+            return socket
+    raise KeyError(name)
+
+
+# Blender 5.0's Workbench draws a mesh without a colour attribute in its material's colour when the
+# scene shows attribute colours (4.2 and 4.5 fall back to the object's colour): there, every other
+# nnviz mesh carries its (keyed) object colour into ``nn_color`` through a modifier whose colour
+# input is driven by the object's own ``color`` (plain AVERAGE drivers, no Python). Text keeps the
+# material's viewport colour, a light grey.
+OBJECT_COLOR_TREE = "nnviz · object colour attribute"
+OBJECT_COLOR_MODIFIER = "nnviz · object colour"
+NEEDS_OBJECT_COLOR_ATTRIBUTE = bpy.app.version >= (5, 0)
+
+
+def carry_object_colors(objects: list[bpy.types.Object]) -> None:
+    """Show each of the mesh ``objects``' ``color`` as its ``nn_color`` attribute (on 5.0+ only)."""
+    if not NEEDS_OBJECT_COLOR_ATTRIBUTE:
+        return
+    tree = _object_color_tree()
+    key = next(item.identifier for item in tree.interface.items_tree
+               if getattr(item, "in_out", None) == "INPUT" and item.name == "Color")
+    for mesh in {obj.data for obj in objects}:
+        if COLOR_ATTRIBUTE not in mesh.attributes:
+            mesh.color_attributes.active_color = mesh.color_attributes.new(COLOR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
+    for obj in objects:
+        modifier = obj.modifiers.new(OBJECT_COLOR_MODIFIER, "NODES")
+        modifier.node_group = tree
+        for channel, curve in enumerate(obj.driver_add(f'modifiers["{OBJECT_COLOR_MODIFIER}"]["{key}"]')[:3]):
+            driver = curve.driver
+            driver.type = "AVERAGE"
+            variable = driver.variables.new()
+            variable.type = "SINGLE_PROP"
+            variable.targets[0].id = obj
+            variable.targets[0].data_path = f"color[{channel}]"
+
+
+def _object_color_tree() -> bpy.types.GeometryNodeTree:
+    for group in bpy.data.node_groups:
+        if group.get(TAG) and group.get(ROLE) == OBJECT_COLOR_TREE:
+            return group
+    tree = tagged(bpy.data.node_groups.new(OBJECT_COLOR_TREE, "GeometryNodeTree"))
+    tree[ROLE] = OBJECT_COLOR_TREE
+    tree.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    tree.interface.new_socket("Color", in_out="INPUT", socket_type="NodeSocketColor")
+    tree.interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    builder = _TreeBuilder(tree)
+    group_in = builder.node("NodeGroupInput")
+    group_out = builder.node("NodeGroupOutput")
+    stored = builder.store(group_in.outputs[0], COLOR_ATTRIBUTE, group_in.outputs[1], "POINT")
+    builder.link(stored, group_out, "Geometry")
+    return tree
