@@ -25,7 +25,7 @@ from typing import Any
 
 from . import catalog, layer_stack
 from .datasets import TABLE_TASK, TASK_NAMES, TableError, TaskInfo, output_size, table_of, task_info, test_size
-from .picture.cubes import WRITERS
+from .picture.cubes import WRITERS, writer_for
 
 # The allowed names, as catalog.py lists them for config, training, the panel and the Recorder.
 ACTIVATIONS = tuple(catalog.ACTIVATIONS)
@@ -58,10 +58,11 @@ RECORD_DTYPE_BYTES = 4  # a History holds float32 values and gradients
 MAX_RECORDED_BYTES = 4 * 2**30  # values + gradients of every record, held in memory while training
 WARN_RECORDED_BYTES = 2**30
 # Cubes a scene may hold, per way of holding them: one object per cube is minutes past ~20,000
-# (10,000 build in 0.4 s, 300,000 in 8 minutes). An instanced scene can hold far more and adds
-# its own entry here; check_scene_size reads the one it builds.
-CUBE_LIMITS: dict[str, int] = {"objects": 100_000}
-CUBE_WARNINGS: dict[str, int] = {"objects": 20_000}
+# (10,000 build in 0.4 s, 300,000 in 8 minutes); the instanced writer built 936,330 in 17 s
+# (bench/bench_big.py), its frames then take about a minute on a CPU. check_scene_size reads the
+# entry of the writer render.cubes picks.
+CUBE_LIMITS: dict[str, int] = {"objects": 100_000, "instanced": 5_000_000}
+CUBE_WARNINGS: dict[str, int] = {"objects": 20_000, "instanced": 1_000_000}
 
 
 class PresetError(ValueError):
@@ -495,17 +496,19 @@ def preset_warnings(preset: Preset) -> list[str]:
     return []
 
 
-def check_scene_size(preset: Preset, cube_mode: str = "objects") -> list[str]:
-    """Refuse a model with more cubes than ``CUBE_LIMITS[cube_mode]``; the warnings (as
-    :func:`preset_warnings`) for one past ``CUBE_WARNINGS[cube_mode]``. For runs that build a scene."""
+def check_scene_size(preset: Preset) -> list[str]:
+    """Refuse a model with more cubes than the writer ``render.cubes`` picks can hold
+    (``CUBE_LIMITS``); the warnings (as :func:`preset_warnings`) past ``CUBE_WARNINGS``. For runs
+    that build a scene."""
     cubes = parameter_count(preset)
-    if cubes > CUBE_LIMITS[cube_mode]:
-        raise PresetError(f"{preset.source}: model.layers {list(preset.model.layers)} has {cubes:,} parameters, "
-                          f"one cube each; a scene of {cube_mode} holds at most {CUBE_LIMITS[cube_mode]:,} — "
-                          "use smaller layers, or train with --no-render")
-    if cubes > CUBE_WARNINGS[cube_mode]:
-        return [f"{preset.source}: {cubes:,} cubes (model.layers {list(preset.model.layers)}); building the "
-                f"scene will take minutes"]
+    writer = writer_for(preset.render.cubes, cubes)
+    if cubes > CUBE_LIMITS[writer]:
+        hint = ' or render.cubes = "instanced"' if writer == "objects" else ""
+        raise PresetError(f"{preset.source}: model.layers has {cubes:,} parameters, one cube each; a scene of "
+                          f"{writer} holds at most {CUBE_LIMITS[writer]:,} — use smaller layers{hint}, "
+                          "or train with --no-render")
+    if cubes > CUBE_WARNINGS[writer]:
+        return [f"{preset.source}: {cubes:,} cubes drawn as {writer}; building the scene will take minutes"]
     return []
 
 

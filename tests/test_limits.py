@@ -59,13 +59,19 @@ def test_a_heavy_but_legitimate_run_is_a_warning():
 
 
 def test_the_cube_budget_is_per_way_of_holding_cubes():
-    big = preset_from_dict(xor(model={"layers": [2, 512, 512, 1]}, train={"steps": 4}))
+    objects = {"cubes": "objects"}
+    big = preset_from_dict(xor(model={"layers": [2, 512, 512, 1]}, train={"steps": 4}, render=objects))
     with pytest.raises(PresetError, match=r"264,705 parameters, one cube each; a scene of objects holds at most "
-                                          f"{CUBE_LIMITS['objects']:,}"):
+                                          f"{CUBE_LIMITS['objects']:,}" r" — use smaller layers or render\.cubes"):
         check_scene_size(big)
-    medium = preset_from_dict(xor(model={"layers": [2, 150, 150, 1]}, train={"steps": 4}))
-    assert "cubes" in check_scene_size(medium)[0]
+    medium = preset_from_dict(xor(model={"layers": [2, 150, 150, 1]}, train={"steps": 4}, render=objects))
+    assert "cubes drawn as objects" in check_scene_size(medium)[0]
     assert check_scene_size(preset_from_dict(xor())) == []
+    # auto draws the big one instanced, which holds it; past the instanced budget it is refused too
+    assert check_scene_size(preset_from_dict(xor(model={"layers": [2, 512, 512, 1]}, train={"steps": 4}))) == []
+    huge = preset_from_dict(xor(model={"layers": [2, 2500, 2000, 1]}, train={"steps": 1}))
+    with pytest.raises(PresetError, match=f"a scene of instanced holds at most {CUBE_LIMITS['instanced']:,}"):
+        check_scene_size(huge)
 
 
 # -- train.py, before any training ----------------------------------------------------------------
@@ -129,7 +135,8 @@ def test_an_output_naming_a_directory_is_refused_up_front(tmp_path, option):
 def test_a_scene_too_big_to_build_is_refused_before_training(tmp_path):
     preset = tmp_path / "big.toml"  # the issue's [64, 512, 512, 10]: 8 minutes of building, in 16 GB
     preset.write_text((ROOT / "presets" / "digits.toml").read_text().replace("[64, 32, 10]", "[64, 512, 512, 10]"))
-    line = refused_before_training(train("--preset", preset, "--no-render", "--save-blend", tmp_path / "x.blend"))
+    line = refused_before_training(train("--preset", preset, "--no-render", "--save-blend", tmp_path / "x.blend",
+                                   "--cubes", "objects"))
     assert "a scene of objects holds at most" in line and "--no-render" in line
 
 
@@ -143,5 +150,6 @@ def test_readme_lists_the_limits_the_code_checks():
     for text in (f"{low}–{high:,}", f"1–{config.MAX_FPS:,}", f"≤ {config.MAX_FRAME:,}",
                  f"≤ {config.MAX_LAYER_UNITS:,} units", f"≤ {config.MAX_RECORDED_BYTES // 2**30} GiB",
                  f"over {config.WARN_RECORDED_BYTES // 2**30} GiB", f"≤ {config.CUBE_LIMITS['objects']:,}",
-                 f"over {config.CUBE_WARNINGS['objects']:,}", f"≤ {MAX_LOADED_BYTES // 2**30} GiB"):
+                 f"over {config.CUBE_WARNINGS['objects']:,}", f"≤ {config.CUBE_LIMITS['instanced']:,}",
+                 f"over {config.CUBE_WARNINGS['instanced']:,}", f"≤ {MAX_LOADED_BYTES // 2**30} GiB"):
         assert text in limits, text

@@ -27,9 +27,10 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from .. import film_plan, magnitude
+from .. import film_plan
 from ..history import History
 from ..layout import CUBE_SIZE, Bounds, Layout, text_width
+from ..picture.cubes import CubeScales
 from ..scene.options import SceneOptions
 from . import keyframes, objects, overlay, stage
 
@@ -59,7 +60,7 @@ def intro_frames(history: History, options: SceneOptions) -> int:
 
 
 def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, options: SceneOptions,
-          layout: Layout, record_frames: np.ndarray, scales: dict[str, float],
+          layout: Layout, record_frames: np.ndarray, scales: CubeScales,
           views: Sequence[Bounds | None], overlay_box: Bounds) -> None:
     """Turn the just-built diagram in ``root`` into the film (see the module docstring)."""
     lens = film_plan.Lens.for_frame(stage.frame_aspect(scene.render))
@@ -80,13 +81,13 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, 
 
 
 def _key_depths(root: bpy.types.Collection, history: History, options: SceneOptions, layout: Layout,
-                record_frames: np.ndarray, scales: dict[str, float]) -> float:
+                record_frames: np.ndarray, scales: CubeScales) -> float:
     """Key each cube's depth from its magnitude at every record; returns the deepest block's depth."""
-    if options.magnitude == "none":
-        shown, shown_scales = history.params, scales
+    # the cube plan's magnitudes and scales, so depth and size show the same thing on the same scale
+    if scales.sized:
+        shown, shown_scales = scales.magnitudes, scales.size
     else:
-        shown = magnitude.per_record(history, options.magnitude)
-        shown_scales = magnitude.run_scale(shown, options.color_scale)
+        shown, shown_scales = history.params, scales.color
     by_key: dict[str, list[bpy.types.Object]] = {}
     for obj in root.all_objects:
         if "nnviz_param" in obj:
