@@ -137,16 +137,24 @@ def _key_forward_pass(root: bpy.types.Collection, history: History, start: int) 
         sphere.update_tag()
 
 
+def _role_material(role: str) -> tuple[bpy.types.Material, bool]:
+    """nnviz's material of this role, and whether it was made just now (its nodes still to build)."""
+    for material in bpy.data.materials:
+        if material.get(objects.TAG) and material.get(objects.ROLE) == role:
+            return material, False
+    material = objects.tagged(bpy.data.materials.new(role))
+    material[objects.ROLE] = role
+    if material.node_tree is None:  # 4.2: a new material has no nodes until asked
+        material.use_nodes = True
+    return material, True
+
+
 def _block_material() -> bpy.types.Material:
     """Cubes and neurons in the film: a lit surface of the object's colour that also glows with it,
     the more the further the colour is from the map's white zero (so strong weights glow)."""
-    for material in bpy.data.materials:
-        if material.get(objects.TAG) and material.get(objects.ROLE) == FILM_MATERIAL:
-            return material
-    material = objects.tagged(bpy.data.materials.new(FILM_MATERIAL))
-    material[objects.ROLE] = FILM_MATERIAL
-    if material.node_tree is None:
-        material.use_nodes = True
+    material, made = _role_material(FILM_MATERIAL)
+    if not made:
+        return material
     tree = material.node_tree
     nodes, links = tree.nodes, tree.links
     nodes.clear()
@@ -179,13 +187,9 @@ def _block_material() -> bpy.types.Material:
 
 def _surface_material() -> bpy.types.Material:
     """The floor and backdrop: a rough surface of the object's colour."""
-    for material in bpy.data.materials:
-        if material.get(objects.TAG) and material.get(objects.ROLE) == SURFACE_MATERIAL:
-            return material
-    material = objects.tagged(bpy.data.materials.new(SURFACE_MATERIAL))
-    material[objects.ROLE] = SURFACE_MATERIAL
-    if material.node_tree is None:
-        material.use_nodes = True
+    material, made = _role_material(SURFACE_MATERIAL)
+    if not made:
+        return material
     nodes, links = material.node_tree.nodes, material.node_tree.links
     nodes.clear()
     info = nodes.new("ShaderNodeObjectInfo")
