@@ -11,8 +11,9 @@ targets. ``python bench/bench_big.py [--skip-million]`` on the bpy wheel (needs 
    for instanced), medians of interleaved runs.
 4. 101,770 parameters instanced: one live tick, ``scene.show_values`` and the evaluation of the
    changed cubes (target ≤ 30 ms), median of 10.
-5. 1280×720 Workbench frame of (1) vs Blender's own empty-scene frame at the same anti-aliasing
-   (target ≤ 2×); renders run in subprocesses, as without EGL Workbench aborts the process.
+5. 1280×720 Workbench frame of (1) vs Blender's own empty-scene frame at the same anti-aliasing,
+   both at 8 samples (final) and FXAA (draft) (target ≤ 2×); renders run in subprocesses, as
+   without EGL Workbench aborts the process.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from nnviz_addon.training import TrainingRun  # noqa: E402
 RENDER_FRAME = """
 import sys, time
 import bpy
-blend, engine, out = sys.argv[1:4]
+blend, engine, out, aa = sys.argv[1:5]
 if blend != "-":
     bpy.ops.wm.open_mainfile(filepath=blend)
 else:  # nothing but a camera
@@ -54,7 +55,7 @@ else:  # nothing but a camera
 scene = bpy.context.scene
 scene.render.engine = engine
 scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 1280, 720, 100
-scene.display.render_aa = "8"
+scene.display.render_aa = aa  # the same anti-aliasing for the scene and the empty one
 scene.cycles.samples = 4
 settings = scene.render.image_settings
 if hasattr(settings, "media_type"):
@@ -96,8 +97,9 @@ def recorded_mlp(sizes: tuple[int, ...], records: int, steps_per_record: int = 3
     return recorder.history()
 
 
-def render_seconds(blend: str, engine: str, out: Path) -> float:
-    result = subprocess.run([sys.executable, "-c", RENDER_FRAME, blend, engine, str(out)],
+def render_seconds(blend: str, engine: str, out: Path, aa: str = "8") -> float:
+    """Seconds for one frame of ``blend`` ("-": Blender's empty scene) at Workbench anti-aliasing ``aa``."""
+    result = subprocess.run([sys.executable, "-c", RENDER_FRAME, blend, engine, str(out), aa],
                             capture_output=True, text=True, timeout=1800)
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-2000:])
@@ -170,10 +172,12 @@ def bench_live_tick() -> None:
 
 
 def bench_frame(blend: Path, work: Path) -> None:
-    frame = render_seconds(str(blend), "BLENDER_WORKBENCH", work / "mnist_wb.png")
-    empty = render_seconds("-", "BLENDER_WORKBENCH", work / "empty_wb.png")
-    print(f"1280x720 Workbench frame, 8 AA samples: 784-128-10 instanced {frame:.2f} s vs empty scene "
-          f"{empty:.2f} s: {frame / empty:.2f}x (target <= 2x)")
+    """At nnviz's final (8 samples) and draft (FXAA) quality, each side at the same setting."""
+    for aa, quality in (("8", "8 AA samples (final)"), ("FXAA", "FXAA (draft)")):
+        frame = render_seconds(str(blend), "BLENDER_WORKBENCH", work / "mnist_wb.png", aa)
+        empty = render_seconds("-", "BLENDER_WORKBENCH", work / "empty_wb.png", aa)
+        print(f"1280x720 Workbench frame, {quality}: 784-128-10 instanced {frame:.2f} s vs empty scene "
+              f"{empty:.2f} s: {frame / empty:.2f}x (target <= 2x)", flush=True)
 
 
 def main() -> None:
