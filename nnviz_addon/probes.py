@@ -84,14 +84,20 @@ def spread_over_classes(labels: np.ndarray, count: int, rng: np.random.Generator
 
 @contextmanager
 def evaluating(model: Any) -> Iterator[None]:
-    """Eval mode and no_grad for a measurement; the model's own mode comes back afterwards."""
+    """Eval mode and no_grad for a measurement; the model's own mode comes back afterwards.
+
+    A model already in eval mode is left as it is: a record nests several measurements inside one
+    ``evaluating`` (see ``TrainingRun._record``), and switching every module's mode per
+    measurement cost a fifth of the recording."""
     was_training = model.training
-    model.eval()
+    if was_training:
+        model.eval()
     try:
         with no_grad():
             yield
     finally:
-        model.train(was_training)
+        if was_training:
+            model.train()
 
 
 # Module classes (engine and torch alike) whose output is a stack of feature maps worth recording.

@@ -323,12 +323,13 @@ class TrainingRun:
         return metrics
 
     def _record(self, loss: float, with_grads: bool = True) -> None:
-        metrics = self.measure()
+        series: dict[str, np.ndarray] = {}
+        with evaluating(self.model):  # one switch of mode for all the measurements below
+            metrics = self.measure()
+            for probe in self._probes:
+                series.update(probe(self))
         self.last_accuracy = metrics.get("accuracy")
         self.last_test_loss = metrics.get("test_loss")
-        series: dict[str, np.ndarray] = {}
-        for probe in self._probes:
-            series.update(probe(self))
         grads = self.model.gradient_arrays() if with_grads else None
         self.writer.record(self.step, loss, self.model.parameter_arrays(), grads, metrics=metrics,
                            series=series)
