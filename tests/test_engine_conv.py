@@ -43,6 +43,9 @@ CONV_CASES = {
     "same even kernel dilated": dict(shape=(2, 2, 7, 6), out=2, kernel=(4, 2), padding="same", dilation=(1, 2)),
     "valid 1x1": dict(shape=(3, 4, 3, 5), out=2, kernel=1, padding="valid"),
     "kernel = input": dict(shape=(2, 2, 3, 3), out=5, kernel=3),
+    # 9 × 34 × 34 = 10,404 output positions over 2 × 2 taps: the products run in column blocks
+    # (spatial._times_wide), the last block a partial one
+    "wide, in blocks": dict(shape=(9, 1, 35, 35), out=3, kernel=2),
 }
 
 

@@ -151,6 +151,39 @@ def _restore(out: np.ndarray, unbatched: bool) -> np.ndarray:
     return out[0] if unbatched else out
 
 
+# OpenBLAS multiplies a matrix of few rows by a very wide one (LeNet's first convolution: 25 kernel
+# taps by 36,864 output positions) 3-5x slower than the same product in blocks of a few thousand
+# columns (measured with the SkylakeX kernel: 1.02 ms whole, 0.18 ms in blocks of 4,096).
+_WIDE_BLOCK = 4096
+_WIDE_SHARED = 64  # shared dimensions up to this size are the slow case; above it BLAS does well
+
+
+def _is_wide(shared: int, width: int) -> bool:
+    return shared <= _WIDE_SHARED and width > 2 * _WIDE_BLOCK
+
+
+def _times_wide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b`` for a (M, K) and b (K, N), in column blocks when b is short and very wide."""
+    if not _is_wide(a.shape[1], b.shape[1]):
+        return a @ b
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+    for start in range(0, b.shape[1], _WIDE_BLOCK):
+        block = slice(start, start + _WIDE_BLOCK)
+        np.matmul(a, b[:, block], out=out[:, block])
+    return out
+
+
+def _times_wide_transposed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a @ b.T`` for a (M, N) and b (K, N) with N very wide, summed over blocks of N."""
+    if not _is_wide(min(a.shape[0], b.shape[0]), a.shape[1]):
+        return a @ b.T
+    out = a[:, :_WIDE_BLOCK] @ b[:, :_WIDE_BLOCK].T
+    for start in range(_WIDE_BLOCK, a.shape[1], _WIDE_BLOCK):
+        block = slice(start, start + _WIDE_BLOCK)
+        out += a[:, block] @ b[:, block].T
+    return out
+
+
 # Multiply-adds up to which a small image's input gradient is one product with the convolution's
 # dense matrix rather than a col2im of kh·kw strided adds (each costs numpy's per-op overhead).
 _DENSE_LIMIT = 2_000_000
@@ -210,7 +243,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
     cols = _windows(xp, (kh, kw), stride_hw, dilation_hw, (ho, wo)).transpose(1, 4, 5, 0, 2, 3)
     cols = cols.reshape(channels * kh * kw, n * ho * wo)
     kernels = w.reshape(out_channels, -1)
-    rows = kernels @ cols
+    rows = _times_wide(kernels, cols)
     if bias is not None:
         rows += bias.data[:, None]
     out = rows.reshape(out_channels, n, ho, wo).transpose(1, 0, 2, 3)
@@ -223,12 +256,12 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: in
             if n * out_channels * ho * wo * channels * xp.shape[2] * xp.shape[3] <= _DENSE_LIMIT:
                 grad_input = _dense_input_grad(g4, w, xp.shape, (ho, wo), stride_hw, dilation_hw, pads)
             else:
-                grad_cols = (kernels.T @ grad_rows).reshape(channels, kh, kw, n, ho, wo)
+                grad_cols = _times_wide(kernels.T, grad_rows).reshape(channels, kh, kw, n, ho, wo)
                 grad_input = _col2im(lambda i, j: grad_cols[:, i, j].transpose(1, 0, 2, 3), (kh, kw), (ho, wo),
                                      xp.shape, stride_hw, dilation_hw, pads, x.dtype)
             grad_input = _restore(grad_input, unbatched)
         if weight.requires_grad:
-            grad_weight = (grad_rows @ cols.T).reshape(w.shape)
+            grad_weight = _times_wide_transposed(grad_rows, cols).reshape(w.shape)
         if bias is None:
             return grad_input, grad_weight
         return grad_input, grad_weight, grad_rows.sum(axis=1) if bias.requires_grad else None
