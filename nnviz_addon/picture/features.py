@@ -5,8 +5,8 @@ W) after every Conv2d, BatchNorm2d and pool (:mod:`nnviz_addon.probes`). Each ch
 H×W image of cubes, the channels of one layer in a grid (in channel order, row by row), one group
 per layer, left to right in the order the signal takes: the probe image, then each layer in
 running order. The groups share one band under the network's layers, each with its label above it
-(``after layer 0`` over ``Conv2d · 8×8×8``); :func:`place` picks the fewest channel rows that keep the band
-within the width it is given, so it costs as little height as it can.
+(``after Conv2d 0`` over ``8×8×8``; ``after MaxPool2d 2``); :func:`place` picks the fewest channel
+rows that keep the band within the width it is given, so it costs as little height as it can.
 
 Colours: the weights' diverging map, each group on its own scale (the largest |value| of that
 group over the whole run), as :mod:`..scene.neurons` scales each neuron column: after a ReLU the
@@ -24,10 +24,10 @@ import numpy as np
 
 from ..history import History
 from ..layout import TILE_GAP, Block, Label, text_width
+from ..probes import FEATURE_KINDS
 
 PROBE_IMAGE = "probe/image"  # History.static
 FEATURE_PREFIX = "feature/"  # History.series
-FEATURE_KINDS = "feature/kinds"  # History.static, optional: (L, 2) str, layer name → module class
 GROUP_GAP = 3.0  # cells between two groups: wider than the gap between two maps of one group
 LABEL_SCALE = 0.7  # of the layout's text size: two lines per group, under the layer labels' size
 LINE_HEIGHT = 1.2  # Blender's distance between two lines of text, per unit of text height
@@ -46,7 +46,7 @@ class FeatureMap:
 
 def _kinds(history: History) -> dict[str, str]:
     """Layer name → module class, from the structure and, for layers without parameters (the
-    pools), the optional ``feature/kinds`` static array."""
+    pools), the optional ``feature_kinds`` static array (older files lack it)."""
     kinds = {spec.name: spec.kind for spec in history.structure}
     table = history.static.get(FEATURE_KINDS)
     if table is not None:
@@ -78,7 +78,7 @@ def feature_maps(history: History) -> list[FeatureMap]:
         layer = key[len(FEATURE_PREFIX):]
         shape = tuple(int(n) for n in np.shape(values)[1:])
         kind = kinds.get(layer)
-        title = f"after layer {layer}\n" + (f"{kind} · " if kind else "") + shape_text(shape)
+        title = f"after {kind or 'layer'} {layer}\n{shape_text(shape)}"
         maps.append(FeatureMap(key, layer, title, shape))
     return maps
 
