@@ -177,6 +177,13 @@ def test_conv_and_batchnorm2d_layers_are_drawn_and_the_pools_record_feature_maps
     assert shapes == {"feature/0": (2, 4, 8, 8), "feature/2": (2, 4, 4, 4), "feature/3": (2, 6, 2, 2),
                       "feature/4": (2, 6, 2, 2), "feature/6": (2, 6, 1, 1), "activation/8": (2, 3)}
     np.testing.assert_array_equal(history.static["probe/image"], probe.numpy())
+    # The layers without parameters are named by their class, so the scene labels their maps.
+    assert history.static["feature_kinds"].tolist() == [["0", "Conv2d"], ["2", "MaxPool2d"], ["3", "Conv2d"],
+                                                        ["4", "BatchNorm2d"], ["6", "AdaptiveAvgPool2d"]]
+    from nnviz_addon.picture.features import feature_maps
+    assert [m.title.split("\n")[0] for m in feature_maps(history)] == [
+        "probe image", "after Conv2d 0", "after MaxPool2d 2", "after Conv2d 3", "after BatchNorm2d 4",
+        "after AdaptiveAvgPool2d 6"]
     model.eval()
     with torch.no_grad():  # the last snapshot: conv 0 after its ReLU, BatchNorm2d after its Tanh, the logits
         first = torch.relu(model[0](probe[None]))
