@@ -116,7 +116,7 @@ class Layout:
     legend_bounds: Bounds | None = None  # the colour and size legends with their labels and captions
     stacked: bool = False  # layers run top to bottom (a portrait frame) rather than left to right
     # The probe image and feature maps (picture/features.py): one block per group, in a band under
-    # the layers, with a label each; ``features_bounds`` is the band's box, labels included.
+    # the layers, with a label each and then a caption; ``features_bounds`` is the band's box, text included.
     feature_blocks: list[Block] = field(default_factory=list)
     feature_labels: list[Label] = field(default_factory=list)
     features_bounds: Bounds | None = None

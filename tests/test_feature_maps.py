@@ -68,7 +68,8 @@ def test_each_channel_is_an_image_of_cubes_in_a_grid_clear_of_everything_else(cn
     layout = layout_of(cnn, aspect)
     maps = features.feature_maps(cnn)
     assert [b.key for b in layout.feature_blocks] == [m.key for m in maps]
-    assert len(layout.feature_labels) == len(maps)
+    assert len(layout.feature_labels) == len(maps) + 1  # and the caption
+    assert layout.feature_labels[-1].text == features.CAPTION
     channel_boxes, group_boxes = [], []
     for block, fmap in zip(layout.feature_blocks, maps, strict=True):
         channels, height, width = fmap.shape
@@ -94,7 +95,8 @@ def test_each_channel_is_an_image_of_cubes_in_a_grid_clear_of_everything_else(cn
     for i, box in enumerate(group_boxes + labels):
         assert all(apart(box, other) for other in others)
         assert all(apart(box, other) for other in (group_boxes + labels)[i + 1:] if other is not box)
-    for group, label in zip(group_boxes, labels, strict=True):
+    assert labels[-1][3] <= min(group[2] for group in group_boxes)  # the caption under the maps
+    for group, label in zip(group_boxes, labels[:-1], strict=True):
         assert label[2] >= group[3] and label[0] == pytest.approx(group[0], abs=0.5)  # above its maps, left-aligned
     # The learning views keep clear of the maps too, and the camera frames them.
     places = view_layout.place_views(layout, overlay_width=30.0, aspect=aspect)
@@ -110,7 +112,7 @@ def test_the_band_keeps_as_low_as_the_width_it_is_given_allows():
     wide = features.place(maps, 0.0, 0.0, max_width=200.0, size=1.0)
     narrow = features.place(maps, 0.0, 0.0, max_width=40.0, size=1.0)
     height = {name: band.bounds[1][2] - band.bounds[0][2] for name, band in (("wide", wide), ("narrow", narrow))}
-    assert wide.bounds[1][0] == pytest.approx(8 * 9 - 1)  # one row of eight maps
+    assert wide.blocks[0].positions[:, 0].max() + 0.5 == pytest.approx(8 * 9 - 1)  # one row of eight maps
     assert narrow.bounds[1][0] <= 40.0 and height["narrow"] > height["wide"]
     with pytest.raises(ValueError, match="no feature maps"):
         features.place([], 0.0, 0.0, 10.0, 1.0)

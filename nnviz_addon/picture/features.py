@@ -28,6 +28,7 @@ from ..probes import FEATURE_KINDS
 
 PROBE_IMAGE = "probe/image"  # History.static
 FEATURE_PREFIX = "feature/"  # History.series
+CAPTION = "maps: each layer's output for the probe image, white 0 to red at its largest over the run"
 GROUP_GAP = 3.0  # cells between two groups: wider than the gap between two maps of one group
 LABEL_SCALE = 0.7  # of the layout's text size: two lines per group, under the layer labels' size
 LINE_HEIGHT = 1.2  # Blender's distance between two lines of text, per unit of text height
@@ -112,7 +113,7 @@ def _band_columns(maps: Sequence[FeatureMap], max_width: float, size: float) -> 
 @dataclass(frozen=True)
 class FeatureBand:
     blocks: list[Block]  # one per group, ``Block.key`` the group's History key, role "feature"
-    labels: list[Label]
+    labels: list[Label]  # one per group, then the caption under the band saying what the colours show
     bounds: tuple[tuple[float, float, float], tuple[float, float, float]]  # labels included
 
 
@@ -137,7 +138,10 @@ def place(maps: Sequence[FeatureMap], left: float, top: float, max_width: float,
         width, height = _extent(fmap.shape, columns)
         x += max(width, title_width(fmap.title, label_size)) + GROUP_GAP
         bottom = min(bottom, grid_top - height)
-    return FeatureBand(blocks, labels, ((left, -0.5, bottom), (x - GROUP_GAP, 0.5, top)))
+    caption = Label(CAPTION, (left, 0.0, bottom - 1.3 * label_size), label_size)
+    labels.append(caption)
+    right = max(x - GROUP_GAP, left + text_width(CAPTION, label_size))
+    return FeatureBand(blocks, labels, ((left, -0.5, caption.position[2] - 0.3 * label_size), (right, 0.5, top)))
 
 
 def values_of(history: History, block: Block) -> np.ndarray:

@@ -28,7 +28,8 @@ def add_feature_maps(parent: bpy.types.Collection, history: History, layout: Lay
     record_frames = objects.record_frames_of(history, record_frames, "add_feature_maps")
     collection = objects.new_collection("nnviz · feature maps", parent)
     for label in layout.feature_labels:
-        objects.add_label(label, f"{label.text.splitlines()[0]} · label", collection)
+        name = "feature maps · caption" if label.text == features.CAPTION else label.text.splitlines()[0]
+        objects.add_label(label, f"{name} · label", collection)
     mesh = objects.shared_cube_mesh()
     for block in layout.feature_blocks:
         values = features.values_of(history, block)
