@@ -51,6 +51,7 @@ def test_the_probe_image_and_every_recorded_layer_is_a_group_in_running_order(cn
     maps = features.feature_maps(cnn)
     assert [m.key for m in maps] == ["probe/image", "feature/0", "feature/2", "feature/3"]
     assert [m.shape for m in maps] == [(1, 8, 8), (8, 8, 8), (8, 4, 4), (16, 2, 2)]
+    assert features.cell_count(maps) == 64 + 512 + 128 + 64
     assert [m.title for m in maps] == ["probe image\n1×8×8", "after Conv2d 0\n8×8×8", "after MaxPool2d 2\n8×4×4",
                                        "after Conv2d 3\n16×2×2"]
     # The pool has no LayerSpec: its class comes from feature_kinds; without it the name still shows.

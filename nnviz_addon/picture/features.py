@@ -84,6 +84,11 @@ def feature_maps(history: History) -> list[FeatureMap]:
     return maps
 
 
+def cell_count(maps: Sequence[FeatureMap]) -> int:
+    """How many cubes the groups draw."""
+    return sum(math.prod(m.shape) for m in maps)
+
+
 def _columns(shape: tuple[int, int, int], height: float) -> int:
     """Channel columns of a group whose grid is at most ``height`` tall (at least one row)."""
     channels, rows_of_cells, _ = shape
