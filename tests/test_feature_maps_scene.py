@@ -134,3 +134,23 @@ def test_a_rendered_digits_cnn_frame_shows_its_feature_maps(tmp_path):
     for key, u, v, *srgb in cells:
         x, y = int(u * width), int(v * height)
         np.testing.assert_allclose(picture[y, x, :3], srgb, atol=4 / 255, err_msg=f"{key} at ({x}, {y})")
+
+
+@pytest.mark.torch
+def test_a_recorded_torch_cnn_draws_and_names_the_maps_of_its_pools(tmp_path):
+    from test_record import _train_recorded_cnn
+
+    from nnviz_addon.history import History
+
+    _, _, rec, _ = _train_recorded_cnn(steps=4, every=2)
+    history = History.load(rec.save(tmp_path / "cnn.npz"))
+    scene.build(history, SceneOptions(cubes="objects"))
+    cells = feature_cells()
+    assert {key: len(objs) for key, objs in cells.items()} == {
+        "probe/image": 64, "feature/0": 4 * 64, "feature/2": 4 * 16, "feature/3": 6 * 4, "feature/4": 6 * 4,
+        "feature/6": 6}
+    for label in ("after MaxPool2d 2", "after BatchNorm2d 4", "after AdaptiveAvgPool2d 6"):
+        assert f"{label} · label" in bpy.data.objects
+    bpy.context.scene.frame_set(bpy.context.scene.frame_end)
+    pooled = np.array([c.color[:] for c in cells["feature/6"]])
+    np.testing.assert_allclose(pooled, expected_rgba(history, "feature/6")[-1], atol=1e-5)
