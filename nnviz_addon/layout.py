@@ -32,11 +32,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .history import LayerSpec
+
+if TYPE_CHECKING:
+    from .picture.features import FeatureMap
 
 CUBE_SIZE = 0.8
 STRIP_GAP = 1.0  # between a weight grid and its bias strip, in cells
@@ -111,6 +115,11 @@ class Layout:
     size_legend: SizeLegend | None = None
     legend_bounds: Bounds | None = None  # the colour and size legends with their labels and captions
     stacked: bool = False  # layers run top to bottom (a portrait frame) rather than left to right
+    # The probe image and feature maps (picture/features.py): one block per group, in a band under
+    # the layers, with a label each and then a caption; ``features_bounds`` is the band's box, text included.
+    feature_blocks: list[Block] = field(default_factory=list)
+    feature_labels: list[Label] = field(default_factory=list)
+    features_bounds: Bounds | None = None
 
     @property
     def cube_count(self) -> int:
@@ -322,13 +331,16 @@ def text_size_for(content_width: float, content_height: float, aspect: float) ->
 def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]],
                    aspect: float = 16 / 9, legend_caption: str = "", size_labels: Sequence[str] = (),
                    size_caption: str = "", stacked: bool = False,
-                   input_shape: Sequence[int] | None = None) -> Layout:
+                   input_shape: Sequence[int] | None = None,
+                   feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7) -> Layout:
     """Positions of every cube and label for a network whose parameters have the given shapes
     (History key → tensor shape without the record axis), its layers in a row or, with
     ``stacked``, top to bottom. ``legend_caption`` is only measured, so the frame holds it. With
     ``size_labels``, a size legend of one cube per label, captioned ``size_caption``, goes under
     the colour legend. ``input_shape`` (one input sample's shape, ``History.input_shape``) makes a
-    first Linear layer's weights tiles of that image (see the module docstring)."""
+    first Linear layer's weights tiles of that image (see the module docstring). ``feature_maps``
+    (:func:`.picture.features.feature_maps`) go in a band under the layers, above the legend, at most
+    ``feature_width`` times as wide as the layers when that fits."""
     shapes = {k: tuple(int(n) for n in v) for k, v in shapes.items()}
     layers = list(structure)
     for spec in layers:
@@ -370,6 +382,14 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     right = max(left + width for (left, _), width in zip(corners, slot_widths, strict=True))
     bottom = min(grid_top - height for (_, grid_top), height in zip(corners, grid_heights, strict=True))
     top = 0.0  # of the first layer's grids
+    band = None
+    if feature_maps:
+        from .picture import features  # it builds on this module's blocks and labels
+
+        band = features.place(feature_maps, left=0.0, top=bottom - 1.0 * size, max_width=feature_width * right,
+                              size=size)
+        bottom = band.bounds[0][2]
+        right = max(right, band.bounds[1][0])
 
     legend_width = min(max(right * 0.35, 8 * size), right)
     legend = _legend(left=0.0, top=bottom - 1.5 * size, width=legend_width, size=size)
@@ -390,7 +410,8 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     bounds = ((0.0, -CUBE_SIZE / 2, legend_bottom), (max(right, caption_end), CUBE_SIZE / 2,
                                                       overlay_anchor[2] + size))
     legend_bounds = ((0.0, -CUBE_SIZE / 2, legend_bottom), (caption_end, CUBE_SIZE / 2, bottom - 1.5 * size))
-    return Layout(blocks, labels, legend, overlay_anchor, size, bounds, size_legend, legend_bounds, stacked)
+    return Layout(blocks, labels, legend, overlay_anchor, size, bounds, size_legend, legend_bounds, stacked,
+                  band.blocks if band else [], band.labels if band else [], band.bounds if band else None)
 
 
 def _row_corners(widths: Sequence[float], gap: float) -> list[tuple[float, float]]:

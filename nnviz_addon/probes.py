@@ -9,6 +9,8 @@ arrays for ``History.series``; it also has per-run arrays for ``History.static``
 ``feature/<layer>``            series (R, C, H, W): an image layer's feature maps for the probe image
                                ``probe/image`` (static, (C, H, W)): every Conv2d, BatchNorm2d and pool
                                (MaxPool2d, AvgPool2d, AdaptiveAvgPool2d), after the activation that follows it
+``feature_kinds``              static (L, 2) str: each ``feature/`` layer's name and module class
+                               (``["2", "MaxPool2d"]``), so layers without parameters are named too
 ``rgb/inputs``, ``rgb/targets`` static (P, 3): probe colours and the mapping's answer for them
 ``rgb/outputs``                series (R, P, 3): the network's colours for the probe colours
 ``points/xy``, ``points/labels`` static (N, 2), (N,): the 2D task's data
@@ -104,9 +106,19 @@ def evaluating(model: Any) -> Iterator[None]:
 IMAGE_LAYERS = ("Conv2d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")
 
 
+FEATURE_KINDS = "feature_kinds"  # History.static
+
+
 def image_layers(model: Any) -> list[str]:
     """The names of ``model``'s children that are image layers (:data:`IMAGE_LAYERS`)."""
     return [name for name, child in model.named_children() if type(child).__name__ in IMAGE_LAYERS]
+
+
+def feature_kinds(named_modules: Any) -> np.ndarray:
+    """(L, 2) str: the name and class of each image layer among ``(name, module)`` pairs."""
+    rows = [(name, type(module).__name__) for name, module in named_modules
+            if type(module).__name__ in IMAGE_LAYERS]
+    return np.array(rows, dtype=str).reshape(-1, 2)
 
 
 def carried_outputs(outputs: list[tuple[str, np.ndarray]], recorded: list[str]) -> dict[str, np.ndarray]:
@@ -262,6 +274,9 @@ class TaskProbes:
             drawn = [layer.name for layer in run.structure]
             static, self._probes = make_probes(run.dataset, run.preset.train.loss, drawn, self.seed)
             run.writer.static.update(static)
+            kinds = feature_kinds(run.model.named_children())
+            if len(kinds):
+                run.writer.static[FEATURE_KINDS] = kinds
         series: dict[str, np.ndarray] = {}
         for probe in self._probes:
             series.update(probe(run.model))

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import catalog
 from .history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec, check_input_shape
-from .probes import IMAGE_LAYERS, carried_outputs, probe_static, series_of
+from .probes import FEATURE_KINDS, IMAGE_LAYERS, carried_outputs, feature_kinds, probe_static, series_of
 
 # torch module class name → the activation name nnviz shows
 _ACTIVATIONS = {module_class: name for name, module_class in catalog.RECORDED_ACTIVATIONS.items()}
@@ -132,6 +132,9 @@ class Recorder:
         if probe is not None:
             self._probe = torch.as_tensor(probe).detach()
             self._writer.static.update(probe_static(self._numpy(self._probe)))
+            kinds = feature_kinds(model.named_modules())
+            if len(kinds):
+                self._writer.static[FEATURE_KINDS] = kinds
             image_layers = [n for n, m in model.named_modules() if type(m).__name__ in IMAGE_LAYERS]
             self._recorded = [layer.name for layer in structure] + [n for n in image_layers if n not in
                                                                      {layer.name for layer in structure}]

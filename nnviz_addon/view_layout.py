@@ -36,6 +36,7 @@ import numpy as np
 
 from .history import LayerSpec
 from .layout import CUBE_SIZE, LINE_SPACING, OVERLAY_LINES, Bounds, Layout, camera_framing, layout_network, text_width
+from .picture.features import FeatureMap
 
 NEURON_OFFSET = 1.5  # cells from a grid's outer edge to the input / last output column
 NEURON_RADIUS = 0.4  # of a neuron sphere at full spacing (one grid cell), like a cube's half size
@@ -54,6 +55,8 @@ TASK_MIN_SHARE = 0.6
 # the row: every preset's row is at least as wide as tall, so it still spans the square's width, and
 # the task view's band under it fills the height (STACK_ASPECT).
 PORTRAIT_ASPECT = 1.0
+# The shares of the layers' width a band of feature maps may take (layout_for_frame tries each).
+FEATURE_WIDTHS = (0.7, 0.5, 1.0)
 # The overlay's usual widest line, for judging a layout before the history's own lines are measured.
 TYPICAL_OVERLAY_LINE = "loss 0.00556   accuracy 100.0%"
 
@@ -168,6 +171,8 @@ def place_views(layout: Layout, overlay_width: float, aspect: float = 16 / 9) ->
     under_right = caption[0] + text_width(NEURON_CAPTION, caption_size)
     if layout.legend_bounds is not None:
         under_right = max(under_right, layout.legend_bounds[1][0])
+    if layout.features_bounds is not None:  # the task view under the last layer keeps clear of the maps
+        under_right = max(under_right, layout.features_bounds[1][0])
     right = max(right, neuron_extent(neurons)[1])
     # The layer labels' tops: the overlay band is above them, the network's body below.
     body_top = max(label.position[2] for label in layout.layer_labels.values()) + size
@@ -210,15 +215,20 @@ def place_views(layout: Layout, overlay_width: float, aspect: float = 16 / 9) ->
 
 def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]], aspect: float,
                      legend_caption: str = "", size_labels: Sequence[str] = (), size_caption: str = "",
-                     input_shape: Sequence[int] | None = None) -> Layout:
+                     input_shape: Sequence[int] | None = None,
+                     feature_maps: Sequence[FeatureMap] = ()) -> Layout:
     """:func:`.layout.layout_network` for a picture of width/height ``aspect``: the layers in a row,
     or, in a frame narrower than tall, stacked top to bottom when the whole picture (learning views
     included) then shows larger. A nearly square frame (4:5) still fits most rows better, with the
     task view under them, but a deep network's row is too long for it and stacks even there.
-    ``input_shape`` as for ``layout_network`` (first-layer tiles of an image input)."""
+    ``input_shape`` and ``feature_maps`` as for ``layout_network``."""
     def arranged(stacked: bool) -> Layout:
-        return layout_network(structure, shapes, aspect, legend_caption, size_labels, size_caption, stacked,
-                              input_shape)
+        # A band of feature maps may take more or less of the layers' width: the narrower, the taller,
+        # and the task view may need the room beside it. The one that shows the picture largest wins.
+        options = [layout_network(structure, shapes, aspect, legend_caption, size_labels, size_caption, stacked,
+                                  input_shape, feature_maps, width) for width in (FEATURE_WIDTHS if feature_maps
+                                                                                   else FEATURE_WIDTHS[:1])]
+        return min(options, key=lambda layout: picture_scale(layout, aspect))
 
     row = arranged(stacked=False)
     if aspect >= PORTRAIT_ASPECT:

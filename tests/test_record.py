@@ -177,6 +177,13 @@ def test_conv_and_batchnorm2d_layers_are_drawn_and_the_pools_record_feature_maps
     assert shapes == {"feature/0": (2, 4, 8, 8), "feature/2": (2, 4, 4, 4), "feature/3": (2, 6, 2, 2),
                       "feature/4": (2, 6, 2, 2), "feature/6": (2, 6, 1, 1), "activation/8": (2, 3)}
     np.testing.assert_array_equal(history.static["probe/image"], probe.numpy())
+    # The layers without parameters are named by their class, so the scene labels their maps.
+    assert history.static["feature_kinds"].tolist() == [["0", "Conv2d"], ["2", "MaxPool2d"], ["3", "Conv2d"],
+                                                        ["4", "BatchNorm2d"], ["6", "AdaptiveAvgPool2d"]]
+    from nnviz_addon.picture.features import feature_maps
+    assert [m.title.split("\n")[0] for m in feature_maps(history)] == [
+        "probe image", "after Conv2d 0", "after MaxPool2d 2", "after Conv2d 3", "after BatchNorm2d 4",
+        "after AdaptiveAvgPool2d 6"]
     model.eval()
     with torch.no_grad():  # the last snapshot: conv 0 after its ReLU, BatchNorm2d after its Tanh, the logits
         first = torch.relu(model[0](probe[None]))
@@ -220,3 +227,35 @@ def test_a_recorded_cnn_imports_through_train_py_with_torchs_kernels_at_every_st
         for key in ("0.weight", "0.bias", "3.weight", "4.weight", "8.weight"):
             np.testing.assert_array_equal(history.params[key][r], expected[int(step)][key], err_msg=f"{key} @ {step}")
     assert history.params["3.weight"].shape == (6, 6, 4, 3, 3)
+
+
+def test_every_snapshot_records_the_feature_maps_torch_computes_for_the_probe():
+    torch.manual_seed(2)
+    tnn = torch.nn
+    model = tnn.Sequential(tnn.Conv2d(1, 3, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+                           tnn.Conv2d(3, 4, 3), tnn.BatchNorm2d(4), tnn.ReLU(), tnn.Flatten(), tnn.Linear(16, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    x, y = torch.rand(8, 1, 8, 8), torch.randint(0, 2, (8,))
+    rec = Recorder(model, probe=x[0])
+    # What torch itself gives for the probe, read by forward hooks: each image layer's value after
+    # the activation that follows it (ReLU 1 for conv 0, ReLU 5 for the BatchNorm2d).
+    shown_by = {"0": "1", "2": "2", "3": "3", "4": "5"}
+    caught: dict[str, np.ndarray] = {}
+    for name, module in model.named_children():
+        module.register_forward_hook(lambda _m, _i, out, name=name: caught.__setitem__(name, out[0].detach().numpy()))
+    expected = []
+    for step in range(1, 4):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+        rec.snapshot(step)
+        model.eval()
+        with torch.no_grad():
+            model(x[:1])
+        model.train()
+        expected.append({layer: caught[module].copy() for layer, module in shown_by.items()})
+    history = rec.history()
+    assert sorted(k for k in history.series if k.startswith("feature/")) == [f"feature/{n}" for n in sorted(shown_by)]
+    for record, maps in enumerate(expected):
+        for layer, value in maps.items():
+            np.testing.assert_allclose(history.series[f"feature/{layer}"][record], value, rtol=1e-6, atol=1e-7)

@@ -20,7 +20,8 @@ from .. import colormap, magnitude, view_layout
 from ..history import History
 from ..layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, text_width
 from ..picture import cubes as cube_plan
-from . import film, instanced, keyframes, loss_curve, neurons, objects, overlay, stage, task_views
+from ..picture import features
+from . import feature_maps, film, instanced, keyframes, loss_curve, neurons, objects, overlay, stage, task_views
 from .options import SceneOptions
 
 __all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values"]
@@ -50,12 +51,15 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     aspect = stage.frame_aspect(scene.render)
     scales = cube_plan.scales_for(history, options.color_scale, options.magnitude)
     shapes = {key: array.shape[1:] for key, array in history.params.items()}
+    maps = features.feature_maps(history)
     layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=scales.caption,
                                           size_labels=scales.size_labels, size_caption=scales.size_caption,
-                                          input_shape=history.input_shape)
+                                          input_shape=history.input_shape,
+                                          feature_maps=maps)
     first_record = options.frame_start + film.intro_frames(history, options)
     frames = first_record + np.arange(history.records) * options.frames_per_record
-    writer = cube_plan.writer_for(options.cubes, history.parameter_count)
+    # Feature-map cells are cubes too: "auto" counts them with the parameters' cubes.
+    writer = cube_plan.writer_for(options.cubes, history.parameter_count + features.cell_count(maps))
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
     keyed = history.records > 1 and writer == "objects"
     actions = [objects.cube_actions(block) if keyed else [] for block in layout.blocks]  # before any cube
@@ -81,6 +85,8 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
                                  tensor.rgba[0], None if sizes is None else sizes[0])
         if keyed:
             objects.key_cubes(made, block_actions, frames, tensor.values, tensor.rgba, sizes)
+
+    feature_maps.add_feature_maps(root, history, layout, frames, writer, options.frames_per_record)
 
     legend = objects.new_collection("nnviz · legend", root)
     objects.add_legend(layout.legend, scales.legend_labels, scales.caption, mesh, legend)
