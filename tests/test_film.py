@@ -161,10 +161,18 @@ def run(script: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProces
 @pytest.mark.slow
 def test_a_saved_film_renders_the_same_frame_without_nnviz(tmp_path: Path) -> None:
     blend, first, second = tmp_path / "film.blend", tmp_path / "a.png", tmp_path / "b.png"
-    run(FILM_SCENE + textwrap.dedent("""
-        api.render_still(sys.argv[1] + "/a.png", frame=5)
+    # With forward passes, at the frame a pass in the run lights its output layer and flashes its weights.
+    result = run(FILM_SCENE + textwrap.dedent("""
+        from nnviz_addon import scene
+        from nnviz_addon.scene import film
+        config = dataclasses.replace(config, forward_pass="every", forward_pass_every=1)
+        api.animate(history, render=config)
+        frame = int(film.timeline(history, scene.SceneOptions.from_render_config(config)).lit[1, -1])
+        api.render_still(sys.argv[1] + "/a.png", frame=frame)
         bpy.ops.wm.save_as_mainfile(filepath=sys.argv[1] + "/film.blend")
+        print(frame)
     """), str(tmp_path), "workbench", "film")
+    frame = result.stdout.strip().splitlines()[-1]
     # A fresh interpreter that can't import nnviz (run from the temporary folder, no repo on the path).
     run("""
 import sys, bpy
@@ -180,10 +188,10 @@ image = scene.render.image_settings
 if hasattr(image, "media_type"):
     image.media_type = "IMAGE"
 image.file_format, image.color_mode = "PNG", "RGB"
-scene.frame_set(5)
+scene.frame_set(int(sys.argv[3]))
 scene.render.filepath = sys.argv[2]
 bpy.ops.render.render(write_still=True)
-""", str(blend), str(second), cwd=tmp_path)
+""", str(blend), str(second), frame, cwd=tmp_path)
     assert np.array_equal(render_pixels(first), render_pixels(second))
 
 
