@@ -42,6 +42,7 @@ FILM_MATERIAL = "nnviz · film blocks"
 SURFACE_MATERIAL = "nnviz · film surface"
 DEPTH_CHANNEL = ("scale", 1)
 HUD_SIDES = {"overlay": "left", "legend": "right"}
+PASS_GLIDE_FRAMES = 10  # the camera's glide onto the whole network before a forward pass, and back after
 DARK = (0.006, 0.006, 0.007)  # linear; an unlit neuron, just off the background
 
 
@@ -73,6 +74,11 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, 
     shots = film_plan.path(options.camera_path, boxes["network"], boxes["layers"], boxes["close-up"],
                            boxes["everything"], options.camera_timing)
     if len(plan.passes):
+        span = max(scene.frame_end - scene.frame_start, 1)
+        length = film_plan.pass_frames(len(neuron_columns(history)))
+        windows = [((s - scene.frame_start) / span, (s + length - scene.frame_start) / span)
+                   for s in plan.starts.tolist()]
+        shots = film_plan.with_passes(shots, windows, boxes["network"], PASS_GLIDE_FRAMES / span)
         _hold_during_passes(root, plan)
         _key_forward_passes(root, history, plan)
         _flash_weights(root, history, plan)
