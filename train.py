@@ -69,7 +69,10 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
                         help="a quick look: Workbench FXAA instead of 8 samples, 4 EEVEE/Cycles samples")
     parser.add_argument("--style", choices=STYLES, help="diagram (flat, face-on) or film (3D, moving camera)")
     parser.add_argument("--camera-path", choices=CAMERA_PATHS, help="the film's camera path")
-    parser.add_argument("--forward-pass", choices=FORWARD_PASSES, help="film: none or intro (neurons light up in turn)")
+    parser.add_argument("--forward-pass", choices=FORWARD_PASSES,
+                        help="film: none, intro (before and after the run) or every (also every N records)")
+    parser.add_argument("--forward-pass-every", type=records_apart, metavar="N",
+                        help="film: with --forward-pass every, a pass every N records")
     parser.add_argument("--motion", choices=MOTIONS, help="linear or smooth (eased) change between records")
     parser.add_argument("--cubes", choices=CUBE_WRITERS,
                         help="draw the cubes as one object each, instanced by Geometry Nodes, or auto")
@@ -184,6 +187,12 @@ def resolution(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def records_apart(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of records >= 1")
+    return int(text)
+
+
 def frame_rate(text: str) -> int:
     from nnviz_addon.config import PresetError, check_fps
 
@@ -215,7 +224,8 @@ def render_overrides(options: argparse.Namespace) -> dict[str, Any]:
     chosen = {"engine": options.engine, "resolution": options.resolution, "fps": options.fps,
               "quality": "draft" if options.draft else None,
               "style": options.style, "camera_path": options.camera_path, "motion": options.motion,
-              "forward_pass": options.forward_pass, "cubes": options.cubes}
+              "forward_pass": options.forward_pass, "forward_pass_every": options.forward_pass_every,
+              "cubes": options.cubes}
     return {key: value for key, value in chosen.items() if value is not None}
 
 

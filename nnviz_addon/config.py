@@ -125,7 +125,8 @@ class RenderConfig:
     camera_path: str = "fly-through"  # film only: fly-through | orbit | static
     camera_timing: tuple[float, float] = (0.1, 0.2)  # film: the run's share on the opening, closing shot
     motion: str = "linear"  # linear | smooth (eased between records)
-    forward_pass: str = "none"  # film only: none | intro (neurons light up layer by layer before the run)
+    forward_pass: str = "none"  # film only: none | intro (before the run and at its end) | every (also every N records)
+    forward_pass_every: int = 10  # with forward_pass = "every": a pass every this many records
     cubes: str = "auto"  # which writer draws the cubes: auto | objects | instanced (picture/cubes.py)
 
 
@@ -328,6 +329,7 @@ RULES: dict[str, dict[str, Checker]] = {
         "camera_timing": _fraction_pair(0.0, 0.45),
         "motion": _choice(MOTIONS),
         "forward_pass": _choice(FORWARD_PASSES),
+        "forward_pass_every": _integer(1),
         "cubes": _choice(CUBE_WRITERS),
     },
 }

@@ -189,6 +189,23 @@ def path(kind: str, network: Bounds, layers: Sequence[Bounds], close_up: Bounds,
     return [open_shot, *timed, end_shot]
 
 
+def with_passes(shots: Sequence[Shot], windows: Sequence[tuple[float, float]], network: Bounds,
+                glide: float) -> list[Shot]:
+    """``shots`` with the whole ``network`` held over each forward pass's ``window`` (shares of the
+    film), so the signal travelling through it is seen: the other shots give way from ``glide``
+    before a window to ``glide`` after it, and the camera glides in and out in those gaps."""
+    kept: list[Shot] = []
+    for shot in shots:
+        pieces = [(shot.start, shot.end)]
+        for a, b in windows:
+            pieces = [part for s, e in pieces
+                      for part in ((s, min(e, a - glide)), (max(s, b + glide), e))
+                      if part[0] <= part[1]]
+        kept += [Shot(shot.name, shot.box, shot.azimuth, shot.elevation, s, e) for s, e in pieces]
+    passes = [Shot("forward pass", network, -10.0, 14.0, a, b) for a, b in windows]
+    return sorted(kept + passes, key=lambda s: (s.start, s.end))
+
+
 FORWARD_STEP_FRAMES = 12  # between two columns of neurons lighting up in the forward pass
 
 
@@ -196,6 +213,89 @@ def forward_pass_frames(columns: int, start: int, step: int = FORWARD_STEP_FRAME
     """The frame each of ``columns`` neuron columns (input first) lights up at, in a forward pass
     whose first frame (all dark) is ``start``; the pass takes ``(columns + 1) * step`` frames."""
     return start + step * np.arange(1, columns + 1)
+
+
+def pass_frames(columns: int, step: int = FORWARD_STEP_FRAMES) -> int:
+    """Frames one forward pass over ``columns`` neuron columns takes (0 without columns): all dark,
+    then one column lit every ``step`` frames, the last held for ``step`` frames."""
+    return (columns + 1) * step if columns else 0
+
+
+def pass_records(records: int, mode: str, every: int) -> list[int]:
+    """The records a forward pass of ``mode`` (see :data:`config.FORWARD_PASSES`) shows, in order:
+    ``"intro"`` record 0 before the run and the last record (the trained network) after it;
+    ``"every"`` also every ``every``-th record in between."""
+    if mode == "none" or records < 1:
+        return []
+    if mode not in ("intro", "every"):
+        raise ValueError(f"pass_records: mode must be one of none, intro, every, got {mode!r}")
+    if mode == "every" and every < 1:
+        raise ValueError(f"pass_records: every must be at least 1, got {every}")
+    middle = range(every, records - 1, every) if mode == "every" else range(0)
+    return sorted({0, *middle, records - 1})
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Where the records and the forward passes sit on the film's frames.
+
+    ``record_frames[r]`` is record r's frame; pass i shows record ``passes[i]``: every neuron dark
+    at ``starts[i]``, column k lit at ``lit[i, k]``. The intro pass (record 0) comes before record
+    0; any other pass at record r starts the frame after it and pauses the run (records after r
+    come a pass later): every keyed value holds record r's until ``holds[j]`` (for the pass at
+    ``hold_records[j]``), then moves on to the next record as usual. ``frame_end`` is the last frame.
+    """
+
+    record_frames: np.ndarray
+    passes: np.ndarray
+    starts: np.ndarray
+    lit: np.ndarray
+    hold_records: np.ndarray
+    holds: np.ndarray
+    frame_end: int
+
+
+def timeline(records: int, frames_per_record: int, frame_start: int, columns: int, mode: str,
+             every: int = 1, step: int = FORWARD_STEP_FRAMES) -> Timeline:
+    """The :class:`Timeline` of ``records`` records ``frames_per_record`` apart from ``frame_start``
+    with the forward passes of ``mode`` over ``columns`` neuron columns (none without columns)."""
+    length = pass_frames(columns, step)
+    shown = pass_records(records, mode, every) if length else []
+    shown = shown[:1] if records == 1 else shown  # one record: the intro is its only pass
+    middle = np.array([r for r in shown if 0 < r < records - 1], dtype=np.int64)
+    # Frames before each record: the intro before record 0, a paused pass after each middle record.
+    gap = np.full(records, frames_per_record, dtype=np.int64)
+    gap[0] = length if shown else 0
+    gap[middle + 1] += length
+    record_frames = frame_start + np.cumsum(gap)
+    starts = np.array([frame_start if i == 0 else record_frames[r] + 1 for i, r in enumerate(shown)],
+                      dtype=np.int64)
+    lit = starts[:, None] + step * np.arange(1, columns + 1, dtype=np.int64)[None, :]
+    holds = record_frames[middle + 1] - frames_per_record
+    end = int(starts[-1]) + length if len(shown) > 1 else int(record_frames[-1])
+    return Timeline(record_frames, np.array(shown, dtype=np.int64), starts, lit, middle, holds, end)
+
+
+FLASH_GAIN = 1.5  # a weight carrying the largest |w·x| of its layer flashes to (1 + gain) × its depth
+FLASH_FRAMES = 6  # frames a flash takes to fade back; below FORWARD_STEP_FRAMES, so it ends in its pass
+
+
+def contributions(weight: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """|w_ij · x_j| of a Linear layer's ``weight`` (out, in) for the input ``x`` (in,), divided by
+    its largest (all zero when every product is zero): the share of the signal each weight carries."""
+    weight = np.asarray(weight, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64).ravel()
+    if weight.ndim != 2 or weight.shape[1] != x.shape[0]:
+        raise ValueError(f"contributions: weight {weight.shape} does not take an input of shape {x.shape}")
+    carried = np.abs(weight * x[None, :])
+    carried = np.where(np.isfinite(carried), carried, 0.0)
+    top = carried.max(initial=0.0)
+    return carried / top if top > 0 else carried
+
+
+def flash_depths(depth: np.ndarray, share: np.ndarray, gain: float = FLASH_GAIN) -> np.ndarray:
+    """A block's depth at the peak of its flash: its ``depth`` grown by ``gain`` × its ``share``."""
+    return np.asarray(depth, dtype=np.float64) * (1 + gain * np.asarray(share, dtype=np.float64))
 
 
 @dataclass(frozen=True)

@@ -161,10 +161,18 @@ def run(script: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProces
 @pytest.mark.slow
 def test_a_saved_film_renders_the_same_frame_without_nnviz(tmp_path: Path) -> None:
     blend, first, second = tmp_path / "film.blend", tmp_path / "a.png", tmp_path / "b.png"
-    run(FILM_SCENE + textwrap.dedent("""
-        api.render_still(sys.argv[1] + "/a.png", frame=5)
+    # With forward passes, at the frame a pass in the run lights its output layer and flashes its weights.
+    result = run(FILM_SCENE + textwrap.dedent("""
+        from nnviz_addon import scene
+        from nnviz_addon.scene import film
+        config = dataclasses.replace(config, forward_pass="every", forward_pass_every=1)
+        api.animate(history, render=config)
+        frame = int(film.timeline(history, scene.SceneOptions.from_render_config(config)).lit[1, -1])
+        api.render_still(sys.argv[1] + "/a.png", frame=frame)
         bpy.ops.wm.save_as_mainfile(filepath=sys.argv[1] + "/film.blend")
+        print(frame)
     """), str(tmp_path), "workbench", "film")
+    frame = result.stdout.strip().splitlines()[-1]
     # A fresh interpreter that can't import nnviz (run from the temporary folder, no repo on the path).
     run("""
 import sys, bpy
@@ -180,10 +188,10 @@ image = scene.render.image_settings
 if hasattr(image, "media_type"):
     image.media_type = "IMAGE"
 image.file_format, image.color_mode = "PNG", "RGB"
-scene.frame_set(5)
+scene.frame_set(int(sys.argv[3]))
 scene.render.filepath = sys.argv[2]
 bpy.ops.render.render(write_still=True)
-""", str(blend), str(second), cwd=tmp_path)
+""", str(blend), str(second), frame, cwd=tmp_path)
     assert np.array_equal(render_pixels(first), render_pixels(second))
 
 
@@ -236,7 +244,8 @@ def test_forward_pass_lights_each_layer_with_its_probe_activations_in_turn() -> 
     assert columns == ["input", "layer 0", "layer 2"]
     lit_at = film_plan.forward_pass_frames(len(columns), sc.frame_start)
     first_record = sc.frame_start + (len(columns) + 1) * film_plan.FORWARD_STEP_FRAMES
-    assert int(sc.frame_end) == first_record + 2 * (history.records - 1)
+    # ... and a pass at the end, on the trained network
+    assert int(sc.frame_end) == first_record + 2 * (history.records - 1) + 1 + film_plan.pass_frames(len(columns))
     for k, (column, frame) in enumerate(zip(columns, lit_at, strict=True)):
         if column == "input":
             values = np.asarray(history.static["probe/input"], dtype=np.float64)[None]
@@ -258,3 +267,82 @@ def test_forward_pass_lights_each_layer_with_its_probe_activations_in_turn() -> 
         if k + 1 < len(columns):  # the next column is still dark
             following = [o for o in bpy.data.objects if o.get("nnviz_neuron") == columns[k + 1]]
             assert np.allclose(tuple(following[0].evaluated_get(depsgraph).color)[:3], film.DARK, atol=1e-6)
+
+
+def test_a_pass_in_the_run_pauses_it_lights_that_records_activations_and_flashes_the_weights() -> None:
+    from nnviz_addon import colormap
+    from nnviz_addon.scene import film, neurons
+
+    build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2)
+    sc = bpy.context.scene
+    history = api.train("xor", steps=STEPS)
+    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
+                                                     forward_pass_every=1))
+    columns = film.neuron_columns(history)
+    assert len(plan.passes) == history.records and int(sc.frame_end) == plan.frame_end
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    i = 1
+    r = int(plan.passes[i])  # a pass in the middle of the run
+    weights = sorted((o for o in bpy.data.objects if o.get("nnviz_param") == "2.weight"),
+                     key=lambda o: tuple(o["nnviz_index"]))
+
+    def colors(objs, frame):
+        sc.frame_set(int(frame))
+        return np.array([tuple(o.evaluated_get(depsgraph).color)[:3] for o in objs])
+
+    def depths(frame):
+        sc.frame_set(int(frame))
+        return np.array([o.evaluated_get(depsgraph).matrix_world.to_scale()[1] for o in weights])
+
+    # The run is paused: the weights show record r from its frame until the pass is over.
+    held = colors(weights, plan.record_frames[r])
+    assert np.allclose(colors(weights, plan.lit[i, -1]), held, atol=1e-6)
+    assert not np.allclose(colors(weights, plan.record_frames[r + 1]), held, atol=1e-4)
+    for k, column in enumerate(columns):
+        spheres = sorted((o for o in bpy.data.objects if o.get("nnviz_neuron") == column),
+                         key=lambda o: o["nnviz_index"])
+        if column == "input":
+            values = np.asarray(history.static["probe/input"], dtype=np.float64)[None]
+            scale = neurons.activation_scale(values, None)
+        else:
+            series = np.asarray(history.series[f"activation/{column.split()[1]}"], dtype=np.float64)
+            spec = next(s for s in history.structure if f"layer {s.name}" == column)
+            values, scale = series[r:r + 1], neurons.activation_scale(series, spec.activation)
+        assert np.allclose(colors(spheres, plan.lit[i, k] - 1), film.DARK, atol=1e-6), column
+        assert np.allclose(colors(spheres, plan.lit[i, k]), colormap.colors(values, scale)[0, :, :3], atol=1e-5)
+    # Layer 2's weights flash when it lights up, by |w_ij x_j| with x = layer 0's activation at record r.
+    lit = plan.lit[i, columns.index("layer 2")]
+    normal = depths(lit - 1)
+    x = np.asarray(history.series["activation/0"], dtype=np.float64)[r]
+    w = np.asarray(history.params["2.weight"], dtype=np.float64)[r]
+    carried = np.abs(w * x[None, :])
+    share = np.array([carried[tuple(o["nnviz_index"])] for o in weights]) / carried.max()
+    np.testing.assert_allclose(depths(lit), normal * (1 + film_plan.FLASH_GAIN * share), rtol=1e-4)
+    np.testing.assert_allclose(depths(lit + film_plan.FLASH_FRAMES), normal, rtol=1e-5)
+    assert share.max() == 1.0 and share.min() < 0.9  # the flash differs between weights
+
+
+def test_instanced_cubes_pause_during_a_pass() -> None:
+    from nnviz_addon.scene import film
+
+    build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2, cubes="instanced")
+    history = api.train("xor", steps=STEPS)
+    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
+                                                     forward_pass_every=1))
+    obj = next(o for o in bpy.data.objects if o.get("nnviz_tensor") == "0.weight")
+
+    r = int(plan.passes[1])
+    held = _instance_colors(obj, plan.record_frames[r])
+    assert np.allclose(_instance_colors(obj, plan.holds[0]), held, atol=1e-6)
+    assert not np.allclose(_instance_colors(obj, plan.record_frames[r + 1]), held, atol=1e-4)
+
+
+def _instance_colors(obj, frame) -> np.ndarray:
+    """The colours of ``obj``'s evaluated Geometry Nodes cubes at ``frame``."""
+    from nnviz_addon.scene import instanced
+
+    bpy.context.scene.frame_set(int(frame))
+    mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
+    colors = np.zeros(len(mesh.vertices) * 4, dtype=np.float32)
+    mesh.attributes[instanced.COLOR_ATTRIBUTE].data.foreach_get("color", colors)
+    return colors

@@ -56,8 +56,8 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
                                           size_labels=scales.size_labels, size_caption=scales.size_caption,
                                           input_shape=history.input_shape,
                                           feature_maps=maps)
-    first_record = options.frame_start + film.intro_frames(history, options)
-    frames = first_record + np.arange(history.records) * options.frames_per_record
+    plan = film.timeline(history, options)
+    frames = plan.record_frames
     # Feature-map cells are cubes too: "auto" counts them with the parameters' cubes.
     writer = cube_plan.writer_for(options.cubes, history.parameter_count + features.cell_count(maps))
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
@@ -77,7 +77,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
         objects.add_label(label, f"{label.text} · label", collection)
     for tensor, block_actions in zip(cube_plan.plan(history, layout.blocks, scales), actions, strict=True):
         if writer == "instanced":
-            instanced.add_tensor(tensor, layer_collections[tensor.block.layer], first_record,
+            instanced.add_tensor(tensor, layer_collections[tensor.block.layer], int(frames[0]),
                                  options.frames_per_record)
             continue
         sizes = tensor.sizes
@@ -101,15 +101,15 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
              loss_curve.add_loss_curve(root, history, frames, places.loss))
     stage.set_up(scene, root, view_layout.union(layout.bounds, _overlay_box(layout, overlay_width), *views),
                  attribute_colors=writer == "instanced")
-    scene.frame_start = int(frames[0])
-    scene.frame_end = int(frames[-1])
+    scene.frame_start = options.frame_start  # the first record's frame, or the intro's
+    scene.frame_end = plan.frame_end
     scene.frame_current = int(frames[0])
     overlay.add_overlay(root, history, frames, layout.overlay_anchor, layout.text_size)
     if writer == "instanced":
         instanced.carry_object_colors([obj for obj in root.all_objects if obj.type == "MESH"
                                        and instanced.TENSOR_PROPERTY not in obj and not obj.hide_render])
     if options.style == "film":
-        film.dress(scene, root, history, options, layout, frames, scales, views, _overlay_box(layout, overlay_width))
+        film.dress(scene, root, history, options, layout, plan, scales, views, _overlay_box(layout, overlay_width))
     if options.motion == "smooth":
         keyframes.smooth(obj for obj in root.all_objects if obj != scene.camera)
 

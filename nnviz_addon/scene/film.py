@@ -8,9 +8,10 @@
   stronger they are), a floor and a backdrop catch their shadows, soft sun lights and a dim world
   light them; Workbench gets studio light, shadows and cavity;
 - the camera is perspective, keyed at every frame along a path of :mod:`..film_plan` (no handler);
-- with ``forward_pass = "intro"`` the film opens on the probe input's signal travelling through
-  the network: every neuron starts dark and each column lights up with its activation in turn,
-  input first (the records start after it, see :func:`intro_frames`);
+- with ``forward_pass = "intro"`` the film opens and ends on the probe input's signal travelling
+  through the network: every neuron goes dark and each column lights up with its activation in
+  turn, input first, while the weights feeding it flash by |w·x|; ``"every"`` adds a pass every
+  ``forward_pass_every`` records, pausing the run (:func:`.film_plan.timeline`);
 - the title, counter and legends are parented to the camera in the band at the top of the frame
   (a heads-up overlay), so they stay upright and legible in every shot.
 
@@ -32,7 +33,7 @@ from ..history import History
 from ..layout import CUBE_SIZE, Bounds, Layout, text_width
 from ..picture.cubes import CubeScales
 from ..scene.options import SceneOptions
-from . import keyframes, objects, overlay, stage
+from . import instanced, keyframes, objects, overlay, stage
 
 FLOOR_COLOR = (0.030, 0.031, 0.036, 1.0)  # linear; dark, so the blocks and their shadows read on it
 BACKDROP_COLOR = (0.016, 0.017, 0.020, 1.0)
@@ -41,6 +42,7 @@ FILM_MATERIAL = "nnviz · film blocks"
 SURFACE_MATERIAL = "nnviz · film surface"
 DEPTH_CHANNEL = ("scale", 1)
 HUD_SIDES = {"overlay": "left", "legend": "right"}
+PASS_GLIDE_FRAMES = 10  # the camera's glide onto the whole network before a forward pass, and back after
 DARK = (0.006, 0.006, 0.007)  # linear; an unlit neuron, just off the background
 
 
@@ -51,20 +53,19 @@ def neuron_columns(history: History) -> list[str]:
                       if f"activation/{spec.name}" in history.series]
 
 
-def intro_frames(history: History, options: SceneOptions) -> int:
-    """Frames the film's forward-pass intro takes before the first record (0 without one)."""
-    if options.style != "film" or options.forward_pass == "none":
-        return 0
-    columns = len(neuron_columns(history))
-    return (columns + 1) * film_plan.FORWARD_STEP_FRAMES if columns else 0
+def timeline(history: History, options: SceneOptions) -> film_plan.Timeline:
+    """Where the records and the forward passes sit on the frames (no passes in the diagram)."""
+    mode = options.forward_pass if options.style == "film" else "none"
+    return film_plan.timeline(history.records, options.frames_per_record, options.frame_start,
+                              len(neuron_columns(history)), mode, options.forward_pass_every)
 
 
 def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, options: SceneOptions,
-          layout: Layout, record_frames: np.ndarray, scales: CubeScales,
+          layout: Layout, plan: film_plan.Timeline, scales: CubeScales,
           views: Sequence[Bounds | None], overlay_box: Bounds) -> None:
     """Turn the just-built diagram in ``root`` into the film (see the module docstring)."""
     lens = film_plan.Lens.for_frame(stage.frame_aspect(scene.render))
-    depth = _key_depths(root, history, options, layout, record_frames, scales)
+    depth = _key_depths(root, history, options, layout, plan.record_frames, scales)
     for mesh in (objects.shared_cube_mesh(), objects.sphere_mesh()):
         mesh.materials[0] = _block_material()
     _move_to_hud(scene.camera, lens, overlay_box, layout)
@@ -72,9 +73,15 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, 
     _set_stage(scene, root, boxes["everything"])
     shots = film_plan.path(options.camera_path, boxes["network"], boxes["layers"], boxes["close-up"],
                            boxes["everything"], options.camera_timing)
-    if intro_frames(history, options):
-        scene.frame_start = options.frame_start
-        _key_forward_pass(root, history, options.frame_start)
+    if len(plan.passes):
+        span = max(scene.frame_end - scene.frame_start, 1)
+        length = film_plan.pass_frames(len(neuron_columns(history)))
+        windows = [((s - scene.frame_start) / span, (s + length - scene.frame_start) / span)
+                   for s in plan.starts.tolist()]
+        shots = film_plan.with_passes(shots, windows, boxes["network"], PASS_GLIDE_FRAMES / span)
+        _hold_during_passes(root, plan)
+        _key_forward_passes(root, history, plan)
+        _flash_weights(root, history, plan)
     _key_camera(scene, lens, shots)
     root["nnviz_film_shots"] = [{"name": s.name, "start": s.start, "end": s.end,
                                  "box": [*s.box[0], *s.box[1]]} for s in shots]
@@ -110,31 +117,122 @@ def _key_depths(root: bpy.types.Collection, history: History, options: SceneOpti
     return deepest
 
 
-def _key_forward_pass(root: bpy.types.Collection, history: History, start: int) -> None:
-    """Every neuron dark from ``start``, each column lit with its first record's colour at its
-    turn (:func:`.film_plan.forward_pass_frames`), holding until the records take over."""
+def _animated(root: bpy.types.Collection) -> list[bpy.types.ID]:
+    """Every ID under ``root`` that nnviz keyed: its objects and the data (curves) it keyed."""
+    ids = {obj for obj in root.all_objects if obj.animation_data is not None}
+    ids |= {obj.data for obj in root.all_objects if obj.data is not None and obj.data.animation_data is not None}
+    return list(ids)
+
+
+def _hold_during_passes(root: bpy.types.Collection, plan: film_plan.Timeline) -> None:
+    """A pass in the middle of the run pauses it: every keyed value holds its record's until the
+    pass ends (a key at :attr:`.film_plan.Timeline.holds`), then moves on to the next record."""
+    if not len(plan.holds):
+        return
+    for target in _animated(root):
+        for curve in keyframes.fcurves_of(target):
+            held = [curve.evaluate(float(plan.record_frames[r])) for r in plan.hold_records]
+            kinds = {int(k.co[0]): k.interpolation for k in curve.keyframe_points}
+            for r, frame, value in zip(plan.hold_records.tolist(), plan.holds.tolist(), held, strict=True):
+                key = curve.keyframe_points.insert(frame, value, options={"FAST"})
+                key.interpolation = kinds.get(int(plan.record_frames[r]), "LINEAR")
+        target.update_tag()
+    for obj in instanced.tensor_objects(root).values():
+        _hold_instanced(obj, plan)
+
+
+def _hold_instanced(obj: bpy.types.Object, plan: film_plan.Timeline) -> None:
+    """The Geometry Nodes cubes read record ``(frame - Frame Start) / Frames Per Record``: during a
+    pause, Frame Start is keyed to follow the frame (CONSTANT keys at every paused frame)."""
+    modifier = next(m for m in obj.modifiers if m.type == "NODES")
+    step = float(modifier[_input_key(modifier, "Frames Per Record")])
+    frames = np.concatenate([np.arange(plan.record_frames[r], hold + 1)
+                             for r, hold in zip(plan.hold_records, plan.holds, strict=True)])
+    records = np.concatenate([np.full(hold + 1 - plan.record_frames[r], r)
+                              for r, hold in zip(plan.hold_records, plan.holds, strict=True)])
+    path = f'modifiers["{modifier.name}"]["{_input_key(modifier, "Frame Start")}"]'
+    action = keyframes.new_actions([f"nnviz · {obj.name} · pauses"])[0]
+    keyframes.write_curves(obj, action, [(path, 0)], frames, (frames - records * step)[None],
+                           interpolation="CONSTANT")
+
+
+def _input_key(modifier: bpy.types.Modifier, name: str) -> str:
+    """The modifier's property name of its node group's input ``name``."""
+    return next(item.identifier for item in modifier.node_group.interface.items_tree
+                if getattr(item, "in_out", None) == "INPUT" and item.name == name)
+
+
+def _key_forward_passes(root: bpy.types.Collection, history: History, plan: film_plan.Timeline) -> None:
+    """Every neuron dark at each pass's start, each column lit at its turn with that pass's
+    record's colour (:attr:`.film_plan.Timeline.lit`), holding until the records take over."""
     columns = neuron_columns(history)
-    lit_at = dict(zip(columns, film_plan.forward_pass_frames(len(columns), start).tolist(), strict=True))
     channels = [("color", c) for c in range(3)]
     for sphere in root.all_objects:
         column = sphere.get("nnviz_neuron")
-        if column not in lit_at:
+        if column not in columns:
             continue
-        lit = tuple(sphere.color)[:3]
+        lit_at = plan.lit[:, columns.index(column)].tolist()
         curves = {(c.data_path, c.array_index): c for c in keyframes.fcurves_of(sphere)}
         if not curves:  # a column that never changes (the probe input): keyed here for the first time
+            lit = tuple(sphere.color)[:3]
             action = keyframes.new_actions([f"nnviz · {sphere.name} · forward pass"])[0]
-            values = np.array([DARK, lit]).T
-            keyframes.write_curves(sphere, action, channels, np.array([start, lit_at[column]]), values,
-                                   interpolation="CONSTANT")
+            frames = np.ravel(np.column_stack([plan.starts, lit_at]))
+            values = np.array([DARK, lit] * len(lit_at)).T
+            keyframes.write_curves(sphere, action, channels, frames, values, interpolation="CONSTANT")
             continue
         for channel in channels:
             curve = curves[channel]
-            first = curve.keyframe_points[0].co[1]  # the first record's colour
-            dark = curve.keyframe_points.insert(start, DARK[channel[1]], options={"FAST"})
-            dark.interpolation = "CONSTANT"
-            curve.keyframe_points.insert(lit_at[column], first, options={"FAST"}).interpolation = "CONSTANT"
+            shown = [curve.evaluate(float(plan.record_frames[r])) for r in plan.passes]
+            for start, frame, value in zip(plan.starts.tolist(), lit_at, shown, strict=True):
+                curve.keyframe_points.insert(start, DARK[channel[1]], options={"FAST"}).interpolation = "CONSTANT"
+                curve.keyframe_points.insert(frame, value, options={"FAST"}).interpolation = "CONSTANT"
         sphere.update_tag()
+
+
+def pass_inputs(history: History, record: int) -> dict[str, np.ndarray]:
+    """Layer name → the probe's input to that Linear layer at ``record`` (the probe input for the
+    first layer, the recorded activation of the layer before otherwise), where it is recorded."""
+    inputs: dict[str, np.ndarray] = {}
+    previous = history.static.get("probe/input")
+    for spec in history.structure:
+        if previous is not None and spec.kind == "Linear" and np.size(previous) == spec.in_features:
+            inputs[spec.name] = np.asarray(previous, dtype=np.float64).ravel()
+        series = history.series.get(f"activation/{spec.name}")
+        previous = None if series is None else np.asarray(series, dtype=np.float64)[record]
+    return inputs
+
+
+def _flash_weights(root: bpy.types.Collection, history: History, plan: film_plan.Timeline) -> None:
+    """When a Linear layer's neurons light up in a pass, its weight cubes' depths flash by their
+    share of the signal |w_ij · x_j| (:func:`.film_plan.contributions`) and fade back in
+    ``FLASH_FRAMES``. Conv layers don't flash: a kernel weight is used at every position of the
+    image, so no single x_j goes with it."""
+    columns = neuron_columns(history)
+    specs = {spec.name: spec for spec in history.structure}
+    cubes: dict[str, list[bpy.types.Object]] = {}
+    for obj in root.all_objects:
+        if "nnviz_param" in obj and obj.animation_data is not None:
+            cubes.setdefault(obj["nnviz_param"], []).append(obj)
+    for i, record in enumerate(plan.passes.tolist()):
+        inputs = pass_inputs(history, record)
+        for name, x in inputs.items():
+            spec = specs[name]
+            if f"layer {name}" not in columns or spec.weight not in cubes:
+                continue
+            lit = int(plan.lit[i, columns.index(f"layer {name}")])
+            share = film_plan.contributions(np.asarray(history.params[spec.weight][record]), x)
+            for cube in cubes[spec.weight]:
+                curve = next((c for c in keyframes.fcurves_of(cube) if (c.data_path, c.array_index) == DEPTH_CHANNEL),
+                             None)
+                if curve is None:
+                    continue
+                normal = curve.evaluate(float(plan.record_frames[record]))
+                peak = float(film_plan.flash_depths(normal, share[tuple(cube["nnviz_index"])]))
+                points = curve.keyframe_points
+                points.insert(lit - 1, normal, options={"FAST"}).interpolation = "CONSTANT"
+                points.insert(lit, peak, options={"FAST"}).interpolation = "LINEAR"
+                points.insert(lit + film_plan.FLASH_FRAMES, normal, options={"FAST"}).interpolation = "LINEAR"
+                cube.update_tag()
 
 
 def _role_material(role: str) -> tuple[bpy.types.Material, bool]:

@@ -20,8 +20,9 @@ class SceneOptions:
     :mod:`nnviz_addon.magnitude`. ``style``: ``"diagram"`` (flat, face-on) or ``"film"`` (lit 3D
     blocks whose depth shows |value|, a moving camera, a heads-up overlay: :mod:`.film`), with the
     film's ``camera_path`` and ``camera_timing`` (shares of the film on its opening and closing
-    shots) and ``forward_pass`` (``"intro"``: before the run, the probe input's neurons light up
-    layer by layer; the records then start later). ``motion``: ``"linear"`` or ``"smooth"``
+    shots) and ``forward_pass`` (``"intro"``: before the run and after it, the probe input's
+    neurons light up layer by layer; ``"every"``: also a pass every ``forward_pass_every`` records,
+    pausing the run; see :func:`..film_plan.timeline`). ``motion``: ``"linear"`` or ``"smooth"``
     (eased) change between two records. ``cubes``: which writer draws the cubes, ``"objects"``
     (one keyed object per cube), ``"instanced"`` (one Geometry Nodes object per tensor) or ``"auto"``
     (:func:`nnviz_addon.picture.cubes.writer_for`)."""
@@ -35,6 +36,7 @@ class SceneOptions:
     camera_timing: tuple[float, float] = (0.1, 0.2)
     motion: str = "linear"
     forward_pass: str = "none"
+    forward_pass_every: int = 10
     cubes: str = "auto"
 
     def __post_init__(self) -> None:
@@ -54,6 +56,9 @@ class SceneOptions:
                               ("forward_pass", FORWARD_PASSES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"SceneOptions.{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        if not isinstance(self.forward_pass_every, int) or self.forward_pass_every < 1:
+            raise ValueError(
+                f"SceneOptions.forward_pass_every must be an integer >= 1, got {self.forward_pass_every!r}")
         timing = tuple(self.camera_timing)
         if len(timing) != 2 or not all(0.0 <= t <= 0.45 for t in timing):
             raise ValueError(f"SceneOptions.camera_timing must be two shares in [0, 0.45], got {self.camera_timing!r}")
@@ -64,7 +69,8 @@ class SceneOptions:
         ``color_scale`` and ``magnitude`` attributes; the film's ``style``, ``camera_path``,
         ``camera_timing``, ``motion`` and ``forward_pass``, and ``cubes`` (else ``"auto"``), are read
         where it has them)."""
-        film = {name: getattr(render, name) for name in ("style", "camera_path", "motion", "forward_pass")
+        film = {name: getattr(render, name) for name in ("style", "camera_path", "motion", "forward_pass",
+                                                        "forward_pass_every")
                 if hasattr(render, name)}
         if hasattr(render, "camera_timing"):
             film["camera_timing"] = tuple(float(t) for t in render.camera_timing)

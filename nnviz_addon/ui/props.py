@@ -132,7 +132,10 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
                                        default=(0.1, 0.2), precision=2,
                                        description="The film's share spent on its opening and closing shots")
     forward_pass: EnumProperty(name="Forward pass", items=_items(catalog.FORWARD_PASSES), default="none",
-                               description="Intro: before the run, the neurons light up layer by layer")
+                               description="Intro: before and after the run the neurons light up layer by "
+                                           "layer; every: also every N records, pausing the run")
+    forward_pass_every: IntProperty(name="Pass every (records)", min=1, default=10,
+                                    description="With forward pass 'every': a pass every this many records")
     motion: EnumProperty(name="Motion", items=_items(catalog.MOTIONS), default="linear",
                          description="Linear steps between records, or smooth (eased) ones")
     cubes: EnumProperty(name="Cubes", default="auto", items=[
@@ -186,6 +189,7 @@ FIELDS: tuple[Field, ...] = tuple(Field(prop, *path.split(".")) for prop, path i
     ("magnitude", "render.magnitude"), ("quality", "render.quality"), ("render_samples", "render.samples"),
     ("style", "render.style"), ("camera_path", "render.camera_path"), ("camera_timing", "render.camera_timing"),
     ("motion", "render.motion"), ("forward_pass", "render.forward_pass"),
+    ("forward_pass_every", "render.forward_pass_every"),
     ("cubes", "render.cubes"),
 ))
 
@@ -205,6 +209,8 @@ def applies(settings: NNVIZ_PG_settings, prop: str) -> bool:
         return settings.optimizer in catalog.MOMENTUM_OPTIMIZERS
     if prop in SIZES_ONLY:
         return not settings.layer_tables
+    if prop == "forward_pass_every":
+        return settings.style == "film" and settings.forward_pass == "every"
     if prop in ("camera_path", "camera_timing", "forward_pass"):
         return settings.style == "film"
     return True
