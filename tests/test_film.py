@@ -258,3 +258,22 @@ def test_forward_pass_lights_each_layer_with_its_probe_activations_in_turn() -> 
         if k + 1 < len(columns):  # the next column is still dark
             following = [o for o in bpy.data.objects if o.get("nnviz_neuron") == columns[k + 1]]
             assert np.allclose(tuple(following[0].evaluated_get(depsgraph).color)[:3], film.DARK, atol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["eevee", "workbench"])
+def test_film_bloom_brightens_round_glowing_blocks_in_eevee_only(tmp_path: Path, engine: str) -> None:
+    run(FILM_SCENE + textwrap.dedent("""
+        sc = bpy.context.scene
+        api.render_still(sys.argv[1] + "/bloom.png")
+        sc.render.use_compositing = False
+        api.render_still(sys.argv[1] + "/plain.png")
+    """), str(tmp_path), engine, "film")
+    bloom, plain = (render_pixels(tmp_path / f"{name}.png")[..., :3].sum(-1) for name in ("bloom", "plain"))
+    if engine == "workbench":  # no emission pass: Workbench's picture goes out as rendered
+        assert np.array_equal(bloom, plain)
+        return
+    brighter = bloom - plain > 0.03
+    assert np.all(bloom - plain > -0.02)  # bloom only adds light
+    # The glow spills round the blocks onto the dark floor and backdrop.
+    assert brighter.mean() > 0.05 and np.any(brighter & (plain < 0.3))

@@ -32,7 +32,7 @@ from ..history import History
 from ..layout import CUBE_SIZE, Bounds, Layout, text_width
 from ..picture.cubes import CubeScales
 from ..scene.options import SceneOptions
-from . import keyframes, objects, overlay, stage
+from . import bloom, keyframes, objects, overlay, stage
 
 FLOOR_COLOR = (0.030, 0.031, 0.036, 1.0)  # linear; dark, so the blocks and their shadows read on it
 BACKDROP_COLOR = (0.016, 0.017, 0.020, 1.0)
@@ -276,6 +276,7 @@ def _set_stage(scene: bpy.types.Scene, root: bpy.types.Collection, everything: B
     if hasattr(eevee, "use_shadows"):
         eevee.use_shadows = True
     # The view transform stays the diagram's 'Standard': AgX would wash out the colour map.
+    bloom.add(scene)
 
 
 def _key_camera(scene: bpy.types.Scene, lens: film_plan.Lens, shots: Sequence[film_plan.Shot]) -> None:
