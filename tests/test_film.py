@@ -277,3 +277,34 @@ def test_film_bloom_brightens_round_glowing_blocks_in_eevee_only(tmp_path: Path,
     assert np.all(bloom - plain > -0.02)  # bloom only adds light
     # The glow spills round the blocks onto the dark floor and backdrop.
     assert brighter.mean() > 0.05 and np.any(brighter & (plain < 0.3))
+
+
+@pytest.mark.slow
+def test_film_workbench_blocks_cast_shadows_on_the_floor_next_to_them(tmp_path: Path) -> None:
+    result = run(FILM_SCENE + textwrap.dedent("""
+        import json
+        from bpy_extras.object_utils import world_to_camera_view
+        sc = bpy.context.scene
+        api.render_still(sys.argv[1] + "/shadows.png")
+        casting = [o for o in bpy.data.objects if o.display.show_shadows and o.type == "MESH"]
+        for obj in bpy.data.objects:
+            obj.display.show_shadows = False
+        api.render_still(sys.argv[1] + "/none.png")
+        sc.frame_set(sc.frame_end)  # the frame rendered
+        blocks = [tuple(world_to_camera_view(sc, sc.camera, o.matrix_world.translation))[:2]
+                  for o in bpy.data.objects if "nnviz_param" in o]
+        print(json.dumps({"casting": sorted({o.get("nnviz_param", o.get("nnviz_neuron", "other"))[:5]
+                                              for o in casting}), "blocks": blocks}))
+    """), str(tmp_path), "workbench", "film")
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "other" not in seen["casting"]  # the floor, backdrop, text and task view cast nothing
+    shadowed, unshadowed = (render_pixels(tmp_path / f"{n}.png")[..., :3].sum(-1) for n in ("shadows", "none"))
+    darker = unshadowed - shadowed > 0.05
+    assert np.all(shadowed <= unshadowed + 0.02)  # shadows only darken
+    assert darker.mean() > 0.01
+    # The shadows lie on and beside the blocks, not far from them.
+    height, width = shadowed.shape
+    rows, cols = np.nonzero(darker)
+    points = np.stack([cols / width, rows / height], axis=1)  # Blender images start at the bottom row
+    nearest = np.min(np.linalg.norm(points[:, None] - np.array(seen["blocks"])[None], axis=2), axis=1)
+    assert np.median(nearest) < 0.15 and nearest.max() < 0.3
