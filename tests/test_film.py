@@ -159,12 +159,13 @@ def run(script: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProces
 
 
 @pytest.mark.slow
-def test_a_saved_film_renders_the_same_frame_without_nnviz(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["workbench", "eevee"])  # EEVEE: with the compositor's bloom
+def test_a_saved_film_renders_the_same_frame_without_nnviz(tmp_path: Path, engine: str) -> None:
     blend, first, second = tmp_path / "film.blend", tmp_path / "a.png", tmp_path / "b.png"
     run(FILM_SCENE + textwrap.dedent("""
         api.render_still(sys.argv[1] + "/a.png", frame=5)
         bpy.ops.wm.save_as_mainfile(filepath=sys.argv[1] + "/film.blend")
-    """), str(tmp_path), "workbench", "film")
+    """), str(tmp_path), engine, "film")
     # A fresh interpreter that can't import nnviz (run from the temporary folder, no repo on the path).
     run("""
 import sys, bpy
