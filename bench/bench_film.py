@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_film.py [preset] [--size 1280x720] [--samples 8]
 
 Trains the preset, then renders its last frame as the diagram (Workbench) and as the film in
-Workbench, EEVEE and Cycles, the two Workbench styles interleaved (best of 2 each).
+Workbench (with its shadows, and without them for comparison), EEVEE and Cycles, the Workbench
+variants interleaved (best of 2 each).
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ import bpy
 from nnviz_addon import api
 
 
-def seconds_to_render(history, config, path: Path) -> float:
+def seconds_to_render(history, config, path: Path, shadows: bool = True) -> float:
     api.animate(history, render=config)
+    if not shadows:
+        bpy.context.scene.display.shading.show_shadows = False
     start = time.perf_counter()
     api.render_still(path)
     return time.perf_counter() - start
@@ -39,12 +42,14 @@ def main() -> None:
     bpy.ops.wm.read_homefile(use_empty=True)
     history = api.train(options.preset)
     base = dataclasses.replace(api.render_config_of(history), resolution=size, samples=options.samples)
-    variants = {"diagram, workbench": base, "film, workbench": dataclasses.replace(base, style="film")}
+    film = dataclasses.replace(base, style="film")
+    variants = {"diagram, workbench": (base, True), "film, workbench": (film, True),
+                "film, workbench, no shadows": (film, False)}
     times: dict[str, list[float]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(2):
-            for name, config in variants.items():
-                times[name].append(seconds_to_render(history, config, Path(folder) / "frame.png"))
+            for name, (config, shadows) in variants.items():
+                times[name].append(seconds_to_render(history, config, Path(folder) / "frame.png", shadows))
         for engine in ("eevee", "cycles"):
             config = dataclasses.replace(base, style="film", engine=engine)
             times[f"film, {engine} ({options.samples} samples)"] = [

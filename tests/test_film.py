@@ -159,7 +159,8 @@ def run(script: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProces
 
 
 @pytest.mark.slow
-def test_a_saved_film_renders_the_same_frame_without_nnviz(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["workbench", "eevee"])  # EEVEE: with the compositor's bloom
+def test_a_saved_film_renders_the_same_frame_without_nnviz(tmp_path: Path, engine: str) -> None:
     blend, first, second = tmp_path / "film.blend", tmp_path / "a.png", tmp_path / "b.png"
     # With forward passes, at the frame a pass in the run lights its output layer and flashes its weights.
     result = run(FILM_SCENE + textwrap.dedent("""
@@ -171,7 +172,7 @@ def test_a_saved_film_renders_the_same_frame_without_nnviz(tmp_path: Path) -> No
         api.render_still(sys.argv[1] + "/a.png", frame=frame)
         bpy.ops.wm.save_as_mainfile(filepath=sys.argv[1] + "/film.blend")
         print(frame)
-    """), str(tmp_path), "workbench", "film")
+    """), str(tmp_path), engine, "film")
     frame = result.stdout.strip().splitlines()[-1]
     # A fresh interpreter that can't import nnviz (run from the temporary folder, no repo on the path).
     run("""
@@ -346,3 +347,53 @@ def _instance_colors(obj, frame) -> np.ndarray:
     colors = np.zeros(len(mesh.vertices) * 4, dtype=np.float32)
     mesh.attributes[instanced.COLOR_ATTRIBUTE].data.foreach_get("color", colors)
     return colors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["eevee", "workbench"])
+def test_film_bloom_brightens_round_glowing_blocks_in_eevee_only(tmp_path: Path, engine: str) -> None:
+    run(FILM_SCENE + textwrap.dedent("""
+        sc = bpy.context.scene
+        api.render_still(sys.argv[1] + "/bloom.png")
+        sc.render.use_compositing = False
+        api.render_still(sys.argv[1] + "/plain.png")
+    """), str(tmp_path), engine, "film")
+    bloom, plain = (render_pixels(tmp_path / f"{name}.png")[..., :3].sum(-1) for name in ("bloom", "plain"))
+    if engine == "workbench":  # no emission pass: Workbench's picture goes out as rendered
+        assert np.array_equal(bloom, plain)
+        return
+    brighter = bloom - plain > 0.03
+    assert np.all(bloom - plain > -0.02)  # bloom only adds light
+    # The glow spills round the blocks onto the dark floor and backdrop.
+    assert brighter.mean() > 0.05 and np.any(brighter & (plain < 0.3))
+
+
+@pytest.mark.slow
+def test_film_workbench_blocks_cast_shadows_on_the_floor_next_to_them(tmp_path: Path) -> None:
+    result = run(FILM_SCENE + textwrap.dedent("""
+        import json
+        from bpy_extras.object_utils import world_to_camera_view
+        sc = bpy.context.scene
+        api.render_still(sys.argv[1] + "/shadows.png")
+        casting = [o for o in bpy.data.objects if o.display.show_shadows and o.type == "MESH"]
+        for obj in bpy.data.objects:
+            obj.display.show_shadows = False
+        api.render_still(sys.argv[1] + "/none.png")
+        sc.frame_set(sc.frame_end)  # the frame rendered
+        blocks = [tuple(world_to_camera_view(sc, sc.camera, o.matrix_world.translation))[:2]
+                  for o in bpy.data.objects if "nnviz_param" in o]
+        print(json.dumps({"casting": sorted({o.get("nnviz_param", o.get("nnviz_neuron", "other"))[:5]
+                                              for o in casting}), "blocks": blocks}))
+    """), str(tmp_path), "workbench", "film")
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "other" not in seen["casting"]  # the floor, backdrop, text and task view cast nothing
+    shadowed, unshadowed = (render_pixels(tmp_path / f"{n}.png")[..., :3].sum(-1) for n in ("shadows", "none"))
+    darker = unshadowed - shadowed > 0.05
+    assert np.all(shadowed <= unshadowed + 0.02)  # shadows only darken
+    assert darker.mean() > 0.01
+    # The shadows lie on and beside the blocks, not far from them.
+    height, width = shadowed.shape
+    rows, cols = np.nonzero(darker)
+    points = np.stack([cols / width, rows / height], axis=1)  # Blender images start at the bottom row
+    nearest = np.min(np.linalg.norm(points[:, None] - np.array(seen["blocks"])[None], axis=2), axis=1)
+    assert np.median(nearest) < 0.15 and nearest.max() < 0.3

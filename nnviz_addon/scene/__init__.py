@@ -21,7 +21,7 @@ from ..history import History
 from ..layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, text_width
 from ..picture import cubes as cube_plan
 from ..picture import features
-from . import feature_maps, film, instanced, keyframes, loss_curve, neurons, objects, overlay, stage, task_views
+from . import bloom, feature_maps, film, instanced, keyframes, loss_curve, neurons, objects, overlay, stage, task_views
 from .options import SceneOptions
 
 __all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values"]
@@ -38,8 +38,9 @@ def color_scale_for(history: History, options: SceneOptions = DEFAULT_OPTIONS) -
 
 
 def clear() -> None:
-    """Remove every object, collection, mesh, material, action and world nnviz made."""
+    """Remove every object, collection, mesh, material, action and world nnviz made, and the film's bloom."""
     objects.remove_all()
+    bloom.remove(bpy.context.scene)
 
 
 def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:

@@ -6,7 +6,8 @@
   |gradient| / |Δw| in the magnitude modes), so each weight matrix is a relief that moves as it learns;
 - cubes and neurons get a lit material (their colour as the base, glowing a little more the
   stronger they are), a floor and a backdrop catch their shadows, soft sun lights and a dim world
-  light them; Workbench gets studio light, shadows and cavity;
+  light them; Workbench gets studio light, shadows (cast by the weight blocks only) and
+  cavity; the compositor adds bloom (:mod:`.bloom`);
 - the camera is perspective, keyed at every frame along a path of :mod:`..film_plan` (no handler);
 - with ``forward_pass = "intro"`` the film opens and ends on the probe input's signal travelling
   through the network: every neuron goes dark and each column lights up with its activation in
@@ -33,7 +34,7 @@ from ..history import History
 from ..layout import CUBE_SIZE, Bounds, Layout, text_width
 from ..picture.cubes import CubeScales
 from ..scene.options import SceneOptions
-from . import instanced, keyframes, objects, overlay, stage
+from . import bloom, instanced, keyframes, objects, overlay, stage
 
 FLOOR_COLOR = (0.030, 0.031, 0.036, 1.0)  # linear; dark, so the blocks and their shadows read on it
 BACKDROP_COLOR = (0.016, 0.017, 0.020, 1.0)
@@ -43,6 +44,7 @@ SURFACE_MATERIAL = "nnviz · film surface"
 DEPTH_CHANNEL = ("scale", 1)
 HUD_SIDES = {"overlay": "left", "legend": "right"}
 PASS_GLIDE_FRAMES = 10  # the camera's glide onto the whole network before a forward pass, and back after
+SHADOW_CASTERS = ("nnviz_param", "nnviz_tensor")  # tags of the weight blocks (objects, instanced)
 DARK = (0.006, 0.006, 0.007)  # linear; an unlit neuron, just off the background
 
 
@@ -362,9 +364,13 @@ def _set_stage(scene: bpy.types.Scene, root: bpy.types.Collection, everything: B
     shading = scene.display.shading
     shading.light = "STUDIO"
     shading.color_type = "OBJECT"
-    # Workbench's shadows are stencil volumes: on a CPU (llvmpipe) they made a frame 4x slower than
-    # the diagram's (measured at 640x360: ~15 s vs ~4 s), so the preview has studio light and cavity only.
-    shading.show_shadows = False
+    # Workbench's shadows are stencil volumes, and on a CPU (llvmpipe) every caster costs: with all
+    # objects casting, a spiral frame took 5x the diagram's, the task view's points and the HUD
+    # (whose volumes streak across the frame) most of it, then the neurons (a sphere has 46x a cube's
+    # edges to extrude). Only the weight blocks cast (README's Speed has the frame times).
+    shading.show_shadows = True
+    for obj in root.all_objects:
+        obj.display.show_shadows = any(key in obj for key in SHADOW_CASTERS)
     shading.show_cavity = True
     shading.cavity_type = "BOTH"
     shading.show_specular_highlight = True
@@ -374,6 +380,7 @@ def _set_stage(scene: bpy.types.Scene, root: bpy.types.Collection, everything: B
     if hasattr(eevee, "use_shadows"):
         eevee.use_shadows = True
     # The view transform stays the diagram's 'Standard': AgX would wash out the colour map.
+    bloom.add(scene)
 
 
 def _key_camera(scene: bpy.types.Scene, lens: film_plan.Lens, shots: Sequence[film_plan.Shot]) -> None:

@@ -17,7 +17,7 @@ import bpy
 
 from ..atomic import check_blend_header, png_size, write_atomically
 from ..config import RENDER_ENGINES
-from . import objects, stage
+from . import bloom, objects, stage
 
 # A callback told ``(frames_done, frames_total)`` after each frame is written.
 Progress = Callable[[int, int], None]
@@ -80,6 +80,7 @@ def _set_picture(scene: bpy.types.Scene, render: Any) -> None:
         raise ValueError(f"render fps {render.fps}: must be a positive integer")
     settings = scene.render
     settings.engine = engine
+    bloom.follow_engine(scene)
     aspect = stage.frame_aspect(settings)
     settings.resolution_x, settings.resolution_y = width, height
     settings.resolution_percentage = 100
