@@ -9,7 +9,9 @@ ROOT = Path(__file__).resolve().parents[1]
 NUMPY_ONLY = ["nnviz_addon", "nnviz_addon.engine", "nnviz_addon.engine.nn.functional", "nnviz_addon.engine.optim",
               "nnviz_addon.datasets", "nnviz_addon.config", "nnviz_addon.training", "nnviz_addon.probes",
               "nnviz_addon.history", "nnviz_addon.record", "nnviz_addon.api", "nnviz_addon.colormap",
-              "nnviz_addon.layout", "nnviz_addon.view_layout", "nnviz_addon.magnitude"]
+              "nnviz_addon.layout", "nnviz_addon.view_layout", "nnviz_addon.magnitude",
+              "nnviz_addon.picture", "nnviz_addon.picture.cubes", "nnviz_addon.picture.features",
+              "nnviz_addon.picture.overlay"]
 
 
 def test_imports_without_bpy_or_torch():
