@@ -11,7 +11,7 @@ NUMPY_ONLY = ["nnviz_addon", "nnviz_addon.engine", "nnviz_addon.engine.nn.functi
               "nnviz_addon.history", "nnviz_addon.record", "nnviz_addon.api", "nnviz_addon.colormap",
               "nnviz_addon.layout", "nnviz_addon.view_layout", "nnviz_addon.magnitude",
               "nnviz_addon.picture", "nnviz_addon.picture.cubes", "nnviz_addon.picture.features",
-              "nnviz_addon.picture.overlay"]
+              "nnviz_addon.picture.legends", "nnviz_addon.picture.overlay"]
 
 
 def test_imports_without_bpy_or_torch():
