@@ -44,6 +44,12 @@ def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
     return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
 
 
+def linear_rgba(srgb: np.ndarray) -> np.ndarray:
+    """Display sRGB in [0, 1] (..., 3) → linear RGBA (..., 4) with alpha 1, for ``Object.color``."""
+    rgb = srgb_to_linear(np.clip(np.asarray(srgb, dtype=np.float64), 0.0, 1.0))
+    return np.concatenate([rgb, np.ones((*rgb.shape[:-1], 1))], axis=-1)
+
+
 def normalize(values: np.ndarray, scale: float | np.ndarray) -> np.ndarray:
     """Values divided by their symmetric scale and clipped to [-1, 1]; a scale of 0 maps all to 0."""
     values = np.asarray(values, dtype=np.float64)

@@ -9,7 +9,10 @@ ROOT = Path(__file__).resolve().parents[1]
 NUMPY_ONLY = ["nnviz_addon", "nnviz_addon.engine", "nnviz_addon.engine.nn.functional", "nnviz_addon.engine.optim",
               "nnviz_addon.datasets", "nnviz_addon.config", "nnviz_addon.training", "nnviz_addon.probes",
               "nnviz_addon.history", "nnviz_addon.record", "nnviz_addon.api", "nnviz_addon.colormap",
-              "nnviz_addon.layout", "nnviz_addon.view_layout", "nnviz_addon.magnitude"]
+              "nnviz_addon.layout", "nnviz_addon.view_layout", "nnviz_addon.magnitude", "nnviz_addon.picture"]
+# Every picture plan: what a frame shows is computed without Blender.
+NUMPY_ONLY += sorted(f"nnviz_addon.picture.{path.stem}" for path in (ROOT / "nnviz_addon" / "picture").glob("*.py")
+                     if path.stem != "__init__")
 
 
 def test_imports_without_bpy_or_torch():

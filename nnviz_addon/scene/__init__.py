@@ -20,7 +20,7 @@ from .. import colormap, magnitude, view_layout
 from ..history import History
 from ..layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, text_width
 from ..picture import cubes as cube_plan
-from ..picture import features
+from ..picture import features, legends
 from . import bloom, feature_maps, film, instanced, keyframes, loss_curve, neurons, objects, overlay, stage, task_views
 from .options import SceneOptions
 
@@ -90,10 +90,9 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     feature_maps.add_feature_maps(root, history, layout, frames, writer, options.frames_per_record)
 
     legend = objects.new_collection("nnviz · legend", root)
-    objects.add_legend(layout.legend, scales.legend_labels, scales.caption, mesh, legend)
+    objects.add_legend(legends.color_legend(layout.legend, scales.legend_labels, scales.caption), mesh, legend)
     if layout.size_legend is not None:
-        legend_sizes = magnitude.sizes(np.array(magnitude.LEGEND_FRACTIONS), 1.0)
-        objects.add_size_legend(layout.size_legend, legend_sizes, mesh, legend)
+        objects.add_size_legend(legends.size_legend(layout.size_legend), mesh, legend)
 
     overlay_width = _overlay_width(history, layout.text_size)
     places = view_layout.place_views(layout, overlay_width, aspect)

@@ -14,9 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 import bpy
 import numpy as np
 
-from .. import colormap
 from ..history import History
-from ..layout import CUBE_SIZE, Block, Label, Legend, SizeLegend
+from ..layout import CUBE_SIZE, Block, Label
+from ..picture.legends import ColorLegend, SizeCubes
 from ..view_layout import NEURON_RADIUS
 from . import keyframes
 
@@ -250,30 +250,22 @@ def add_label(label: Label, name: str, collection: bpy.types.Collection) -> bpy.
     return text
 
 
-def add_legend(legend: Legend, labels: Iterable[str], caption: str, mesh: bpy.types.Mesh,
-               collection: bpy.types.Collection) -> None:
+def add_legend(legend: ColorLegend, mesh: bpy.types.Mesh, collection: bpy.types.Collection) -> None:
     """The colour bar (one flattened cube per segment) with its value labels and caption."""
-    names = [f"nnviz · legend {i:02d}" for i in range(len(legend.segment_positions))]
-    segments, _ = new_objects(names, mesh, collection, legend.segment_positions,
-                              colormap.colors(legend.segment_values, 1.0))
-    scale = tuple(s / CUBE_SIZE for s in legend.segment_size)
+    names = [f"nnviz · legend {i:02d}" for i in range(len(legend.positions))]
+    segments, _ = new_objects(names, mesh, collection, legend.positions, legend.rgba)
     for segment in segments:
-        segment.scale = scale
-    alignments = ("LEFT", "CENTER", "RIGHT")
-    for anchor, text, align in zip(legend.value_label_anchors, labels, alignments, strict=True):
-        label = Label(text, anchor, legend.text_size, align)
-        add_label(label, f"nnviz · legend {align.lower()}", collection)
-    add_label(Label(caption, legend.caption_anchor, legend.text_size), "nnviz · legend caption", collection)
+        segment.scale = legend.scale
+    for label in legend.value_labels:
+        add_label(label, f"nnviz · legend {label.align.lower()}", collection)
+    add_label(legend.caption, "nnviz · legend caption", collection)
 
 
-def add_size_legend(legend: SizeLegend, sizes: Iterable[float], mesh: bpy.types.Mesh,
-                    collection: bpy.types.Collection) -> None:
-    """The size legend: one neutral cube per entry, sized like a network cube showing its label's
-    magnitude, the labels under them and the caption beside them."""
-    neutral = colormap.colors(np.zeros(len(legend.positions)), 1.0)  # only size varies
+def add_size_legend(legend: SizeCubes, mesh: bpy.types.Mesh, collection: bpy.types.Collection) -> None:
+    """The size legend: its cubes, the labels under them and the caption beside them."""
     names = [f"nnviz · size legend {i:02d}" for i in range(len(legend.positions))]
-    cubes, _ = new_objects(names, mesh, collection, legend.positions, neutral)
-    set_sizes(cubes, sizes)
+    cubes, _ = new_objects(names, mesh, collection, legend.positions, legend.rgba)
+    set_sizes(cubes, legend.sizes.tolist())
     for i, label in enumerate(legend.labels):
         add_label(label, f"nnviz · size legend label {i:02d}", collection)
     add_label(legend.caption, "nnviz · size legend caption", collection)

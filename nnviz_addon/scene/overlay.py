@@ -6,8 +6,8 @@ keyed at each record's frame and turned into text by ``Value to String`` → ``J
 ``String to Curves`` → ``Fill Curve``, so a saved ``.blend`` shows the right numbers on any Blender,
 with no Python handler (render-time handlers also crash renders) and no nnviz installed.
 
-Numbers not known at a record (the initial record's loss is NaN) are keyed as ``-1`` and shown as
-"–": losses and accuracies are never negative.
+What it shows where is :mod:`..picture.overlay`'s plan; this module only writes it. Numbers not known
+at a record are keyed as ``-1`` and shown as "–".
 """
 
 from __future__ import annotations
@@ -19,78 +19,18 @@ import bpy
 import numpy as np
 
 from ..history import History
-from ..layout import LINE_SPACING, Label
+from ..layout import LINE_SPACING
+from ..picture import overlay as overlay_plan
+from ..picture.overlay import DASH, INPUTS, TITLE_SCALE, UNKNOWN, counter_lines, keyed_values, loss_decimals
 from . import keyframes, objects
+
+# The plan's names stay importable from here, as this module has always offered them.
+__all__ = ["DASH", "INPUTS", "TITLE_SCALE", "UNKNOWN", "add_overlay", "counter_lines", "input_identifiers",
+           "keyed_values", "loss_decimals"]
 
 TITLE_NAME = "nnviz · title"
 COUNTER_NAME = "nnviz · counter"
-TITLE_SCALE = 1.2  # the title's height relative to the other text
 TITLE_COLOR = (0.9, 0.9, 0.9, 1.0)  # linear; a touch brighter than the labels
-UNKNOWN = -1.0  # keyed where a record has no value; shown as "–"
-DASH = "–"
-
-# The modifier inputs, in interface order: (name, socket type).
-INPUTS = (
-    ("Step", "NodeSocketFloat"),
-    ("Loss", "NodeSocketFloat"),
-    ("Loss Decimals", "NodeSocketInt"),
-    ("Accuracy %", "NodeSocketFloat"),
-    ("Test Loss", "NodeSocketFloat"),
-    ("Test Loss Decimals", "NodeSocketInt"),
-    ("Test Accuracy %", "NodeSocketFloat"),
-)
-
-
-def loss_decimals(loss: np.ndarray) -> np.ndarray:
-    """Decimals that show a loss with about three significant digits: 4 down to 0.01, more below
-    (0.000123 rather than 0.0001), at most 8."""
-    magnitude = np.where(np.isfinite(loss) & (loss > 0), loss, 1.0)
-    return np.clip(np.ceil(-np.log10(magnitude)) + 2, 4, 8)
-
-
-def keyed_values(history: History) -> dict[str, np.ndarray]:
-    """What each counter input shows at each record (input name → (records,) floats)."""
-    values = {
-        "Step": np.asarray(history.steps, dtype=np.float64),
-        "Loss": _known(history.loss),
-        "Loss Decimals": loss_decimals(np.asarray(history.loss, dtype=np.float64)),
-    }
-    if "accuracy" in history.metrics:
-        values["Accuracy %"] = _known(100.0 * np.asarray(history.metrics["accuracy"], dtype=np.float64))
-    if "test_loss" in history.metrics:
-        test_loss = np.asarray(history.metrics["test_loss"], dtype=np.float64)
-        values["Test Loss"], values["Test Loss Decimals"] = _known(test_loss), loss_decimals(test_loss)
-    if "test_accuracy" in history.metrics:
-        values["Test Accuracy %"] = _known(100.0 * np.asarray(history.metrics["test_accuracy"], dtype=np.float64))
-    return values
-
-
-def counter_lines(history: History) -> list[str]:
-    """The counter's text at each record, spelled as its node tree spells it from the keyed values
-    (which F-Curves hold as 32-bit floats): for measuring the text and for checking the tree."""
-    values = keyed_values(history)
-
-    def number(value: float, decimals: float, unit: str = "") -> str:
-        value = float(np.float32(value))
-        return DASH if value < 0 else f"{value:.{int(decimals)}f}{unit}"
-
-    lines = []
-    for record in range(history.records):
-        text = (f"step {number(values['Step'][record], 0)}\n"
-                f"loss {number(values['Loss'][record], values['Loss Decimals'][record])}")
-        if "Test Loss" in values:
-            text += f" · test {number(values['Test Loss'][record], values['Test Loss Decimals'][record])}"
-        if "Accuracy %" in values:
-            text += f"   accuracy {number(values['Accuracy %'][record], 1, '%')}"
-        if "Test Accuracy %" in values:
-            text += f" · test {number(values['Test Accuracy %'][record], 1, '%')}"
-        lines.append(text)
-    return lines
-
-
-def _known(values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, dtype=np.float64)
-    return np.where(np.isfinite(values), values, UNKNOWN)
 
 
 def add_overlay(collection: bpy.types.Collection, history: History, record_frames: np.ndarray,
@@ -98,20 +38,17 @@ def add_overlay(collection: bpy.types.Collection, history: History, record_frame
     """Add the title and the keyed counter to ``collection``, top-left at ``anchor`` (in the XZ
     picture plane, facing the camera at -y), with text ``size`` units high."""
     record_frames = objects.record_frames_of(history, record_frames, "add_overlay")
-    if not size > 0:
-        raise ValueError(f"add_overlay: size must be a positive number, got {size}")
+    picture = overlay_plan.plan(history, anchor, size)
     material = objects.object_color_material()  # the one every nnviz object shares
-    x, y, z = anchor
-    title_size = TITLE_SCALE * size
-    title = objects.add_label(Label(history.name, (x, y, z - title_size), title_size), TITLE_NAME, collection)
+    title = objects.add_label(picture.title, TITLE_NAME, collection)
     title.color = TITLE_COLOR
 
-    values = keyed_values(history)
+    values = picture.values
     action = keyframes.new_actions([COUNTER_NAME])[0]  # before the object, as keyframes asks
-    tree = _counter_tree(shown=set(values), size=size, material=material)
+    tree = _counter_tree(shown=set(values), size=picture.size, material=material)
     mesh = objects.tagged(bpy.data.meshes.new(COUNTER_NAME))
     counter = objects.tagged(bpy.data.objects.new(COUNTER_NAME, mesh))
-    counter.location = (x, y, z - title_size - LINE_SPACING * size)
+    counter.location = picture.counter_location
     counter.rotation_euler = (math.pi / 2, 0.0, 0.0)  # stand up in the XZ plane like the labels
     counter.color = objects.LABEL_COLOR
     modifier = counter.modifiers.new(COUNTER_NAME, "NODES")

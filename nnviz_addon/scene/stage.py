@@ -12,11 +12,13 @@ import math
 
 import bpy
 
-from ..layout import camera_framing
+from ..picture import camera as camera_plan
+from ..picture.camera import CAMERA_DISTANCE
 from .objects import root_collection, tagged
 
+__all__ = ["BACKGROUND", "BOUNDS_PROPERTY", "CAMERA_DISTANCE", "COLOR_TYPE", "frame_aspect", "frame_camera", "set_up"]
+
 BACKGROUND = (0.012, 0.012, 0.014)  # linear; a near-black neutral the off-white zero stands out on
-CAMERA_DISTANCE = 100.0
 BOUNDS_PROPERTY = "nnviz_bounds"
 COLOR_TYPE = {False: "OBJECT", True: "VERTEX"}  # Workbench's colour source, by attribute_colors
 
@@ -32,7 +34,7 @@ def set_up(scene: bpy.types.Scene, collection: bpy.types.Collection, bounds: Bou
     camera = tagged(bpy.data.objects.new("nnviz · camera", tagged(bpy.data.cameras.new("nnviz · camera"))))
     camera.data.type = "ORTHO"
     camera.data.clip_end = 2 * CAMERA_DISTANCE
-    camera.rotation_euler = (math.pi / 2, 0.0, 0.0)  # look along +y at the XZ plane
+    camera.rotation_euler = camera_plan.ROTATION
     collection.objects.link(camera)
     scene.camera = camera
     collection[BOUNDS_PROPERTY] = [*bounds[0], *bounds[1]]
@@ -64,7 +66,8 @@ def set_up(scene: bpy.types.Scene, collection: bpy.types.Collection, bounds: Bou
 
 def frame_aspect(settings: bpy.types.RenderSettings) -> float:
     """The rendered picture's width / height, pixel aspect included."""
-    return settings.resolution_x * settings.pixel_aspect_x / (settings.resolution_y * settings.pixel_aspect_y)
+    return camera_plan.aspect((settings.resolution_x, settings.resolution_y),
+                              (settings.pixel_aspect_x, settings.pixel_aspect_y))
 
 
 def frame_camera(scene: bpy.types.Scene) -> None:
@@ -75,9 +78,9 @@ def frame_camera(scene: bpy.types.Scene) -> None:
     if camera is None or root is None or BOUNDS_PROPERTY not in root:
         raise RuntimeError("frame_camera: no nnviz scene has been built")
     b = list(root[BOUNDS_PROPERTY])
-    centre, scale = camera_framing((tuple(b[:3]), tuple(b[3:])), frame_aspect(scene.render))
-    camera.location = (centre[0], -CAMERA_DISTANCE, centre[2])
-    camera.data.ortho_scale = scale
+    framing = camera_plan.framing((tuple(b[:3]), tuple(b[3:])), frame_aspect(scene.render))
+    camera.location = framing.location
+    camera.data.ortho_scale = framing.ortho_scale
 
 
 def _world() -> bpy.types.World:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from .. import colormap
+from ..colormap import linear_rgba
 from ..history import History
 from ..layout import CHAR_WIDTH, Label, text_width
 from ..view_layout import NEURON_RADIUS, Bounds, Rect
@@ -47,12 +47,6 @@ _BOUNDARY_KEYS = ("points/xy", "points/labels", "boundary/extent", "boundary/pro
 _DIGIT_KEYS = ("digits/image", "digits/label", "digits/probabilities")
 _TABLE_CLASS_KEYS = ("table/labels", "table/probabilities")
 _TABLE_VALUE_KEYS = ("table/targets", "table/predictions", "table/range")
-
-
-def linear_rgba(srgb: np.ndarray) -> np.ndarray:
-    """Display sRGB in [0, 1] (..., 3) → linear RGBA (..., 4) with alpha 1, for ``Object.color``."""
-    rgb = colormap.srgb_to_linear(np.clip(np.asarray(srgb, dtype=np.float64), 0.0, 1.0))
-    return np.concatenate([rgb, np.ones((*rgb.shape[:-1], 1))], axis=-1)
 
 
 def class_blend_srgb(probability: np.ndarray) -> np.ndarray:

@@ -1,0 +1,111 @@
+"""The neurons' plan: a sphere per neuron between the weight grids, where it sits, how big it is and
+its colour at every record (pure numpy, no bpy). ``scene.neurons`` only writes it.
+
+The input column shows the probe input itself (static); each drawn layer's column shows the layer's
+output (after its activation) at every record, from ``History.series["activation/<layer>"]``.
+Colours come from the weights' diverging map; each column is scaled on its own (see
+:func:`activation_scale`), because a sigmoid's 0..1 and a logit's ±8 share no useful common scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import colormap
+from ..history import History
+from ..layout import Label, text_width
+from ..view_layout import CAPTION_SCALE, NEURON_CAPTION, NEURON_RADIUS, Bounds, NeuronPlacement
+
+# Activations whose output is bounded by ±1: their full range maps onto the whole colour map, so a
+# saturated neuron looks saturated.
+BOUNDED_ACTIVATIONS = ("tanh", "sigmoid", "softsign")
+
+
+@dataclass(frozen=True)
+class NeuronColumn:
+    """One column: ``prefix`` ("input" or "layer <name>") of its spheres' names, their ``positions``
+    (N, 3), each a unit sphere mesh scaled ``scale``; ``values`` (records, N) and ``rgba``
+    (records, N, 4) at each record (one record for the static input)."""
+
+    prefix: str
+    positions: np.ndarray
+    scale: float
+    values: np.ndarray
+    rgba: np.ndarray
+
+
+@dataclass(frozen=True)
+class NeuronsPlan:
+    """The columns keyed at ``frames``, the caption (None without one) and the box they fill."""
+
+    frames: np.ndarray
+    columns: list[NeuronColumn]
+    caption: Label | None
+    bounds: Bounds
+
+
+def activation_scale(values: np.ndarray, activation: str | None) -> float:
+    """The |activation| that reaches the end of the colour map for one column of neurons."""
+    if activation in BOUNDED_ACTIVATIONS:
+        return 1.0
+    finite = np.abs(np.asarray(values, dtype=np.float64))
+    finite = finite[np.isfinite(finite)]
+    return float(finite.max()) if finite.size else 0.0
+
+
+def plan(history: History, frames: np.ndarray, placement: NeuronPlacement) -> NeuronsPlan | None:
+    """The probe input and every drawn layer's recorded activations as ``placement`` places them,
+    keyed at ``frames`` (one per record); None when the history has no probe data."""
+    columns = []
+    low, high = np.full(3, np.inf), np.full(3, -np.inf)
+    for prefix, layer, values, scale in _columns(history, placement):
+        count = values.shape[1]
+        x = placement.input_x if layer is None else placement.layer_x[layer]
+        spacing = placement.spacing(count, layer)
+        positions = placement.positions(x, count, layer)
+        radius = NEURON_RADIUS * spacing
+        columns.append(NeuronColumn(prefix, positions, spacing, values, colormap.colors(values, scale)))
+        low = np.minimum(low, positions.min(axis=0) - radius)
+        high = np.maximum(high, positions.max(axis=0) + radius)
+    if not columns:
+        return None
+    caption = None
+    if placement.caption is not None:
+        x, z = placement.caption
+        size = CAPTION_SCALE * placement.text_size
+        caption = Label(NEURON_CAPTION, (x, 0.0, z), size)
+        low = np.minimum(low, (x, 0.0, z - 0.3 * size))
+        high = np.maximum(high, (x + text_width(NEURON_CAPTION, size), 0.0, z + size))
+    return NeuronsPlan(frames=np.asarray(frames, dtype=np.float64), columns=columns, caption=caption,
+                       bounds=(tuple(low.tolist()), tuple(high.tolist())))  # type: ignore[arg-type]
+
+
+def _columns(history: History, placement: NeuronPlacement
+             ) -> list[tuple[str, str | None, np.ndarray, float]]:
+    """(name prefix, layer (None for the input), values (records, neurons), colour scale) of every
+    column there is data for."""
+    columns = []
+    probe = history.static.get("probe/input")
+    if probe is not None and history.structure:
+        probe = np.asarray(probe, dtype=np.float64).ravel()
+        expected = history.structure[0].in_features
+        if probe.shape != (expected,):
+            raise ValueError(f"add_neurons: static 'probe/input' has shape {probe.shape}, but layer "
+                             f"{history.structure[0].name!r} takes ({expected},)")
+        columns.append(("input", None, probe[None, :], activation_scale(probe, None)))
+    for spec in history.structure:
+        key = f"activation/{spec.name}"
+        if key not in history.series:
+            continue
+        values = np.asarray(history.series[key], dtype=np.float64)
+        if values.shape != (history.records, spec.out_features):
+            raise ValueError(f"add_neurons: series {key!r} has shape {values.shape}, expected "
+                             f"{(history.records, spec.out_features)} (records, out_features)")
+        if spec.name not in placement.layer_x:
+            raise ValueError(f"add_neurons: no column placed for layer {spec.name!r} "
+                             f"(placed: {sorted(placement.layer_x)})")
+        columns.append((f"layer {spec.name}", spec.name, values,
+                        activation_scale(values, spec.activation)))
+    return columns
