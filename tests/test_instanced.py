@@ -136,10 +136,10 @@ def test_every_preset_builds_instanced(preset):
     history = api.train(preset, steps=3)
     scene.build(history, SceneOptions(cubes="instanced"))
     drawn = tensor_objects()
-    assert sum(len(obj.data.vertices) for obj in drawn.values()) == history.parameter_count
+    assert sum(len(obj.data.polygons) for obj in drawn.values()) == history.parameter_count
     for obj in drawn.values():
         colors, _ = evaluated_cubes(obj)
-        assert len(colors) == len(obj.data.vertices)
+        assert len(colors) == len(obj.data.polygons)
 
 
 # Builds a 2-3-1 network over three records, two frames apart, renders frame 4 (half way between
@@ -177,8 +177,8 @@ cubes = []
 for key, obj in instanced.tensor_objects(bpy.data.collections["nnviz"]).items():
     rgba = colormap.colors(history.params[key].reshape(3, -1), scales[key])
     halfway = (rgba[1] + rgba[2]) / 2
-    for vertex, color in zip(obj.data.vertices, halfway):
-        u, v, _ = world_to_camera_view(sc, sc.camera, vertex.co)
+    for square, color in zip(obj.data.polygons, halfway):
+        u, v, _ = world_to_camera_view(sc, sc.camera, obj.matrix_world @ square.center)
         cubes.append([u, v, *colormap.linear_to_srgb(color[:3]).tolist()])
 # The legend's segments stay objects with object colours, shown beside the attribute colours (a few
 # away from the ends: a segment is about 2 pixels wide here, so each pixel mixes neighbours).

@@ -1,19 +1,20 @@
 """The instanced cube writer: one object per parameter tensor, drawn by a Geometry Nodes tree.
 
-Each tensor object's mesh holds one point per cube (its position) and, per record ``r``, the point
-attributes ``v_r`` (the value) and, when sizes show a magnitude, ``m_r``. One shared node tree
-reads the Scene Time, picks the two records around the frame by name and mixes them linearly the
-way the objects writer's LINEAR F-Curves do (colours and sizes are mixed, not values), applies the
-colour map (a Color Ramp through :func:`..picture.cubes.ramp_positions`) and the size rule, and
-instances a prototype square per cube. Nothing runs in Python at render time, so a saved ``.blend``
-renders on a Blender without nnviz.
+Each tensor object's mesh already is its cubes' geometry: one square (4 vertices, 1 face) per cube,
+and, per record ``r``, the face attributes ``v_r`` (the value) and, when sizes show a magnitude,
+``m_r``. One shared node tree reads the Scene Time, picks the two records around the frame by name
+and mixes them linearly the way the objects writer's LINEAR F-Curves do (colours and sizes are
+mixed, not values), applies the colour map (a Color Ramp through
+:func:`..picture.cubes.ramp_positions`), stores it as the mesh's active colour ``nn_color`` and
+scales each square about its centre by the size rule (Scale Elements). Nothing runs in Python at
+render time, so a saved ``.blend`` renders on a Blender without nnviz.
 
-Why the tree is shaped as it is (checked with the bpy wheels 4.2, 4.5 and 5.0): the cubes
-are instanced on fresh points (Sample Index) rather than on the mesh itself, so the per-record
-attributes are not copied to every instance; Workbench shows only a realized mesh's *active* colour
-attribute, so the prototype is an object whose mesh has an active ``nn_color`` and the instance
-colour is written into it after Realize Instances. The camera looks at the picture face on, so a
-square shows what a cube's front face shows with a sixth of the faces to render.
+Why the tree is shaped as it is: an earlier version instanced a prototype square on one point per
+cube and realized the instances; that evaluation cost 40–70 ms per frame for 100k cubes, while
+storing a colour and scaling faces of a mesh that is already there costs a fraction of it.
+Workbench shows only the mesh's *active* colour attribute, so the base mesh carries an active
+``nn_color`` that the tree overwrites. The camera looks at the picture face on, so a square shows
+what a cube's front face shows with a sixth of the faces to render.
 
 Live training (``set_live``) writes the current values to the ``live`` (and ``live_m``) attribute
 and switches the tree to read them instead of the records.
@@ -29,20 +30,18 @@ import numpy as np
 from .. import magnitude
 from ..layout import CUBE_SIZE
 from ..picture import cubes as cube_plan
-from .objects import ROLE, TAG, object_color_material, shared_mesh, tagged
+from .objects import ROLE, TAG, object_color_material, tagged
 
 TREE_NAME = "nnviz · instanced cubes"
-PROTOTYPE_NAME = "nnviz · instanced cube"
 MATERIAL_NAME = "nnviz · attribute colour"
 COLOR_ATTRIBUTE = "nn_color"  # the realized mesh's active colour: what Workbench, Cycles and EEVEE show
-INSTANCE_COLOR = "nn_icolor"  # carried on the instances until they are realized
 LIVE_VALUES, LIVE_MAGNITUDES = "live", "live_m"
 TENSOR_PROPERTY = "nnviz_tensor"  # on a tensor object: its History key
 SHAPE_PROPERTY = "nnviz_shape"
-INDICES_PROPERTY = "nnviz_flat_indices"  # which flat tensor element each point draws, when not all in order
+INDICES_PROPERTY = "nnviz_flat_indices"  # which flat tensor element each face draws, when not all in order
+SQUARE = np.array([(-1, 0, -1), (1, 0, -1), (1, 0, 1), (-1, 0, 1)], dtype=np.float32) * (CUBE_SIZE / 2)
 # Group inputs, in order: (name, socket type, default). Set per tensor object on its modifier.
 INPUTS = (
-    ("Prototype", "NodeSocketObject", None),
     ("Value Factor", "NodeSocketFloat", 0.0),  # 0.5 / colour scale: value → ramp position - 0.5
     ("Size Factor", "NodeSocketFloat", 0.0),  # 1 / size scale
     ("Smallest Size", "NodeSocketFloat", 1.0),  # magnitude.MIN_SIZE when sizes show magnitudes, else 1
@@ -66,9 +65,7 @@ def add_tensor(tensor: cube_plan.TensorCubes, collection: bpy.types.Collection, 
     """The object that draws ``tensor``'s cubes for every record."""
     block = tensor.block
     records, count = tensor.values.shape
-    mesh = tagged(bpy.data.meshes.new(f"nnviz · {block.key}"))
-    mesh.vertices.add(count)
-    mesh.vertices.foreach_set("co", np.asarray(block.positions, dtype=np.float32).ravel())
+    mesh = squares_mesh(f"nnviz · {block.key}", np.asarray(block.positions, dtype=np.float32).reshape(-1, 3))
     _write_records(mesh, value_name, tensor.values)
     if tensor.magnitudes is not None:
         _write_records(mesh, magnitude_name, tensor.magnitudes)
@@ -83,7 +80,6 @@ def add_tensor(tensor: cube_plan.TensorCubes, collection: bpy.types.Collection, 
     modifier.node_group = node_tree()
     sized = tensor.magnitudes is not None
     _set_inputs(modifier, {
-        "Prototype": prototype(collection),
         "Value Factor": _factor(tensor.color_scale, 0.5),
         "Size Factor": _factor(tensor.size_scale, 1.0),
         "Smallest Size": magnitude.MIN_SIZE if sized else 1.0,
@@ -107,7 +103,7 @@ def set_live(obj: bpy.types.Object, values: np.ndarray, color_scale: float,
     flat = np.asarray(values, dtype=np.float32).ravel()
     if INDICES_PROPERTY in obj:
         flat = flat[np.asarray(obj[INDICES_PROPERTY], dtype=np.intp)]
-    if flat.size != len(mesh.vertices):
+    if flat.size != len(mesh.polygons):
         raise ValueError(f"scene.show_values: {obj[TENSOR_PROPERTY]!r} has {np.asarray(values).size} values, "
                          f"but the built scene draws a tensor of shape {tuple(obj[SHAPE_PROPERTY])}")
     _write(mesh, LIVE_VALUES, flat)
@@ -136,7 +132,7 @@ def _write_records(mesh: bpy.types.Mesh, name_of, per_record: np.ndarray) -> Non
 
 
 def _write(mesh: bpy.types.Mesh, name: str, values: np.ndarray) -> None:
-    attribute = mesh.attributes.get(name) or mesh.attributes.new(name, "FLOAT", "POINT")
+    attribute = mesh.attributes.get(name) or mesh.attributes.new(name, "FLOAT", "FACE")
     attribute.data.foreach_set("value", np.ascontiguousarray(values, dtype=np.float32))
 
 
@@ -156,26 +152,23 @@ def _get_input(modifier: bpy.types.Modifier, name: str):
     return modifier[_modifier_key(modifier, name)]
 
 
-def prototype(collection: bpy.types.Collection) -> bpy.types.Object:
-    """The square every cube instances (made, hidden, in ``collection`` by the build's first
-    caller): its mesh's active colour attribute ``nn_color`` is what the realized cubes' colour is
-    written into."""
-    for obj in bpy.data.objects:
-        if obj.get(TAG) and obj.get(ROLE) == PROTOTYPE_NAME:
-            return obj
-    h = CUBE_SIZE / 2
-    mesh = shared_mesh(PROTOTYPE_NAME, [(-h, 0.0, -h), (h, 0.0, -h), (h, 0.0, h), (-h, 0.0, h)], [(0, 1, 2, 3)])
-    mesh.materials.clear()
+def squares_mesh(name: str, centres: np.ndarray) -> bpy.types.Mesh:
+    """A mesh of one square per row of ``centres`` (4 vertices and 1 face each, in the picture's
+    x-z plane), with the attribute colour material and an active, render ``nn_color``."""
+    count = len(centres)
+    mesh = tagged(bpy.data.meshes.new(name))
+    mesh.vertices.add(count * 4)
+    mesh.vertices.foreach_set("co", (centres[:, None, :] + SQUARE[None]).ravel())
+    mesh.loops.add(count * 4)
+    mesh.loops.foreach_set("vertex_index", np.arange(count * 4, dtype=np.int32))
+    mesh.polygons.add(count)
+    mesh.polygons.foreach_set("loop_start", np.arange(0, count * 4, 4, dtype=np.int32))
+    mesh.update()
     mesh.materials.append(attribute_color_material())
     colors = mesh.color_attributes.new(COLOR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
     mesh.color_attributes.active_color = colors
     mesh.color_attributes.render_color_index = mesh.color_attributes.active_color_index
-    obj = tagged(bpy.data.objects.new(PROTOTYPE_NAME, mesh))
-    obj[ROLE] = PROTOTYPE_NAME
-    obj.hide_render = True
-    obj.hide_viewport = True
-    collection.objects.link(obj)
-    return obj
+    return mesh
 
 
 def attribute_color_material() -> bpy.types.Material:
@@ -257,34 +250,11 @@ class _TreeBuilder:
         size = self.mix(fraction, self.size_of(self.named("m_", first, LIVE_MAGNITUDES)),
                         self.size_of(self.named("m_", second, LIVE_MAGNITUDES)), "FLOAT")
 
-        count = self.node("GeometryNodeAttributeDomainSize", component="MESH")
-        self.links.new(data, count.inputs[0])
-        points = self.node("GeometryNodePoints")
-        self.link(count.outputs["Point Count"], points, "Count")
-        self.link(self.sample(data, self.node("GeometryNodeInputPosition").outputs[0], "FLOAT_VECTOR"),
-                  points, "Position")
-
-        scale = self.node("ShaderNodeCombineXYZ")
-        sampled_size = self.sample(data, size, "FLOAT")
-        self.link(sampled_size, scale, "X")
-        self.link(sampled_size, scale, "Z")
-        scale.inputs["Y"].default_value = 1.0
-        info = self.node("GeometryNodeObjectInfo")
-        self.link(self.inputs["Prototype"], info, "Object")
-        instances = self.node("GeometryNodeInstanceOnPoints")
-        self.link(points.outputs[0], instances, "Points")
-        self.link(info.outputs["Geometry"], instances, "Instance")
-        self.link(scale.outputs[0], instances, "Scale")
-
-        carried = self.store(instances.outputs[0], INSTANCE_COLOR, self.sample(data, color, "FLOAT_COLOR"),
-                             "INSTANCE")
-        realize = self.node("GeometryNodeRealizeInstances")
-        self.link(carried, realize, "Geometry")
-        instance_color = self.node("GeometryNodeInputNamedAttribute", data_type="FLOAT_COLOR")
-        instance_color.inputs["Name"].default_value = INSTANCE_COLOR
-        shown = self.store(realize.outputs[0], COLOR_ATTRIBUTE, _socket(instance_color.outputs, "Attribute"),
-                           "POINT")
-        self.link(shown, group_out, "Geometry")
+        shown = self.store(data, COLOR_ATTRIBUTE, color, "POINT")
+        scaled = self.node("GeometryNodeScaleElements", domain="FACE")  # uniform, about each face centre: the default
+        self.link(shown, scaled, "Geometry")
+        self.link(size, scaled, "Scale")
+        self.link(scaled.outputs[0], group_out, "Geometry")
 
     def records_for_frame(self):
         """(first record, second record, fraction between them) for the Scene Time's frame: the
@@ -349,13 +319,6 @@ class _TreeBuilder:
         self.link(a, node, "A")
         self.link(b, node, "B")
         return _socket(node.outputs, "Result")
-
-    def sample(self, geometry, value, data_type: str):
-        node = self.node("GeometryNodeSampleIndex", data_type=data_type, domain="POINT")
-        self.link(geometry, node, "Geometry")
-        self.link(value, node, "Value")
-        self.link(self.node("GeometryNodeInputIndex").outputs[0], node, "Index")
-        return _socket(node.outputs, "Value")
 
     def store(self, geometry, name: str, value, domain: str):
         node = self.node("GeometryNodeStoreNamedAttribute", data_type="FLOAT_COLOR", domain=domain)
