@@ -38,13 +38,15 @@ def evaluated_cubes(obj) -> tuple[np.ndarray, np.ndarray]:
     """(colours (cubes, 4), vertex positions (cubes, 4, 3)) of ``obj``'s evaluated geometry."""
     mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
     assert mesh.color_attributes.active_color_name == instanced.COLOR_ATTRIBUTE  # what Workbench shows
-    colors = np.zeros(len(mesh.vertices) * 4, dtype=np.float32)
+    colors = np.zeros(len(mesh.loops) * 4, dtype=np.float32)
     mesh.attributes[instanced.COLOR_ATTRIBUTE].data.foreach_get("color", colors)
-    positions = np.zeros(len(mesh.vertices) * 3, dtype=np.float32)
-    mesh.vertices.foreach_get("co", positions)
     colors = colors.reshape(-1, VERTICES_PER_CUBE, 4)
     assert np.all(colors == colors[:, :1])  # one colour per cube
-    return colors[:, 0], positions.reshape(-1, VERTICES_PER_CUBE, 3)
+    corners = np.zeros(len(mesh.loops), dtype=np.int32)
+    mesh.loops.foreach_get("vertex_index", corners)
+    positions = np.zeros(len(mesh.vertices) * 3, dtype=np.float32)
+    mesh.vertices.foreach_get("co", positions)
+    return colors[:, 0], positions.reshape(-1, 3)[corners].reshape(-1, VERTICES_PER_CUBE, 3)
 
 
 def between(per_record: np.ndarray, frame: float, frame_start: int, frames_per_record: int) -> np.ndarray:

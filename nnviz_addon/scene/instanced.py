@@ -5,8 +5,8 @@ and, per record ``r``, the face attributes ``v_r`` (the value) and, when sizes s
 ``m_r``. One shared node tree reads the Scene Time, picks the two records around the frame by name
 and mixes them linearly the way the objects writer's LINEAR F-Curves do (colours and sizes are
 mixed, not values), applies the colour map (a Color Ramp through
-:func:`..picture.cubes.ramp_positions`), stores it as the mesh's active colour ``nn_color`` and
-scales each square about its centre by the size rule (Scale Elements). Nothing runs in Python at
+:func:`..picture.cubes.ramp_positions`), stores it as the mesh's active (corner) colour ``nn_color``
+and scales each square about its centre by the size rule. Nothing runs in Python at
 render time, so a saved ``.blend`` renders on a Blender without nnviz.
 
 Why the tree is shaped as it is: an earlier version instanced a prototype square on one point per
@@ -165,7 +165,7 @@ def squares_mesh(name: str, centres: np.ndarray) -> bpy.types.Mesh:
     mesh.polygons.foreach_set("loop_start", np.arange(0, count * 4, 4, dtype=np.int32))
     mesh.update()
     mesh.materials.append(attribute_color_material())
-    colors = mesh.color_attributes.new(COLOR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
+    colors = mesh.color_attributes.new(COLOR_ATTRIBUTE, "FLOAT_COLOR", "CORNER")
     mesh.color_attributes.active_color = colors
     mesh.color_attributes.render_color_index = mesh.color_attributes.active_color_index
     return mesh
@@ -250,11 +250,35 @@ class _TreeBuilder:
         size = self.mix(fraction, self.size_of(self.named("m_", first, LIVE_MAGNITUDES)),
                         self.size_of(self.named("m_", second, LIVE_MAGNITUDES)), "FLOAT")
 
-        shown = self.store(data, COLOR_ATTRIBUTE, color, "POINT")
-        scaled = self.node("GeometryNodeScaleElements", domain="FACE")  # uniform, about each face centre: the default
-        self.link(shown, scaled, "Geometry")
+        # Colour attributes live on points or corners only (Workbench draws nothing else): the colour
+        # map runs once per square on the face domain and is copied to its corners.
+        per_square = self.node("GeometryNodeFieldOnDomain", domain="FACE", data_type="FLOAT_COLOR")
+        self.link(color, per_square, "Value")
+        shown = self.store(data, COLOR_ATTRIBUTE, _socket(per_square.outputs, "Value"), "CORNER")
+        moved = self.node("GeometryNodeSetPosition")
+        self.link(shown, moved, "Geometry")
+        self.link(self.scaled_about_centre(size), moved, "Position")
+        self.link(moved.outputs[0], group_out, "Geometry")
+
+    def scaled_about_centre(self, size):
+        """Each vertex moved towards its square's centre to ``size`` of the distance. Set Position
+        rather than Scale Elements: that finds connected face groups on every evaluation, which
+        costs more than the colour map for 100k squares."""
+        position = self.node("GeometryNodeInputPosition").outputs[0]
+        on_face = self.node("GeometryNodeFieldOnDomain", domain="FACE", data_type="FLOAT_VECTOR")
+        self.link(position, on_face, "Value")
+        centre = _socket(on_face.outputs, "Value")  # the face's vertices' mean, read back per vertex
+        offset = self.vector("SUBTRACT", position, centre)
+        scaled = self.node("ShaderNodeVectorMath", operation="SCALE")
+        self.link(offset, scaled, 0)
         self.link(size, scaled, "Scale")
-        self.link(scaled.outputs[0], group_out, "Geometry")
+        return self.vector("ADD", scaled.outputs[0], centre)
+
+    def vector(self, operation: str, a, b):
+        node = self.node("ShaderNodeVectorMath", operation=operation)
+        self.link(a, node, 0)
+        self.link(b, node, 1)
+        return node.outputs[0]
 
     def records_for_frame(self):
         """(first record, second record, fraction between them) for the Scene Time's frame: the
