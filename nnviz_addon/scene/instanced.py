@@ -16,8 +16,9 @@ Workbench shows only the mesh's *active* colour attribute, so the base mesh carr
 ``nn_color`` that the tree overwrites. The camera looks at the picture face on, so a square shows
 what a cube's front face shows with a sixth of the faces to render.
 
-Live training (``set_live``) writes the current values to the ``live`` (and ``live_m``) attribute
-and switches the tree to read them instead of the records.
+Live training (``set_live``) turns the tree off on the tensor's object and writes the colours and
+square sizes of the current values straight into its mesh: a tick then costs the write and a
+mesh copy, not an evaluation of the tree (about a quarter of the time for 100k cubes).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Mapping
 import bpy
 import numpy as np
 
-from .. import magnitude
+from .. import colormap, magnitude
 from ..layout import CUBE_SIZE
 from ..picture import cubes as cube_plan
 from .objects import ROLE, TAG, object_color_material, tagged
@@ -35,7 +36,7 @@ from .objects import ROLE, TAG, object_color_material, tagged
 TREE_NAME = "nnviz · instanced cubes"
 MATERIAL_NAME = "nnviz · attribute colour"
 COLOR_ATTRIBUTE = "nn_color"  # the realized mesh's active colour: what Workbench, Cycles and EEVEE show
-LIVE_VALUES, LIVE_MAGNITUDES = "live", "live_m"
+MODIFIER_NAME = "nnviz · cubes"
 TENSOR_PROPERTY = "nnviz_tensor"  # on a tensor object: its History key
 SHAPE_PROPERTY = "nnviz_shape"
 INDICES_PROPERTY = "nnviz_flat_indices"  # which flat tensor element each face draws, when not all in order
@@ -48,7 +49,6 @@ INPUTS = (
     ("Last Record", "NodeSocketFloat", 0.0),
     ("Frame Start", "NodeSocketFloat", 1.0),
     ("Frames Per Record", "NodeSocketFloat", 1.0),
-    ("Live", "NodeSocketBool", False),
 )
 
 
@@ -76,7 +76,7 @@ def add_tensor(tensor: cube_plan.TensorCubes, collection: bpy.types.Collection, 
     if not np.array_equal(flat, np.arange(count)):
         obj[INDICES_PROPERTY] = np.asarray(flat).tolist()
     collection.objects.link(obj)
-    modifier = obj.modifiers.new("nnviz · cubes", "NODES")
+    modifier = obj.modifiers.new(MODIFIER_NAME, "NODES")
     modifier.node_group = node_tree()
     sized = tensor.magnitudes is not None
     _set_inputs(modifier, {
@@ -100,23 +100,25 @@ def set_live(obj: bpy.types.Object, values: np.ndarray, color_scale: float,
     """Draw ``values`` (the tensor as it is now) instead of the records, and size by ``magnitudes``
     where given (else full size when the build had sizes)."""
     mesh = obj.data
-    flat = np.asarray(values, dtype=np.float32).ravel()
-    if INDICES_PROPERTY in obj:
-        flat = flat[np.asarray(obj[INDICES_PROPERTY], dtype=np.intp)]
-    if flat.size != len(mesh.polygons):
+    chosen = np.asarray(obj[INDICES_PROPERTY], dtype=np.intp) if INDICES_PROPERTY in obj else slice(None)
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    if flat.size != int(np.prod(obj[SHAPE_PROPERTY])):
         raise ValueError(f"scene.show_values: {obj[TENSOR_PROPERTY]!r} has {np.asarray(values).size} values, "
                          f"but the built scene draws a tensor of shape {tuple(obj[SHAPE_PROPERTY])}")
-    _write(mesh, LIVE_VALUES, flat)
-    modifier = obj.modifiers["nnviz · cubes"]
-    inputs = {"Value Factor": _factor(color_scale, 0.5), "Live": True}
+    flat = flat[chosen]
+    modifier = obj.modifiers[MODIFIER_NAME]
+    modifier.show_viewport = modifier.show_render = False
+    colors = colormap.colors(flat, color_scale).astype(np.float32)
+    mesh.attributes[COLOR_ATTRIBUTE].data.foreach_set("color", np.repeat(colors, 4, axis=0).ravel())
     if magnitudes is not None:
-        live = np.abs(np.asarray(magnitudes, dtype=np.float32)).ravel()
-        _write(mesh, LIVE_MAGNITUDES, live if INDICES_PROPERTY not in obj
-               else live[np.asarray(obj[INDICES_PROPERTY], dtype=np.intp)])
-        inputs["Size Factor"] = _factor(size_scale or 0.0, 1.0)
-    elif _get_input(modifier, "Smallest Size") < 1.0:
-        inputs["Smallest Size"] = 1.0
-    _set_inputs(modifier, inputs)
+        sizes = magnitude.sizes(np.asarray(magnitudes, dtype=np.float64).ravel()[chosen], size_scale or 0.0)
+    else:
+        sizes = np.ones(len(flat))  # full size, as the objects writer shows unsized live values
+    corners = np.zeros(len(mesh.vertices) * 3, dtype=np.float32)
+    mesh.vertices.foreach_get("co", corners)
+    centres = corners.reshape(-1, 4, 3).mean(axis=1)  # scaling a square about its centre keeps it
+    squares = centres[:, None] + SQUARE[None] * sizes[:, None, None]
+    mesh.vertices.foreach_set("co", squares.astype(np.float32).ravel())
     mesh.update()
 
 
@@ -146,10 +148,6 @@ def _modifier_key(modifier: bpy.types.Modifier, name: str) -> str:
 def _set_inputs(modifier: bpy.types.Modifier, inputs: Mapping[str, object]) -> None:
     for name, value in inputs.items():
         modifier[_modifier_key(modifier, name)] = value
-
-
-def _get_input(modifier: bpy.types.Modifier, name: str):
-    return modifier[_modifier_key(modifier, name)]
 
 
 def squares_mesh(name: str, centres: np.ndarray) -> bpy.types.Mesh:
@@ -245,10 +243,10 @@ class _TreeBuilder:
         data = self.inputs["Geometry"]
 
         first, second, fraction = self.records_for_frame()
-        color = self.mix(fraction, self.color_of(self.named("v_", first, LIVE_VALUES)),
-                         self.color_of(self.named("v_", second, LIVE_VALUES)), "RGBA")
-        size = self.mix(fraction, self.size_of(self.named("m_", first, LIVE_MAGNITUDES)),
-                        self.size_of(self.named("m_", second, LIVE_MAGNITUDES)), "FLOAT")
+        color = self.mix(fraction, self.color_of(self.named("v_", first)),
+                         self.color_of(self.named("v_", second)), "RGBA")
+        size = self.mix(fraction, self.size_of(self.named("m_", first)),
+                        self.size_of(self.named("m_", second)), "FLOAT")
 
         # Colour attributes live on points or corners only (Workbench draws nothing else): the colour
         # map runs once per square on the face domain and is copied to its corners.
@@ -293,8 +291,8 @@ class _TreeBuilder:
         fraction = self.math("SUBTRACT", clamped, first)
         return first, second, fraction
 
-    def named(self, prefix: str, record, live_name: str):
-        """The Named Attribute field ``prefix + record`` (or ``live_name`` while live)."""
+    def named(self, prefix: str, record):
+        """The Named Attribute field ``prefix + record``."""
         as_text = self.node("FunctionNodeValueToString")
         self.link(record, as_text, "Value")
         # Replace String rather than Join Strings: a multi-input's link order differs between versions.
@@ -302,12 +300,8 @@ class _TreeBuilder:
         _socket(name.inputs, "String").default_value = prefix + "#"
         _socket(name.inputs, "Find").default_value = "#"
         self.link(as_text.outputs[0], name, "Replace")
-        switch = self.node("GeometryNodeSwitch", input_type="STRING")
-        self.link(self.inputs["Live"], switch, "Switch")
-        self.link(name.outputs[0], switch, "False")
-        _socket(switch.inputs, "True").default_value = live_name
         attribute = self.node("GeometryNodeInputNamedAttribute", data_type="FLOAT")
-        self.link(switch.outputs[0], attribute, "Name")
+        self.link(name.outputs[0], attribute, "Name")
         return _socket(attribute.outputs, "Attribute")
 
     def color_of(self, value):
