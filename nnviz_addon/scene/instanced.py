@@ -39,6 +39,7 @@ COLOR_ATTRIBUTE = "nn_color"  # the realized mesh's active colour: what Workbenc
 MODIFIER_NAME = "nnviz · cubes"
 TENSOR_PROPERTY = "nnviz_tensor"  # on a tensor object: its History key
 SHAPE_PROPERTY = "nnviz_shape"
+LIVE_RESIZED_PROPERTY = "nnviz_live_resized"  # live sizes moved the mesh's squares off full size
 INDICES_PROPERTY = "nnviz_flat_indices"  # which flat tensor element each face draws, when not all in order
 SQUARE = np.array([(-1, 0, -1), (1, 0, -1), (1, 0, 1), (-1, 0, 1)], dtype=np.float32) * (CUBE_SIZE / 2)
 # Group inputs, in order: (name, socket type, default). Set per tensor object on its modifier.
@@ -111,15 +112,22 @@ def set_live(obj: bpy.types.Object, values: np.ndarray, color_scale: float,
     colors = colormap.colors(flat, color_scale).astype(np.float32)
     mesh.attributes[COLOR_ATTRIBUTE].data.foreach_set("color", np.repeat(colors, 4, axis=0).ravel())
     if magnitudes is not None:
-        sizes = magnitude.sizes(np.asarray(magnitudes, dtype=np.float64).ravel()[chosen], size_scale or 0.0)
-    else:
-        sizes = np.ones(len(flat))  # full size, as the objects writer shows unsized live values
+        _resize_squares(mesh, magnitude.sizes(np.asarray(magnitudes, dtype=np.float64).ravel()[chosen],
+                                              size_scale or 0.0))
+        obj[LIVE_RESIZED_PROPERTY] = True
+    elif obj.get(LIVE_RESIZED_PROPERTY):  # full size, as the objects writer shows unsized live values
+        _resize_squares(mesh, np.ones(len(flat)))
+        del obj[LIVE_RESIZED_PROPERTY]
+    mesh.update()
+
+
+def _resize_squares(mesh: bpy.types.Mesh, sizes: np.ndarray) -> None:
+    """Each square of ``mesh`` scaled to ``sizes`` of full size about its centre."""
     corners = np.zeros(len(mesh.vertices) * 3, dtype=np.float32)
     mesh.vertices.foreach_get("co", corners)
     centres = corners.reshape(-1, 4, 3).mean(axis=1)  # scaling a square about its centre keeps it
     squares = centres[:, None] + SQUARE[None] * sizes[:, None, None]
     mesh.vertices.foreach_set("co", squares.astype(np.float32).ravel())
-    mesh.update()
 
 
 def _factor(scale: float, numerator: float) -> float:
