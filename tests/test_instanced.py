@@ -109,6 +109,7 @@ def test_cubes_sit_where_the_layout_puts_them_and_no_object_per_cube_is_made():
 def test_live_values_replace_the_records_until_the_next_build():
     history = synthetic_history((2, 4, 1), records=3)
     scene.build(history, SceneOptions(cubes="instanced", magnitude="gradient"))
+    centres = {key: evaluated_cubes(obj)[1].mean(axis=1) for key, obj in tensor_objects().items()}
     rng = np.random.default_rng(5)
     now = {key: rng.normal(0, 1, values.shape[1:]) for key, values in history.params.items()}
     grads = {key: np.abs(rng.normal(0, 1e-2, values.shape[1:])) for key, values in history.params.items()}
@@ -120,6 +121,11 @@ def test_live_values_replace_the_records_until_the_next_build():
             np.testing.assert_allclose(colors, colormap.colors(now[key].ravel(), 2.0), atol=RAMP_TOLERANCE)
             width = corners[:, :, 0].max(axis=1) - corners[:, :, 0].min(axis=1)
             np.testing.assert_allclose(width, magnitude.sizes(grads[key].ravel(), 1e-2) * CUBE_SIZE, atol=1e-5)
+    scene.show_values(now, 2.0)  # without sizes the squares are full size again, still centred
+    for key, obj in tensor_objects().items():
+        _, corners = evaluated_cubes(obj)
+        np.testing.assert_allclose(corners[:, :, 0].max(axis=1) - corners[:, :, 0].min(axis=1), CUBE_SIZE, atol=1e-5)
+        np.testing.assert_allclose(corners.mean(axis=1), centres[key], atol=1e-5)
 
 
 def test_auto_draws_big_networks_instanced():
