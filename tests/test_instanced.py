@@ -38,13 +38,15 @@ def evaluated_cubes(obj) -> tuple[np.ndarray, np.ndarray]:
     """(colours (cubes, 4), vertex positions (cubes, 4, 3)) of ``obj``'s evaluated geometry."""
     mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
     assert mesh.color_attributes.active_color_name == instanced.COLOR_ATTRIBUTE  # what Workbench shows
-    colors = np.zeros(len(mesh.vertices) * 4, dtype=np.float32)
+    colors = np.zeros(len(mesh.loops) * 4, dtype=np.float32)
     mesh.attributes[instanced.COLOR_ATTRIBUTE].data.foreach_get("color", colors)
-    positions = np.zeros(len(mesh.vertices) * 3, dtype=np.float32)
-    mesh.vertices.foreach_get("co", positions)
     colors = colors.reshape(-1, VERTICES_PER_CUBE, 4)
     assert np.all(colors == colors[:, :1])  # one colour per cube
-    return colors[:, 0], positions.reshape(-1, VERTICES_PER_CUBE, 3)
+    corners = np.zeros(len(mesh.loops), dtype=np.int32)
+    mesh.loops.foreach_get("vertex_index", corners)
+    positions = np.zeros(len(mesh.vertices) * 3, dtype=np.float32)
+    mesh.vertices.foreach_get("co", positions)
+    return colors[:, 0], positions.reshape(-1, 3)[corners].reshape(-1, VERTICES_PER_CUBE, 3)
 
 
 def between(per_record: np.ndarray, frame: float, frame_start: int, frames_per_record: int) -> np.ndarray:
@@ -107,6 +109,7 @@ def test_cubes_sit_where_the_layout_puts_them_and_no_object_per_cube_is_made():
 def test_live_values_replace_the_records_until_the_next_build():
     history = synthetic_history((2, 4, 1), records=3)
     scene.build(history, SceneOptions(cubes="instanced", magnitude="gradient"))
+    centres = {key: evaluated_cubes(obj)[1].mean(axis=1) for key, obj in tensor_objects().items()}
     rng = np.random.default_rng(5)
     now = {key: rng.normal(0, 1, values.shape[1:]) for key, values in history.params.items()}
     grads = {key: np.abs(rng.normal(0, 1e-2, values.shape[1:])) for key, values in history.params.items()}
@@ -118,6 +121,11 @@ def test_live_values_replace_the_records_until_the_next_build():
             np.testing.assert_allclose(colors, colormap.colors(now[key].ravel(), 2.0), atol=RAMP_TOLERANCE)
             width = corners[:, :, 0].max(axis=1) - corners[:, :, 0].min(axis=1)
             np.testing.assert_allclose(width, magnitude.sizes(grads[key].ravel(), 1e-2) * CUBE_SIZE, atol=1e-5)
+    scene.show_values(now, 2.0)  # without sizes the squares are full size again, still centred
+    for key, obj in tensor_objects().items():
+        _, corners = evaluated_cubes(obj)
+        np.testing.assert_allclose(corners[:, :, 0].max(axis=1) - corners[:, :, 0].min(axis=1), CUBE_SIZE, atol=1e-5)
+        np.testing.assert_allclose(corners.mean(axis=1), centres[key], atol=1e-5)
 
 
 def test_auto_draws_big_networks_instanced():
@@ -136,10 +144,10 @@ def test_every_preset_builds_instanced(preset):
     history = api.train(preset, steps=3)
     scene.build(history, SceneOptions(cubes="instanced"))
     drawn = tensor_objects()
-    assert sum(len(obj.data.vertices) for obj in drawn.values()) == history.parameter_count
+    assert sum(len(obj.data.polygons) for obj in drawn.values()) == history.parameter_count
     for obj in drawn.values():
         colors, _ = evaluated_cubes(obj)
-        assert len(colors) == len(obj.data.vertices)
+        assert len(colors) == len(obj.data.polygons)
 
 
 # Builds a 2-3-1 network over three records, two frames apart, renders frame 4 (half way between
@@ -177,8 +185,8 @@ cubes = []
 for key, obj in instanced.tensor_objects(bpy.data.collections["nnviz"]).items():
     rgba = colormap.colors(history.params[key].reshape(3, -1), scales[key])
     halfway = (rgba[1] + rgba[2]) / 2
-    for vertex, color in zip(obj.data.vertices, halfway):
-        u, v, _ = world_to_camera_view(sc, sc.camera, vertex.co)
+    for square, color in zip(obj.data.polygons, halfway):
+        u, v, _ = world_to_camera_view(sc, sc.camera, obj.matrix_world @ square.center)
         cubes.append([u, v, *colormap.linear_to_srgb(color[:3]).tolist()])
 # The legend's segments stay objects with object colours, shown beside the attribute colours (a few
 # away from the ends: a segment is about 2 pixels wide here, so each pixel mixes neighbours).

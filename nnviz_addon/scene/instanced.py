@@ -1,22 +1,24 @@
 """The instanced cube writer: one object per parameter tensor, drawn by a Geometry Nodes tree.
 
-Each tensor object's mesh holds one point per cube (its position) and, per record ``r``, the point
-attributes ``v_r`` (the value) and, when sizes show a magnitude, ``m_r``. One shared node tree
-reads the Scene Time, picks the two records around the frame by name and mixes them linearly the
-way the objects writer's LINEAR F-Curves do (colours and sizes are mixed, not values), applies the
-colour map (a Color Ramp through :func:`..picture.cubes.ramp_positions`) and the size rule, and
-instances a prototype square per cube. Nothing runs in Python at render time, so a saved ``.blend``
-renders on a Blender without nnviz.
+Each tensor object's mesh already is its cubes' geometry: one square (4 vertices, 1 face) per cube,
+and, per record ``r``, the face attributes ``v_r`` (the value) and, when sizes show a magnitude,
+``m_r``. One shared node tree reads the Scene Time, picks the two records around the frame by name
+and mixes them linearly the way the objects writer's LINEAR F-Curves do (colours and sizes are
+mixed, not values), applies the colour map (a Color Ramp through
+:func:`..picture.cubes.ramp_positions`), stores it as the mesh's active (corner) colour ``nn_color``
+and scales each square about its centre by the size rule. Nothing runs in Python at
+render time, so a saved ``.blend`` renders on a Blender without nnviz.
 
-Why the tree is shaped as it is (checked with the bpy wheels 4.2, 4.5 and 5.0): the cubes
-are instanced on fresh points (Sample Index) rather than on the mesh itself, so the per-record
-attributes are not copied to every instance; Workbench shows only a realized mesh's *active* colour
-attribute, so the prototype is an object whose mesh has an active ``nn_color`` and the instance
-colour is written into it after Realize Instances. The camera looks at the picture face on, so a
-square shows what a cube's front face shows with a sixth of the faces to render.
+Why the tree is shaped as it is: an earlier version instanced a prototype square on one point per
+cube and realized the instances; that evaluation cost 40–70 ms per frame for 100k cubes, while
+storing a colour and scaling faces of a mesh that is already there costs a fraction of it.
+Workbench shows only the mesh's *active* colour attribute, so the base mesh carries an active
+``nn_color`` that the tree overwrites. The camera looks at the picture face on, so a square shows
+what a cube's front face shows with a sixth of the faces to render.
 
-Live training (``set_live``) writes the current values to the ``live`` (and ``live_m``) attribute
-and switches the tree to read them instead of the records.
+Live training (``set_live``) turns the tree off on the tensor's object and writes the colours and
+square sizes of the current values straight into its mesh: a tick then costs the write and a
+mesh copy, not an evaluation of the tree (bench_big: 5 ms for 100k cubes).
 """
 
 from __future__ import annotations
@@ -26,30 +28,28 @@ from collections.abc import Mapping
 import bpy
 import numpy as np
 
-from .. import magnitude
+from .. import colormap, magnitude
 from ..layout import CUBE_SIZE
 from ..picture import cubes as cube_plan
-from .objects import ROLE, TAG, object_color_material, shared_mesh, tagged
+from .objects import ROLE, TAG, object_color_material, tagged
 
 TREE_NAME = "nnviz · instanced cubes"
-PROTOTYPE_NAME = "nnviz · instanced cube"
 MATERIAL_NAME = "nnviz · attribute colour"
-COLOR_ATTRIBUTE = "nn_color"  # the realized mesh's active colour: what Workbench, Cycles and EEVEE show
-INSTANCE_COLOR = "nn_icolor"  # carried on the instances until they are realized
-LIVE_VALUES, LIVE_MAGNITUDES = "live", "live_m"
+COLOR_ATTRIBUTE = "nn_color"  # the mesh's active (corner) colour: what Workbench, Cycles and EEVEE show
+MODIFIER_NAME = "nnviz · cubes"
 TENSOR_PROPERTY = "nnviz_tensor"  # on a tensor object: its History key
 SHAPE_PROPERTY = "nnviz_shape"
-INDICES_PROPERTY = "nnviz_flat_indices"  # which flat tensor element each point draws, when not all in order
+LIVE_RESIZED_PROPERTY = "nnviz_live_resized"  # live sizes moved the mesh's squares off full size
+INDICES_PROPERTY = "nnviz_flat_indices"  # which flat tensor element each face draws, when not all in order
+SQUARE = np.array([(-1, 0, -1), (1, 0, -1), (1, 0, 1), (-1, 0, 1)], dtype=np.float32) * (CUBE_SIZE / 2)
 # Group inputs, in order: (name, socket type, default). Set per tensor object on its modifier.
 INPUTS = (
-    ("Prototype", "NodeSocketObject", None),
     ("Value Factor", "NodeSocketFloat", 0.0),  # 0.5 / colour scale: value → ramp position - 0.5
     ("Size Factor", "NodeSocketFloat", 0.0),  # 1 / size scale
     ("Smallest Size", "NodeSocketFloat", 1.0),  # magnitude.MIN_SIZE when sizes show magnitudes, else 1
     ("Last Record", "NodeSocketFloat", 0.0),
     ("Frame Start", "NodeSocketFloat", 1.0),
     ("Frames Per Record", "NodeSocketFloat", 1.0),
-    ("Live", "NodeSocketBool", False),
 )
 
 
@@ -66,9 +66,7 @@ def add_tensor(tensor: cube_plan.TensorCubes, collection: bpy.types.Collection, 
     """The object that draws ``tensor``'s cubes for every record."""
     block = tensor.block
     records, count = tensor.values.shape
-    mesh = tagged(bpy.data.meshes.new(f"nnviz · {block.key}"))
-    mesh.vertices.add(count)
-    mesh.vertices.foreach_set("co", np.asarray(block.positions, dtype=np.float32).ravel())
+    mesh = squares_mesh(f"nnviz · {block.key}", np.asarray(block.positions, dtype=np.float32).reshape(-1, 3))
     _write_records(mesh, value_name, tensor.values)
     if tensor.magnitudes is not None:
         _write_records(mesh, magnitude_name, tensor.magnitudes)
@@ -79,11 +77,10 @@ def add_tensor(tensor: cube_plan.TensorCubes, collection: bpy.types.Collection, 
     if not np.array_equal(flat, np.arange(count)):
         obj[INDICES_PROPERTY] = np.asarray(flat).tolist()
     collection.objects.link(obj)
-    modifier = obj.modifiers.new("nnviz · cubes", "NODES")
+    modifier = obj.modifiers.new(MODIFIER_NAME, "NODES")
     modifier.node_group = node_tree()
     sized = tensor.magnitudes is not None
     _set_inputs(modifier, {
-        "Prototype": prototype(collection),
         "Value Factor": _factor(tensor.color_scale, 0.5),
         "Size Factor": _factor(tensor.size_scale, 1.0),
         "Smallest Size": magnitude.MIN_SIZE if sized else 1.0,
@@ -104,24 +101,33 @@ def set_live(obj: bpy.types.Object, values: np.ndarray, color_scale: float,
     """Draw ``values`` (the tensor as it is now) instead of the records, and size by ``magnitudes``
     where given (else full size when the build had sizes)."""
     mesh = obj.data
-    flat = np.asarray(values, dtype=np.float32).ravel()
-    if INDICES_PROPERTY in obj:
-        flat = flat[np.asarray(obj[INDICES_PROPERTY], dtype=np.intp)]
-    if flat.size != len(mesh.vertices):
+    chosen = np.asarray(obj[INDICES_PROPERTY], dtype=np.intp) if INDICES_PROPERTY in obj else slice(None)
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    if flat.size != int(np.prod(obj[SHAPE_PROPERTY])):
         raise ValueError(f"scene.show_values: {obj[TENSOR_PROPERTY]!r} has {np.asarray(values).size} values, "
                          f"but the built scene draws a tensor of shape {tuple(obj[SHAPE_PROPERTY])}")
-    _write(mesh, LIVE_VALUES, flat)
-    modifier = obj.modifiers["nnviz · cubes"]
-    inputs = {"Value Factor": _factor(color_scale, 0.5), "Live": True}
+    flat = flat[chosen]
+    modifier = obj.modifiers[MODIFIER_NAME]
+    modifier.show_viewport = modifier.show_render = False
+    colors = colormap.colors(flat, color_scale).astype(np.float32)
+    mesh.attributes[COLOR_ATTRIBUTE].data.foreach_set("color", np.repeat(colors, 4, axis=0).ravel())
     if magnitudes is not None:
-        live = np.abs(np.asarray(magnitudes, dtype=np.float32)).ravel()
-        _write(mesh, LIVE_MAGNITUDES, live if INDICES_PROPERTY not in obj
-               else live[np.asarray(obj[INDICES_PROPERTY], dtype=np.intp)])
-        inputs["Size Factor"] = _factor(size_scale or 0.0, 1.0)
-    elif _get_input(modifier, "Smallest Size") < 1.0:
-        inputs["Smallest Size"] = 1.0
-    _set_inputs(modifier, inputs)
+        _resize_squares(mesh, magnitude.sizes(np.asarray(magnitudes, dtype=np.float64).ravel()[chosen],
+                                              size_scale or 0.0))
+        obj[LIVE_RESIZED_PROPERTY] = True
+    elif obj.get(LIVE_RESIZED_PROPERTY):  # full size, as the objects writer shows unsized live values
+        _resize_squares(mesh, np.ones(len(flat)))
+        del obj[LIVE_RESIZED_PROPERTY]
     mesh.update()
+
+
+def _resize_squares(mesh: bpy.types.Mesh, sizes: np.ndarray) -> None:
+    """Each square of ``mesh`` scaled to ``sizes`` of full size about its centre."""
+    corners = np.zeros(len(mesh.vertices) * 3, dtype=np.float32)
+    mesh.vertices.foreach_get("co", corners)
+    centres = corners.reshape(-1, 4, 3).mean(axis=1)  # scaling a square about its centre keeps it
+    squares = centres[:, None] + SQUARE[None] * sizes[:, None, None]
+    mesh.vertices.foreach_set("co", squares.astype(np.float32).ravel())
 
 
 def _factor(scale: float, numerator: float) -> float:
@@ -136,7 +142,7 @@ def _write_records(mesh: bpy.types.Mesh, name_of, per_record: np.ndarray) -> Non
 
 
 def _write(mesh: bpy.types.Mesh, name: str, values: np.ndarray) -> None:
-    attribute = mesh.attributes.get(name) or mesh.attributes.new(name, "FLOAT", "POINT")
+    attribute = mesh.attributes.get(name) or mesh.attributes.new(name, "FLOAT", "FACE")
     attribute.data.foreach_set("value", np.ascontiguousarray(values, dtype=np.float32))
 
 
@@ -152,30 +158,23 @@ def _set_inputs(modifier: bpy.types.Modifier, inputs: Mapping[str, object]) -> N
         modifier[_modifier_key(modifier, name)] = value
 
 
-def _get_input(modifier: bpy.types.Modifier, name: str):
-    return modifier[_modifier_key(modifier, name)]
-
-
-def prototype(collection: bpy.types.Collection) -> bpy.types.Object:
-    """The square every cube instances (made, hidden, in ``collection`` by the build's first
-    caller): its mesh's active colour attribute ``nn_color`` is what the realized cubes' colour is
-    written into."""
-    for obj in bpy.data.objects:
-        if obj.get(TAG) and obj.get(ROLE) == PROTOTYPE_NAME:
-            return obj
-    h = CUBE_SIZE / 2
-    mesh = shared_mesh(PROTOTYPE_NAME, [(-h, 0.0, -h), (h, 0.0, -h), (h, 0.0, h), (-h, 0.0, h)], [(0, 1, 2, 3)])
-    mesh.materials.clear()
+def squares_mesh(name: str, centres: np.ndarray) -> bpy.types.Mesh:
+    """A mesh of one square per row of ``centres`` (4 vertices and 1 face each, in the picture's
+    x-z plane), with the attribute colour material and an active, render ``nn_color``."""
+    count = len(centres)
+    mesh = tagged(bpy.data.meshes.new(name))
+    mesh.vertices.add(count * 4)
+    mesh.vertices.foreach_set("co", (centres[:, None, :] + SQUARE[None]).ravel())
+    mesh.loops.add(count * 4)
+    mesh.loops.foreach_set("vertex_index", np.arange(count * 4, dtype=np.int32))
+    mesh.polygons.add(count)
+    mesh.polygons.foreach_set("loop_start", np.arange(0, count * 4, 4, dtype=np.int32))
+    mesh.update()
     mesh.materials.append(attribute_color_material())
-    colors = mesh.color_attributes.new(COLOR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
+    colors = mesh.color_attributes.new(COLOR_ATTRIBUTE, "FLOAT_COLOR", "CORNER")
     mesh.color_attributes.active_color = colors
     mesh.color_attributes.render_color_index = mesh.color_attributes.active_color_index
-    obj = tagged(bpy.data.objects.new(PROTOTYPE_NAME, mesh))
-    obj[ROLE] = PROTOTYPE_NAME
-    obj.hide_render = True
-    obj.hide_viewport = True
-    collection.objects.link(obj)
-    return obj
+    return mesh
 
 
 def attribute_color_material() -> bpy.types.Material:
@@ -252,39 +251,40 @@ class _TreeBuilder:
         data = self.inputs["Geometry"]
 
         first, second, fraction = self.records_for_frame()
-        color = self.mix(fraction, self.color_of(self.named("v_", first, LIVE_VALUES)),
-                         self.color_of(self.named("v_", second, LIVE_VALUES)), "RGBA")
-        size = self.mix(fraction, self.size_of(self.named("m_", first, LIVE_MAGNITUDES)),
-                        self.size_of(self.named("m_", second, LIVE_MAGNITUDES)), "FLOAT")
+        color = self.mix(fraction, self.color_of(self.named("v_", first)),
+                         self.color_of(self.named("v_", second)), "RGBA")
+        size = self.mix(fraction, self.size_of(self.named("m_", first)),
+                        self.size_of(self.named("m_", second)), "FLOAT")
 
-        count = self.node("GeometryNodeAttributeDomainSize", component="MESH")
-        self.links.new(data, count.inputs[0])
-        points = self.node("GeometryNodePoints")
-        self.link(count.outputs["Point Count"], points, "Count")
-        self.link(self.sample(data, self.node("GeometryNodeInputPosition").outputs[0], "FLOAT_VECTOR"),
-                  points, "Position")
+        # Colour attributes live on points or corners only (Workbench draws nothing else): the colour
+        # map runs once per square on the face domain and is copied to its corners.
+        per_square = self.node("GeometryNodeFieldOnDomain", domain="FACE", data_type="FLOAT_COLOR")
+        self.link(color, per_square, "Value")
+        shown = self.store(data, COLOR_ATTRIBUTE, _socket(per_square.outputs, "Value"), "CORNER")
+        moved = self.node("GeometryNodeSetPosition")
+        self.link(shown, moved, "Geometry")
+        self.link(self.scaled_about_centre(size), moved, "Position")
+        self.link(moved.outputs[0], group_out, "Geometry")
 
-        scale = self.node("ShaderNodeCombineXYZ")
-        sampled_size = self.sample(data, size, "FLOAT")
-        self.link(sampled_size, scale, "X")
-        self.link(sampled_size, scale, "Z")
-        scale.inputs["Y"].default_value = 1.0
-        info = self.node("GeometryNodeObjectInfo")
-        self.link(self.inputs["Prototype"], info, "Object")
-        instances = self.node("GeometryNodeInstanceOnPoints")
-        self.link(points.outputs[0], instances, "Points")
-        self.link(info.outputs["Geometry"], instances, "Instance")
-        self.link(scale.outputs[0], instances, "Scale")
+    def scaled_about_centre(self, size):
+        """Each vertex moved towards its square's centre to ``size`` of the distance. Set Position
+        rather than Scale Elements: that finds connected face groups on every evaluation, which
+        costs more than the colour map for 100k squares."""
+        position = self.node("GeometryNodeInputPosition").outputs[0]
+        on_face = self.node("GeometryNodeFieldOnDomain", domain="FACE", data_type="FLOAT_VECTOR")
+        self.link(position, on_face, "Value")
+        centre = _socket(on_face.outputs, "Value")  # the face's vertices' mean, read back per vertex
+        offset = self.vector("SUBTRACT", position, centre)
+        scaled = self.node("ShaderNodeVectorMath", operation="SCALE")
+        self.link(offset, scaled, 0)
+        self.link(size, scaled, "Scale")
+        return self.vector("ADD", scaled.outputs[0], centre)
 
-        carried = self.store(instances.outputs[0], INSTANCE_COLOR, self.sample(data, color, "FLOAT_COLOR"),
-                             "INSTANCE")
-        realize = self.node("GeometryNodeRealizeInstances")
-        self.link(carried, realize, "Geometry")
-        instance_color = self.node("GeometryNodeInputNamedAttribute", data_type="FLOAT_COLOR")
-        instance_color.inputs["Name"].default_value = INSTANCE_COLOR
-        shown = self.store(realize.outputs[0], COLOR_ATTRIBUTE, _socket(instance_color.outputs, "Attribute"),
-                           "POINT")
-        self.link(shown, group_out, "Geometry")
+    def vector(self, operation: str, a, b):
+        node = self.node("ShaderNodeVectorMath", operation=operation)
+        self.link(a, node, 0)
+        self.link(b, node, 1)
+        return node.outputs[0]
 
     def records_for_frame(self):
         """(first record, second record, fraction between them) for the Scene Time's frame: the
@@ -299,8 +299,8 @@ class _TreeBuilder:
         fraction = self.math("SUBTRACT", clamped, first)
         return first, second, fraction
 
-    def named(self, prefix: str, record, live_name: str):
-        """The Named Attribute field ``prefix + record`` (or ``live_name`` while live)."""
+    def named(self, prefix: str, record):
+        """The Named Attribute field ``prefix + record``."""
         as_text = self.node("FunctionNodeValueToString")
         self.link(record, as_text, "Value")
         # Replace String rather than Join Strings: a multi-input's link order differs between versions.
@@ -308,12 +308,8 @@ class _TreeBuilder:
         _socket(name.inputs, "String").default_value = prefix + "#"
         _socket(name.inputs, "Find").default_value = "#"
         self.link(as_text.outputs[0], name, "Replace")
-        switch = self.node("GeometryNodeSwitch", input_type="STRING")
-        self.link(self.inputs["Live"], switch, "Switch")
-        self.link(name.outputs[0], switch, "False")
-        _socket(switch.inputs, "True").default_value = live_name
         attribute = self.node("GeometryNodeInputNamedAttribute", data_type="FLOAT")
-        self.link(switch.outputs[0], attribute, "Name")
+        self.link(name.outputs[0], attribute, "Name")
         return _socket(attribute.outputs, "Attribute")
 
     def color_of(self, value):
@@ -349,13 +345,6 @@ class _TreeBuilder:
         self.link(a, node, "A")
         self.link(b, node, "B")
         return _socket(node.outputs, "Result")
-
-    def sample(self, geometry, value, data_type: str):
-        node = self.node("GeometryNodeSampleIndex", data_type=data_type, domain="POINT")
-        self.link(geometry, node, "Geometry")
-        self.link(value, node, "Value")
-        self.link(self.node("GeometryNodeInputIndex").outputs[0], node, "Index")
-        return _socket(node.outputs, "Value")
 
     def store(self, geometry, name: str, value, domain: str):
         node = self.node("GeometryNodeStoreNamedAttribute", data_type="FLOAT_COLOR", domain=domain)
