@@ -4,6 +4,12 @@ The input column shows the probe input itself (static); each drawn layer's colum
 output (after its activation) keyed at every record, from ``History.series["activation/<layer>"]``.
 Colours come from the weights' diverging map; each column is scaled on its own (see
 :func:`activation_scale`), because a sigmoid's 0..1 and a logit's ±8 share no useful common scale.
+
+With the objects writer every neuron is a keyed sphere object (``nnviz_neuron``, ``nnviz_index``);
+with the instanced writer each column is one Geometry Nodes object (:func:`.instanced.add_tensor`,
+its History key ``probe/input`` or ``activation/<layer>``), so a 784-input column costs one object
+instead of 784. Its neurons are the writer's squares, as wide as the spheres (``NEURON_RADIUS`` is
+half ``CUBE_SIZE``): the object is scaled by the column's spacing, which shrinks the squares with it.
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ import numpy as np
 
 from .. import colormap
 from ..history import History
-from ..layout import Label, text_width
+from ..layout import Block, Label, text_width
+from ..picture.cubes import TensorCubes
 from ..view_layout import CAPTION_SCALE, NEURON_CAPTION, NEURON_RADIUS, Bounds, NeuronPlacement
-from . import objects
+from . import instanced, objects
 
 # Activations whose output is bounded by ±1: their full range maps onto the whole colour map, so a
 # saturated neuron looks saturated.
@@ -32,9 +39,11 @@ def activation_scale(values: np.ndarray, activation: str | None) -> float:
 
 
 def add_neurons(parent: bpy.types.Collection, history: History, record_frames: np.ndarray,
-                placement: NeuronPlacement) -> Bounds | None:
-    """Draw the probe input and every drawn layer's recorded activations as spheres in a collection
-    ``nnviz · neurons`` under ``parent``; key them at ``record_frames`` (one frame per record).
+                placement: NeuronPlacement, writer: str = "objects", frames_per_record: int = 1) -> Bounds | None:
+    """Draw the probe input and every drawn layer's recorded activations in a collection
+    ``nnviz · neurons`` under ``parent``, at ``record_frames`` (one frame per record): keyed spheres
+    with the ``"objects"`` writer, one instanced object per column with ``"instanced"``
+    (``frames_per_record`` apart, as the cubes).
 
     Returns the world-space box the spheres fill, or None when the history has no probe data.
     """
@@ -43,7 +52,7 @@ def add_neurons(parent: bpy.types.Collection, history: History, record_frames: n
     if not columns:
         return None
     collection = objects.new_collection("nnviz · neurons", parent)
-    mesh = objects.sphere_mesh()
+    mesh = objects.sphere_mesh() if writer == "objects" else None
     low, high = np.full(3, np.inf), np.full(3, -np.inf)
     for prefix, layer, values, scale in columns:
         count = values.shape[1]
@@ -51,6 +60,15 @@ def add_neurons(parent: bpy.types.Collection, history: History, record_frames: n
         spacing = placement.spacing(count, layer)
         positions = placement.positions(x, count, layer)
         radius = NEURON_RADIUS * spacing
+        low = np.minimum(low, positions.min(axis=0) - radius)
+        high = np.maximum(high, positions.max(axis=0) + radius)
+        if writer == "instanced":
+            key = "probe/input" if layer is None else f"activation/{layer}"
+            block = Block(prefix, "neurons", key, (count,), positions / spacing, np.arange(count)[:, None])
+            column = instanced.add_tensor(TensorCubes(block, values, scale), collection, int(record_frames[0]),
+                                          frames_per_record)
+            column.scale = (spacing,) * 3
+            continue
         rgba = colormap.colors(values, scale)
         names = [f"{prefix} · neuron[{i}]" for i in range(count)]
         keyed = len(values) > 1
@@ -64,8 +82,6 @@ def add_neurons(parent: bpy.types.Collection, history: History, record_frames: n
                 channels = {("color", c): rgba[:, i, c] for c in range(3)}
                 channels['["nnviz_value"]', 0] = values[:, i]
                 objects.key(sphere, actions[i], record_frames, channels)
-        low = np.minimum(low, positions.min(axis=0) - radius)
-        high = np.maximum(high, positions.max(axis=0) + radius)
     if placement.caption is not None:
         x, z = placement.caption
         size = CAPTION_SCALE * placement.text_size
