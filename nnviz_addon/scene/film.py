@@ -171,7 +171,7 @@ def _key_forward_passes(root: bpy.types.Collection, history: History, plan: film
         # Only the objects writer's spheres carry ``nnviz_neuron``. The instanced writer's neuron
         # columns (one Geometry Nodes object each) are not lit: their colours come from the records
         # in the node tree, with no channel to key dark and lit, so in a pass they hold the paused
-        # record's colours while the weights still flash.
+        # record's colours (the README's "Not there yet" under the film).
         column = sphere.get("nnviz_neuron")
         if column not in columns:
             continue
