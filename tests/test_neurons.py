@@ -6,7 +6,7 @@ import pytest
 from nnviz_addon import colormap, view_layout
 from nnviz_addon.config import find_presets, load_preset
 from nnviz_addon.history import History
-from nnviz_addon.layout import layout_network
+from nnviz_addon.layout import layout_network, text_width
 from nnviz_addon.training import TrainingRun
 
 bpy = pytest.importorskip("bpy")
@@ -134,6 +134,9 @@ def test_instanced_columns_follow_the_recorded_activations_on_and_between_record
     columns = {key: obj for key, obj in instanced.tensor_objects(bpy.data.collections["nnviz"]).items()
                if obj.users_collection[0].name == "nnviz · neurons"}
     assert set(columns) == set(sphere_at)
+    assert bpy.data.objects["neurons · caption"].data.body.startswith("squares:")
+    assert text_width(view_layout.INSTANCED_NEURON_CAPTION, 1.0) == text_width(
+        view_layout.NEURON_CAPTION, 1.0)  # the layout made room for the circles' caption
     bpy.context.scene.frame_set(frame)
     probe = digits.static["probe/input"].astype(np.float64)
     expected = {"probe/input": colormap.colors(probe, np.abs(probe).max())}

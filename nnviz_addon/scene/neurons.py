@@ -21,7 +21,14 @@ from .. import colormap
 from ..history import History
 from ..layout import Block, Label, text_width
 from ..picture.cubes import TensorCubes
-from ..view_layout import CAPTION_SCALE, NEURON_CAPTION, NEURON_RADIUS, Bounds, NeuronPlacement
+from ..view_layout import (
+    CAPTION_SCALE,
+    INSTANCED_NEURON_CAPTION,
+    NEURON_CAPTION,
+    NEURON_RADIUS,
+    Bounds,
+    NeuronPlacement,
+)
 from . import instanced, objects
 
 # Activations whose output is bounded by ±1: their full range maps onto the whole colour map, so a
@@ -85,9 +92,10 @@ def add_neurons(parent: bpy.types.Collection, history: History, record_frames: n
     if placement.caption is not None:
         x, z = placement.caption
         size = CAPTION_SCALE * placement.text_size
-        objects.add_label(Label(NEURON_CAPTION, (x, 0.0, z), size), "neurons · caption", collection)
+        caption = INSTANCED_NEURON_CAPTION if writer == "instanced" else NEURON_CAPTION
+        objects.add_label(Label(caption, (x, 0.0, z), size), "neurons · caption", collection)
         low = np.minimum(low, (x, 0.0, z - 0.3 * size))
-        high = np.maximum(high, (x + text_width(NEURON_CAPTION, size), 0.0, z + size))
+        high = np.maximum(high, (x + text_width(caption, size), 0.0, z + size))
     return tuple(low.tolist()), tuple(high.tolist())  # type: ignore[return-value]
 
 
