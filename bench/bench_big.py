@@ -132,7 +132,7 @@ def bench_neurons(repeats: int = 3) -> None:
         start = time.perf_counter()
         scene.build(history, SceneOptions(cubes="instanced"))
         seconds.append(time.perf_counter() - start)
-    neurons = bpy.data.collections["nnviz · neurons"].objects
+    neurons = [obj for obj in bpy.data.collections["nnviz · neurons"].objects if obj.type == "MESH"]  # not the caption
     print(f"784-128-10 with a probe ({sum(s.out_features for s in history.structure) + 784} neurons), "
           f"{history.records} records: instanced scene.build {statistics.median(seconds):.2f} s "
           f"(median of {repeats}); {len(neurons)} objects for the neurons, {len(bpy.data.objects)} in all")
