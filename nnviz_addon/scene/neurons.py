@@ -52,7 +52,7 @@ def add_neurons(parent: bpy.types.Collection, history: History, record_frames: n
     with the ``"objects"`` writer, one instanced object per column with ``"instanced"``
     (``frames_per_record`` apart, as the cubes).
 
-    Returns the world-space box the spheres fill, or None when the history has no probe data.
+    Returns the world-space box the neurons fill, or None when the history has no probe data.
     """
     record_frames = objects.record_frames_of(history, record_frames, "add_neurons")
     columns = _columns(history, placement)
