@@ -293,7 +293,8 @@ class _TreeBuilder:
         """Each square a closed block ``depth`` × CUBE_SIZE deep, from y = +depth/2 (a flipped copy
         of the square, the back) to −depth/2 (the square moved along its normal, −y, towards the
         camera), so it spans what an objects cube of y scale ``depth`` spans. Extrude Mesh copies
-        the square's colour and values onto the new faces."""
+        the square's colour and values onto the new faces. Flat shaded, as the objects' cubes: a new
+        mesh's faces are smooth, and the sides would blend into the front."""
         back_offset = self.node("ShaderNodeCombineXYZ")
         self.link(self.math("MULTIPLY", depth, CUBE_SIZE / 2), back_offset, "Y")
         back = self.node("GeometryNodeSetPosition")
@@ -307,7 +308,10 @@ class _TreeBuilder:
         joined = self.node("GeometryNodeJoinGeometry")
         self.link(front.outputs[0], joined, "Geometry")
         self.link(flipped.outputs[0], joined, "Geometry")
-        return joined.outputs[0]
+        flat = self.node("GeometryNodeSetShadeSmooth")
+        self.link(joined.outputs[0], flat, 0)  # "Mesh" (5.0) or "Geometry" (4.x)
+        _socket(flat.inputs, "Shade Smooth").default_value = False
+        return flat.outputs[0]
 
     def depth_of(self, record):
         """film_plan.relief of record ``record``'s value (or magnitude): floor + gain ·
