@@ -9,9 +9,11 @@ targets. ``python bench/bench_big.py [--skip-million]`` on the bpy wheel (needs 
    1280×720 frame in Workbench and in Cycles (it must render; the times are reported).
 3. The digits preset: recording + scene vs training alone, instanced and objects (target ≤ 1.25×
    for instanced), medians of interleaved runs.
-4. 101,770 parameters instanced: one live tick, ``scene.show_values`` and the evaluation of the
+4. The 784-128-10 of (1) recorded with a probe (``Recorder(model, probe=x)``, so its neurons are
+   drawn: 784 + 128 + 10 of them): ``scene.build`` instanced, median of 3, and the objects it makes.
+5. 101,770 parameters instanced: one live tick, ``scene.show_values`` and the evaluation of the
    changed cubes (target ≤ 30 ms), median of 10.
-5. 1280×720 Workbench frame of (1) vs Blender's own empty-scene frame at the same anti-aliasing,
+6. 1280×720 Workbench frame of (1) vs Blender's own empty-scene frame at the same anti-aliasing,
    both at 8 samples (final) and FXAA (draft) (target ≤ 2×); renders run in subprocesses, as
    without EGL Workbench aborts the process.
 """
@@ -71,8 +73,9 @@ print(time.perf_counter() - start)
 """
 
 
-def recorded_mlp(sizes: tuple[int, ...], records: int, steps_per_record: int = 3) -> History:
-    """A torch MLP trained on random MNIST-shaped data and recorded every few steps."""
+def recorded_mlp(sizes: tuple[int, ...], records: int, steps_per_record: int = 3, probe: bool = False) -> History:
+    """A torch MLP trained on random MNIST-shaped data and recorded every few steps (with ``probe``,
+    also its activations for the first sample)."""
     import torch
 
     from nnviz_addon.record import Recorder
@@ -86,7 +89,7 @@ def recorded_mlp(sizes: tuple[int, ...], records: int, steps_per_record: int = 3
     model = torch.nn.Sequential(*layers)
     x, y = torch.rand(512, sizes[0]), torch.randint(0, sizes[-1], (512,))
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    recorder = Recorder(model, name="-".join(map(str, sizes)))
+    recorder = Recorder(model, name="-".join(map(str, sizes)), probe=x[0] if probe else None)
     for step in range((records - 1) * steps_per_record + 1):
         opt.zero_grad()
         loss = torch.nn.functional.cross_entropy(model(x[step % 4 * 128:][:128]), y[step % 4 * 128:][:128])
@@ -119,6 +122,20 @@ def bench_mnist_cli(work: Path) -> Path:
           f"--no-render --save-blend {seconds:.2f} s (target <= 10 s); .blend {blend.stat().st_size / 1e6:.1f} MB "
           f"vs .npz {npz.stat().st_size / 1e6:.1f} MB: {ratio:.2f}x (target <= 1.5x)")
     return blend
+
+
+def bench_neurons(repeats: int = 3) -> None:
+    history = recorded_mlp((784, 128, 10), records=100, probe=True)
+    seconds = []
+    for _ in range(repeats):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        start = time.perf_counter()
+        scene.build(history, SceneOptions(cubes="instanced"))
+        seconds.append(time.perf_counter() - start)
+    neurons = [obj for obj in bpy.data.collections["nnviz · neurons"].objects if obj.type == "MESH"]  # not the caption
+    print(f"784-128-10 with a probe ({sum(s.out_features for s in history.structure) + 784} neurons), "
+          f"{history.records} records: instanced scene.build {statistics.median(seconds):.2f} s "
+          f"(median of {repeats}); {len(neurons)} objects for the neurons, {len(bpy.data.objects)} in all")
 
 
 def bench_million(work: Path) -> None:
@@ -190,6 +207,7 @@ def main() -> None:
         work = Path(tmp)
         blend = bench_mnist_cli(work)
         bench_frame(blend, work)
+        bench_neurons()
         bench_live_tick()
         bench_digits(args.repeats)
         if not args.skip_million:

@@ -41,6 +41,8 @@ from .picture.features import FeatureMap
 NEURON_OFFSET = 1.5  # cells from a grid's outer edge to the input / last output column
 NEURON_RADIUS = 0.4  # of a neuron sphere at full spacing (one grid cell), like a cube's half size
 NEURON_CAPTION = "circles: each neuron's output for one probe input"
+# The instanced writer draws neurons as squares; as long as the circles' caption, so the layout holds it.
+INSTANCED_NEURON_CAPTION = "squares: each neuron's output for one probe input"
 CAPTION_SCALE = 0.8  # of the layout's text size, like the legend's labels
 # The task view under the last layer must keep at least this share of the side it would have beside
 # the network: a picture framed larger is no gain if the task view in it shrinks to a stamp.

@@ -192,8 +192,8 @@ def test_auto_draws_big_networks_instanced():
 def test_every_preset_builds_instanced(preset):
     history = api.train(preset, steps=3)
     scene.build(history, SceneOptions(cubes="instanced"))
-    drawn = tensor_objects()
-    assert sum(len(obj.data.polygons) for obj in drawn.values()) == history.parameter_count
+    drawn = tensor_objects()  # the parameters' tensors, and the neuron columns and feature maps
+    assert sum(len(drawn[key].data.polygons) for key in history.params) == history.parameter_count
     for obj in drawn.values():
         colors, _ = evaluated_cubes(obj)
         assert len(colors) == len(obj.data.polygons)

@@ -6,7 +6,7 @@ import pytest
 from nnviz_addon import colormap, view_layout
 from nnviz_addon.config import find_presets, load_preset
 from nnviz_addon.history import History
-from nnviz_addon.layout import layout_network
+from nnviz_addon.layout import layout_network, text_width
 from nnviz_addon.training import TrainingRun
 
 bpy = pytest.importorskip("bpy")
@@ -105,3 +105,51 @@ def test_wrong_shapes_are_named(xor):
         draw(bad, np.arange(bad.records) + 1.0)
     with pytest.raises(ValueError, match="record_frames has shape"):
         draw(xor, np.arange(3))
+
+
+
+@pytest.fixture(scope="module")
+def digits() -> History:
+    from nnviz_addon import api
+
+    return api.train("digits", steps=20)  # 64 inputs, 32 and 10 neurons, records at steps 0, 10, 20
+
+
+@pytest.mark.parametrize("frame", [1, 2, 4, 5])  # records at frames 1, 3 and 5
+def test_instanced_columns_follow_the_recorded_activations_on_and_between_records(digits, frame):
+    from test_instanced import RAMP_TOLERANCE, between, evaluated_cubes
+
+    from nnviz_addon import scene
+    from nnviz_addon.scene import SceneOptions, instanced
+
+    options = {"frames_per_record": 2, "frame_start": 1}
+    scene.build(digits, SceneOptions(cubes="objects", **options))  # where the spheres go, and how big
+    sphere_at = {key: np.array([[*o.location, 2 * view_layout.NEURON_RADIUS * o.scale.x] for o in
+                                sorted((o for o in spheres() if o["nnviz_neuron"] == prefix),
+                                       key=lambda o: o["nnviz_index"])])
+                 for key, prefix in (("probe/input", "input"), ("activation/0", "layer 0"),
+                                     ("activation/2", "layer 2"))}
+    scene.build(digits, SceneOptions(cubes="instanced", **options))
+    assert not spheres()  # no object per neuron: one per column
+    columns = {key: obj for key, obj in instanced.tensor_objects(bpy.data.collections["nnviz"]).items()
+               if obj.users_collection[0].name == "nnviz · neurons"}
+    assert set(columns) == set(sphere_at)
+    assert bpy.data.objects["neurons · caption"].data.body.startswith("squares:")
+    assert text_width(view_layout.INSTANCED_NEURON_CAPTION, 1.0) == text_width(
+        view_layout.NEURON_CAPTION, 1.0)  # the layout made room for the circles' caption
+    bpy.context.scene.frame_set(frame)
+    probe = digits.static["probe/input"].astype(np.float64)
+    expected = {"probe/input": colormap.colors(probe, np.abs(probe).max())}
+    for spec in digits.structure:
+        values = digits.series[f"activation/{spec.name}"].astype(np.float64)
+        rgba = colormap.colors(values, neurons.activation_scale(values, spec.activation))
+        expected[f"activation/{spec.name}"] = between(rgba, frame, 1, 2)
+    for key, obj in columns.items():
+        colours, corners = evaluated_cubes(obj)
+        np.testing.assert_allclose(colours, expected[key], atol=RAMP_TOLERANCE, err_msg=key)
+        # Each neuron sits where its sphere would, its square as wide as the sphere.
+        world = np.array(obj.matrix_world)
+        corners = corners @ world[:3, :3].T + world[:3, 3]
+        np.testing.assert_allclose(corners.mean(axis=1), sphere_at[key][:, :3], atol=1e-4, err_msg=key)
+        width = corners[:, :, 0].max(axis=1) - corners[:, :, 0].min(axis=1)
+        np.testing.assert_allclose(width, sphere_at[key][:, 3], atol=1e-5, err_msg=key)

@@ -27,13 +27,16 @@ BOUNDED_ACTIVATIONS = ("tanh", "sigmoid", "softsign")
 class NeuronColumn:
     """One column: ``prefix`` ("input" or "layer <name>") of its spheres' names, their ``positions``
     (N, 3), each a unit sphere mesh scaled ``scale``; ``values`` (records, N) and ``rgba``
-    (records, N, 4) at each record (one record for the static input)."""
+    (records, N, 4) at each record (one record for the static input), coloured on ``color_scale``;
+    ``key`` is the History key the values come from (``probe/input`` or ``activation/<layer>``)."""
 
     prefix: str
     positions: np.ndarray
     scale: float
     values: np.ndarray
     rgba: np.ndarray
+    key: str
+    color_scale: float
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,11 @@ def activation_scale(values: np.ndarray, activation: str | None) -> float:
     return float(finite.max()) if finite.size else 0.0
 
 
-def plan(history: History, frames: np.ndarray, placement: NeuronPlacement) -> NeuronsPlan | None:
+def plan(history: History, frames: np.ndarray, placement: NeuronPlacement,
+         caption_text: str = NEURON_CAPTION) -> NeuronsPlan | None:
     """The probe input and every drawn layer's recorded activations as ``placement`` places them,
-    keyed at ``frames`` (one per record); None when the history has no probe data."""
+    keyed at ``frames`` (one per record), under ``caption_text``; None when the history has no
+    probe data."""
     columns = []
     low, high = np.full(3, np.inf), np.full(3, -np.inf)
     for prefix, layer, values, scale in _columns(history, placement):
@@ -66,7 +71,8 @@ def plan(history: History, frames: np.ndarray, placement: NeuronPlacement) -> Ne
         spacing = placement.spacing(count, layer)
         positions = placement.positions(x, count, layer)
         radius = NEURON_RADIUS * spacing
-        columns.append(NeuronColumn(prefix, positions, spacing, values, colormap.colors(values, scale)))
+        key = "probe/input" if layer is None else f"activation/{layer}"
+        columns.append(NeuronColumn(prefix, positions, spacing, values, colormap.colors(values, scale), key, scale))
         low = np.minimum(low, positions.min(axis=0) - radius)
         high = np.maximum(high, positions.max(axis=0) + radius)
     if not columns:
@@ -75,9 +81,9 @@ def plan(history: History, frames: np.ndarray, placement: NeuronPlacement) -> Ne
     if placement.caption is not None:
         x, z = placement.caption
         size = CAPTION_SCALE * placement.text_size
-        caption = Label(NEURON_CAPTION, (x, 0.0, z), size)
+        caption = Label(caption_text, (x, 0.0, z), size)
         low = np.minimum(low, (x, 0.0, z - 0.3 * size))
-        high = np.maximum(high, (x + text_width(NEURON_CAPTION, size), 0.0, z + size))
+        high = np.maximum(high, (x + text_width(caption_text, size), 0.0, z + size))
     return NeuronsPlan(frames=np.asarray(frames, dtype=np.float64), columns=columns, caption=caption,
                        bounds=(tuple(low.tolist()), tuple(high.tolist())))  # type: ignore[arg-type]
 

@@ -96,7 +96,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
 
     overlay_width = _overlay_width(history, layout.text_size)
     places = view_layout.place_views(layout, overlay_width, aspect)
-    views = (neurons.add_neurons(root, history, frames, places.neurons),
+    views = (neurons.add_neurons(root, history, frames, places.neurons, writer, options.frames_per_record),
              task_views.add_task_view(root, history, frames, places.task),
              loss_curve.add_loss_curve(root, history, frames, places.loss))
     stage.set_up(scene, root, view_layout.union(layout.bounds, _overlay_box(layout, overlay_width), *views),

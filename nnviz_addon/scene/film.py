@@ -179,6 +179,10 @@ def _key_forward_passes(root: bpy.types.Collection, history: History, plan: film
     columns = neuron_columns(history)
     channels = [("color", c) for c in range(3)]
     for sphere in root.all_objects:
+        # Only the objects writer's spheres carry ``nnviz_neuron``. The instanced writer's neuron
+        # columns (one Geometry Nodes object each) are not lit: their colours come from the records
+        # in the node tree, with no channel to key dark and lit, so in a pass they hold the paused
+        # record's colours (the README's "Not there yet" under the film).
         column = sphere.get("nnviz_neuron")
         if column not in columns:
             continue

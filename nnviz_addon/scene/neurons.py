@@ -1,7 +1,12 @@
 """Neurons: a sphere per neuron between the weight grids, coloured by its activation for the probe input.
 
-Where each sphere sits and its colour at every record is :mod:`..picture.neurons`' plan; this module
-only creates the spheres and keys them.
+Where each neuron sits and its colour at every record is :mod:`..picture.neurons`' plan; this module
+only writes it. With the objects writer every neuron is a keyed sphere object (``nnviz_neuron``,
+``nnviz_index``); with the instanced writer each column is one Geometry Nodes object
+(:func:`.instanced.add_tensor`, its History key ``probe/input`` or ``activation/<layer>``), so a
+784-input column costs one object instead of 784. Its neurons are the writer's squares, as wide as
+the spheres (``NEURON_RADIUS`` is half ``CUBE_SIZE``): the object is scaled by the column's spacing,
+which shrinks the squares with it.
 """
 
 from __future__ import annotations
@@ -10,30 +15,43 @@ import bpy
 import numpy as np
 
 from ..history import History
+from ..layout import Block
 from ..picture import neurons as neuron_plan
+from ..picture.cubes import TensorCubes
 from ..picture.neurons import BOUNDED_ACTIVATIONS, activation_scale
-from ..view_layout import Bounds, NeuronPlacement
-from . import objects
+from ..view_layout import INSTANCED_NEURON_CAPTION, NEURON_CAPTION, Bounds, NeuronPlacement
+from . import instanced, objects
 
 # The plan's names stay importable from here, as this module has always offered them.
 __all__ = ["BOUNDED_ACTIVATIONS", "activation_scale", "add_neurons"]
 
 
 def add_neurons(parent: bpy.types.Collection, history: History, record_frames: np.ndarray,
-                placement: NeuronPlacement) -> Bounds | None:
-    """Draw the probe input and every drawn layer's recorded activations as spheres in a collection
-    ``nnviz · neurons`` under ``parent``; key them at ``record_frames`` (one frame per record).
+                placement: NeuronPlacement, writer: str = "objects", frames_per_record: int = 1) -> Bounds | None:
+    """Draw the probe input and every drawn layer's recorded activations in a collection
+    ``nnviz · neurons`` under ``parent``, at ``record_frames`` (one frame per record): keyed spheres
+    with the ``"objects"`` writer, one instanced object per column with ``"instanced"``
+    (``frames_per_record`` apart, as the cubes).
 
-    Returns the world-space box the spheres fill, or None when the history has no probe data.
+    Returns the world-space box the neurons fill, or None when the history has no probe data.
     """
     record_frames = objects.record_frames_of(history, record_frames, "add_neurons")
-    picture = neuron_plan.plan(history, record_frames, placement)
+    caption = INSTANCED_NEURON_CAPTION if writer == "instanced" else NEURON_CAPTION
+    picture = neuron_plan.plan(history, record_frames, placement, caption)
     if picture is None:
         return None
     collection = objects.new_collection("nnviz · neurons", parent)
-    mesh = objects.sphere_mesh()
+    mesh = objects.sphere_mesh() if writer == "objects" else None
     for column in picture.columns:
         values, rgba, prefix = column.values, column.rgba, column.prefix
+        if writer == "instanced":
+            count = len(column.positions)
+            block = Block(prefix, "neurons", column.key, (count,), column.positions / column.scale,
+                          np.arange(count)[:, None])
+            drawn = instanced.add_tensor(TensorCubes(block, values, column.color_scale), collection,
+                                         int(record_frames[0]), frames_per_record)
+            drawn.scale = (column.scale,) * 3
+            continue
         names = [f"{prefix} · neuron[{i}]" for i in range(len(column.positions))]
         keyed = len(values) > 1
         spheres, actions = objects.new_objects(names, mesh, collection, column.positions, rgba[0], keyed=keyed)
