@@ -124,9 +124,14 @@ def test_film_blocks_are_as_deep_as_the_objects_writers_cubes_and_mix_between_re
         shown = magnitude.per_record(history, mode)
         scales = magnitude.run_scale(shown, "layer")
     color_scales = scene.color_scale_for(history, options)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    for key, obj in tensor_objects().items():  # neuron columns (in a recorded History) stay squares
+        if key not in history.params:
+            assert len(obj.evaluated_get(depsgraph).data.polygons) == len(obj.data.polygons)
     for frame in (3, 4, 5.5):  # on a record, half way and a quarter past one
         bpy.context.scene.frame_set(int(frame), subframe=frame % 1)
-        for key, obj in tensor_objects().items():
+        for key in history.params:  # the weights' and biases' blocks (the neuron columns stay squares)
+            obj = tensor_objects()[key]
             flat = np.abs(shown[key].reshape(history.records, -1))
             relief = 0.12 + 2.4 * np.clip(flat / scales[key], 0.0, 1.0)  # film_plan.relief, written out
             expected = between(relief, frame, 1, 2) * CUBE_SIZE
