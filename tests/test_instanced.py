@@ -108,7 +108,7 @@ def evaluated_blocks(obj) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     colors = np.zeros(len(mesh.loops) * 4, dtype=np.float32)
     mesh.attributes[instanced.COLOR_ATTRIBUTE].data.foreach_get("color", colors)
     colors = colors.reshape(-1, 4)
-    assert len(mesh.polygons) == 6 * len(centres)  # a closed block per cube
+    assert len(mesh.polygons) == 5 * len(centres)  # a block per cube, open at the back
     return low, high, [colors[owner[corners] == c] for c in range(len(centres))]
 
 

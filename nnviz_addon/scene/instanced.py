@@ -135,6 +135,10 @@ def make_blocks(obj: bpy.types.Object, scale: float, from_magnitudes: bool) -> N
     modifier = obj.modifiers[MODIFIER_NAME]
     kept = {name: modifier[_modifier_key(modifier, name)] for name, _, _ in INPUTS}
     modifier.node_group = node_tree(blocks=True)
+    # Flat shaded, as the objects' cubes (a new mesh's faces are smooth, and a block's sides would
+    # blend into its front); on the base mesh, as a Set Shade Smooth node would cost every frame.
+    sharp = obj.data.attributes.get("sharp_face") or obj.data.attributes.new("sharp_face", "BOOLEAN", "FACE")
+    sharp.data.foreach_set("value", np.ones(len(obj.data.polygons), dtype=bool))
     _set_inputs(modifier, {**kept, "Depth Factor": _factor(scale, 1.0), "Depth From Magnitude": from_magnitudes})
 
 
@@ -290,11 +294,12 @@ class _TreeBuilder:
             self.link(moved.outputs[0], group_out, "Geometry")
 
     def extruded(self, squares, depth):
-        """Each square a closed block ``depth`` × CUBE_SIZE deep, from y = +depth/2 (a flipped copy
-        of the square, the back) to −depth/2 (the square moved along its normal, −y, towards the
-        camera), so it spans what an objects cube of y scale ``depth`` spans. Extrude Mesh copies
-        the square's colour and values onto the new faces. Flat shaded, as the objects' cubes: a new
-        mesh's faces are smooth, and the sides would blend into the front."""
+        """Each square a block ``depth`` × CUBE_SIZE deep, from y = +depth/2 to −depth/2 (the square
+        moved along its normal, −y, towards the camera), so it spans what an objects cube of y scale
+        ``depth`` spans. Extrude Mesh copies the square's colour and flat shading
+        (:func:`make_blocks`) onto the new faces. The block is open at the back, which faces the
+        backdrop and is never in a shot: closing it (a flipped copy of each square joined in)
+        doubled the tree's cost."""
         back_offset = self.node("ShaderNodeCombineXYZ")
         self.link(self.math("MULTIPLY", depth, CUBE_SIZE / 2), back_offset, "Y")
         back = self.node("GeometryNodeSetPosition")
@@ -303,15 +308,7 @@ class _TreeBuilder:
         front = self.node("GeometryNodeExtrudeMesh", mode="FACES")
         self.link(back.outputs[0], front, "Mesh")
         self.link(self.math("MULTIPLY", depth, CUBE_SIZE), front, "Offset Scale")
-        flipped = self.node("GeometryNodeFlipFaces")
-        self.link(back.outputs[0], flipped, "Mesh")
-        joined = self.node("GeometryNodeJoinGeometry")
-        self.link(front.outputs[0], joined, "Geometry")
-        self.link(flipped.outputs[0], joined, "Geometry")
-        flat = self.node("GeometryNodeSetShadeSmooth")
-        self.link(joined.outputs[0], flat, 0)  # "Mesh" (5.0) or "Geometry" (4.x)
-        _socket(flat.inputs, "Shade Smooth").default_value = False
-        return flat.outputs[0]
+        return front.outputs[0]
 
     def depth_of(self, record):
         """film_plan.relief of record ``record``'s value (or magnitude): floor + gain ·
