@@ -94,7 +94,8 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, 
 
 def _key_depths(root: bpy.types.Collection, history: History, options: SceneOptions, layout: Layout,
                 record_frames: np.ndarray, scales: CubeScales) -> float:
-    """Key each cube's depth from its magnitude at every record; returns the deepest block's depth."""
+    """Key each cube's depth from its magnitude at every record (an instanced tensor's tree gets
+    the same depths from its records, :func:`.instanced.make_blocks`); returns the deepest block's depth."""
     # the cube plan's magnitudes and scales, so depth and size show the same thing on the same scale
     if scales.sized:
         shown, shown_scales = scales.magnitudes, scales.size
