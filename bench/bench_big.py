@@ -13,7 +13,9 @@ targets. ``python bench/bench_big.py [--skip-million]`` on the bpy wheel (needs 
    drawn: 784 + 128 + 10 of them): ``scene.build`` instanced, median of 3, and the objects it makes.
 5. 101,770 parameters instanced: one live tick, ``scene.show_values`` and the evaluation of the
    changed cubes (target ≤ 30 ms), median of 10.
-6. 1280×720 Workbench frame of (1) vs Blender's own empty-scene frame at the same anti-aliasing,
+6. 101,770 parameters instanced: the tree's evaluation of a frame between records, diagram (flat
+   squares) vs film (the blocks extruded to their depth), median of 10 frames each.
+7. 1280×720 Workbench frame of (1) vs Blender's own empty-scene frame at the same anti-aliasing,
    both at 8 samples (final) and FXAA (draft) (target ≤ 2×); renders run in subprocesses, as
    without EGL Workbench aborts the process.
 """
@@ -188,6 +190,22 @@ def bench_live_tick() -> None:
           f"median of 10 (target <= 30 ms)")
 
 
+def bench_film_blocks() -> None:
+    history = recorded_mlp((784, 128, 10), records=3)
+    medians = {}
+    for style in ("diagram", "film"):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        scene.build(history, SceneOptions(cubes="instanced", style=style, frames_per_record=10))
+        evaluations = []
+        for frame in range(2, 12):  # between records 0 and 1: every frame mixes two records
+            start = time.perf_counter()
+            bpy.context.scene.frame_set(frame)
+            evaluations.append(time.perf_counter() - start)
+        medians[style] = statistics.median(evaluations)
+    print(f"frame evaluation, {history.parameter_count:,} params instanced: diagram {medians['diagram'] * 1e3:.0f} ms, "
+          f"film blocks {medians['film'] * 1e3:.0f} ms = {medians['film'] / medians['diagram']:.2f}x, median of 10")
+
+
 def bench_frame(blend: Path, work: Path) -> None:
     """At nnviz's final (8 samples) and draft (FXAA) quality, each side at the same setting."""
     for aa, quality in (("8", "8 AA samples (final)"), ("FXAA", "FXAA (draft)")):
@@ -209,6 +227,7 @@ def main() -> None:
         bench_frame(blend, work)
         bench_neurons()
         bench_live_tick()
+        bench_film_blocks()
         bench_digits(args.repeats)
         if not args.skip_million:
             bench_million(work)

@@ -326,7 +326,11 @@ def hud_placement(group: Bounds, lens: Lens, side: str, width_share: float = 0.4
     raise ValueError(f"hud_placement: side must be 'left' or 'right', got {side!r}")
 
 
-def relief(magnitude: np.ndarray, scale: float, floor: float = 0.12, gain: float = 2.4) -> np.ndarray:
+RELIEF_FLOOR = 0.12  # a zero weight's depth, as a multiple of its width: still a visible tile
+RELIEF_GAIN = 2.4  # the depth a full-scale weight adds
+
+
+def relief(magnitude: np.ndarray, scale: float, floor: float = RELIEF_FLOOR, gain: float = RELIEF_GAIN) -> np.ndarray:
     """A block's depth (as a multiple of its width) for ``|magnitude| / scale``: ``floor`` at zero
     (so a zero weight is still a visible tile), growing linearly to ``floor + gain`` at full scale."""
     share = np.abs(np.asarray(magnitude, dtype=np.float64)) / scale if scale > 0 else np.zeros(np.shape(magnitude))

@@ -339,14 +339,65 @@ def test_instanced_cubes_pause_during_a_pass() -> None:
 
 
 def _instance_colors(obj, frame) -> np.ndarray:
-    """The colours of ``obj``'s evaluated Geometry Nodes cubes at ``frame``."""
+    """The colours and vertex positions (the blocks' depths) of ``obj``'s evaluated Geometry Nodes
+    cubes at ``frame``."""
     from nnviz_addon.scene import instanced
 
     bpy.context.scene.frame_set(int(frame))
     mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
-    colors = np.zeros(len(mesh.vertices) * 4, dtype=np.float32)
+    colors = np.zeros(len(mesh.loops) * 4, dtype=np.float32)
     mesh.attributes[instanced.COLOR_ATTRIBUTE].data.foreach_get("color", colors)
-    return colors
+    positions = np.zeros(len(mesh.vertices) * 3, dtype=np.float32)
+    mesh.vertices.foreach_get("co", positions)
+    return np.concatenate([colors, positions])
+
+
+# Renders the xor film between two records with the given cube writer and prints where each weight
+# and bias block lands in the picture (the pixel boxes of its bounding box's corners).
+WRITER_FILM = FILM_SCENE + textwrap.dedent("""
+    import json
+    from bpy_extras.object_utils import world_to_camera_view
+    from mathutils import Vector
+    from nnviz_addon import scene
+    from nnviz_addon.scene import film, instanced
+    config = dataclasses.replace(config, cubes=sys.argv[4], resolution=(320, 180))
+    api.animate(history, render=config)
+    plan = film.timeline(history, scene.SceneOptions.from_render_config(config))
+    frame = int(plan.record_frames[len(plan.record_frames) // 2]) + 1
+    api.render_still(sys.argv[1] + "/" + sys.argv[4] + ".png", frame=frame)
+    sc = bpy.context.scene
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    boxes = []
+    for obj in sc.objects:
+        if "nnviz_param" in obj:
+            evaluated = obj.evaluated_get(depsgraph)
+            view = [world_to_camera_view(sc, sc.camera, evaluated.matrix_world @ Vector(c))
+                    for c in evaluated.bound_box]
+            boxes.append([min(v.x for v in view), max(v.x for v in view), min(v.y for v in view),
+                          max(v.y for v in view)])
+    print(json.dumps({"boxes": boxes, "instanced": len(instanced.tensor_objects(bpy.data.collections["nnviz"]))}))
+""")
+
+
+@pytest.mark.slow
+def test_instanced_film_blocks_render_as_the_objects_writers_cubes(tmp_path: Path) -> None:
+    """Workbench, between two records: where the objects writer's lit cubes are, the instanced
+    writer's film shows the same coloured 3D blocks."""
+    found = {}
+    for writer in ("objects", "instanced"):
+        result = run(WRITER_FILM, str(tmp_path), "workbench", "film", writer)
+        found[writer] = json.loads(result.stdout.strip().splitlines()[-1])
+    assert found["instanced"]["instanced"] > 0 and found["objects"]["instanced"] == 0
+    objects_png, instanced_png = (render_pixels(tmp_path / f"{w}.png")[..., :3] for w in ("objects", "instanced"))
+    height, width = objects_png.shape[:2]
+    blocks = np.zeros((height, width), dtype=bool)
+    for u0, u1, v0, v1 in found["objects"]["boxes"]:
+        blocks[int(v0 * height) + 1:int(v1 * height) - 1, int(u0 * width) + 1:int(u1 * width) - 1] = True
+    assert blocks.mean() > 0.02  # the network shot shows the blocks large enough to compare
+    difference = np.abs(instanced_png - objects_png).max(axis=-1)[blocks]
+    assert np.mean(difference < 3 / 255) > 0.98, np.percentile(difference, [50, 98, 100])
+    red_over_blue = (instanced_png[..., 0] - instanced_png[..., 2])[blocks]
+    assert np.mean(red_over_blue > 0.15) > 0.03 and np.mean(red_over_blue < -0.15) > 0.03  # both ends of the map
 
 
 @pytest.mark.slow

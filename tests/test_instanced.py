@@ -38,6 +38,7 @@ def evaluated_cubes(obj) -> tuple[np.ndarray, np.ndarray]:
     """(colours (cubes, 4), vertex positions (cubes, 4, 3)) of ``obj``'s evaluated geometry."""
     mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
     assert mesh.color_attributes.active_color_name == instanced.COLOR_ATTRIBUTE  # what Workbench shows
+    assert len(mesh.polygons) == len(obj.data.polygons)  # one flat square per cube, nothing extruded
     colors = np.zeros(len(mesh.loops) * 4, dtype=np.float32)
     mesh.attributes[instanced.COLOR_ATTRIBUTE].data.foreach_get("color", colors)
     colors = colors.reshape(-1, VERTICES_PER_CUBE, 4)
@@ -89,6 +90,59 @@ def test_sizes_show_the_magnitudes_and_mix_between_records(mode):
             expected = between(sizes, frame, 1, 1) * CUBE_SIZE
             np.testing.assert_allclose(width, expected, atol=1e-5)
             np.testing.assert_allclose(height, expected, atol=1e-5)
+
+
+def evaluated_blocks(obj) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per cube of ``obj`` (its base mesh's squares, in order): the evaluated blocks' (lowest y,
+    highest y, colours of all its corners), each vertex given to the square nearest it in x-z."""
+    mesh = obj.evaluated_get(bpy.context.evaluated_depsgraph_get()).data
+    centres = np.array([tuple(p.center) for p in obj.data.polygons])
+    positions = np.zeros(len(mesh.vertices) * 3, dtype=np.float32)
+    mesh.vertices.foreach_get("co", positions)
+    positions = positions.reshape(-1, 3)
+    owner = np.argmin(np.linalg.norm(positions[:, None, ::2] - centres[None, :, ::2], axis=-1), axis=1)
+    low = np.array([positions[owner == c, 1].min() for c in range(len(centres))])
+    high = np.array([positions[owner == c, 1].max() for c in range(len(centres))])
+    corners = np.zeros(len(mesh.loops), dtype=np.int32)
+    mesh.loops.foreach_get("vertex_index", corners)
+    colors = np.zeros(len(mesh.loops) * 4, dtype=np.float32)
+    mesh.attributes[instanced.COLOR_ATTRIBUTE].data.foreach_get("color", colors)
+    colors = colors.reshape(-1, 4)
+    assert len(mesh.polygons) == 5 * len(centres)  # a block per cube, open at the back
+    return low, high, [colors[owner[corners] == c] for c in range(len(centres))]
+
+
+@pytest.mark.parametrize("mode", ["none", "gradient"])
+def test_film_blocks_are_as_deep_as_the_objects_writers_cubes_and_mix_between_records(mode):
+    history = synthetic_history((2, 4, 1), records=4)
+    options = SceneOptions(cubes="instanced", style="film", magnitude=mode, color_scale="layer",
+                           frames_per_record=2, frame_start=1)
+    scene.build(history, options)
+    if mode == "none":  # depth follows |value| on the colour scale, else the magnitude on the size scale
+        shown, scales = history.params, scene.color_scale_for(history, options)
+    else:
+        shown = magnitude.per_record(history, mode)
+        scales = magnitude.run_scale(shown, "layer")
+    color_scales = scene.color_scale_for(history, options)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    for key, obj in tensor_objects().items():  # neuron columns (in a recorded History) stay squares
+        if key not in history.params:
+            assert len(obj.evaluated_get(depsgraph).data.polygons) == len(obj.data.polygons)
+    for frame in (3, 4, 5.5):  # on a record, half way and a quarter past one
+        bpy.context.scene.frame_set(int(frame), subframe=frame % 1)
+        for key in history.params:  # the weights' and biases' blocks (the neuron columns stay squares)
+            obj = tensor_objects()[key]
+            flat = np.abs(shown[key].reshape(history.records, -1))
+            relief = 0.12 + 2.4 * np.clip(flat / scales[key], 0.0, 1.0)  # film_plan.relief, written out
+            expected = between(relief, frame, 1, 2) * CUBE_SIZE
+            low, high, colors = evaluated_blocks(obj)
+            np.testing.assert_allclose(high - low, expected, atol=1e-5)
+            np.testing.assert_allclose((high + low) / 2, 0.0, atol=1e-5)  # centred, as a scaled cube
+            rgba = between(colormap.colors(history.params[key].reshape(history.records, -1), color_scales[key]),
+                           frame, 1, 2)
+            for cube_colors, color in zip(colors, rgba, strict=True):  # every face of a block its colour
+                np.testing.assert_allclose(cube_colors, np.broadcast_to(color, cube_colors.shape),
+                                           atol=RAMP_TOLERANCE)
 
 
 def test_cubes_sit_where_the_layout_puts_them_and_no_object_per_cube_is_made():

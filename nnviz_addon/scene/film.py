@@ -40,6 +40,7 @@ FLOOR_COLOR = (0.030, 0.031, 0.036, 1.0)  # linear; dark, so the blocks and thei
 BACKDROP_COLOR = (0.016, 0.017, 0.020, 1.0)
 WORLD_COLOR = (0.018, 0.019, 0.024)
 FILM_MATERIAL = "nnviz · film blocks"
+FILM_ATTRIBUTE_MATERIAL = "nnviz · film blocks · attribute colour"  # the instanced blocks': nn_color
 SURFACE_MATERIAL = "nnviz · film surface"
 DEPTH_CHANNEL = ("scale", 1)
 HUD_SIDES = {"overlay": "left", "legend": "right"}
@@ -70,6 +71,8 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, 
     depth = _key_depths(root, history, options, layout, plan.record_frames, scales)
     for mesh in (objects.shared_cube_mesh(), objects.sphere_mesh()):
         mesh.materials[0] = _block_material()
+    for obj in instanced.tensor_objects(root).values():
+        obj.data.materials[0] = _block_material(attribute_color=True)
     _move_to_hud(scene.camera, lens, overlay_box, layout)
     boxes = _shot_boxes(layout, views, depth)
     _set_stage(scene, root, boxes["everything"])
@@ -91,12 +94,14 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, 
 
 def _key_depths(root: bpy.types.Collection, history: History, options: SceneOptions, layout: Layout,
                 record_frames: np.ndarray, scales: CubeScales) -> float:
-    """Key each cube's depth from its magnitude at every record; returns the deepest block's depth."""
+    """Key each cube's depth from its magnitude at every record (an instanced tensor's tree gets
+    the same depths from its records, :func:`.instanced.make_blocks`); returns the deepest block's depth."""
     # the cube plan's magnitudes and scales, so depth and size show the same thing on the same scale
     if scales.sized:
         shown, shown_scales = scales.magnitudes, scales.size
     else:
         shown, shown_scales = history.params, scales.color
+    drawn = instanced.tensor_objects(root)
     by_key: dict[str, list[bpy.types.Object]] = {}
     for obj in root.all_objects:
         if "nnviz_param" in obj:
@@ -104,6 +109,11 @@ def _key_depths(root: bpy.types.Collection, history: History, options: SceneOpti
     keyed = history.records > 1
     deepest = 0.0
     for block in layout.blocks:
+        if block.key in drawn:  # the tree keys nothing: it reads the same records and scale
+            instanced.make_blocks(drawn[block.key], shown_scales[block.key], scales.sized)
+            records = np.asarray(shown[block.key], dtype=np.float64)
+            depths = film_plan.relief(records, shown_scales[block.key])
+            deepest = max(deepest, float(depths.max(initial=0.0)) * CUBE_SIZE)
         cubes = by_key.get(block.key, [])
         if not cubes:
             continue
@@ -253,16 +263,22 @@ def _role_material(role: str) -> tuple[bpy.types.Material, bool]:
     return material, True
 
 
-def _block_material() -> bpy.types.Material:
-    """Cubes and neurons in the film: a lit surface of the object's colour that also glows with it,
-    the more the further the colour is from the map's white zero (so strong weights glow)."""
-    material, made = _role_material(FILM_MATERIAL)
+def _block_material(attribute_color: bool = False) -> bpy.types.Material:
+    """Cubes and neurons in the film: a lit surface of the object's colour (with ``attribute_color``
+    the mesh's ``nn_color``, the instanced blocks') that also glows with it, the more the further
+    the colour is from the map's white zero (so strong weights glow)."""
+    material, made = _role_material(FILM_ATTRIBUTE_MATERIAL if attribute_color else FILM_MATERIAL)
     if not made:
         return material
     tree = material.node_tree
     nodes, links = tree.nodes, tree.links
     nodes.clear()
-    info = nodes.new("ShaderNodeObjectInfo")
+    if attribute_color:
+        info = nodes.new("ShaderNodeAttribute")
+        info.attribute_type = "GEOMETRY"
+        info.attribute_name = instanced.COLOR_ATTRIBUTE
+    else:
+        info = nodes.new("ShaderNodeObjectInfo")
     separate = nodes.new("ShaderNodeSeparateColor")
     low = nodes.new("ShaderNodeMath")
     low.operation = "MINIMUM"
@@ -367,7 +383,11 @@ def _set_stage(scene: bpy.types.Scene, root: bpy.types.Collection, everything: B
 
     shading = scene.display.shading
     shading.light = "STUDIO"
-    shading.color_type = "OBJECT"
+    if instanced.tensor_objects(root):  # their colours are attributes; the others' carried into one
+        shading.color_type = stage.COLOR_TYPE[True]
+        instanced.carry_object_colors([floor, backdrop])
+    else:
+        shading.color_type = "OBJECT"
     # Workbench's shadows are stencil volumes, and on a CPU (llvmpipe) every caster costs: with all
     # objects casting, a spiral frame took 5x the diagram's, the task view's points and the HUD
     # (whose volumes streak across the frame) most of it, then the neurons (a sphere has 46x a cube's

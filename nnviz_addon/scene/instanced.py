@@ -28,12 +28,13 @@ from collections.abc import Mapping
 import bpy
 import numpy as np
 
-from .. import colormap, magnitude
+from .. import colormap, film_plan, magnitude
 from ..layout import CUBE_SIZE
 from ..picture import cubes as cube_plan
 from .objects import ROLE, TAG, object_color_material, tagged
 
 TREE_NAME = "nnviz · instanced cubes"
+BLOCKS_TREE_NAME = "nnviz · instanced film blocks"
 MATERIAL_NAME = "nnviz · attribute colour"
 COLOR_ATTRIBUTE = "nn_color"  # the mesh's active (corner) colour: what Workbench, Cycles and EEVEE show
 MODIFIER_NAME = "nnviz · cubes"
@@ -50,6 +51,12 @@ INPUTS = (
     ("Last Record", "NodeSocketFloat", 0.0),
     ("Frame Start", "NodeSocketFloat", 1.0),
     ("Frames Per Record", "NodeSocketFloat", 1.0),
+)
+# The film's blocks tree takes these too: the depth is film_plan.relief of |v_r| (or |m_r| with
+# Depth From Magnitude) × Depth Factor (1 / the scale the objects writer's depths use).
+BLOCK_INPUTS = (
+    ("Depth Factor", "NodeSocketFloat", 0.0),
+    ("Depth From Magnitude", "NodeSocketBool", False),
 )
 
 
@@ -119,6 +126,20 @@ def set_live(obj: bpy.types.Object, values: np.ndarray, color_scale: float,
         _resize_squares(mesh, np.ones(len(flat)))
         del obj[LIVE_RESIZED_PROPERTY]
     mesh.update()
+
+
+def make_blocks(obj: bpy.types.Object, scale: float, from_magnitudes: bool) -> None:
+    """Draw ``obj``'s cubes as the film's blocks: each square extruded to a block whose depth (along
+    y, centred on the grid plane like an objects cube's ``scale[1]``) is ``film_plan.relief`` of the
+    record's value (or magnitude) on ``scale``, mixed between records as the colours are."""
+    modifier = obj.modifiers[MODIFIER_NAME]
+    kept = {name: modifier[_modifier_key(modifier, name)] for name, _, _ in INPUTS}
+    modifier.node_group = node_tree(blocks=True)
+    # Flat shaded, as the objects' cubes (a new mesh's faces are smooth, and a block's sides would
+    # blend into its front); on the base mesh, as a Set Shade Smooth node would cost every frame.
+    sharp = obj.data.attributes.get("sharp_face") or obj.data.attributes.new("sharp_face", "BOOLEAN", "FACE")
+    sharp.data.foreach_set("value", np.ones(len(obj.data.polygons), dtype=bool))
+    _set_inputs(modifier, {**kept, "Depth Factor": _factor(scale, 1.0), "Depth From Magnitude": from_magnitudes})
 
 
 def _resize_squares(mesh: bpy.types.Mesh, sizes: np.ndarray) -> None:
@@ -197,14 +218,16 @@ def attribute_color_material() -> bpy.types.Material:
     return material
 
 
-def node_tree() -> bpy.types.GeometryNodeTree:
-    """The shared tree (made by the first caller of a build)."""
+def node_tree(blocks: bool = False) -> bpy.types.GeometryNodeTree:
+    """The shared tree (made by the first caller of a build): flat squares, or with ``blocks`` the
+    film's blocks."""
+    role = BLOCKS_TREE_NAME if blocks else TREE_NAME
     for group in bpy.data.node_groups:
-        if group.get(TAG) and group.get(ROLE) == TREE_NAME:
+        if group.get(TAG) and group.get(ROLE) == role:
             return group
-    tree = tagged(bpy.data.node_groups.new(TREE_NAME, "GeometryNodeTree"))
-    tree[ROLE] = TREE_NAME
-    _TreeBuilder(tree).build()
+    tree = tagged(bpy.data.node_groups.new(role, "GeometryNodeTree"))
+    tree[ROLE] = role
+    _TreeBuilder(tree).build(blocks)
     return tree
 
 
@@ -237,11 +260,11 @@ class _TreeBuilder:
                 self.links.new(operand, node.inputs[slot])
         return node.outputs[0]
 
-    def build(self) -> None:
+    def build(self, blocks: bool = False) -> None:
         interface = self.tree.interface
         interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
         interface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
-        for name, socket_type, default in INPUTS:
+        for name, socket_type, default in INPUTS + (BLOCK_INPUTS if blocks else ()):
             socket = interface.new_socket(name, in_out="INPUT", socket_type=socket_type)
             if default is not None:
                 socket.default_value = default
@@ -264,7 +287,41 @@ class _TreeBuilder:
         moved = self.node("GeometryNodeSetPosition")
         self.link(shown, moved, "Geometry")
         self.link(self.scaled_about_centre(size), moved, "Position")
-        self.link(moved.outputs[0], group_out, "Geometry")
+        if blocks:
+            depth = self.mix(fraction, self.depth_of(first), self.depth_of(second), "FLOAT")
+            self.link(self.extruded(moved.outputs[0], depth), group_out, "Geometry")
+        else:
+            self.link(moved.outputs[0], group_out, "Geometry")
+
+    def extruded(self, squares, depth):
+        """Each square a block ``depth`` × CUBE_SIZE deep, from y = +depth/2 to −depth/2 (the square
+        moved along its normal, −y, towards the camera), so it spans what an objects cube of y scale
+        ``depth`` spans. Extrude Mesh copies the square's colour and flat shading
+        (:func:`make_blocks`) onto the new faces. The block is open at the back, which faces the
+        backdrop and is never in a shot: closing it (a flipped copy of each square joined in)
+        doubled the tree's cost."""
+        back_offset = self.node("ShaderNodeCombineXYZ")
+        self.link(self.math("MULTIPLY", depth, CUBE_SIZE / 2), back_offset, "Y")
+        back = self.node("GeometryNodeSetPosition")
+        self.link(squares, back, "Geometry")
+        self.link(back_offset.outputs[0], back, "Offset")
+        front = self.node("GeometryNodeExtrudeMesh", mode="FACES")
+        self.link(back.outputs[0], front, "Mesh")
+        self.link(self.math("MULTIPLY", depth, CUBE_SIZE), front, "Offset Scale")
+        return front.outputs[0]
+
+    def depth_of(self, record):
+        """film_plan.relief of record ``record``'s value (or magnitude): floor + gain ·
+        clamp(|x| × Depth Factor)."""
+        chosen = self.node("GeometryNodeSwitch", input_type="FLOAT")
+        self.link(self.inputs["Depth From Magnitude"], chosen, "Switch")
+        self.link(self.named("v_", record), chosen, "False")
+        self.link(self.named("m_", record), chosen, "True")
+        share = self.math("MULTIPLY", self.math("ABSOLUTE", _socket(chosen.outputs, "Output")),
+                          self.inputs["Depth Factor"], clamp=True)
+        grown = self.math("MULTIPLY_ADD", share, film_plan.RELIEF_GAIN)
+        grown.node.inputs[2].default_value = film_plan.RELIEF_FLOOR
+        return grown
 
     def scaled_about_centre(self, size):
         """Each vertex moved towards its square's centre to ``size`` of the distance. Set Position
