@@ -73,6 +73,31 @@ def test_colours_follow_the_records_and_mix_between_them_like_linear_keys(frame)
         np.testing.assert_allclose(colors, expected, atol=RAMP_TOLERANCE)
 
 
+@pytest.mark.parametrize("frame", [2, 3, 4, 6])
+def test_smooth_motion_eases_the_colours_as_the_objects_writers_smooth_keys(frame):
+    """With motion = "smooth" the tree eases between records exactly as the SMOOTH (sine) keys do."""
+    history = synthetic_history((2, 4, 1), records=3)
+    options = dict(frames_per_record=4, frame_start=1, motion="smooth")
+    scene.build(history, SceneOptions(cubes="objects", **options))
+    bpy.context.scene.frame_set(frame)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    keyed = {}
+    for obj in bpy.data.objects:
+        if "nnviz_param" in obj:
+            keyed.setdefault(obj["nnviz_param"], []).append(
+                (tuple(obj["nnviz_index"]), tuple(obj.evaluated_get(depsgraph).color)))
+    scene.build(history, SceneOptions(cubes="instanced", **options))
+    bpy.context.scene.frame_set(frame)
+    linear = between(colormap.colors(history.params["0.weight"].reshape(history.records, -1),
+                                     scene.color_scale_for(history)["0.weight"]), frame, 1, 4)
+    for key, obj in tensor_objects().items():
+        expected = np.array([color for _, color in sorted(keyed[key])])
+        colors, _ = evaluated_cubes(obj)
+        np.testing.assert_allclose(colors, expected, atol=RAMP_TOLERANCE)
+        if key == "0.weight" and frame != 3:  # off the midpoint (t = 0.5) the ease differs from a straight mix
+            assert np.abs(colors - linear).max() > 10 * RAMP_TOLERANCE
+
+
 @pytest.mark.parametrize("mode", ["gradient", "update"])
 def test_sizes_show_the_magnitudes_and_mix_between_records(mode):
     history = synthetic_history((2, 4, 1), records=4)

@@ -112,6 +112,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
         film.dress(scene, root, history, options, layout, plan, scales, views, _overlay_box(layout, overlay_width))
     if options.motion == "smooth":
         keyframes.smooth(obj for obj in root.all_objects if obj != scene.camera)
+        instanced.ease(root)
 
 
 def _overlay_width(history: History, size: float) -> float:

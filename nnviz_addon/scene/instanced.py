@@ -23,6 +23,8 @@ mesh copy, not an evaluation of the tree (bench_big: 5 ms for 100k cubes).
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping
 
 import bpy
@@ -51,6 +53,7 @@ INPUTS = (
     ("Last Record", "NodeSocketFloat", 0.0),
     ("Frame Start", "NodeSocketFloat", 1.0),
     ("Frames Per Record", "NodeSocketFloat", 1.0),
+    ("Eased", "NodeSocketBool", False),  # motion = "smooth": sine ease in and out, as the SMOOTH keys
 )
 # The film's blocks tree takes these too: the depth is film_plan.relief of |v_r| (or |m_r| with
 # Depth From Magnitude) × Depth Factor (1 / the scale the objects writer's depths use).
@@ -96,6 +99,12 @@ def add_tensor(tensor: cube_plan.TensorCubes, collection: bpy.types.Collection, 
         "Frames Per Record": float(frames_per_record),
     })
     return obj
+
+
+def ease(root: bpy.types.Collection) -> None:
+    """Ease every tensor object's cubes between records (``motion = "smooth"``), as the SMOOTH keys."""
+    for obj in tensor_objects(root).values():
+        _set_inputs(obj.modifiers[MODIFIER_NAME], {"Eased": True})
 
 
 def tensor_objects(root: bpy.types.Collection) -> dict[str, bpy.types.Object]:
@@ -354,7 +363,16 @@ class _TreeBuilder:
         first = self.math("FLOOR", clamped)
         second = self.math("MINIMUM", self.math("ADD", first, 1.0), self.inputs["Last Record"])
         fraction = self.math("SUBTRACT", clamped, first)
-        return first, second, fraction
+        # Blender's SINE ease in and out, (1 - cos(pi t)) / 2, which keyframes.smooth gives the keys
+        eased = self.math("MULTIPLY", self.math("SUBTRACT", 1.0, self.math("COSINE", self.math(
+            "MULTIPLY", fraction, math.pi))), 0.5)
+        # fraction + Eased · (eased - fraction): the Bool input picks one, with no Switch node
+        # (whose sockets differ between Blender lines)
+        picked = self.node("ShaderNodeMath", operation="MULTIPLY_ADD")
+        self.links.new(self.math("SUBTRACT", eased, fraction), picked.inputs[0])
+        self.links.new(self.inputs["Eased"], picked.inputs[1])
+        self.links.new(fraction, picked.inputs[2])
+        return first, second, picked.outputs[0]
 
     def named(self, prefix: str, record):
         """The Named Attribute field ``prefix + record``."""
