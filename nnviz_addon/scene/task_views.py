@@ -1,21 +1,5 @@
-"""The task the network is learning, drawn from the probe data in a History (see :mod:`..probes`).
-
-One view per kind of task, chosen by which keys the History has:
-
-- rgb: for a few probe colours, swatches of the input, the target and the network's current answer;
-- 2D classification: the data points over a tiled plane whose tiles show P(class 1), like
-  TensorFlow Playground's output map;
-- digits: the probe digit as an 8 × 8 image and the ten class probabilities as bars;
-- a table of more than two features (or a regression table): a few probe samples, a column each,
-  with the network's class probabilities as bars (a row per class, the true class's bar green), or
-  the true value over the network's.
-
-A table's class names (``task/class_names``) label the classes; the generated tasks say "class 0".
-
-Colours in the data are display values: the rgb task's colours and the digit's grey levels are sRGB
-in [0, 1] (what a colour picker or an image file means by them), converted to the linear values
-``Object.color`` holds, so the rendered swatch shows exactly the colour the numbers name.
-"""
+"""The task view (see :mod:`..picture.task_views`) written into Blender: its plan's patches, data
+points, bars and labels created and keyed, nothing computed here."""
 
 from __future__ import annotations
 
@@ -24,63 +8,22 @@ import numpy as np
 
 from ..colormap import linear_rgba
 from ..history import History
-from ..layout import CHAR_WIDTH, Label, text_width
-from ..view_layout import NEURON_RADIUS, Bounds, Rect
+from ..picture import task_views as picture
+
+# What the tests and other modules read about the view's colours lives in the plan; named here too.
+from ..picture.task_views import (  # noqa: F401
+    BAR_SRGB,
+    CLASS_COLORS_SRGB,
+    TILE_BRIGHTNESS,
+    TRUE_CLASS_BAR_SRGB,
+    class_blend_srgb,
+    class_colors_srgb,
+    class_mix_srgb,
+    digit_pixel_colors,
+    tile_colors,
+)
+from ..view_layout import Bounds, Rect
 from . import objects
-
-# The two classes in sRGB: an orange and a blue far apart in hue and both clear on the dark background.
-CLASS_COLORS_SRGB = np.array([(0.96, 0.55, 0.12), (0.16, 0.56, 0.94)])
-# Classes past the second (a table's): green, magenta, yellow, teal, then round again.
-PALETTE_SRGB = np.vstack([CLASS_COLORS_SRGB, [(0.30, 0.78, 0.35), (0.85, 0.35, 0.80), (0.93, 0.85, 0.25),
-                                              (0.25, 0.80, 0.78)]])
-# Tiles are the class colours darkened, so the data points (full colour) stand out on their own class.
-TILE_BRIGHTNESS = 0.5
-POINT_OUTLINE_SRGB = (0.92, 0.92, 0.92)
-DIGIT_BACKGROUND = 0.06  # sRGB grey of a blank pixel: the image stays visible on the dark background
-BAR_SRGB = (0.62, 0.62, 0.62)
-TRUE_CLASS_BAR_SRGB = (0.35, 0.85, 0.45)
-TRACK_SRGB = (0.09, 0.09, 0.09)
-BAR_CAPTION_ROW = 1.2  # text sizes between the top of the digit image and the top of the bars
-
-_RGB_KEYS = ("rgb/inputs", "rgb/targets", "rgb/outputs")
-_BOUNDARY_KEYS = ("points/xy", "points/labels", "boundary/extent", "boundary/probability")
-_DIGIT_KEYS = ("digits/image", "digits/label", "digits/probabilities")
-_TABLE_CLASS_KEYS = ("table/labels", "table/probabilities")
-_TABLE_VALUE_KEYS = ("table/targets", "table/predictions", "table/range")
-
-
-def class_blend_srgb(probability: np.ndarray) -> np.ndarray:
-    """P(class 1) → the class colours mixed in that proportion (sRGB, shape (..., 3))."""
-    p = np.clip(np.asarray(probability, dtype=np.float64), 0.0, 1.0)[..., None]
-    return (1 - p) * CLASS_COLORS_SRGB[0] + p * CLASS_COLORS_SRGB[1]
-
-
-def class_colors_srgb(classes: int) -> np.ndarray:
-    """One colour per class (classes, 3), the two-class orange and blue first."""
-    return PALETTE_SRGB[np.arange(classes) % len(PALETTE_SRGB)]
-
-
-def class_mix_srgb(probabilities: np.ndarray) -> np.ndarray:
-    """Class probabilities (..., C) → the class colours mixed in those proportions (sRGB (..., 3))."""
-    weights = np.clip(np.asarray(probabilities, dtype=np.float64), 0.0, None)
-    total = weights.sum(axis=-1, keepdims=True)
-    weights = np.divide(weights, total, out=np.full_like(weights, 1 / weights.shape[-1]), where=total > 0)
-    return weights @ class_colors_srgb(weights.shape[-1])
-
-
-def tile_colors(probability: np.ndarray) -> np.ndarray:
-    """Linear RGBA of decision-boundary tiles showing ``probability`` of class 1."""
-    return linear_rgba(TILE_BRIGHTNESS * class_blend_srgb(probability))
-
-
-def class_name(names: np.ndarray | None, index: int) -> str:
-    return str(names[index]) if names is not None and index < len(names) else f"class {index}"
-
-
-def digit_pixel_colors(image: np.ndarray) -> np.ndarray:
-    """Linear RGBA of the digit's pixels: ink (1) white, blank (0) a dark grey."""
-    grey = DIGIT_BACKGROUND + (1 - DIGIT_BACKGROUND) * np.clip(np.asarray(image, dtype=np.float64), 0, 1)
-    return linear_rgba(np.repeat(grey[..., None], 3, axis=-1))
 
 
 def add_task_view(parent: bpy.types.Collection, history: History, record_frames: np.ndarray,
@@ -89,275 +32,48 @@ def add_task_view(parent: bpy.types.Collection, history: History, record_frames:
     ``nnviz · task`` under ``parent``), keyed at ``record_frames``. Returns the box it used, or None
     when the History has no task probe data (nothing is drawn then)."""
     record_frames = objects.record_frames_of(history, record_frames, "add_task_view")
-    data = {**history.static, **history.series}
-    for keys, draw in ((_RGB_KEYS, _rgb_swatches), (_BOUNDARY_KEYS, _decision_boundary),
-                       (_DIGIT_KEYS, _digit), (_TABLE_CLASS_KEYS, _table_classes),
-                       (_TABLE_VALUE_KEYS, _table_values)):
-        if all(k in data for k in keys):
-            view = _View(objects.new_collection("nnviz · task", parent), record_frames, placement)
-            view.class_names = np.asarray(data["task/class_names"]) if "task/class_names" in data else None
-            draw(view, *(np.asarray(data[k]) for k in keys))
-            return view.bounds()
-    return None
+    view = picture.plan(history, record_frames, placement)
+    if view is None:
+        return None
+    collection = objects.new_collection("nnviz · task", parent)
+    for item in view.items:
+        if isinstance(item, picture.Text):
+            _write_text(item, collection)
+        elif isinstance(item, picture.Patches):
+            _write_patches(item, collection, view.frames)
+        else:
+            _write_bars(item, collection, view.frames)
+    return view.bounds
 
 
-class _View:
-    """A task view being drawn: its collection, frames, rectangle and the box drawn so far."""
-
-    def __init__(self, collection: bpy.types.Collection, frames: np.ndarray, rect: Rect) -> None:
-        self.collection, self.frames, self.rect = collection, frames, rect
-        self.size = rect.text_size
-        self.class_names: np.ndarray | None = None
-        self.low, self.high = np.full(3, np.inf), np.full(3, -np.inf)
-
-    def grow(self, low: np.ndarray, high: np.ndarray) -> None:
-        self.low, self.high = np.minimum(self.low, low), np.maximum(self.high, high)
-
-    def bounds(self) -> Bounds:
-        return tuple(self.low.tolist()), tuple(self.high.tolist())  # type: ignore[return-value]
-
-    def squares(self, names: list[str], centres: np.ndarray, size: tuple[float, float], rgba: np.ndarray,
-                keyed_rgba: np.ndarray | None = None, y: float = 0.0) -> list[bpy.types.Object]:
-        """Flat rectangles of ``size`` (width, height); with ``keyed_rgba`` (records, N, 4) their colour
-        is keyed at the view's frames."""
-        return self.blobs(names, objects.square_mesh(), centres, (size[0], 1.0, size[1]), size, rgba, keyed_rgba, y)
-
-    def blobs(self, names: list[str], mesh: bpy.types.Mesh, centres: np.ndarray,
-              scale: tuple[float, float, float], extent: tuple[float, float], rgba: np.ndarray,
-              keyed_rgba: np.ndarray | None = None, y: float = 0.0) -> list[bpy.types.Object]:
-        centres = np.column_stack([centres[:, 0], np.full(len(centres), y), centres[:, 1]])
-        keyed = keyed_rgba is not None
-        made, actions = objects.new_objects(names, mesh, self.collection, centres, rgba, keyed=keyed)
-        for i, obj in enumerate(made):
-            obj.scale = scale
-            if keyed:
-                objects.key(obj, actions[i], self.frames, {("color", c): keyed_rgba[:, i, c] for c in range(3)})
-        half = np.array([extent[0] / 2, 0.0, extent[1] / 2])
-        self.grow(centres.min(axis=0) - half, centres.max(axis=0) + half)
-        return made
-
-    def label(self, text: str, x: float, z: float, align: str = "LEFT", scale: float = 1.0,
-              srgb: tuple[float, float, float] | None = None) -> bpy.types.Object:
-        """Text with its baseline's ``align`` point at (x, z)."""
-        size = scale * self.size
-        obj = objects.add_label(Label(text, (x, 0.0, z), size, align), f"task · {text}", self.collection)
-        if srgb is not None:
-            obj.color = linear_rgba(np.array(srgb))
-        # Text extent from the font's average advance (Blender reports none before evaluation).
-        width = text_width(text, size)
-        left = {"LEFT": x, "CENTER": x - width / 2, "RIGHT": x - width}[align]
-        self.grow(np.array([left, 0.0, z - 0.25 * size]), np.array([left + width, 0.0, z + size]))
-        return obj
+def _write_text(text: picture.Text, collection: bpy.types.Collection) -> None:
+    obj = objects.add_label(text.label, text.name, collection)
+    if text.srgb is not None:
+        obj.color = linear_rgba(np.array(text.srgb))
 
 
-def _rgb_swatches(view: _View, inputs: np.ndarray, targets: np.ndarray, outputs: np.ndarray) -> None:
-    """A table, one row per probe colour: input, target, the network's answer (keyed)."""
-    probes = len(inputs)
-    if inputs.shape != (probes, 3) or targets.shape != (probes, 3) or outputs.shape[1:] != (probes, 3):
-        raise ValueError(f"add_task_view: rgb/inputs {inputs.shape}, rgb/targets {targets.shape} and "
-                         f"rgb/outputs {outputs.shape} must be (P, 3), (P, 3) and (records, P, 3)")
-    rect, size = view.rect, view.size
-    header = rect.top - 2.6 * size  # a title line and a column-header line
-    cell = min((header - 0.4 * size - rect.bottom) / probes, rect.width / 3)
-    # Columns at least as wide as their header ("network"), so the headers never run together.
-    pitch = min(max(cell, text_width("network", 0.8 * size) + 0.6 * size), rect.width / 3)
-    swatch = (pitch - 0.14 * cell, 0.86 * cell)
-    columns = rect.left + (np.arange(3) + 0.5) * pitch
-    rows = header - 0.4 * size - (np.arange(probes) + 0.5) * cell
-    view.label("colour probes", rect.left, rect.top - size)
-    for x, title in zip(columns, ("input", "target", "network"), strict=True):
-        view.label(title, float(x), header + 0.2 * size, "CENTER", scale=0.8)
-    for column, (kind, colours) in enumerate((("input", inputs), ("target", targets))):
-        names = [f"rgb · {kind}[{i}]" for i in range(probes)]
-        centres = np.column_stack([np.full(probes, columns[column]), rows])
-        view.squares(names, centres, swatch, linear_rgba(colours))
-    keyed = linear_rgba(outputs) if len(outputs) > 1 else None
-    centres = np.column_stack([np.full(probes, columns[2]), rows])
-    view.squares([f"rgb · network[{i}]" for i in range(probes)], centres, swatch,
-                 linear_rgba(outputs[0]), keyed)
-
-
-def _decision_boundary(view: _View, xy: np.ndarray, labels: np.ndarray, extent: np.ndarray,
-                       probability: np.ndarray) -> None:
-    """Class-probability tiles (keyed) under the data points (static), in the data's own aspect:
-    P(class 1) for two classes, each class's probability mixing its colour for more."""
-    grid = probability.shape[1]
-    if probability.ndim not in (3, 4) or probability.shape[2] != grid or extent.shape != (4,):
-        raise ValueError(f"add_task_view: boundary/probability {probability.shape} must be (records, G, G) "
-                         f"or (records, G, G, classes) and boundary/extent {extent.shape} must be (4,)")
-    if xy.ndim != 2 or xy.shape[1] != 2 or labels.shape != (len(xy),):
-        raise ValueError(f"add_task_view: points/xy {xy.shape} and points/labels {labels.shape} must be "
-                         f"(N, 2) and (N,)")
-    classes = probability.shape[3] if probability.ndim == 4 else 2
-    if labels.size and not np.isin(labels, np.arange(classes)).all():
-        allowed = "0 or 1" if classes == 2 else f"0 … {classes - 1}"
-        raise ValueError(f"add_task_view: points/labels must be {allowed}, got {np.unique(labels).tolist()}")
-    palette = class_colors_srgb(classes)
-    rect, size = view.rect, view.size
-    xmin, xmax, ymin, ymax = (float(v) for v in extent)
-    side = min(rect.width, rect.height - 3.0 * size)  # a title line above, the class key below
-    tile = side / grid
-    top = rect.top - 1.6 * size
-    view.label("decision boundary", rect.left, rect.top - size)
-
-    # Sample j sits at the centre of tile j; data coordinates map with the same affine transform.
-    def to_plane(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return np.column_stack([rect.left + tile * (0.5 + (grid - 1) * (x - xmin) / (xmax - xmin)),
-                                top - side + tile * (0.5 + (grid - 1) * (y - ymin) / (ymax - ymin))])
-
-    rows, cols = np.divmod(np.arange(grid * grid), grid)
-    centres = to_plane(xmin + cols * (xmax - xmin) / (grid - 1), ymin + rows * (ymax - ymin) / (grid - 1))
-    if classes == 2:
-        colors = tile_colors(probability.reshape(len(probability), -1))
-    else:
-        colors = linear_rgba(TILE_BRIGHTNESS * class_mix_srgb(probability.reshape(len(probability), grid * grid, -1)))
-    names = [f"boundary · tile[{r},{c}]" for r, c in zip(rows.tolist(), cols.tolist(), strict=True)]
-    view.squares(names, centres, (tile, tile), colors[0], colors if len(colors) > 1 else None)
-
-    points = to_plane(xy[:, 0].astype(np.float64), xy[:, 1].astype(np.float64))
-    radius = max(0.4 * tile, 0.06 * size)
-    sphere = objects.sphere_mesh()
-    names = [f"data · point[{i}]" for i in range(len(points))]
-    made = view.blobs(names, sphere, points, (radius / NEURON_RADIUS,) * 3, (2 * radius,) * 2,
-                      linear_rgba(palette[labels.astype(np.int64)]), y=-0.5)
-    for point, label in zip(made, labels.tolist(), strict=True):
-        point["nnviz_label"] = int(label)
-    # A light ring around each point (a larger disc just behind it) keeps it visible on its own class.
-    ring = 1.35 * radius
-    view.blobs([f"data · outline[{i}]" for i in range(len(points))], sphere, points,
-               (ring / NEURON_RADIUS,) * 3, (2 * ring,) * 2,
-               np.tile(linear_rgba(np.array(POINT_OUTLINE_SRGB)), (len(points), 1)), y=-0.2)
-
-    _class_key(view, palette, rect.left, top - side - 1.1 * size)
-
-
-def _class_key(view: _View, palette: np.ndarray, left: float, z: float) -> None:
-    """Each class's name in its colour, in a row from ``left``."""
-    x = left
-    for index, colour in enumerate(palette):
-        text = class_name(view.class_names, index)
-        view.label(text, x, z, scale=0.9, srgb=tuple(colour))
-        x += text_width(text, 0.9 * view.size) + 1.2 * view.size
-
-
-def _digit(view: _View, image: np.ndarray, label: np.ndarray, probabilities: np.ndarray) -> None:
-    """The probe digit (static 8 × 8 grey levels) and ten probability bars with keyed height."""
-    if image.shape != (8, 8) or probabilities.ndim != 2 or probabilities.shape[1] != 10:
-        raise ValueError(f"add_task_view: digits/image {image.shape} and digits/probabilities "
-                         f"{probabilities.shape} must be (8, 8) and (records, 10)")
-    rect, size = view.rect, view.size
-    true_class = int(label)
-    side = min(0.42 * rect.width, rect.height - 3.2 * size)
-    top = rect.top - 1.6 * size
-    view.label(f"probe digit · label {true_class}", rect.left, rect.top - size)
-    pixel = side / 8
-    rows, cols = np.divmod(np.arange(64), 8)
-    centres = np.column_stack([rect.left + (cols + 0.5) * pixel, top - (rows + 0.5) * pixel])
-    view.squares([f"digit · pixel[{r},{c}]" for r, c in zip(rows.tolist(), cols.tolist(), strict=True)],
-                 centres, (pixel, pixel), digit_pixel_colors(image.ravel()))
-
-    bars_left = rect.left + side + 1.5 * size
-    pitch = (rect.right - bars_left) / 10
-    width = 0.7 * pitch
-    xs = bars_left + (np.arange(10) + 0.5) * pitch
-    bottom = top - side
-    # The bars stop a caption line below the image's top: their caption gets a row of its own under
-    # the title, which in a narrow view is wider than the image and would run into it.
-    height = max(side - BAR_CAPTION_ROW * size, 0.5 * side)
-    tracks = np.column_stack([xs, np.full(10, bottom + height / 2)])
-    view.squares([f"digit · track[{d}]" for d in range(10)], tracks, (width, height),
-                 np.tile(linear_rgba(np.array(TRACK_SRGB)), (10, 1)), y=0.05)
-    # A bar's mesh is its full height with the origin at its foot, so its z scale *is* the probability.
-    bar = _bar_mesh(width, height)
-    colours = np.tile(np.array(BAR_SRGB), (10, 1))
-    colours[true_class] = TRUE_CLASS_BAR_SRGB
-    made, actions = objects.new_objects([f"digit · probability[{d}]" for d in range(10)], bar, view.collection,
-                                np.column_stack([xs, np.full(10, -0.05), np.full(10, bottom)]),
-                                linear_rgba(colours), keyed=len(probabilities) > 1)
-    for d, obj in enumerate(made):
-        obj.scale = (1.0, 1.0, float(probabilities[0, d]))
-        if actions:
-            objects.key(obj, actions[d], view.frames, {("scale", 2): probabilities[:, d]})
-    digit_scale = min(1.0, 0.8 * pitch / (CHAR_WIDTH * size))  # narrow bars: smaller digits, not touching
-    for d, x in enumerate(xs.tolist()):
-        view.label(str(d), x, bottom - 1.1 * size, "CENTER", scale=digit_scale, srgb=colours[d])
-    # High enough that its "(g)" descenders stay clear of a full bar.
-    view.label("P(digit)", bars_left, bottom + height + 0.45 * size, scale=0.8)
-    view.grow(np.array([bars_left, -0.05, bottom]), np.array([rect.right, 0.05, top]))
-
-
-def _table_classes(view: _View, labels: np.ndarray, probabilities: np.ndarray) -> None:
-    """A column per probe sample, a row per class: the network's probability of each class as bars,
-    the sample's true class green."""
-    if probabilities.ndim != 3 or labels.shape != (probabilities.shape[1],):
-        raise ValueError(f"add_task_view: table/labels {labels.shape} and table/probabilities "
-                         f"{probabilities.shape} must be (P,) and (records, P, classes)")
-    samples, classes = probabilities.shape[1:]
-    colours = np.tile(np.array(BAR_SRGB), (classes, samples, 1))
-    colours[labels.astype(np.int64), np.arange(samples)] = TRUE_CLASS_BAR_SRGB
-    rows = [class_name(view.class_names, c) for c in range(classes)]
-    _bar_rows(view, f"P(class) for {samples} samples · green: true class", rows, _sample_names(samples),
-              probabilities.transpose(0, 2, 1), colours)
-
-
-def _table_values(view: _View, targets: np.ndarray, predictions: np.ndarray, value_range: np.ndarray) -> None:
-    """A column per probe sample: its true value over the network's, as bars on the targets' scale."""
-    if predictions.ndim != 2 or targets.shape != (predictions.shape[1],) or value_range.shape != (2,):
-        raise ValueError(f"add_task_view: table/targets {targets.shape}, table/predictions {predictions.shape} "
-                         f"and table/range {value_range.shape} must be (P,), (records, P) and (2,)")
-    low, high = (float(v) for v in value_range)
-    span = high - low if high > low else 1.0
-
-    def height(values: np.ndarray) -> np.ndarray:  # the lowest target still gets a sliver of a bar
-        return np.clip(0.05 + 0.95 * (values - low) / span, 0.0, 1.0)
-
-    heights = np.stack([np.broadcast_to(height(targets), predictions.shape), height(predictions)], axis=1)
-    colours = np.stack([np.tile(TRUE_CLASS_BAR_SRGB, (len(targets), 1)), np.tile(BAR_SRGB, (len(targets), 1))])
-    _bar_rows(view, f"{len(targets)} samples · true value and the network's", ["target", "network"],
-              _sample_names(len(targets)), heights, colours)
-
-
-def _sample_names(count: int) -> list[str]:
-    return [f"#{i + 1}" for i in range(count)]
-
-
-def _bar_rows(view: _View, title: str, rows: list[str], columns: list[str], heights: np.ndarray,
-              colours: np.ndarray) -> None:
-    """A grid of bars, one row per name in ``rows`` and one column per name in ``columns``, their
-    heights (records, rows, columns) in [0, 1] keyed, on dark tracks; ``colours`` (rows, columns, 3) sRGB."""
-    rect, size = view.rect, view.size
-    count, width = len(rows), len(columns)
-    view.label(title, rect.left, rect.top - size)
-    header_z = rect.top - 2.3 * size
-    names_width = max(text_width(name, 0.8 * size) for name in rows) + 0.6 * size
-    bars_left = rect.left + names_width
-    pitch_x = (rect.right - bars_left) / width
-    header_scale = min(0.8, 0.95 * pitch_x / max(text_width(name, size) for name in columns))
-    xs = bars_left + (np.arange(width) + 0.5) * pitch_x
-    for x, name in zip(xs.tolist(), columns, strict=True):
-        view.label(name, x, header_z, "CENTER", scale=header_scale)
-    top = header_z - 0.4 * size
-    pitch_z = (top - rect.bottom) / count
-    bar_width, bar_height = 0.7 * pitch_x, 0.8 * pitch_z
-    bottoms = top - (np.arange(count) + 1) * pitch_z + 0.1 * pitch_z
-    for name, bottom in zip(rows, bottoms.tolist(), strict=True):
-        view.label(name, rect.left, bottom + 0.3 * pitch_z, scale=0.8)
-    grid_x, grid_z = np.meshgrid(xs, bottoms)
-    names = [f"table · bar[{r},{c}]" for r in range(count) for c in range(width)]
-    view.squares([f"table · track[{r},{c}]" for r in range(count) for c in range(width)],
-                 np.column_stack([grid_x.ravel(), grid_z.ravel() + bar_height / 2]), (bar_width, bar_height),
-                 np.tile(linear_rgba(np.array(TRACK_SRGB)), (count * width, 1)), y=0.05)
-    # As for the digit's bars: the mesh is a full-height bar with its origin at its foot, scaled in z.
-    values = heights.reshape(len(heights), -1)
-    made, actions = objects.new_objects(names, _bar_mesh(bar_width, bar_height), view.collection,
-                                        np.column_stack([grid_x.ravel(), np.full(values.shape[1], -0.05),
-                                                         grid_z.ravel()]),
-                                        linear_rgba(colours.reshape(-1, 3)), keyed=len(values) > 1)
+def _write_patches(patches: picture.Patches, collection: bpy.types.Collection, frames: np.ndarray) -> None:
+    mesh = objects.square_mesh() if patches.mesh == "square" else objects.sphere_mesh()
+    keyed = patches.keyed_rgba is not None
+    made, actions = objects.new_objects(patches.names, mesh, collection, patches.positions, patches.rgba,
+                                        keyed=keyed)
     for i, obj in enumerate(made):
-        obj.scale = (1.0, 1.0, float(values[0, i]))
+        obj.scale = patches.scale
+        if keyed:
+            objects.key(obj, actions[i], frames, {("color", c): patches.keyed_rgba[:, i, c] for c in range(3)})
+    if patches.labels is not None:
+        for obj, label in zip(made, patches.labels.tolist(), strict=True):
+            obj["nnviz_label"] = int(label)
+
+
+def _write_bars(bars: picture.Bars, collection: bpy.types.Collection, frames: np.ndarray) -> None:
+    """A bar's mesh is its full height with the origin at its foot, so its z scale *is* the value."""
+    made, actions = objects.new_objects(bars.names, _bar_mesh(bars.width, bars.height), collection,
+                                        bars.positions, bars.rgba, keyed=len(bars.heights) > 1)
+    for i, obj in enumerate(made):
+        obj.scale = (1.0, 1.0, float(bars.heights[0, i]))
         if actions:
-            objects.key(obj, actions[i], view.frames, {("scale", 2): values[:, i]})
-    view.grow(np.array([bars_left, -0.05, float(bottoms.min())]), np.array([rect.right, 0.05, rect.top]))
+            objects.key(obj, actions[i], frames, {("scale", 2): bars.heights[:, i]})
 
 
 def _bar_mesh(width: float, height: float) -> bpy.types.Mesh:
