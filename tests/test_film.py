@@ -338,6 +338,50 @@ def test_instanced_cubes_pause_during_a_pass() -> None:
     assert not np.allclose(_instance_colors(obj, plan.record_frames[r + 1]), held, atol=1e-4)
 
 
+def test_a_pass_lights_the_instanced_neuron_columns_in_turn_with_that_records_activations() -> None:
+    from test_instanced import RAMP_TOLERANCE
+
+    from nnviz_addon import colormap
+    from nnviz_addon.scene import film, instanced, neurons
+
+    build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2, cubes="instanced")
+    history = api.train("xor", steps=STEPS)
+    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
+                                                     forward_pass_every=1))
+    columns = film.neuron_columns(history)
+    drawn = instanced.tensor_objects(bpy.data.collections["nnviz"])
+    keys = ["probe/input"] + [f"activation/{c.split()[1]}" for c in columns[1:]]
+    assert columns[0] == "input" and set(keys) <= set(drawn)
+    i = 1
+    r = int(plan.passes[i])  # a pass in the middle of the run
+    for k, (column, key) in enumerate(zip(columns, keys, strict=True)):
+        if column == "input":
+            values = np.asarray(history.static["probe/input"], dtype=np.float64)[None]
+            scale = neurons.activation_scale(values, None)
+        else:
+            series = np.asarray(history.series[key], dtype=np.float64)
+            spec = next(s for s in history.structure if f"layer {s.name}" == column)
+            values, scale = series[r:r + 1], neurons.activation_scale(series, spec.activation)
+        lit = colormap.colors(values, scale)[0, :, :3]
+        unlit = _column_colors(drawn[key], plan.lit[i, k] - 1)
+        assert np.allclose(unlit, film.DARK, atol=1e-6), column
+        np.testing.assert_allclose(_column_colors(drawn[key], plan.lit[i, k]), lit, atol=RAMP_TOLERANCE,
+                                   err_msg=column)
+        assert np.abs(lit - np.array(film.DARK)).max() > 10 * RAMP_TOLERANCE  # lighting it shows
+    # After the pass the run goes on: the columns show the next record's activations again.
+    after = colormap.colors(series[r + 1:r + 2], scale)[0, :, :3]
+    np.testing.assert_allclose(_column_colors(drawn[keys[-1]], plan.record_frames[r + 1]), after,
+                               atol=RAMP_TOLERANCE)
+
+
+def _column_colors(obj, frame) -> np.ndarray:
+    """The (neurons, 3) colours of an instanced neuron column's evaluated squares at ``frame``."""
+    from test_instanced import evaluated_cubes
+
+    bpy.context.scene.frame_set(int(frame))
+    return evaluated_cubes(obj)[0][:, :3]
+
+
 def _instance_colors(obj, frame) -> np.ndarray:
     """The colours and vertex positions (the blocks' depths) of ``obj``'s evaluated Geometry Nodes
     cubes at ``frame``."""

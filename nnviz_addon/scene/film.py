@@ -46,7 +46,7 @@ DEPTH_CHANNEL = ("scale", 1)
 HUD_SIDES = {"overlay": "left", "legend": "right"}
 PASS_GLIDE_FRAMES = 10  # the camera's glide onto the whole network before a forward pass, and back after
 SHADOW_CASTERS = ("nnviz_param", "nnviz_tensor")  # tags of the weight blocks (objects, instanced)
-DARK = (0.006, 0.006, 0.007)  # linear; an unlit neuron, just off the background
+DARK = instanced.DARK  # linear; an unlit neuron, just off the background (the instanced tree's too)
 
 
 def neuron_columns(history: History) -> list[str]:
@@ -179,12 +179,12 @@ def _key_forward_passes(root: bpy.types.Collection, history: History, plan: film
     record's colour (:attr:`.film_plan.Timeline.lit`), holding until the records take over."""
     columns = neuron_columns(history)
     channels = [("color", c) for c in range(3)]
+    for key, obj in instanced.tensor_objects(root).items():
+        column = _column_of(key)
+        if column in columns:
+            _key_dark(obj, plan.starts, plan.lit[:, columns.index(column)])
     for sphere in root.all_objects:
-        # Only the objects writer's spheres carry ``nnviz_neuron``. The instanced writer's neuron
-        # columns (one Geometry Nodes object each) are not lit: their colours come from the records
-        # in the node tree, with no channel to key dark and lit, so in a pass they hold the paused
-        # record's colours (the README's "Not there yet" under the film).
-        column = sphere.get("nnviz_neuron")
+        column = sphere.get("nnviz_neuron")  # the objects writer's spheres
         if column not in columns:
             continue
         lit_at = plan.lit[:, columns.index(column)].tolist()
@@ -203,6 +203,29 @@ def _key_forward_passes(root: bpy.types.Collection, history: History, plan: film
                 curve.keyframe_points.insert(start, DARK[channel[1]], options={"FAST"}).interpolation = "CONSTANT"
                 curve.keyframe_points.insert(frame, value, options={"FAST"}).interpolation = "CONSTANT"
         sphere.update_tag()
+
+
+def _column_of(key: str) -> str | None:
+    """The :func:`neuron_columns` name of the instanced neuron column drawing History ``key``."""
+    if key == "probe/input":
+        return "input"
+    return f"layer {key.removeprefix('activation/')}" if key.startswith("activation/") else None
+
+
+def _key_dark(obj: bpy.types.Object, starts: np.ndarray, lit_at: np.ndarray) -> None:
+    """An instanced neuron column's tree input Dark keyed CONSTANT: 1 (every neuron DARK) from each
+    pass's start, 0 (the record's colours, paused by :func:`_hold_instanced`) from its lit frame."""
+    modifier = next(m for m in obj.modifiers if m.type == "NODES")
+    channels = [(f'modifiers["{modifier.name}"]["{_input_key(modifier, "Dark")}"]', 0)]
+    # lit before the first pass too (a CONSTANT curve holds its first key's value before it)
+    frames = np.concatenate([[starts[0] - 1], np.ravel(np.column_stack([starts, lit_at]))])
+    values = np.concatenate([[0.0], np.tile([1.0, 0.0], len(starts))])[None]
+    if keyframes.fcurves_of(obj):  # the pauses' Frame Start keys (forward_pass = "every")
+        keyframes.add_curves(obj, channels, frames, values, interpolation="CONSTANT")
+    else:
+        action = keyframes.new_actions([f"nnviz · {obj.name} · forward pass"])[0]
+        keyframes.write_curves(obj, action, channels, frames, values, interpolation="CONSTANT")
+    obj.update_tag()
 
 
 def pass_inputs(history: History, record: int) -> dict[str, np.ndarray]:

@@ -53,7 +53,9 @@ INPUTS = (
     ("Frame Start", "NodeSocketFloat", 1.0),
     ("Frames Per Record", "NodeSocketFloat", 1.0),
     ("Eased", "NodeSocketBool", False),  # motion = "smooth": sine ease in and out, as the SMOOTH keys
+    ("Dark", "NodeSocketFloat", 0.0),  # 1: the film's unlit neuron colour (DARK) in a forward pass
 )
+DARK = (0.006, 0.006, 0.007)  # linear; the film's unlit neuron, just off the background
 # The film's blocks tree takes these too: the depth is film_plan.relief of |v_r| (or |m_r| with
 # Depth From Magnitude) × Depth Factor (1 / the scale the objects writer's depths use).
 BLOCK_INPUTS = (
@@ -282,8 +284,9 @@ class _TreeBuilder:
         data = self.inputs["Geometry"]
 
         first, second, fraction = self.records_for_frame()
-        color = self.mix(fraction, self.color_of(self.named("v_", first)),
-                         self.color_of(self.named("v_", second)), "RGBA")
+        recorded = self.mix(fraction, self.color_of(self.named("v_", first)),
+                            self.color_of(self.named("v_", second)), "RGBA")
+        color = self.mix(self.inputs["Dark"], recorded, (*DARK, 1.0), "RGBA")  # Dark 0 (default): as recorded
         size = self.mix(fraction, self.size_of(self.named("m_", first)),
                         self.size_of(self.named("m_", second)), "FLOAT")
 
@@ -414,10 +417,14 @@ class _TreeBuilder:
         return self.math("ADD", grown, self.inputs["Smallest Size"])
 
     def mix(self, fraction, a, b, data_type: str):
+        """``a`` to ``b`` by ``fraction``; ``b`` a socket or a constant."""
         node = self.node("ShaderNodeMix", data_type=data_type, clamp_factor=True)
         self.link(fraction, node, "Factor")
         self.link(a, node, "A")
-        self.link(b, node, "B")
+        if isinstance(b, tuple):
+            _socket(node.inputs, "B").default_value = b
+        else:
+            self.link(b, node, "B")
         return _socket(node.outputs, "Result")
 
     def store(self, geometry, name: str, value, domain: str):
