@@ -374,6 +374,45 @@ def test_a_pass_lights_the_instanced_neuron_columns_in_turn_with_that_records_ac
                                atol=RAMP_TOLERANCE)
 
 
+def test_instanced_weight_blocks_flash_by_their_share_of_the_signal_in_a_pass() -> None:
+    from test_instanced import evaluated_blocks
+
+    from nnviz_addon.scene import film, instanced
+
+    build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2, cubes="instanced")
+    history = api.train("xor", steps=STEPS)
+    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
+                                                     forward_pass_every=1))
+    weights = instanced.tensor_objects(bpy.data.collections["nnviz"])["2.weight"]
+
+    def depths(frame):
+        bpy.context.scene.frame_set(int(frame))
+        low, high, _ = evaluated_blocks(weights)
+        return high - low
+
+    i = 1
+    r = int(plan.passes[i])
+    lit = plan.lit[i, film.neuron_columns(history).index("layer 2")]
+    normal = depths(lit - 1)
+    x = np.asarray(history.series["activation/0"], dtype=np.float64)[r]
+    w = np.asarray(history.params["2.weight"], dtype=np.float64)[r]
+    carried = np.abs(w * x[None, :]).ravel()  # the tensor's faces are its elements in order
+    share = carried / carried.max()
+    np.testing.assert_allclose(depths(lit), normal * (1 + film_plan.FLASH_GAIN * share), rtol=1e-4)
+    half = depths(lit + film_plan.FLASH_FRAMES // 2)  # fading back, linearly
+    np.testing.assert_allclose(half, normal * (1 + film_plan.FLASH_GAIN * share / 2), rtol=1e-4)
+    np.testing.assert_allclose(depths(lit + film_plan.FLASH_FRAMES), normal, rtol=1e-5)
+    assert share.max() == 1.0 and share.min() < 0.9  # the flash differs between weights
+    # the next pass flashes with its own record's shares
+    j = i + 1
+    x = np.asarray(history.series["activation/0"], dtype=np.float64)[int(plan.passes[j])]
+    w = np.asarray(history.params["2.weight"], dtype=np.float64)[int(plan.passes[j])]
+    carried = np.abs(w * x[None, :]).ravel()
+    lit = plan.lit[j, film.neuron_columns(history).index("layer 2")]
+    np.testing.assert_allclose(depths(lit), depths(lit - 1) * (1 + film_plan.FLASH_GAIN * carried / carried.max()),
+                               rtol=1e-4)
+
+
 def _column_colors(obj, frame) -> np.ndarray:
     """The (neurons, 3) colours of an instanced neuron column's evaluated squares at ``frame``."""
     from test_instanced import evaluated_cubes

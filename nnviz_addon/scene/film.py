@@ -215,17 +215,26 @@ def _column_of(key: str) -> str | None:
 def _key_dark(obj: bpy.types.Object, starts: np.ndarray, lit_at: np.ndarray) -> None:
     """An instanced neuron column's tree input Dark keyed CONSTANT: 1 (every neuron DARK) from each
     pass's start, 0 (the record's colours, paused by :func:`_hold_instanced`) from its lit frame."""
-    modifier = next(m for m in obj.modifiers if m.type == "NODES")
-    channels = [(f'modifiers["{modifier.name}"]["{_input_key(modifier, "Dark")}"]', 0)]
     # lit before the first pass too (a CONSTANT curve holds its first key's value before it)
     frames = np.concatenate([[starts[0] - 1], np.ravel(np.column_stack([starts, lit_at]))])
-    values = np.concatenate([[0.0], np.tile([1.0, 0.0], len(starts))])[None]
-    if keyframes.fcurves_of(obj):  # the pauses' Frame Start keys (forward_pass = "every")
-        keyframes.add_curves(obj, channels, frames, values, interpolation="CONSTANT")
+    values = np.concatenate([[0.0], np.tile([1.0, 0.0], len(starts))])
+    _key_input(obj, "Dark", frames, values, "CONSTANT")
+
+
+def _key_input(obj: bpy.types.Object, name: str, frames: np.ndarray, values: np.ndarray,
+               interpolation: str) -> bpy.types.FCurve:
+    """Key the Geometry Nodes modifier's input ``name`` of ``obj`` beside its other nnviz keys
+    (the pauses' Frame Start keys, when the run pauses); returns the new curve."""
+    modifier = next(m for m in obj.modifiers if m.type == "NODES")
+    path = f'modifiers["{modifier.name}"]["{_input_key(modifier, name)}"]'
+    if keyframes.fcurves_of(obj):
+        keyframes.add_curves(obj, [(path, 0)], frames, np.asarray(values)[None], interpolation=interpolation)
     else:
         action = keyframes.new_actions([f"nnviz · {obj.name} · forward pass"])[0]
-        keyframes.write_curves(obj, action, channels, frames, values, interpolation="CONSTANT")
+        keyframes.write_curves(obj, action, [(path, 0)], frames, np.asarray(values)[None],
+                               interpolation=interpolation)
     obj.update_tag()
+    return next(c for c in keyframes.fcurves_of(obj) if c.data_path == path)
 
 
 def pass_inputs(history: History, record: int) -> dict[str, np.ndarray]:
@@ -252,15 +261,20 @@ def _flash_weights(root: bpy.types.Collection, history: History, plan: film_plan
     for obj in root.all_objects:
         if "nnviz_param" in obj and obj.animation_data is not None:
             cubes.setdefault(obj["nnviz_param"], []).append(obj)
+    drawn = instanced.tensor_objects(root)
+    flashes: dict[str, list[tuple[int, int]]] = {}  # instanced weight tensor → (pass, lit frame)
     for i, record in enumerate(plan.passes.tolist()):
         inputs = pass_inputs(history, record)
         for name, x in inputs.items():
             spec = specs[name]
-            if f"layer {name}" not in columns or spec.weight not in cubes:
+            if f"layer {name}" not in columns or (spec.weight not in cubes and spec.weight not in drawn):
                 continue
             lit = int(plan.lit[i, columns.index(f"layer {name}")])
             share = film_plan.contributions(np.asarray(history.params[spec.weight][record]), x)
-            for cube in cubes[spec.weight]:
+            if spec.weight in drawn:
+                instanced.write_flash(drawn[spec.weight], i, share)
+                flashes.setdefault(spec.weight, []).append((i, lit))
+            for cube in cubes.get(spec.weight, []):
                 curve = next((c for c in keyframes.fcurves_of(cube) if (c.data_path, c.array_index) == DEPTH_CHANNEL),
                              None)
                 if curve is None:
@@ -272,6 +286,19 @@ def _flash_weights(root: bpy.types.Collection, history: History, plan: film_plan
                 points.insert(lit, peak, options={"FAST"}).interpolation = "LINEAR"
                 points.insert(lit + film_plan.FLASH_FRAMES, normal, options={"FAST"}).interpolation = "LINEAR"
                 cube.update_tag()
+    for key, passes in flashes.items():
+        _key_flash(drawn[key], passes)
+
+
+def _key_flash(obj: bpy.types.Object, passes: Sequence[tuple[int, int]]) -> None:
+    """An instanced weight tensor's flashes, as the objects' depth keys: Flash Pass picks the pass's
+    shares (CONSTANT), Flash is 0 until the lit frame, 1 there, back to 0 ``FLASH_FRAMES`` later."""
+    numbers, lit = (np.array(column) for column in zip(*passes, strict=True))
+    _key_input(obj, "Flash Pass", lit - 1, numbers.astype(np.float64), "CONSTANT")
+    frames = np.ravel(np.column_stack([lit - 1, lit, lit + film_plan.FLASH_FRAMES]))
+    curve = _key_input(obj, "Flash", frames, np.tile([0.0, 1.0, 0.0], len(lit)), "LINEAR")
+    for point in list(curve.keyframe_points)[0::3]:  # no rise before the lit frame (at subframes)
+        point.interpolation = "CONSTANT"
 
 
 def _role_material(role: str) -> tuple[bpy.types.Material, bool]:

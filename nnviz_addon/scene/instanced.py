@@ -58,14 +58,22 @@ INPUTS = (
 DARK = (0.006, 0.006, 0.007)  # linear; the film's unlit neuron, just off the background
 # The film's blocks tree takes these too: the depth is film_plan.relief of |v_r| (or |m_r| with
 # Depth From Magnitude) × Depth Factor (1 / the scale the objects writer's depths use).
+# A forward pass's weight flash grows it by (1 + FLASH_GAIN × Flash × f_<Flash Pass>), the share of
+# the signal each weight carried in that pass (film_plan.flash_depths; 0 by default: no flash).
 BLOCK_INPUTS = (
     ("Depth Factor", "NodeSocketFloat", 0.0),
     ("Depth From Magnitude", "NodeSocketBool", False),
+    ("Flash Pass", "NodeSocketFloat", 0.0),
+    ("Flash", "NodeSocketFloat", 0.0),  # the flash's envelope: 1 at its peak, fading back to 0
 )
 
 
 def value_name(record: int) -> str:
     return f"v_{record}"
+
+
+def flash_name(forward_pass: int) -> str:
+    return f"f_{forward_pass}"
 
 
 def magnitude_name(record: int) -> str:
@@ -150,6 +158,13 @@ def make_blocks(obj: bpy.types.Object, scale: float, from_magnitudes: bool) -> N
     sharp = obj.data.attributes.get("sharp_face") or obj.data.attributes.new("sharp_face", "BOOLEAN", "FACE")
     sharp.data.foreach_set("value", np.ones(len(obj.data.polygons), dtype=bool))
     _set_inputs(modifier, {**kept, "Depth Factor": _factor(scale, 1.0), "Depth From Magnitude": from_magnitudes})
+
+
+def write_flash(obj: bpy.types.Object, forward_pass: int, shares: np.ndarray) -> None:
+    """Store ``shares`` (film_plan.contributions, the tensor's shape) as the face attribute the blocks
+    tree reads while forward pass ``forward_pass``'s flash runs (its Flash Pass input)."""
+    chosen = np.asarray(obj[INDICES_PROPERTY], dtype=np.intp) if INDICES_PROPERTY in obj else slice(None)
+    _write(obj.data, flash_name(forward_pass), np.asarray(shares, dtype=np.float64).ravel()[chosen])
 
 
 def _resize_squares(mesh: bpy.types.Mesh, sizes: np.ndarray) -> None:
@@ -299,7 +314,7 @@ class _TreeBuilder:
         self.link(shown, moved, "Geometry")
         self.link(self.scaled_about_centre(size), moved, "Position")
         if blocks:
-            depth = self.mix(fraction, self.depth_of(first), self.depth_of(second), "FLOAT")
+            depth = self.flashed(self.mix(fraction, self.depth_of(first), self.depth_of(second), "FLOAT"))
             self.link(self.extruded(moved.outputs[0], depth), group_out, "Geometry")
         else:
             self.link(moved.outputs[0], group_out, "Geometry")
@@ -333,6 +348,13 @@ class _TreeBuilder:
         grown = self.math("MULTIPLY_ADD", share, film_plan.RELIEF_GAIN)
         grown.node.inputs[2].default_value = film_plan.RELIEF_FLOOR
         return grown
+
+    def flashed(self, depth):
+        """``depth`` × (1 + FLASH_GAIN × Flash × f_<Flash Pass>), as film_plan.flash_depths."""
+        share = self.math("MULTIPLY", self.named("f_", self.inputs["Flash Pass"]), self.inputs["Flash"])
+        grown = self.math("MULTIPLY_ADD", share, film_plan.FLASH_GAIN)
+        grown.node.inputs[2].default_value = 1.0
+        return self.math("MULTIPLY", depth, grown)
 
     def scaled_about_centre(self, size):
         """Each vertex moved towards its square's centre to ``size`` of the distance. Set Position
