@@ -144,13 +144,22 @@ def _hold_during_passes(root: bpy.types.Collection, plan: film_plan.Timeline) ->
     for target in _animated(root):
         for curve in keyframes.fcurves_of(target):
             held = [curve.evaluate(float(plan.record_frames[r])) for r in plan.hold_records]
-            kinds = {int(k.co[0]): k.interpolation for k in curve.keyframe_points}
-            for r, frame, value in zip(plan.hold_records.tolist(), plan.holds.tolist(), held, strict=True):
-                key = curve.keyframe_points.insert(frame, value, options={"FAST"})
-                key.interpolation = kinds.get(int(plan.record_frames[r]), "LINEAR")
+            kinds = _interpolations_at(curve.keyframe_points, plan.record_frames[plan.hold_records])
+            for frame, value, kind in zip(plan.holds.tolist(), held, kinds, strict=True):
+                curve.keyframe_points.insert(frame, value, options={"FAST"}).interpolation = kind
         target.update_tag()
     for obj in instanced.tensor_objects(root).values():
         _hold_instanced(obj, plan)
+
+
+def _interpolations_at(points: bpy.types.FCurveKeyframePoints, frames: np.ndarray) -> list[str]:
+    """The interpolation of the (last) key at each whole frame of ``frames``, LINEAR where there is
+    none. The key frames are read in one call: reading every key through Python took 40% of a long
+    film's build."""
+    co = np.empty(2 * len(points), dtype=np.float32)
+    points.foreach_get("co", co)
+    at = {frame: index for index, frame in enumerate(co[0::2].astype(np.int64).tolist())}
+    return [points[at[frame]].interpolation if frame in at else "LINEAR" for frame in np.asarray(frames).tolist()]
 
 
 def _hold_instanced(obj: bpy.types.Object, plan: film_plan.Timeline) -> None:
