@@ -111,9 +111,9 @@ def _key_depths(root: bpy.types.Collection, history: History, options: SceneOpti
     for block in layout.blocks:
         if block.key in drawn:  # the tree keys nothing: it reads the same records and scale
             instanced.make_blocks(drawn[block.key], shown_scales[block.key], scales.sized)
-            records = np.asarray(shown[block.key], dtype=np.float64)
-            depths = film_plan.relief(records, shown_scales[block.key])
-            deepest = max(deepest, float(depths.max(initial=0.0)) * CUBE_SIZE)
+            # relief grows with |x|: the deepest block is the largest |x|'s, without a copy of every record
+            largest = float(np.max(np.abs(shown[block.key]), initial=0.0))
+            deepest = max(deepest, float(film_plan.relief(largest, shown_scales[block.key])) * CUBE_SIZE)
         cubes = by_key.get(block.key, [])
         if not cubes:
             continue
