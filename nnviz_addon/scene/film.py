@@ -165,22 +165,12 @@ def _interpolations_at(points: bpy.types.FCurveKeyframePoints, frames: np.ndarra
 def _hold_instanced(obj: bpy.types.Object, plan: film_plan.Timeline) -> None:
     """The Geometry Nodes cubes read record ``(frame - Frame Start) / Frames Per Record``: during a
     pause, Frame Start is keyed to follow the frame (CONSTANT keys at every paused frame)."""
-    modifier = next(m for m in obj.modifiers if m.type == "NODES")
-    step = float(modifier[_input_key(modifier, "Frames Per Record")])
+    step = float(instanced.input_value(obj, "Frames Per Record"))
     frames = np.concatenate([np.arange(plan.record_frames[r], hold + 1)
                              for r, hold in zip(plan.hold_records, plan.holds, strict=True)])
     records = np.concatenate([np.full(hold + 1 - plan.record_frames[r], r)
                               for r, hold in zip(plan.hold_records, plan.holds, strict=True)])
-    path = f'modifiers["{modifier.name}"]["{_input_key(modifier, "Frame Start")}"]'
-    action = keyframes.new_actions([f"nnviz · {obj.name} · pauses"])[0]
-    keyframes.write_curves(obj, action, [(path, 0)], frames, (frames - records * step)[None],
-                           interpolation="CONSTANT")
-
-
-def _input_key(modifier: bpy.types.Modifier, name: str) -> str:
-    """The modifier's property name of its node group's input ``name``."""
-    return next(item.identifier for item in modifier.node_group.interface.items_tree
-                if getattr(item, "in_out", None) == "INPUT" and item.name == name)
+    _key_input(obj, "Frame Start", frames, frames - records * step, "CONSTANT")
 
 
 def _key_forward_passes(root: bpy.types.Collection, history: History, plan: film_plan.Timeline) -> None:
@@ -234,8 +224,7 @@ def _key_input(obj: bpy.types.Object, name: str, frames: np.ndarray, values: np.
                interpolation: str) -> bpy.types.FCurve:
     """Key the Geometry Nodes modifier's input ``name`` of ``obj`` beside its other nnviz keys
     (the pauses' Frame Start keys, when the run pauses); returns the new curve."""
-    modifier = next(m for m in obj.modifiers if m.type == "NODES")
-    path = f'modifiers["{modifier.name}"]["{_input_key(modifier, name)}"]'
+    path = instanced.input_path(obj, name)
     if keyframes.fcurves_of(obj):
         keyframes.add_curves(obj, [(path, 0)], frames, np.asarray(values)[None], interpolation=interpolation)
     else:
@@ -442,11 +431,8 @@ def _set_stage(scene: bpy.types.Scene, root: bpy.types.Collection, everything: B
 
     shading = scene.display.shading
     shading.light = "STUDIO"
-    if instanced.tensor_objects(root):  # their colours are attributes; the others' carried into one
-        shading.color_type = stage.COLOR_TYPE[True]
+    if instanced.tensor_objects(root):  # Workbench shows attributes (stage.set_up): carry the floor's colour into one
         instanced.carry_object_colors([floor, backdrop])
-    else:
-        shading.color_type = "OBJECT"
     # Workbench's shadows are stencil volumes, and on a CPU (llvmpipe) every caster costs: with all
     # objects casting, a spiral frame took 5x the diagram's, the task view's points and the HUD
     # (whose volumes streak across the frame) most of it, then the neurons (a sphere has 46x a cube's

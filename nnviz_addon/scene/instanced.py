@@ -199,6 +199,18 @@ def _modifier_key(modifier: bpy.types.Modifier, name: str) -> str:
     raise KeyError(name)
 
 
+def input_path(obj: bpy.types.Object, name: str) -> str:
+    """The data path, from ``obj``, of its cubes modifier's input ``name`` (to key it)."""
+    modifier = obj.modifiers[MODIFIER_NAME]
+    return f'modifiers["{modifier.name}"]["{_modifier_key(modifier, name)}"]'
+
+
+def input_value(obj: bpy.types.Object, name: str) -> object:
+    """The value ``obj``'s cubes modifier gives its input ``name``."""
+    modifier = obj.modifiers[MODIFIER_NAME]
+    return modifier[_modifier_key(modifier, name)]
+
+
 def _set_inputs(modifier: bpy.types.Modifier, inputs: Mapping[str, object]) -> None:
     for name, value in inputs.items():
         modifier[_modifier_key(modifier, name)] = value
