@@ -88,22 +88,32 @@ def plan(history: History, frames: np.ndarray, placement: NeuronPlacement,
                        bounds=(tuple(low.tolist()), tuple(high.tolist())))  # type: ignore[arg-type]
 
 
+def column_keys(history: History) -> dict[str, str]:
+    """Name prefix → History key of every neuron column there is data for, input first: ``"input"``
+    → ``probe/input``, ``"layer <name>"`` → ``activation/<name>``."""
+    keys = {"input": "probe/input"} if "probe/input" in history.static and history.structure else {}
+    for spec in history.structure:
+        if f"activation/{spec.name}" in history.series:
+            keys[f"layer {spec.name}"] = f"activation/{spec.name}"
+    return keys
+
+
 def _columns(history: History, placement: NeuronPlacement
              ) -> list[tuple[str, str | None, np.ndarray, float]]:
     """(name prefix, layer (None for the input), values (records, neurons), colour scale) of every
-    column there is data for."""
+    column there is data for (:func:`column_keys`)."""
     columns = []
-    probe = history.static.get("probe/input")
-    if probe is not None and history.structure:
-        probe = np.asarray(probe, dtype=np.float64).ravel()
+    keys = column_keys(history)
+    if "input" in keys:
+        probe = np.asarray(history.static["probe/input"], dtype=np.float64).ravel()
         expected = history.structure[0].in_features
         if probe.shape != (expected,):
             raise ValueError(f"add_neurons: static 'probe/input' has shape {probe.shape}, but layer "
                              f"{history.structure[0].name!r} takes ({expected},)")
         columns.append(("input", None, probe[None, :], activation_scale(probe, None)))
     for spec in history.structure:
-        key = f"activation/{spec.name}"
-        if key not in history.series:
+        key = keys.get(f"layer {spec.name}")
+        if key is None:
             continue
         values = np.asarray(history.series[key], dtype=np.float64)
         if values.shape != (history.records, spec.out_features):

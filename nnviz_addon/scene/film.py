@@ -32,6 +32,7 @@ from mathutils import Matrix
 from .. import film_plan
 from ..history import History
 from ..layout import CUBE_SIZE, Bounds, Layout, text_width
+from ..picture import neurons as neuron_plan
 from ..picture.cubes import CubeScales
 from ..scene.options import SceneOptions
 from . import bloom, instanced, keyframes, objects, overlay, stage
@@ -51,9 +52,7 @@ DARK = instanced.DARK  # linear; an unlit neuron, just off the background (the i
 
 def neuron_columns(history: History) -> list[str]:
     """The ``nnviz_neuron`` names of the neuron columns :mod:`.neurons` draws, input first."""
-    columns = ["input"] if "probe/input" in history.static and history.structure else []
-    return columns + [f"layer {spec.name}" for spec in history.structure
-                      if f"activation/{spec.name}" in history.series]
+    return list(neuron_plan.column_keys(history))
 
 
 def timeline(history: History, options: SceneOptions) -> film_plan.Timeline:
@@ -178,10 +177,10 @@ def _key_forward_passes(root: bpy.types.Collection, history: History, plan: film
     record's colour (:attr:`.film_plan.Timeline.lit`), holding until the records take over."""
     columns = neuron_columns(history)
     channels = [("color", c) for c in range(3)]
-    for key, obj in instanced.tensor_objects(root).items():
-        column = _column_of(key)
-        if column in columns:
-            _key_dark(obj, plan.starts, plan.lit[:, columns.index(column)])
+    drawn = instanced.tensor_objects(root)
+    for k, key in enumerate(neuron_plan.column_keys(history).values()):
+        if key in drawn:  # the instanced writer's column
+            _key_dark(drawn[key], plan.starts, plan.lit[:, k])
     for sphere in root.all_objects:
         column = sphere.get("nnviz_neuron")  # the objects writer's spheres
         if column not in columns:
@@ -202,13 +201,6 @@ def _key_forward_passes(root: bpy.types.Collection, history: History, plan: film
                 curve.keyframe_points.insert(start, DARK[channel[1]], options={"FAST"}).interpolation = "CONSTANT"
                 curve.keyframe_points.insert(frame, value, options={"FAST"}).interpolation = "CONSTANT"
         sphere.update_tag()
-
-
-def _column_of(key: str) -> str | None:
-    """The :func:`neuron_columns` name of the instanced neuron column drawing History ``key``."""
-    if key == "probe/input":
-        return "input"
-    return f"layer {key.removeprefix('activation/')}" if key.startswith("activation/") else None
 
 
 def _key_dark(obj: bpy.types.Object, starts: np.ndarray, lit_at: np.ndarray) -> None:
