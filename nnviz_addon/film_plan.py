@@ -209,10 +209,11 @@ def with_passes(shots: Sequence[Shot], windows: Sequence[tuple[float, float]], n
 FORWARD_STEP_FRAMES = 12  # between two columns of neurons lighting up in the forward pass
 
 
-def forward_pass_frames(columns: int, start: int, step: int = FORWARD_STEP_FRAMES) -> np.ndarray:
+def forward_pass_frames(columns: int, start: int | np.ndarray, step: int = FORWARD_STEP_FRAMES) -> np.ndarray:
     """The frame each of ``columns`` neuron columns (input first) lights up at, in a forward pass
-    whose first frame (all dark) is ``start``; the pass takes ``(columns + 1) * step`` frames."""
-    return start + step * np.arange(1, columns + 1)
+    whose first frame (all dark) is ``start`` (passes starting at a column of ``start`` frames give
+    a row each); the pass takes ``(columns + 1) * step`` frames."""
+    return start + step * np.arange(1, columns + 1, dtype=np.int64)
 
 
 def pass_frames(columns: int, step: int = FORWARD_STEP_FRAMES) -> int:
@@ -240,10 +241,11 @@ class Timeline:
     """Where the records and the forward passes sit on the film's frames.
 
     ``record_frames[r]`` is record r's frame; pass i shows record ``passes[i]``: every neuron dark
-    at ``starts[i]``, column k lit at ``lit[i, k]``. The intro pass (record 0) comes before record
-    0; any other pass at record r starts the frame after it and pauses the run (records after r
-    come a pass later): every keyed value holds record r's until ``holds[j]`` (for the pass at
-    ``hold_records[j]``), then moves on to the next record as usual. ``frame_end`` is the last frame.
+    at ``starts[i]``, column k lit at ``lit[i, k]``; a pass takes ``pass_length`` frames. The intro
+    pass (record 0) comes before record 0; any other pass at record r starts the frame after it and
+    pauses the run (records after r come a pass later): every keyed value holds record r's until
+    ``holds[j]`` (for the pass at ``hold_records[j]``), then moves on to the next record as usual.
+    ``frame_end`` is the last frame.
     """
 
     record_frames: np.ndarray
@@ -253,6 +255,7 @@ class Timeline:
     hold_records: np.ndarray
     holds: np.ndarray
     frame_end: int
+    pass_length: int
 
 
 def timeline(records: int, frames_per_record: int, frame_start: int, columns: int, mode: str,
@@ -261,7 +264,6 @@ def timeline(records: int, frames_per_record: int, frame_start: int, columns: in
     with the forward passes of ``mode`` over ``columns`` neuron columns (none without columns)."""
     length = pass_frames(columns, step)
     shown = pass_records(records, mode, every) if length else []
-    shown = shown[:1] if records == 1 else shown  # one record: the intro is its only pass
     middle = np.array([r for r in shown if 0 < r < records - 1], dtype=np.int64)
     # Frames before each record: the intro before record 0, a paused pass after each middle record.
     gap = np.full(records, frames_per_record, dtype=np.int64)
@@ -270,10 +272,10 @@ def timeline(records: int, frames_per_record: int, frame_start: int, columns: in
     record_frames = frame_start + np.cumsum(gap)
     starts = np.array([frame_start if i == 0 else record_frames[r] + 1 for i, r in enumerate(shown)],
                       dtype=np.int64)
-    lit = starts[:, None] + step * np.arange(1, columns + 1, dtype=np.int64)[None, :]
+    lit = forward_pass_frames(columns, starts[:, None], step)
     holds = record_frames[middle + 1] - frames_per_record
     end = int(starts[-1]) + length if len(shown) > 1 else int(record_frames[-1])
-    return Timeline(record_frames, np.array(shown, dtype=np.int64), starts, lit, middle, holds, end)
+    return Timeline(record_frames, np.array(shown, dtype=np.int64), starts, lit, middle, holds, end, length)
 
 
 FLASH_GAIN = 1.5  # a weight carrying the largest |w·x| of its layer flashes to (1 + gain) × its depth

@@ -79,8 +79,7 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, 
                            boxes["everything"], options.camera_timing)
     if len(plan.passes):
         span = max(scene.frame_end - scene.frame_start, 1)
-        length = film_plan.pass_frames(len(neuron_columns(history)))
-        windows = [((s - scene.frame_start) / span, (s + length - scene.frame_start) / span)
+        windows = [((s - scene.frame_start) / span, (s + plan.pass_length - scene.frame_start) / span)
                    for s in plan.starts.tolist()]
         shots = film_plan.with_passes(shots, windows, boxes["network"], PASS_GLIDE_FRAMES / span)
         _hold_during_passes(root, plan)
