@@ -246,10 +246,13 @@ def _flash_weights(root: bpy.types.Collection, history: History, plan: film_plan
     image, so no single x_j goes with it."""
     columns = neuron_columns(history)
     specs = {spec.name: spec for spec in history.structure}
-    cubes: dict[str, list[bpy.types.Object]] = {}
+    cubes: dict[str, list[tuple[bpy.types.Object, bpy.types.FCurve]]] = {}  # key → (cube, its depth curve)
     for obj in root.all_objects:
         if "nnviz_param" in obj and obj.animation_data is not None:
-            cubes.setdefault(obj["nnviz_param"], []).append(obj)
+            curve = next((c for c in keyframes.fcurves_of(obj) if (c.data_path, c.array_index) == DEPTH_CHANNEL),
+                         None)
+            if curve is not None:
+                cubes.setdefault(obj["nnviz_param"], []).append((obj, curve))
     drawn = instanced.tensor_objects(root)
     flashes: dict[str, list[tuple[int, int]]] = {}  # instanced weight tensor → (pass, lit frame)
     for i, record in enumerate(plan.passes.tolist()):
@@ -263,11 +266,7 @@ def _flash_weights(root: bpy.types.Collection, history: History, plan: film_plan
             if spec.weight in drawn:
                 instanced.write_flash(drawn[spec.weight], i, share)
                 flashes.setdefault(spec.weight, []).append((i, lit))
-            for cube in cubes.get(spec.weight, []):
-                curve = next((c for c in keyframes.fcurves_of(cube) if (c.data_path, c.array_index) == DEPTH_CHANNEL),
-                             None)
-                if curve is None:
-                    continue
+            for cube, curve in cubes.get(spec.weight, []):
                 normal = curve.evaluate(float(plan.record_frames[record]))
                 peak = float(film_plan.flash_depths(normal, share[tuple(cube["nnviz_index"])]))
                 points = curve.keyframe_points

@@ -126,7 +126,7 @@ def set_live(obj: bpy.types.Object, values: np.ndarray, color_scale: float,
     """Draw ``values`` (the tensor as it is now) instead of the records, and size by ``magnitudes``
     where given (else full size when the build had sizes)."""
     mesh = obj.data
-    chosen = np.asarray(obj[INDICES_PROPERTY], dtype=np.intp) if INDICES_PROPERTY in obj else slice(None)
+    chosen = _drawn_elements(obj)
     flat = np.asarray(values, dtype=np.float64).ravel()
     if flat.size != int(np.prod(obj[SHAPE_PROPERTY])):
         raise ValueError(f"scene.show_values: {obj[TENSOR_PROPERTY]!r} has {np.asarray(values).size} values, "
@@ -163,8 +163,13 @@ def make_blocks(obj: bpy.types.Object, scale: float, from_magnitudes: bool) -> N
 def write_flash(obj: bpy.types.Object, forward_pass: int, shares: np.ndarray) -> None:
     """Store ``shares`` (film_plan.contributions, the tensor's shape) as the face attribute the blocks
     tree reads while forward pass ``forward_pass``'s flash runs (its Flash Pass input)."""
-    chosen = np.asarray(obj[INDICES_PROPERTY], dtype=np.intp) if INDICES_PROPERTY in obj else slice(None)
+    chosen = _drawn_elements(obj)
     _write(obj.data, flash_name(forward_pass), np.asarray(shares, dtype=np.float64).ravel()[chosen])
+
+
+def _drawn_elements(obj: bpy.types.Object) -> np.ndarray | slice:
+    """Which elements of the flat tensor ``obj``'s faces draw, in face order."""
+    return np.asarray(obj[INDICES_PROPERTY], dtype=np.intp) if INDICES_PROPERTY in obj else slice(None)
 
 
 def _resize_squares(mesh: bpy.types.Mesh, sizes: np.ndarray) -> None:
