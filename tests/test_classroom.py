@@ -18,7 +18,9 @@ from test_overlay import counter_size, mesh_points, reference_text  # noqa: E402
 
 from nnviz_addon import api, colormap, scene  # noqa: E402
 from nnviz_addon.config import find_presets, load_preset, preset_from_dict  # noqa: E402
-from nnviz_addon.scene import overlay, task_views  # noqa: E402
+from nnviz_addon.picture import overlay as overlay_plan  # noqa: E402
+from nnviz_addon.picture import task_views as task_plan  # noqa: E402
+from nnviz_addon.scene import overlay  # noqa: E402
 from nnviz_addon.scene.options import SceneOptions  # noqa: E402
 from nnviz_addon.training import TrainingRun  # noqa: E402
 from nnviz_addon.ui.session import SESSION  # noqa: E402
@@ -49,8 +51,8 @@ def test_iris_shows_each_probe_samples_class_probabilities_as_bars(iris):
             bar = bpy.data.objects[f"table · bar[{c},{sample}]"]
             assert at_frame(bar, last).scale[2] == pytest.approx(probabilities[-1, sample, c], abs=1e-6)
             green = c == labels[sample]
-            expected = task_views.TRUE_CLASS_BAR_SRGB if green else task_views.BAR_SRGB
-            np.testing.assert_allclose(bar.color, task_views.linear_rgba(np.array(expected)), atol=1e-6)
+            expected = task_plan.TRUE_CLASS_BAR_SRGB if green else task_plan.BAR_SRGB
+            np.testing.assert_allclose(bar.color, colormap.linear_rgba(np.array(expected)), atol=1e-6)
     assert at_frame(bpy.data.objects["table · bar[0,0]"], 1).scale[2] == pytest.approx(
         probabilities[0, 0, 0], abs=1e-6)
     names = {obj.data.body for obj in bpy.data.objects if obj.type == 'FONT'}
@@ -73,14 +75,14 @@ def test_a_two_feature_table_gets_the_boundary_with_its_class_names(empty_blend,
     assert probability.shape[1:] == (32, 32, 3)
     scene.build(history, SceneOptions())
     tile = bpy.data.objects["boundary · tile[5,7]"]
-    expected = task_views.linear_rgba(task_views.TILE_BRIGHTNESS * task_views.class_mix_srgb(probability[-1, 5, 7]))
+    expected = colormap.linear_rgba(task_plan.TILE_BRIGHTNESS * task_plan.class_mix_srgb(probability[-1, 5, 7]))
     np.testing.assert_allclose(at_frame(tile, bpy.context.scene.frame_end).color, expected, atol=1e-5)
     names = {obj.data.body for obj in bpy.data.objects if obj.type == 'FONT'}
     assert {"blue", "green", "red"} <= names  # the class key, sorted class names
     # Each data point in its class's colour.
     point = bpy.data.objects["data · point[0]"]
     label = history.static["points/labels"][0]
-    np.testing.assert_allclose(point.color, task_views.linear_rgba(task_views.class_colors_srgb(3)[label]), atol=1e-6)
+    np.testing.assert_allclose(point.color, colormap.linear_rgba(task_plan.class_colors_srgb(3)[label]), atol=1e-6)
 
 
 def test_a_regression_table_shows_true_and_predicted_values(empty_blend, tmp_path):
@@ -120,9 +122,9 @@ def test_the_test_loss_is_a_second_curve_and_in_the_counter(empty_blend):
     assert {"training loss", "test loss"} <= names
 
     record = history.records - 1
-    text = overlay.counter_lines(history)[record]
-    expected_loss = f"{np.float32(history.loss[record]):.{int(overlay.loss_decimals(history.loss[-1:])[0])}f}"
-    expected_test = f"{np.float32(test_loss[record]):.{int(overlay.loss_decimals(test_loss[-1:])[0])}f}"
+    text = overlay_plan.counter_lines(history)[record]
+    expected_loss = f"{np.float32(history.loss[record]):.{int(overlay_plan.loss_decimals(history.loss[-1:])[0])}f}"
+    expected_test = f"{np.float32(test_loss[record]):.{int(overlay_plan.loss_decimals(test_loss[-1:])[0])}f}"
     accuracy = 100 * history.metrics["accuracy"][record]
     test_accuracy = 100 * history.metrics["test_accuracy"][record]
     assert text == (f"step 450\nloss {expected_loss} · test {expected_test}   "

@@ -236,7 +236,8 @@ def test_diagram_is_the_default_and_builds_no_film() -> None:
 
 def test_forward_pass_lights_each_layer_with_its_probe_activations_in_turn() -> None:
     from nnviz_addon import colormap
-    from nnviz_addon.scene import film, neurons
+    from nnviz_addon.picture import neurons
+    from nnviz_addon.scene import film
 
     build_film("xor", forward_pass="intro", frames_per_record=2)
     sc = bpy.context.scene
@@ -272,7 +273,8 @@ def test_forward_pass_lights_each_layer_with_its_probe_activations_in_turn() -> 
 
 def test_a_pass_in_the_run_pauses_it_lights_that_records_activations_and_flashes_the_weights() -> None:
     from nnviz_addon import colormap
-    from nnviz_addon.scene import film, neurons
+    from nnviz_addon.picture import neurons
+    from nnviz_addon.scene import film
 
     build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2)
     sc = bpy.context.scene
@@ -342,7 +344,8 @@ def test_a_pass_lights_the_instanced_neuron_columns_in_turn_with_that_records_ac
     from test_instanced import RAMP_TOLERANCE
 
     from nnviz_addon import colormap
-    from nnviz_addon.scene import film, instanced, neurons
+    from nnviz_addon.picture import neurons
+    from nnviz_addon.scene import film, instanced
 
     build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2, cubes="instanced")
     history = api.train("xor", steps=STEPS)

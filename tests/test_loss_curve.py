@@ -5,6 +5,7 @@ import pytest
 
 from nnviz_addon.config import find_presets, load_preset
 from nnviz_addon.history import History
+from nnviz_addon.picture import loss_curve as loss_plan
 from nnviz_addon.training import TrainingRun
 from nnviz_addon.view_layout import NEURON_RADIUS, Rect
 
@@ -37,14 +38,14 @@ def draw(history: History, frames: np.ndarray):
 
 
 def test_heights_skip_nans_and_go_logarithmic_past_two_decades():
-    drawn, heights, log = loss_curve.loss_heights(np.array([np.nan, 1.0, 0.5, 0.25]))
+    drawn, heights, log = loss_plan.loss_heights(np.array([np.nan, 1.0, 0.5, 0.25]))
     assert drawn.tolist() == [1, 2, 3] and not log
     np.testing.assert_allclose(heights, [1.0, 1 / 3, 0.0])
-    drawn, heights, log = loss_curve.loss_heights(np.array([np.nan, 10.0, 1.0, np.inf, 0.01]))
+    drawn, heights, log = loss_plan.loss_heights(np.array([np.nan, 10.0, 1.0, np.inf, 0.01]))
     assert drawn.tolist() == [1, 2, 4] and log
     np.testing.assert_allclose(heights, [1.0, 2 / 3, 0.0])
     # The curve reaches point k of n at the record that drew it, and waits before the first.
-    np.testing.assert_allclose(loss_curve.bevel_end_factors(np.array([np.nan, 10.0, 1.0, np.nan, 0.01])),
+    np.testing.assert_allclose(loss_plan.bevel_end_factors(np.array([np.nan, 10.0, 1.0, np.nan, 0.01])),
                                [0.0, 0.0, 0.5, 0.5, 1.0])
 
 
@@ -60,7 +61,7 @@ def test_the_curve_grows_with_the_run(xor):
     np.testing.assert_allclose(spacing, spacing[0], rtol=1e-5)  # evenly spaced: time runs at a steady pace
     finite = xor.loss[1:]
     assert np.argmax(co[:, 2]) == np.argmax(finite) and np.argmin(co[:, 2]) == np.argmin(finite)
-    expected = loss_curve.bevel_end_factors(xor.loss)
+    expected = loss_plan.bevel_end_factors(xor.loss)
     assert expected[0] == 0.0 and expected[-1] == 1.0
     for record in (0, 1, 5, xor.records - 1):
         bpy.context.scene.frame_set(int(frames[record]))

@@ -10,6 +10,7 @@ from nnviz_addon.layout import layout_network, text_width
 from nnviz_addon.training import TrainingRun
 
 bpy = pytest.importorskip("bpy")
+from nnviz_addon.picture import neurons as neuron_plan  # noqa: E402
 from nnviz_addon.scene import neurons  # noqa: E402
 
 pytestmark = pytest.mark.bpy
@@ -71,7 +72,7 @@ def test_colours_follow_the_recorded_activations(xor):
         depsgraph = bpy.context.evaluated_depsgraph_get()
         for spec in xor.structure:
             values = xor.series[f"activation/{spec.name}"]
-            expected = colormap.colors(values[record], neurons.activation_scale(values, spec.activation))
+            expected = colormap.colors(values[record], neuron_plan.activation_scale(values, spec.activation))
             for i in range(spec.out_features):
                 sphere = bpy.data.objects[f"layer {spec.name} · neuron[{i}]"].evaluated_get(depsgraph)
                 np.testing.assert_allclose(sphere.color, expected[i], atol=1e-5)
@@ -87,9 +88,9 @@ def test_colours_follow_the_recorded_activations(xor):
 
 def test_bounded_activations_use_their_natural_range():
     values = np.array([[0.1, -0.3], [0.2, 0.05]])
-    assert neurons.activation_scale(values, "tanh") == 1.0
-    assert neurons.activation_scale(values, "relu") == pytest.approx(0.3)
-    assert neurons.activation_scale(np.array([[np.nan, 2.0]]), None) == 2.0
+    assert neuron_plan.activation_scale(values, "tanh") == 1.0
+    assert neuron_plan.activation_scale(values, "relu") == pytest.approx(0.3)
+    assert neuron_plan.activation_scale(np.array([[np.nan, 2.0]]), None) == 2.0
 
 
 def test_a_history_without_probes_draws_nothing(xor):
@@ -142,7 +143,7 @@ def test_instanced_columns_follow_the_recorded_activations_on_and_between_record
     expected = {"probe/input": colormap.colors(probe, np.abs(probe).max())}
     for spec in digits.structure:
         values = digits.series[f"activation/{spec.name}"].astype(np.float64)
-        rgba = colormap.colors(values, neurons.activation_scale(values, spec.activation))
+        rgba = colormap.colors(values, neuron_plan.activation_scale(values, spec.activation))
         expected[f"activation/{spec.name}"] = between(rgba, frame, 1, 2)
     for key, obj in columns.items():
         colours, corners = evaluated_cubes(obj)

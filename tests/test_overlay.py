@@ -10,6 +10,7 @@ from nnviz_addon.history import History, LayerSpec
 bpy = pytest.importorskip("bpy")
 from nnviz_addon import scene  # noqa: E402
 from nnviz_addon.layout import LINE_SPACING  # noqa: E402
+from nnviz_addon.picture import overlay as overlay_plan  # noqa: E402
 from nnviz_addon.scene import SceneOptions, overlay  # noqa: E402
 
 pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
@@ -45,7 +46,7 @@ def expected_text(history: History, record: int) -> str:
     loss = history.loss[record]
     loss_text = "–"
     if np.isfinite(loss):
-        decimals = int(overlay.loss_decimals(np.array([loss]))[0])
+        decimals = int(overlay_plan.loss_decimals(np.array([loss]))[0])
         loss_text = f"{f32(loss):.{decimals}f}"
     text = f"step {history.steps[record]}\nloss {loss_text}"
     if "accuracy" in history.metrics:
@@ -115,7 +116,7 @@ def test_counter_shows_each_records_numbers(accuracy):
 
         # The mesh is exactly the text of that record, in order (a literal string drawn the same way).
         text = expected_text(history, record)
-        assert overlay.counter_lines(history)[record] == text  # what the scene measures the counter by
+        assert overlay_plan.counter_lines(history)[record] == text  # what the scene measures the counter by
         reference.modifiers["text"].node_group.nodes["String"].string = text
         points = mesh_points(counter())
         np.testing.assert_allclose(points, mesh_points(reference), atol=1e-4, err_msg=text)
@@ -124,7 +125,7 @@ def test_counter_shows_each_records_numbers(accuracy):
 
 
 def test_loss_decimals_keep_small_losses_readable():
-    decimals = overlay.loss_decimals(np.array([np.nan, 12.5, 0.0312, 0.00123, 2.5e-6, 1e-12, 0.0]))
+    decimals = overlay_plan.loss_decimals(np.array([np.nan, 12.5, 0.0312, 0.00123, 2.5e-6, 1e-12, 0.0]))
     assert decimals.tolist() == [4, 4, 4, 5, 8, 8, 4]
 
 

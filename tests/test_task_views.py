@@ -16,6 +16,7 @@ from nnviz_addon.training import TrainingRun
 from nnviz_addon.view_layout import Rect
 
 bpy = pytest.importorskip("bpy")
+from nnviz_addon.picture import task_views as task_plan  # noqa: E402
 from nnviz_addon.scene import task_views  # noqa: E402
 
 pytestmark = pytest.mark.bpy
@@ -69,11 +70,11 @@ def test_decision_boundary_tiles_follow_the_probability(histories):
     for record in (0, 5, history.records - 1):
         bpy.context.scene.frame_set(int(frames[record]))
         for row, col in ((0, 0), (7, 20), (grid - 1, grid - 1)):
-            expected = task_views.tile_colors(probability[record, row, col])
+            expected = task_plan.tile_colors(probability[record, row, col])
             np.testing.assert_allclose(colour(f"boundary · tile[{row},{col}]"), expected, atol=1e-5)
     # A third of the way from one record to the next, the colour is a third of the way too.
     bpy.context.scene.frame_set(int(frames[1]) + 1)
-    between = np.array([2 / 3, 1 / 3]) @ task_views.tile_colors(probability[1:3, 3, 4])
+    between = np.array([2 / 3, 1 / 3]) @ task_plan.tile_colors(probability[1:3, 3, 4])
     np.testing.assert_allclose(colour("boundary · tile[3,4]"), between, atol=1e-5)
     # Rows run up the plane (row = y), columns to the right (column = x).
     tiles = bpy.data.objects
@@ -81,10 +82,10 @@ def test_decision_boundary_tiles_follow_the_probability(histories):
     assert tiles["boundary · tile[0,1]"].location.x > tiles["boundary · tile[0,0]"].location.x
     labels = history.static["points/labels"]
     for i in (0, 1, 2):
-        expected = task_views.linear_rgba(task_views.CLASS_COLORS_SRGB[labels[i]])
+        expected = colormap.linear_rgba(task_plan.CLASS_COLORS_SRGB[labels[i]])
         np.testing.assert_allclose(colour(f"data · point[{i}]"), expected, atol=1e-6)
     # Class 0 is all first colour, class 1 all second, and the tiles blend between them.
-    np.testing.assert_allclose(task_views.class_blend_srgb(np.array([0.0, 1.0])), task_views.CLASS_COLORS_SRGB)
+    np.testing.assert_allclose(task_plan.class_blend_srgb(np.array([0.0, 1.0])), task_plan.CLASS_COLORS_SRGB)
 
 
 def test_rgb_swatches_show_the_colours_as_srgb(histories):
@@ -114,7 +115,7 @@ def test_digit_bars_scale_with_the_class_probabilities(histories):
     texts = {o.data.body for o in bpy.data.objects if o.type == "FONT"}
     assert {str(d) for d in range(10)} <= texts
     image = history.static["digits/image"]
-    np.testing.assert_allclose(colour("digit · pixel[3,5]"), task_views.digit_pixel_colors(image[3, 5]), atol=1e-6)
+    np.testing.assert_allclose(colour("digit · pixel[3,5]"), task_plan.digit_pixel_colors(image[3, 5]), atol=1e-6)
     probabilities = history.series["digits/probabilities"]
     depsgraph = bpy.context.evaluated_depsgraph_get
     for record in (0, 6, history.records - 1):

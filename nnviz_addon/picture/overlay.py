@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..history import History
-from ..layout import LINE_SPACING, Label
+from ..layout import LINE_SPACING, OVERLAY_LINES, Bounds, Label, text_width
 
 TITLE_SCALE = 1.2  # the title's height relative to the other text
 UNKNOWN = -1.0  # keyed where a record has no value; shown as "–"
@@ -98,6 +98,21 @@ def counter_lines(history: History) -> list[str]:
             text += f" · test {number(values['Test Accuracy %'][record], 1, '%')}"
         lines.append(text)
     return lines
+
+
+def width(history: History, size: float) -> float:
+    """The width of the widest line the overlay draws for ``history`` at text ``size``: its title,
+    or the step counter and loss line at whichever record makes them longest."""
+    lines = [line for text in counter_lines(history) for line in text.split("\n")]
+    longest = max(lines, key=len)
+    return max(text_width(history.name, TITLE_SCALE * size), text_width(longest, size))
+
+
+def box(anchor: tuple[float, float, float], line_width: float, size: float) -> Bounds:
+    """The box the title and counter lines take, ``line_width`` wide, top-left at ``anchor``."""
+    x, y, z = anchor
+    height = (TITLE_SCALE + (OVERLAY_LINES - 1) * LINE_SPACING + 0.3) * size
+    return (x, y, z - height), (x + line_width, y, z)
 
 
 def _known(values: np.ndarray) -> np.ndarray:

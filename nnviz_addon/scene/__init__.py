@@ -18,9 +18,9 @@ import numpy as np
 
 from .. import colormap, magnitude, view_layout
 from ..history import History
-from ..layout import LINE_SPACING, OVERLAY_LINES, Bounds, Layout, text_width
 from ..picture import cubes as cube_plan
 from ..picture import features, legends
+from ..picture import overlay as overlay_plan
 from . import bloom, feature_maps, film, instanced, keyframes, loss_curve, neurons, objects, overlay, stage, task_views
 from .options import SceneOptions
 
@@ -94,12 +94,13 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     if layout.size_legend is not None:
         objects.add_size_legend(legends.size_legend(layout.size_legend), mesh, legend)
 
-    overlay_width = _overlay_width(history, layout.text_size)
+    overlay_width = overlay_plan.width(history, layout.text_size)
+    overlay_box = overlay_plan.box(layout.overlay_anchor, overlay_width, layout.text_size)
     places = view_layout.place_views(layout, overlay_width, aspect)
     views = (neurons.add_neurons(root, history, frames, places.neurons, writer, options.frames_per_record),
              task_views.add_task_view(root, history, frames, places.task),
              loss_curve.add_loss_curve(root, history, frames, places.loss))
-    stage.set_up(scene, root, view_layout.union(layout.bounds, _overlay_box(layout, overlay_width), *views),
+    stage.set_up(scene, root, view_layout.union(layout.bounds, overlay_box, *views),
                  attribute_colors=writer == "instanced")
     scene.frame_start = options.frame_start  # the first record's frame, or the intro's
     scene.frame_end = plan.frame_end
@@ -109,25 +110,10 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
         instanced.carry_object_colors([obj for obj in root.all_objects if obj.type == "MESH"
                                        and instanced.TENSOR_PROPERTY not in obj and not obj.hide_render])
     if options.style == "film":
-        film.dress(scene, root, history, options, layout, plan, scales, views, _overlay_box(layout, overlay_width))
+        film.dress(scene, root, history, options, layout, plan, scales, views, overlay_box)
     if options.motion == "smooth":
         keyframes.smooth(obj for obj in root.all_objects if obj != scene.camera)
         instanced.ease(root)
-
-
-def _overlay_width(history: History, size: float) -> float:
-    """The width of the widest line :func:`overlay.add_overlay` draws for ``history`` at text ``size``:
-    its title, or the step counter and loss line at whichever record makes them longest."""
-    lines = [line for text in overlay.counter_lines(history) for line in text.split("\n")]
-    longest = max(lines, key=len)
-    return max(text_width(history.name, overlay.TITLE_SCALE * size), text_width(longest, size))
-
-
-def _overlay_box(layout: Layout, width: float) -> Bounds:
-    """The box the overlay's title and counter lines take, top-left at the layout's anchor."""
-    x, y, z = layout.overlay_anchor
-    height = (overlay.TITLE_SCALE + (OVERLAY_LINES - 1) * LINE_SPACING + 0.3) * layout.text_size
-    return (x, y, z - height), (x + width, y, z)
 
 
 def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, float] | None = None,

@@ -17,21 +17,9 @@ import numpy as np
 
 from ..history import History
 from ..picture import loss_curve as loss_plan
-from ..picture.loss_curve import (
-    AXIS_SRGB,
-    CURVE_SRGB,
-    LOG_SCALE_DECADES,
-    Curve,
-    bevel_end_factors,
-    curve_series,
-    loss_heights,
-)
+from ..picture.loss_curve import Curve
 from ..view_layout import Bounds, Rect
 from . import keyframes, objects
-
-# The plan's names stay importable from here, as this module has always offered them.
-__all__ = ["AXIS_SRGB", "CURVE_SRGB", "LOG_SCALE_DECADES", "add_loss_curve", "bevel_end_factors", "curve_series",
-           "loss_heights"]
 
 
 def add_loss_curve(parent: bpy.types.Collection, history: History, record_frames: np.ndarray,

@@ -18,12 +18,8 @@ from ..history import History
 from ..layout import Block
 from ..picture import neurons as neuron_plan
 from ..picture.cubes import TensorCubes
-from ..picture.neurons import BOUNDED_ACTIVATIONS, activation_scale
 from ..view_layout import INSTANCED_NEURON_CAPTION, NEURON_CAPTION, Bounds, NeuronPlacement
 from . import instanced, objects
-
-# The plan's names stay importable from here, as this module has always offered them.
-__all__ = ["BOUNDED_ACTIVATIONS", "activation_scale", "add_neurons"]
 
 
 def add_neurons(parent: bpy.types.Collection, history: History, record_frames: np.ndarray,

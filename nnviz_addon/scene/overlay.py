@@ -21,12 +21,8 @@ import numpy as np
 from ..history import History
 from ..layout import LINE_SPACING
 from ..picture import overlay as overlay_plan
-from ..picture.overlay import DASH, INPUTS, TITLE_SCALE, UNKNOWN, counter_lines, keyed_values, loss_decimals
+from ..picture.overlay import DASH, INPUTS
 from . import keyframes, objects
-
-# The plan's names stay importable from here, as this module has always offered them.
-__all__ = ["DASH", "INPUTS", "TITLE_SCALE", "UNKNOWN", "add_overlay", "counter_lines", "input_identifiers",
-           "keyed_values", "loss_decimals"]
 
 TITLE_NAME = "nnviz · title"
 COUNTER_NAME = "nnviz · counter"
@@ -100,7 +96,8 @@ class _TreeBuilder:
 
     def number(self, value: bpy.types.NodeSocket, decimals: int | bpy.types.NodeSocket,
                unit: str = "") -> bpy.types.NodeSocket:
-        """``value`` as text followed by ``unit``, or "–" where it is :data:`UNKNOWN` (any negative value)."""
+        """``value`` as text followed by ``unit``, or "–" where it is
+        :data:`..picture.overlay.UNKNOWN` (any negative value)."""
         text = self.node("FunctionNodeValueToString", {"Value": value, "Decimals": decimals}).outputs[0]
         if unit:
             text = self.join([text, unit])

@@ -9,19 +9,6 @@ import numpy as np
 from ..colormap import linear_rgba
 from ..history import History
 from ..picture import task_views as picture
-
-# What the tests and other modules read about the view's colours lives in the plan; named here too.
-from ..picture.task_views import (  # noqa: F401
-    BAR_SRGB,
-    CLASS_COLORS_SRGB,
-    TILE_BRIGHTNESS,
-    TRUE_CLASS_BAR_SRGB,
-    class_blend_srgb,
-    class_colors_srgb,
-    class_mix_srgb,
-    digit_pixel_colors,
-    tile_colors,
-)
 from ..view_layout import Bounds, Rect
 from . import objects
 
