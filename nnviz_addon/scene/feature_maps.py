@@ -39,11 +39,6 @@ def add_feature_maps(parent: bpy.types.Collection, history: History, layout: Lay
             continue
         keyed = len(values) > 1
         actions = objects.cube_actions(block) if keyed else []
-        names = [block.cube_name(i) for i in range(len(block.positions))]
-        cells, _ = objects.new_objects(names, mesh, collection, block.positions, tensor.rgba[0])
-        for cell, index, value in zip(cells, block.indices.tolist(), values[0].tolist(), strict=True):
-            cell[FEATURE_PROPERTY] = block.key
-            cell["nnviz_index"] = index
-            cell["nnviz_value"] = value
+        cells = objects.add_cubes(block, mesh, collection, values[0], tensor.rgba[0], tag=FEATURE_PROPERTY)
         if keyed:
             objects.key_cubes(cells, actions, record_frames, values, tensor.rgba)

@@ -189,14 +189,15 @@ def key(target: bpy.types.ID, action: bpy.types.Action, frames: np.ndarray,
 
 
 def add_cubes(block: Block, mesh: bpy.types.Mesh, collection: bpy.types.Collection,
-              values: np.ndarray, rgba: np.ndarray, sizes: np.ndarray | None = None) -> list[bpy.types.Object]:
+              values: np.ndarray, rgba: np.ndarray, sizes: np.ndarray | None = None,
+              tag: str = "nnviz_param") -> list[bpy.types.Object]:
     """One object per element of ``block``; ``values`` (N,), ``rgba`` (N, 4) and ``sizes`` (N,)
     (edge as a fraction of a full cube; None for full size) are what it shows before any animation
-    is evaluated."""
+    is evaluated. Each holds the block's History key in its property ``tag``."""
     names = [block.cube_name(i) for i in range(len(block.positions))]
     cubes, _ = new_objects(names, mesh, collection, block.positions, rgba)
     for cube, index, value in zip(cubes, block.indices.tolist(), values.tolist(), strict=True):
-        cube["nnviz_param"] = block.key
+        cube[tag] = block.key
         cube["nnviz_index"] = index
         cube["nnviz_value"] = value
     if sizes is not None:
