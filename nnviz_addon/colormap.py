@@ -50,6 +50,13 @@ def linear_rgba(srgb: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, np.ones((*rgb.shape[:-1], 1))], axis=-1)
 
 
+def finite_peak(values: np.ndarray) -> float:
+    """The largest finite |value| (0 when there is none): a scale that puts it at the map's end."""
+    finite = np.abs(np.asarray(values, dtype=np.float64))
+    finite = finite[np.isfinite(finite)]
+    return float(finite.max()) if finite.size else 0.0
+
+
 def normalize(values: np.ndarray, scale: float | np.ndarray) -> np.ndarray:
     """Values divided by their symmetric scale and clipped to [-1, 1]; a scale of 0 maps all to 0."""
     values = np.asarray(values, dtype=np.float64)

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import colormap
 from ..history import History
+from ..layer_stack import shape_text
 from ..layout import TILE_GAP, Block, Label, text_width
 from ..probes import FEATURE_KINDS
 
@@ -59,10 +61,6 @@ def _kinds(history: History) -> dict[str, str]:
 def title_width(title: str, size: float) -> float:
     """The width of a (multi-line) group title."""
     return max(text_width(line, size) for line in title.split("\n"))
-
-
-def shape_text(shape: Sequence[int]) -> str:
-    return "×".join(str(int(n)) for n in shape)
 
 
 def feature_maps(history: History) -> list[FeatureMap]:
@@ -158,5 +156,4 @@ def values_of(history: History, block: Block) -> np.ndarray:
 
 def color_scale(values: np.ndarray) -> float:
     """The group's largest finite |value| over the run: the end of the colour map."""
-    finite = np.abs(values[np.isfinite(values)])
-    return float(finite.max()) if finite.size else 0.0
+    return colormap.finite_peak(values)

@@ -51,11 +51,7 @@ class NeuronsPlan:
 
 def activation_scale(values: np.ndarray, activation: str | None) -> float:
     """The |activation| that reaches the end of the colour map for one column of neurons."""
-    if activation in BOUNDED_ACTIVATIONS:
-        return 1.0
-    finite = np.abs(np.asarray(values, dtype=np.float64))
-    finite = finite[np.isfinite(finite)]
-    return float(finite.max()) if finite.size else 0.0
+    return 1.0 if activation in BOUNDED_ACTIVATIONS else colormap.finite_peak(values)
 
 
 def plan(history: History, frames: np.ndarray, placement: NeuronPlacement,
