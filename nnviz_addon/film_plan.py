@@ -143,12 +143,6 @@ def camera_keys(shots: Sequence[Shot], frames: int, lens: Lens) -> tuple[np.ndar
     return target - distance[:, None] * forward, euler_of(angle[:, 0], angle[:, 1])
 
 
-def union(boxes: Sequence[Bounds]) -> Bounds:
-    low = np.min([b[0] for b in boxes], axis=0)
-    high = np.max([b[1] for b in boxes], axis=0)
-    return tuple(low.tolist()), tuple(high.tolist())  # type: ignore[return-value]
-
-
 def close_up_box(centre: Sequence[float], cells: float = CLOSE_UP_CELLS, depth: float = 1.0) -> Bounds:
     """The box of ``cells`` grid cells around one cube at ``centre`` (``depth`` deep, its relief)."""
     x, y, z = (float(c) for c in centre)

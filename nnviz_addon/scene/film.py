@@ -29,7 +29,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from .. import film_plan
+from .. import film_plan, view_layout
 from ..history import History
 from ..layout import CUBE_SIZE, Bounds, Layout, text_width
 from ..picture import neurons as neuron_plan
@@ -372,12 +372,12 @@ def _shot_boxes(layout: Layout, views: Sequence[Bounds | None], depth: float) ->
         x, y, z = label.position
         layer_boxes.setdefault(name, []).append(((x, y, z), (x + text_width(label.text, label.size), y,
                                                               z + label.size)))
-    layers = [film_plan.union(boxes) for boxes in layer_boxes.values()]
-    network = film_plan.union(layers)
+    layers = [view_layout.union(*boxes) for boxes in layer_boxes.values()]
+    network = view_layout.union(*layers)
     weights = max(layout.blocks, key=lambda b: len(b.positions))
     centre = weights.positions[len(weights.positions) // 2]
     close_up = film_plan.close_up_box(centre, depth=2 * half)
-    everything = film_plan.union([network, *(v for v in views if v is not None)])
+    everything = view_layout.union(network, *views)
     return {"network": network, "layers": layers, "close-up": close_up, "everything": everything}
 
 
