@@ -292,10 +292,11 @@ class TrainingRun:
         """The fraction of ``dataset`` (default: the training split) classified right; None for a
         regression task."""
         dataset = self.dataset if dataset is None else dataset
-        labels = dataset.labels
-        if labels is None:
+        if dataset.labels is None:
             return None
-        outputs = self.evaluate(dataset.x)
+        return self._accuracy_of(self.evaluate(dataset.x), dataset.labels)
+
+    def _accuracy_of(self, outputs: np.ndarray, labels: np.ndarray) -> float:
         if outputs.shape[1] == 1:
             # One output: a logit for bce_with_logits, else a probability-like value with 0/1 targets.
             threshold = 0.0 if self.preset.train.loss == "bce_with_logits" else 0.5
@@ -306,20 +307,24 @@ class TrainingRun:
 
     def loss_on(self, dataset: Dataset) -> float:
         """The loss of the current weights over all of ``dataset``, in eval mode."""
+        return self._loss_of(self.evaluate(dataset.x), dataset)
+
+    def _loss_of(self, outputs: np.ndarray, dataset: Dataset) -> float:
         with np.errstate(over="ignore", invalid="ignore"):
-            return self._loss(Tensor(self.evaluate(dataset.x)), Tensor(dataset.y)).item()
+            return self._loss(Tensor(outputs), Tensor(dataset.y)).item()
 
     def measure(self) -> dict[str, float]:
-        """The metrics of the current weights: accuracy, and the test split's loss and accuracy."""
+        """The metrics of the current weights: accuracy, and the test split's loss and accuracy
+        (from one pass of the test split through the model)."""
         metrics: dict[str, float] = {}
         accuracy = self.accuracy()
         if accuracy is not None:
             metrics["accuracy"] = accuracy
         if self.test_set is not None:
-            metrics["test_loss"] = self.loss_on(self.test_set)
-            test_accuracy = self.accuracy(self.test_set)
-            if test_accuracy is not None:
-                metrics["test_accuracy"] = test_accuracy
+            outputs = self.evaluate(self.test_set.x)
+            metrics["test_loss"] = self._loss_of(outputs, self.test_set)
+            if self.test_set.labels is not None:
+                metrics["test_accuracy"] = self._accuracy_of(outputs, self.test_set.labels)
         return metrics
 
     def _record(self, loss: float, with_grads: bool = True) -> None:
