@@ -109,16 +109,21 @@ IMAGE_LAYERS = ("Conv2d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgP
 FEATURE_KINDS = "feature_kinds"  # History.static
 
 
-def image_layers(model: Any) -> list[str]:
-    """The names of ``model``'s children that are image layers (:data:`IMAGE_LAYERS`)."""
-    return [name for name, child in model.named_children() if type(child).__name__ in IMAGE_LAYERS]
-
-
 def feature_kinds(named_modules: Any) -> np.ndarray:
     """(L, 2) str: the name and class of each image layer among ``(name, module)`` pairs."""
     rows = [(name, type(module).__name__) for name, module in named_modules
             if type(module).__name__ in IMAGE_LAYERS]
     return np.array(rows, dtype=str).reshape(-1, 2)
+
+
+def feature_static(kinds: np.ndarray) -> dict[str, np.ndarray]:
+    """The History.static entry for :func:`feature_kinds`' ``kinds`` (none when there are none)."""
+    return {FEATURE_KINDS: kinds} if len(kinds) else {}
+
+
+def image_layers(model: Any) -> list[str]:
+    """The names of ``model``'s children that are image layers (:data:`IMAGE_LAYERS`)."""
+    return feature_kinds(model.named_children())[:, 0].tolist()
 
 
 def carried_outputs(outputs: list[tuple[str, np.ndarray]], recorded: list[str]) -> dict[str, np.ndarray]:
@@ -274,9 +279,7 @@ class TaskProbes:
             drawn = [layer.name for layer in run.structure]
             static, self._probes = make_probes(run.dataset, run.preset.train.loss, drawn, self.seed)
             run.writer.static.update(static)
-            kinds = feature_kinds(run.model.named_children())
-            if len(kinds):
-                run.writer.static[FEATURE_KINDS] = kinds
+            run.writer.static.update(feature_static(feature_kinds(run.model.named_children())))
         series: dict[str, np.ndarray] = {}
         for probe in self._probes:
             series.update(probe(run.model))

@@ -31,7 +31,7 @@ import numpy as np
 
 from . import catalog
 from .history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec, check_input_shape
-from .probes import FEATURE_KINDS, IMAGE_LAYERS, carried_outputs, feature_kinds, probe_static, series_of
+from .probes import carried_outputs, feature_kinds, feature_static, probe_static, series_of
 
 # torch module class name → the activation name nnviz shows
 _ACTIVATIONS = {module_class: name for name, module_class in catalog.RECORDED_ACTIVATIONS.items()}
@@ -133,9 +133,8 @@ class Recorder:
             self._probe = torch.as_tensor(probe).detach()
             self._writer.static.update(probe_static(self._numpy(self._probe)))
             kinds = feature_kinds(model.named_modules())
-            if len(kinds):
-                self._writer.static[FEATURE_KINDS] = kinds
-            image_layers = [n for n, m in model.named_modules() if type(m).__name__ in IMAGE_LAYERS]
+            self._writer.static.update(feature_static(kinds))
+            image_layers = kinds[:, 0].tolist()
             self._recorded = [layer.name for layer in structure] + [n for n in image_layers if n not in
                                                                      {layer.name for layer in structure}]
 
