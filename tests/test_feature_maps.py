@@ -56,12 +56,12 @@ def test_the_probe_image_and_every_recorded_layer_is_a_group_in_running_order(cn
                                        "after Conv2d 3\n16×2×2"]
     # The pool has no LayerSpec: its class comes from feature_kinds; without it the name still shows.
     assert "2" not in {spec.name for spec in cnn.structure}
-    del cnn.static[FEATURE_KINDS]
+    kinds = cnn.static.pop(FEATURE_KINDS)
     try:
         assert features.feature_maps(cnn)[2].title == "after layer 2\n8×4×4"
         assert features.feature_maps(cnn)[1].title == "after Conv2d 0\n8×8×8"  # from the structure
     finally:
-        cnn.static[FEATURE_KINDS] = np.array([["0", "Conv2d"], ["2", "MaxPool2d"], ["3", "Conv2d"]])
+        cnn.static[FEATURE_KINDS] = kinds
 
 
 @pytest.mark.parametrize("aspect", [16 / 9, 9 / 16, 1.0])

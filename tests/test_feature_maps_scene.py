@@ -5,15 +5,12 @@ kernel tiles through the instanced writer; a rendered Workbench frame of digits_
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
+from test_film import run  # noqa: E402
 from test_instanced import RAMP_TOLERANCE, between, evaluated_cubes, pixels  # noqa: E402
 
 from nnviz_addon import api, colormap, scene  # noqa: E402
@@ -21,7 +18,6 @@ from nnviz_addon.scene import SceneOptions, instanced  # noqa: E402
 from nnviz_addon.scene.feature_maps import FEATURE_PROPERTY  # noqa: E402
 
 pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
-ROOT = Path(__file__).resolve().parents[1]
 FRAMES_PER_RECORD = 2
 
 
@@ -124,9 +120,7 @@ print(json.dumps(cells))
 @pytest.mark.slow
 def test_a_rendered_digits_cnn_frame_shows_its_feature_maps(tmp_path):
     out = tmp_path / "frame.png"
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(RENDER), str(out)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run(RENDER, str(out))
     picture = pixels(out)
     height, width = picture.shape[:2]
     cells = json.loads(result.stdout.strip().splitlines()[-1])
