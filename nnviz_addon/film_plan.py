@@ -283,7 +283,24 @@ def contributions(weight: np.ndarray, x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64).ravel()
     if weight.ndim != 2 or weight.shape[1] != x.shape[0]:
         raise ValueError(f"contributions: weight {weight.shape} does not take an input of shape {x.shape}")
-    carried = np.abs(weight * x[None, :])
+    return _shares(np.abs(weight * x[None, :]))
+
+
+def kernel_contributions(weight: np.ndarray, maps: np.ndarray) -> np.ndarray:
+    """A Conv2d layer's share of the signal per kernel weight, for the input feature ``maps``
+    (in, H, W): a kernel weight w[o, i, u, v] meets every position of channel i, so it carries
+    |w| times the mean |x| of that channel (borders and stride aside), divided by the largest
+    (all zero when every product is zero)."""
+    weight = np.asarray(weight, dtype=np.float64)
+    maps = np.asarray(maps, dtype=np.float64)
+    if weight.ndim != 4 or maps.ndim != 3 or weight.shape[1] != maps.shape[0]:
+        raise ValueError(f"kernel_contributions: weight {weight.shape} does not take feature maps "
+                         f"of shape {maps.shape}")
+    return _shares(np.abs(weight) * np.abs(maps).mean(axis=(1, 2))[None, :, None, None])
+
+
+def _shares(carried: np.ndarray) -> np.ndarray:
+    """``carried`` divided by its largest finite value (not finite: 0; all zero stays zero)."""
     carried = np.where(np.isfinite(carried), carried, 0.0)
     top = carried.max(initial=0.0)
     return carried / top if top > 0 else carried

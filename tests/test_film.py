@@ -91,6 +91,28 @@ def test_every_shot_shows_its_part_and_the_hud_stays_in_frame(preset: str) -> No
         assert hud_view[:, 1].min() > 1 - film_plan.HUD_BAND - 0.01
 
 
+@pytest.mark.parametrize("cubes", ["objects", "instanced"])
+@pytest.mark.parametrize("preset", list(find_presets()))
+def test_every_forward_pass_frames_the_whole_network(preset: str, cubes: str) -> None:
+    from nnviz_addon.scene import instanced
+
+    build_film(preset, forward_pass="every", forward_pass_every=2, cubes=cubes)
+    sc, root = bpy.context.scene, bpy.data.collections["nnviz"]
+    params = set(api.train(preset, steps=STEPS).params) if cubes == "instanced" else set()
+    network = [o for o in root.all_objects if "nnviz_param" in o or o.get(instanced.TENSOR_PROPERTY) in params]
+    passes = [dict(s) for s in root["nnviz_film_shots"] if s["name"] == "forward pass"]
+    assert network and len(passes) >= 2
+    length = sc.frame_end - sc.frame_start
+    for shot in passes:
+        for at in (0.1, 0.5, 0.9):  # across the pass, while the camera holds the network
+            frame = sc.frame_start + round((shot["start"] + at * (shot["end"] - shot["start"])) * length)
+            sc.frame_set(frame)
+            view = corners_in_view(network)
+            assert np.all(view[:, 2] > 0), f"{preset} frame {frame}: behind the camera"
+            assert np.all((view[:, :2] >= 0) & (view[:, :2] <= 1)), \
+                f"{preset} {cubes} frame {frame}: {view[:, :2].min(0)} {view[:, :2].max(0)}"
+
+
 def test_camera_path_and_depths_are_keyed_data() -> None:
     build_film("xor", frames_per_record=2)
     sc, camera = bpy.context.scene, bpy.context.scene.camera
@@ -325,6 +347,102 @@ def test_a_pass_in_the_run_pauses_it_lights_that_records_activations_and_flashes
     assert share.max() == 1.0 and share.min() < 0.9  # the flash differs between weights
 
 
+@pytest.mark.parametrize("cubes", ["objects", "instanced"])
+def test_conv_kernels_flash_at_their_layers_turn_by_the_level_of_the_channel_they_read(cubes: str) -> None:
+    from nnviz_addon.scene import film
+
+    build_film("digits_cnn", forward_pass="every", forward_pass_every=1, frames_per_record=2, cubes=cubes)
+    sc = bpy.context.scene
+    history = api.train("digits_cnn", steps=STEPS)
+    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
+                                                     forward_pass_every=1))
+    stages = film.pass_stages(history)
+    convs = [f"layer {s.name}" for s in history.structure if s.kind == "Conv2d"]
+    assert stages == [*convs, *film.neuron_columns(history)] and len(convs) == 2  # in the signal's order
+    i = 1
+    r = int(plan.passes[i])
+    for spec, maps in ((history.structure[0], np.asarray(history.static["probe/image"], dtype=np.float64)),
+                       (history.structure[1], np.asarray(history.series["feature/2"], dtype=np.float64)[r])):
+        # written out: |w| times the mean |x| of the input channel, over the layer's largest
+        w = np.abs(np.asarray(history.params[spec.weight], dtype=np.float64)[r])
+        carried = w * np.abs(maps).reshape(len(maps), -1).mean(axis=1)[None, :, None, None]
+        share = carried / carried.max()
+        lit = int(plan.lit[i, stages.index(f"layer {spec.name}")])
+        if cubes == "objects":
+            blocks = [o for o in bpy.data.objects if o.get("nnviz_param") == spec.weight]
+
+            def depths(frame, blocks=blocks):
+                sc.frame_set(int(frame))
+                depsgraph = bpy.context.evaluated_depsgraph_get()
+                return np.array([o.evaluated_get(depsgraph).matrix_world.to_scale()[1] for o in blocks])
+
+            normal = depths(lit - 1)
+            expected = normal * (1 + film_plan.FLASH_GAIN * np.array([share[tuple(o["nnviz_index"])] for o in blocks]))
+            np.testing.assert_allclose(depths(lit), expected, rtol=1e-4, err_msg=spec.name)
+            np.testing.assert_allclose(depths(lit + film_plan.FLASH_FRAMES), normal, rtol=1e-5)
+        else:
+            from test_instanced import evaluated_blocks
+
+            from nnviz_addon.scene import instanced
+
+            obj = instanced.tensor_objects(bpy.data.collections["nnviz"])[spec.weight]
+            drawn = np.asarray(obj.get(instanced.INDICES_PROPERTY, np.arange(share.size)), dtype=np.intp)
+
+            def depths(frame, obj=obj):
+                sc.frame_set(int(frame))
+                low, high, _ = evaluated_blocks(obj)
+                return high - low
+
+            normal = depths(lit - 1)
+            np.testing.assert_allclose(depths(lit), normal * (1 + film_plan.FLASH_GAIN * share.ravel()[drawn]),
+                                       rtol=1e-4, err_msg=spec.name)
+        assert share.min() < 0.5  # the flash differs between weights
+
+
+@pytest.mark.parametrize("cubes", ["objects", "instanced"])
+def test_a_run_of_one_record_flashes_its_weights_in_its_pass(cubes: str) -> None:
+    from test_instanced import evaluated_blocks
+
+    from nnviz_addon.scene import film, instanced
+
+    full = api.train("xor", steps=STEPS)
+    first = {name: {key: array[:1] for key, array in getattr(full, name).items()}
+             for name in ("params", "grads", "metrics", "series")}
+    history = dataclasses.replace(full, steps=full.steps[:1], loss=full.loss[:1], **first)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    config = dataclasses.replace(api.render_config_of(history), style="film", resolution=(320, 180),
+                                 forward_pass="intro", cubes=cubes)
+    api.animate(history, render=config)
+    plan = film.timeline(history, scene.SceneOptions.from_render_config(config))
+    assert plan.passes.tolist() == [0]
+    lit = int(plan.lit[0, film.pass_stages(history).index("layer 2")])
+    x = np.asarray(history.series["activation/0"], dtype=np.float64)[0]
+    carried = np.abs(np.asarray(history.params["2.weight"], dtype=np.float64)[0] * x[None, :])
+    share = carried / carried.max()
+    sc = bpy.context.scene
+    if cubes == "objects":
+        blocks = [o for o in bpy.data.objects if o.get("nnviz_param") == "2.weight"]
+        expected_share = np.array([share[tuple(o["nnviz_index"])] for o in blocks])
+
+        def depths(frame):
+            sc.frame_set(int(frame))
+            depsgraph = bpy.context.evaluated_depsgraph_get()
+            return np.array([o.evaluated_get(depsgraph).matrix_world.to_scale()[1] for o in blocks])
+    else:
+        obj = instanced.tensor_objects(bpy.data.collections["nnviz"])["2.weight"]
+        expected_share = share.ravel()
+
+        def depths(frame):
+            sc.frame_set(int(frame))
+            low, high, _ = evaluated_blocks(obj)
+            return high - low
+
+    normal = depths(lit - 1)
+    np.testing.assert_allclose(depths(lit), normal * (1 + film_plan.FLASH_GAIN * expected_share), rtol=1e-4)
+    np.testing.assert_allclose(depths(lit + film_plan.FLASH_FRAMES), normal, rtol=1e-5)
+    assert expected_share.min() < 0.9
+
+
 def test_instanced_cubes_pause_during_a_pass() -> None:
     from nnviz_addon.scene import film
 
@@ -375,6 +493,22 @@ def test_a_pass_lights_the_instanced_neuron_columns_in_turn_with_that_records_ac
     after = colormap.colors(series[r + 1:r + 2], scale)[0, :, :3]
     np.testing.assert_allclose(_column_colors(drawn[keys[-1]], plan.record_frames[r + 1]), after,
                                atol=RAMP_TOLERANCE)
+
+
+def test_only_the_weight_and_bias_blocks_cast_workbench_shadows_with_either_writer() -> None:
+    from nnviz_addon.scene import film, instanced
+
+    history = api.train("digits", steps=STEPS)  # a probe image, neuron columns and tiles
+    for cubes in ("objects", "instanced"):
+        build_film("digits", cubes=cubes)
+        sc = bpy.context.scene
+        casting = {o.get("nnviz_param", o.get(instanced.TENSOR_PROPERTY, o.name))
+                   for o in bpy.data.objects if o.display.show_shadows and o.type == "MESH"}
+        assert casting == set(history.params), cubes
+        if cubes == "instanced":  # the neuron columns are tensor objects too, and cast nothing
+            assert len(instanced.tensor_objects(bpy.data.collections["nnviz"])) > len(casting)
+        assert sc.display.shading.show_shadows
+        assert tuple(sc.display.light_direction) == pytest.approx(film.SHADOW_DIRECTION)
 
 
 def test_instanced_weight_blocks_flash_by_their_share_of_the_signal_in_a_pass() -> None:

@@ -183,6 +183,19 @@ def test_contributions_are_each_weights_share_of_the_signal() -> None:
         film_plan.contributions(weight, np.zeros(4))
 
 
+def test_kernel_contributions_are_each_kernel_weights_share_of_the_channel_it_reads() -> None:
+    rng = np.random.default_rng(4)
+    weight, maps = rng.normal(size=(3, 2, 2, 2)), rng.normal(size=(2, 5, 5))
+    share = film_plan.kernel_contributions(weight, maps)
+    level = [np.mean([abs(maps[i, y, x]) for y in range(5) for x in range(5)]) for i in range(2)]
+    expected = np.array([[[[abs(weight[o, i, u, v]) * level[i] for v in range(2)] for u in range(2)]
+                          for i in range(2)] for o in range(3)])
+    np.testing.assert_allclose(share, expected / expected.max())
+    assert not film_plan.kernel_contributions(weight, np.zeros((2, 5, 5))).any()
+    with pytest.raises(ValueError, match=r"weight \(3, 2, 2, 2\) does not take feature maps of shape \(3, 5, 5\)"):
+        film_plan.kernel_contributions(weight, np.zeros((3, 5, 5)))
+
+
 def test_the_camera_holds_the_whole_network_during_each_pass() -> None:
     lens = film_plan.Lens.for_frame(16 / 9)
     shots = film_plan.path("fly-through", NETWORK, LAYERS, CLOSE_UP, EVERYTHING)

@@ -46,7 +46,11 @@ SURFACE_MATERIAL = "nnviz · film surface"
 DEPTH_CHANNEL = ("scale", 1)
 HUD_SIDES = {"overlay": "left", "legend": "right"}
 PASS_GLIDE_FRAMES = 10  # the camera's glide onto the whole network before a forward pass, and back after
-SHADOW_CASTERS = ("nnviz_param", "nnviz_tensor")  # tags of the weight blocks (objects, instanced)
+# Workbench's shadow direction (scene.display.light_direction): from above and a little behind, so
+# each block's shadow volume runs back into the backdrop close behind it. The default's volumes ran
+# down across the frame to the floor: with 2,410 casting blocks (digits) that frame took 2.3x the
+# diagram's on a CPU, this one 1.9x (README's Speed).
+SHADOW_DIRECTION = (0.25, 0.25, 0.93)
 DARK = instanced.DARK  # linear; an unlit neuron, just off the background (the instanced tree's too)
 
 
@@ -55,11 +59,24 @@ def neuron_columns(history: History) -> list[str]:
     return list(neuron_plan.column_keys(history))
 
 
+def pass_stages(history: History) -> list[str]:
+    """What a forward pass lights in turn, in the signal's order: the neuron columns
+    (:func:`neuron_columns`) and, between them, each Conv2d layer whose feature maps are recorded
+    (``"layer <name>"``: its kernels flash there; its maps stay as they are)."""
+    columns = neuron_columns(history)
+    stages = [column for column in columns if column == "input"]
+    for spec in history.structure:
+        name = f"layer {spec.name}"
+        if name in columns or (spec.kind == "Conv2d" and f"feature/{spec.name}" in history.series):
+            stages.append(name)
+    return stages
+
+
 def timeline(history: History, options: SceneOptions) -> film_plan.Timeline:
     """Where the records and the forward passes sit on the frames (no passes in the diagram)."""
     mode = options.forward_pass if options.style == "film" else "none"
     return film_plan.timeline(history.records, options.frames_per_record, options.frame_start,
-                              len(neuron_columns(history)), mode, options.forward_pass_every)
+                              len(pass_stages(history)), mode, options.forward_pass_every)
 
 
 def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, options: SceneOptions,
@@ -74,7 +91,7 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, 
         obj.data.materials[0] = _block_material(attribute_color=True)
     _move_to_hud(scene.camera, lens, overlay_box, layout)
     boxes = _shot_boxes(layout, views, depth)
-    _set_stage(scene, root, boxes["everything"])
+    _set_stage(scene, root, boxes["everything"], casters=set(history.params))
     shots = film_plan.path(options.camera_path, boxes["network"], boxes["layers"], boxes["close-up"],
                            boxes["everything"], options.camera_timing)
     if len(plan.passes):
@@ -174,17 +191,17 @@ def _hold_instanced(obj: bpy.types.Object, plan: film_plan.Timeline) -> None:
 def _key_forward_passes(root: bpy.types.Collection, history: History, plan: film_plan.Timeline) -> None:
     """Every neuron dark at each pass's start, each column lit at its turn with that pass's
     record's colour (:attr:`.film_plan.Timeline.lit`), holding until the records take over."""
-    columns = neuron_columns(history)
+    stages = pass_stages(history)
     channels = [("color", c) for c in range(3)]
     drawn = instanced.tensor_objects(root)
-    for k, key in enumerate(neuron_plan.column_keys(history).values()):
+    for column, key in neuron_plan.column_keys(history).items():
         if key in drawn:  # the instanced writer's column
-            _key_dark(drawn[key], plan.starts, plan.lit[:, k])
+            _key_dark(drawn[key], plan.starts, plan.lit[:, stages.index(column)])
     for sphere in root.all_objects:
         column = sphere.get("nnviz_neuron")  # the objects writer's spheres
-        if column not in columns:
+        if column not in stages:
             continue
-        lit_at = plan.lit[:, columns.index(column)].tolist()
+        lit_at = plan.lit[:, stages.index(column)].tolist()
         curves = {(c.data_path, c.array_index): c for c in keyframes.fcurves_of(sphere)}
         if not curves:  # a column that never changes (the probe input): keyed here for the first time
             lit = tuple(sphere.color)[:3]
@@ -215,20 +232,27 @@ def _key_input(obj: bpy.types.Object, name: str, frames: np.ndarray, values: np.
                interpolation: str) -> bpy.types.FCurve:
     """Key the Geometry Nodes modifier's input ``name`` of ``obj`` beside its other nnviz keys
     (the pauses' Frame Start keys, when the run pauses); returns the new curve."""
-    path = instanced.input_path(obj, name)
+    return _key_channel(obj, (instanced.input_path(obj, name), 0), frames, values, interpolation)
+
+
+def _key_channel(obj: bpy.types.Object, channel: tuple[str, int], frames: np.ndarray, values: np.ndarray,
+                 interpolation: str = "LINEAR") -> bpy.types.FCurve:
+    """Key ``channel`` (data path, index) of ``obj`` at ``frames`` beside its other nnviz keys, in
+    an action of its own when it has none yet; returns the new curve."""
     if keyframes.fcurves_of(obj):
-        keyframes.add_curves(obj, [(path, 0)], frames, np.asarray(values)[None], interpolation=interpolation)
+        keyframes.add_curves(obj, [channel], frames, np.asarray(values)[None], interpolation=interpolation)
     else:
         action = keyframes.new_actions([f"nnviz · {obj.name} · forward pass"])[0]
-        keyframes.write_curves(obj, action, [(path, 0)], frames, np.asarray(values)[None],
-                               interpolation=interpolation)
+        keyframes.write_curves(obj, action, [channel], frames, np.asarray(values)[None], interpolation=interpolation)
     obj.update_tag()
-    return next(c for c in keyframes.fcurves_of(obj) if c.data_path == path)
+    return next(c for c in keyframes.fcurves_of(obj) if (c.data_path, c.array_index) == channel)
 
 
 def pass_inputs(history: History, record: int) -> dict[str, np.ndarray]:
-    """Layer name → the probe's input to that Linear layer at ``record`` (the probe input for the
-    first layer, the recorded activation of the layer before otherwise), where it is recorded."""
+    """Layer name → the probe's input to that Linear or Conv2d layer at ``record``, where it is
+    recorded: for a Linear layer the probe input or the recorded activation of the layer before (a
+    vector); for a Conv2d layer the probe image or the feature maps recorded just before its own
+    (C, H, W)."""
     inputs: dict[str, np.ndarray] = {}
     previous = history.static.get("probe/input")
     for spec in history.structure:
@@ -236,37 +260,45 @@ def pass_inputs(history: History, record: int) -> dict[str, np.ndarray]:
             inputs[spec.name] = np.asarray(previous, dtype=np.float64).ravel()
         series = history.series.get(f"activation/{spec.name}")
         previous = None if series is None else np.asarray(series, dtype=np.float64)[record]
+    maps = history.static.get("probe/image")
+    for key, series in history.series.items():  # the feature maps, in the model's order
+        if not key.startswith("feature/"):
+            continue
+        name = key.removeprefix("feature/")
+        spec = next((s for s in history.structure if s.name == name and s.kind == "Conv2d"), None)
+        if spec is not None and maps is not None and np.shape(maps)[0] == spec.in_features:
+            inputs[name] = np.asarray(maps, dtype=np.float64)
+        maps = np.asarray(series, dtype=np.float64)[record]
     return inputs
 
 
 def _flash_weights(root: bpy.types.Collection, history: History, plan: film_plan.Timeline) -> None:
-    """When a Linear layer's neurons light up in a pass, its weight cubes' depths flash by their
-    share of the signal |w_ij · x_j| (:func:`.film_plan.contributions`) and fade back in
-    ``FLASH_FRAMES``. Conv layers don't flash: a kernel weight is used at every position of the
-    image, so no single x_j goes with it."""
-    columns = neuron_columns(history)
+    """When a layer's turn comes in a pass, its weight cubes' depths flash by their share of the
+    signal and fade back in ``FLASH_FRAMES``: |w_ij · x_j| for a Linear layer
+    (:func:`.film_plan.contributions`), |w| times the mean |x| of the channel a kernel reads for a
+    Conv2d layer (:func:`.film_plan.kernel_contributions`)."""
+    stages = pass_stages(history)
     specs = {spec.name: spec for spec in history.structure}
-    cubes: dict[str, list[tuple[bpy.types.Object, bpy.types.FCurve]]] = {}  # key → (cube, its depth curve)
+    cubes: dict[str, list[bpy.types.Object]] = {}  # key → the objects writer's cubes
     for obj in root.all_objects:
-        if "nnviz_param" in obj and obj.animation_data is not None:
-            curve = next((c for c in keyframes.fcurves_of(obj) if (c.data_path, c.array_index) == DEPTH_CHANNEL),
-                         None)
-            if curve is not None:
-                cubes.setdefault(obj["nnviz_param"], []).append((obj, curve))
+        if "nnviz_param" in obj:
+            cubes.setdefault(obj["nnviz_param"], []).append(obj)
     drawn = instanced.tensor_objects(root)
     flashes: dict[str, list[tuple[int, int]]] = {}  # instanced weight tensor → (pass, lit frame)
     for i, record in enumerate(plan.passes.tolist()):
         inputs = pass_inputs(history, record)
         for name, x in inputs.items():
             spec = specs[name]
-            if f"layer {name}" not in columns or (spec.weight not in cubes and spec.weight not in drawn):
+            if f"layer {name}" not in stages or (spec.weight not in cubes and spec.weight not in drawn):
                 continue
-            lit = int(plan.lit[i, columns.index(f"layer {name}")])
-            share = film_plan.contributions(np.asarray(history.params[spec.weight][record]), x)
+            lit = int(plan.lit[i, stages.index(f"layer {name}")])
+            weight = np.asarray(history.params[spec.weight][record])
+            share = (film_plan.kernel_contributions if spec.kind == "Conv2d" else film_plan.contributions)(weight, x)
             if spec.weight in drawn:
                 instanced.write_flash(drawn[spec.weight], i, share)
                 flashes.setdefault(spec.weight, []).append((i, lit))
-            for cube, curve in cubes.get(spec.weight, []):
+            for cube in cubes.get(spec.weight, []):
+                curve = _depth_curve(cube, int(plan.record_frames[record]))
                 normal = curve.evaluate(float(plan.record_frames[record]))
                 peak = float(film_plan.flash_depths(normal, share[tuple(cube["nnviz_index"])]))
                 points = curve.keyframe_points
@@ -276,6 +308,15 @@ def _flash_weights(root: bpy.types.Collection, history: History, plan: film_plan
                 cube.update_tag()
     for key, passes in flashes.items():
         _key_flash(drawn[key], passes)
+
+
+def _depth_curve(cube: bpy.types.Object, frame: int) -> bpy.types.FCurve:
+    """``cube``'s depth curve; a run of one record keys no depth (:func:`_key_depths`), so its
+    flash starts one at ``frame`` from the depth the cube has."""
+    curve = next((c for c in keyframes.fcurves_of(cube) if (c.data_path, c.array_index) == DEPTH_CHANNEL), None)
+    if curve is None:
+        curve = _key_channel(cube, DEPTH_CHANNEL, np.array([frame]), np.array([cube.scale[1]]))
+    return curve
 
 
 def _key_flash(obj: bpy.types.Object, passes: Sequence[tuple[int, int]]) -> None:
@@ -381,8 +422,10 @@ def _shot_boxes(layout: Layout, views: Sequence[Bounds | None], depth: float) ->
     return {"network": network, "layers": layers, "close-up": close_up, "everything": everything}
 
 
-def _set_stage(scene: bpy.types.Scene, root: bpy.types.Collection, everything: Bounds) -> None:
-    """Floor, backdrop, lights, world and the engines' shading for the film."""
+def _set_stage(scene: bpy.types.Scene, root: bpy.types.Collection, everything: Bounds,
+               casters: set[str]) -> None:
+    """Floor, backdrop, lights, world and the engines' shading for the film; ``casters``: the History
+    keys of the weight and bias tensors, whose blocks alone cast Workbench shadows."""
     (x0, _, z0), (x1, y1, z1) = everything
     size = 6 * max(x1 - x0, z1 - z0)
     centre_x = (x0 + x1) / 2
@@ -426,12 +469,16 @@ def _set_stage(scene: bpy.types.Scene, root: bpy.types.Collection, everything: B
     # Workbench's shadows are stencil volumes, and on a CPU (llvmpipe) every caster costs: with all
     # objects casting, a spiral frame took 5x the diagram's, the task view's points and the HUD
     # (whose volumes streak across the frame) most of it, then the neurons (a sphere has 46x a cube's
-    # edges to extrude). Only the weight blocks cast (README's Speed has the frame times).
+    # edges to extrude). Only the weight blocks cast (README's Speed has the frame times): the objects
+    # writer's cubes, and the instanced writer's tensor objects (not its neuron columns or feature maps).
     shading.show_shadows = True
+    scene.display.light_direction = SHADOW_DIRECTION
     for obj in root.all_objects:
-        obj.display.show_shadows = any(key in obj for key in SHADOW_CASTERS)
+        obj.display.show_shadows = "nnviz_param" in obj or obj.get(instanced.TENSOR_PROPERTY) in casters
     shading.show_cavity = True
-    shading.cavity_type = "BOTH"
+    # Screen-space cavity only: the world-space kind (ambient occlusion) added a fifth of the frame's
+    # time and changed its pixels by 0.2% on average.
+    shading.cavity_type = "SCREEN"
     shading.show_specular_highlight = True
     eevee = scene.eevee
     if hasattr(eevee, "use_gtao"):  # ambient occlusion (EEVEE Next keeps the switch for its horizon scan)
