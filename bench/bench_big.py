@@ -17,7 +17,9 @@ targets. ``python bench/bench_big.py [--skip-million]`` on the bpy wheel (needs 
    squares) vs film (the blocks extruded to their depth), median of 10 frames each.
 7. 1280×720 Workbench frame of (1) vs Blender's own empty-scene frame at the same anti-aliasing,
    both at 8 samples (final) and FXAA (draft) (target ≤ 2×); renders run in subprocesses, as
-   without EGL Workbench aborts the process.
+   without EGL Workbench aborts the process. Beside them, Blender's floor for that many squares:
+   a scene without nnviz holding one static mesh of 101,770 squares with random colours (flat
+   light, as nnviz's diagram), at the same settings.
 """
 
 from __future__ import annotations
@@ -49,13 +51,35 @@ RENDER_FRAME = """
 import sys, time
 import bpy
 blend, engine, out, aa = sys.argv[1:5]
-if blend != "-":
+if blend not in ("-", "squares"):
     bpy.ops.wm.open_mainfile(filepath=blend)
 else:  # nothing but a camera
     bpy.ops.wm.read_factory_settings(use_empty=True)
     camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
     bpy.context.scene.collection.objects.link(camera)
     bpy.context.scene.camera = camera
+if blend == "squares":  # and one mesh of 319 x 319 squares (101,761), 0.8 of their pitch wide, filling the frame
+    import numpy as np
+    camera.data.type, camera.data.ortho_scale, camera.location = "ORTHO", 1.1, (0.5, 0.5, 5.0)
+    side = 319
+    rows, cols = np.divmod(np.arange(side * side), side)
+    corners = np.array([(-1, -1), (1, -1), (1, 1), (-1, 1)]) * 0.4 / side
+    co = np.zeros((side * side, 4, 3), dtype=np.float32)
+    co[..., :2] = np.stack([cols, rows], axis=1)[:, None] / side + corners[None]
+    mesh = bpy.data.meshes.new("squares")
+    mesh.vertices.add(side * side * 4)
+    mesh.vertices.foreach_set("co", co.ravel())
+    mesh.loops.add(side * side * 4)
+    mesh.loops.foreach_set("vertex_index", np.arange(side * side * 4))
+    mesh.polygons.add(side * side)
+    mesh.polygons.foreach_set("loop_start", np.arange(0, side * side * 4, 4))
+    mesh.update()
+    colors = mesh.color_attributes.new("color", "FLOAT_COLOR", "CORNER")
+    colors.data.foreach_set("color", np.random.default_rng(0).random(side * side * 16, dtype=np.float32))
+    mesh.color_attributes.active_color = colors
+    bpy.context.scene.collection.objects.link(bpy.data.objects.new("squares", mesh))
+    shading = bpy.context.scene.display.shading
+    shading.light, shading.color_type = "FLAT", "VERTEX"
 scene = bpy.context.scene
 scene.render.engine = engine
 scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 1280, 720, 100
@@ -66,7 +90,7 @@ if hasattr(settings, "media_type"):
     settings.media_type = "IMAGE"
 settings.file_format = "PNG"
 scene.render.filepath = out
-if blend != "-":
+if blend not in ("-", "squares"):
     scene.frame_set(scene.frame_end)
 for warm in (True, False):  # the first render compiles shaders and builds the BVH
     start = time.perf_counter()
@@ -103,7 +127,8 @@ def recorded_mlp(sizes: tuple[int, ...], records: int, steps_per_record: int = 3
 
 
 def render_seconds(blend: str, engine: str, out: Path, aa: str = "8") -> float:
-    """Seconds for one frame of ``blend`` ("-": Blender's empty scene) at Workbench anti-aliasing ``aa``."""
+    """Seconds for one frame of ``blend`` ("-": Blender's empty scene; "squares": Blender's floor, see
+    the module docstring) at Workbench anti-aliasing ``aa``."""
     result = subprocess.run([sys.executable, "-c", RENDER_FRAME, blend, engine, str(out), aa],
                             capture_output=True, text=True, timeout=1800)
     if result.returncode != 0:
@@ -151,7 +176,8 @@ def bench_million(work: Path) -> None:
     workbench = render_seconds(str(blend), "BLENDER_WORKBENCH", work / "million_wb.png")
     cycles = render_seconds(str(blend), "CYCLES", work / "million_cycles.png")
     print(f"784-1024-128-10 ({history.parameter_count:,} params), {history.records} records: build {seconds:.1f} s "
-          f"(target <= 60 s); 1280x720 frame: Workbench {workbench:.2f} s, Cycles (4 samples) {cycles:.2f} s")
+          f"(target <= 60 s); 1280x720 frame: Workbench {workbench:.2f} s, Cycles (4 samples) {cycles:.2f} s",
+          flush=True)
 
 
 def bench_digits(repeats: int) -> None:
@@ -211,8 +237,10 @@ def bench_frame(blend: Path, work: Path) -> None:
     for aa, quality in (("8", "8 AA samples (final)"), ("FXAA", "FXAA (draft)")):
         frame = render_seconds(str(blend), "BLENDER_WORKBENCH", work / "mnist_wb.png", aa)
         empty = render_seconds("-", "BLENDER_WORKBENCH", work / "empty_wb.png", aa)
+        floor = render_seconds("squares", "BLENDER_WORKBENCH", work / "squares_wb.png", aa)
         print(f"1280x720 Workbench frame, {quality}: 784-128-10 instanced {frame:.2f} s vs empty scene "
-              f"{empty:.2f} s: {frame / empty:.2f}x (target <= 2x)", flush=True)
+              f"{empty:.2f} s: {frame / empty:.2f}x (target <= 2x); Blender's floor, a static mesh of "
+              f"101,761 squares: {floor:.2f} s = {floor / empty:.2f}x", flush=True)
 
 
 def main() -> None:
