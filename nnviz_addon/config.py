@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import catalog, layer_stack
+from . import catalog, film_plan, layer_stack
 from .datasets import TABLE_TASK, TASK_NAMES, TableError, TaskInfo, output_size, table_of, task_info, test_size
 from .picture.cubes import WRITERS, writer_for
 
@@ -478,8 +478,15 @@ def _check_limits(preset: Preset) -> None:
             raise PresetError(f"model.layers[{index}] is {units:,} units; allowed at most {MAX_LAYER_UNITS:,}")
     records = record_count(preset.train)
     frames = 1 + (records - 1) * render.frames_per_record
+    passes = ""
+    if render.style == "film":
+        # the film's forward passes add frames: at most one stage per layer and the input
+        shown = len(film_plan.pass_records(records, render.forward_pass, render.forward_pass_every))
+        added = shown * film_plan.pass_frames(len(widths) + 1)
+        frames += added
+        passes = f" and {shown:,} forward passes ({added:,} frames)" if shown else ""
     if frames > MAX_FRAME:
-        raise PresetError(f"render.frames_per_record: {records:,} records × {render.frames_per_record} frames "
+        raise PresetError(f"render.frames_per_record: {records:,} records × {render.frames_per_record} frames{passes} "
                           f"would end at frame {frames:,}, past Blender's last frame {MAX_FRAME:,}; "
                           "lower frames_per_record or raise train.record_every")
     size = recorded_bytes(preset)

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
+from png_pixels import png_pixels  # noqa: E402
 from test_film import run  # noqa: E402
-from test_instanced import RAMP_TOLERANCE, between, evaluated_cubes, pixels  # noqa: E402
+from test_instanced import RAMP_TOLERANCE, between, evaluated_cubes  # noqa: E402
 
 from nnviz_addon import api, colormap, scene  # noqa: E402
 from nnviz_addon.scene import SceneOptions, instanced  # noqa: E402
@@ -121,7 +122,7 @@ print(json.dumps(cells))
 def test_a_rendered_digits_cnn_frame_shows_its_feature_maps(tmp_path):
     out = tmp_path / "frame.png"
     result = run(RENDER, str(out))
-    picture = pixels(out)
+    picture = png_pixels(out)
     height, width = picture.shape[:2]
     cells = json.loads(result.stdout.strip().splitlines()[-1])
     assert len({tuple(np.round(cell[3:], 2)) for cell in cells}) > 2  # bright, dark and between: not all alike

@@ -16,6 +16,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
 from mathutils import Vector  # noqa: E402
+from png_pixels import png_pixels  # noqa: E402
 
 from nnviz_addon import api, film_plan, scene  # noqa: E402
 from nnviz_addon.config import find_presets  # noqa: E402
@@ -70,7 +71,7 @@ def test_every_shot_shows_its_part_and_the_hud_stays_in_frame(preset: str) -> No
     sc, root = bpy.context.scene, bpy.data.collections["nnviz"]
     shots = [dict(s) for s in root["nnviz_film_shots"]]
     assert shots[0]["name"] == "network" and shots[-1]["name"] == "everything"
-    hud = [o for o in root.all_objects if "nnviz_hud" in o]
+    hud = [o for o in root.all_objects if o.get("nnviz_hud") in ("overlay", "legend")]  # the text, not its band
     assert {o.name for o in hud} >= {"nnviz · title", "nnviz · counter"}
     length = sc.frame_end - sc.frame_start
     for shot in shots:
@@ -152,15 +153,6 @@ def test_smooth_motion_eases_between_records_and_keeps_each_record() -> None:
     del sc
 
 
-def render_pixels(path: Path) -> np.ndarray:
-    image = bpy.data.images.load(str(path))
-    try:
-        pixels = np.array(image.pixels[:], dtype=np.float32).reshape(image.size[1], image.size[0], -1)
-    finally:
-        bpy.data.images.remove(image)
-    return pixels
-
-
 FILM_SCENE = """
 import sys, dataclasses
 import bpy
@@ -215,7 +207,7 @@ scene.frame_set(int(sys.argv[3]))
 scene.render.filepath = sys.argv[2]
 bpy.ops.render.render(write_still=True)
 """, str(blend), str(second), frame, cwd=tmp_path)
-    assert np.array_equal(render_pixels(first), render_pixels(second))
+    assert np.array_equal(png_pixels(first), png_pixels(second))
 
 
 @pytest.mark.slow
@@ -227,7 +219,7 @@ def test_film_frames_render_in_every_engine(tmp_path: Path, engine: str) -> None
         print(json.dumps({"camera": bpy.context.scene.camera.data.type}))
     """), str(tmp_path), engine, "film")
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"camera": "PERSP"}
-    pixels = render_pixels(tmp_path / "film.png")[..., :3]
+    pixels = png_pixels(tmp_path / "film.png")[..., :3]
     assert pixels.shape[:2] == (72, 128)
     # Lit blocks and glowing colours: many distinct colours, not a flat or empty frame.
     assert len(np.unique(np.round(pixels.reshape(-1, 3), 2), axis=0)) > 50
@@ -242,7 +234,7 @@ def test_diagram_frames_are_unchanged_by_a_film_built_before(tmp_path: Path) -> 
         api.animate(history, render=config)
         api.render_still(sys.argv[1] + "/after.png", frame=3)
     """), str(tmp_path), "workbench", "diagram")
-    before, after = render_pixels(tmp_path / "before.png"), render_pixels(tmp_path / "after.png")
+    before, after = png_pixels(tmp_path / "before.png"), png_pixels(tmp_path / "after.png")
     assert np.array_equal(before, after)
 
 
@@ -608,7 +600,7 @@ def test_instanced_film_blocks_render_as_the_objects_writers_cubes(tmp_path: Pat
         result = run(WRITER_FILM, str(tmp_path), "workbench", "film", writer)
         found[writer] = json.loads(result.stdout.strip().splitlines()[-1])
     assert found["instanced"]["instanced"] > 0 and found["objects"]["instanced"] == 0
-    objects_png, instanced_png = (render_pixels(tmp_path / f"{w}.png")[..., :3] for w in ("objects", "instanced"))
+    objects_png, instanced_png = (png_pixels(tmp_path / f"{w}.png")[..., :3] for w in ("objects", "instanced"))
     height, width = objects_png.shape[:2]
     blocks = np.zeros((height, width), dtype=bool)
     for u0, u1, v0, v1 in found["objects"]["boxes"]:
@@ -629,7 +621,7 @@ def test_film_bloom_brightens_round_glowing_blocks_in_eevee_only(tmp_path: Path,
         sc.render.use_compositing = False
         api.render_still(sys.argv[1] + "/plain.png")
     """), str(tmp_path), engine, "film")
-    bloom, plain = (render_pixels(tmp_path / f"{name}.png")[..., :3].sum(-1) for name in ("bloom", "plain"))
+    bloom, plain = (png_pixels(tmp_path / f"{name}.png")[..., :3].sum(-1) for name in ("bloom", "plain"))
     if engine == "workbench":  # no emission pass: Workbench's picture goes out as rendered
         assert np.array_equal(bloom, plain)
         return
@@ -637,6 +629,44 @@ def test_film_bloom_brightens_round_glowing_blocks_in_eevee_only(tmp_path: Path,
     assert np.all(bloom - plain > -0.02)  # bloom only adds light
     # The glow spills round the blocks onto the dark floor and backdrop.
     assert brighter.mean() > 0.05 and np.any(brighter & (plain < 0.3))
+
+
+def test_a_dark_band_fixed_to_the_camera_lies_behind_the_hud_text_and_before_the_picture() -> None:
+    from nnviz_addon.scene import film
+
+    build_film("spiral")
+    sc, root = bpy.context.scene, bpy.data.collections["nnviz"]
+    band = bpy.data.objects[film.HUD_BAND_NAME]
+    assert band.parent == sc.camera and band.display.show_shadows is False
+    length = sc.frame_end - sc.frame_start
+    for shot in (dict(s) for s in root["nnviz_film_shots"]):
+        sc.frame_set(sc.frame_start + round((shot["start"] + shot["end"]) / 2 * length))
+        view = np.array([tuple(world_to_camera_view(sc, sc.camera, band.matrix_world @ v.co))
+                         for v in band.data.vertices])
+        # the whole width of the frame's top HUD band
+        np.testing.assert_allclose([view[:, 0].min(), view[:, 0].max(), view[:, 1].max()], [0, 1, 1], atol=1e-4)
+        assert view[:, 1].min() == pytest.approx(1 - film_plan.HUD_BAND, abs=1e-4)
+        text = corners_in_view([o for o in root.all_objects if o.get("nnviz_hud") in ("overlay", "legend")])
+        picture = corners_in_view(shown_by("everything", root))
+        assert text[:, 2].max() < view[:, 2].min() and view[:, 2].max() < picture[:, 2].min(), shot["name"]
+
+
+@pytest.mark.slow
+def test_the_hud_text_reads_over_the_close_up(tmp_path: Path) -> None:
+    run(FILM_SCENE + textwrap.dedent("""
+        from nnviz_addon.scene import film
+        sc = bpy.context.scene
+        shot = next(dict(s) for s in bpy.data.collections["nnviz"]["nnviz_film_shots"] if s["name"] == "close-up")
+        frame = round(sc.frame_start + (shot["start"] + shot["end"]) / 2 * (sc.frame_end - sc.frame_start))
+        api.render_still(sys.argv[1] + "/band.png", frame=frame)
+        bpy.data.objects[film.HUD_BAND_NAME].hide_render = True
+        api.render_still(sys.argv[1] + "/bare.png", frame=frame)
+    """), str(tmp_path), "workbench", "film")
+    band, bare = (png_pixels(tmp_path / f"{n}.png")[..., :3].sum(-1) for n in ("band", "bare"))
+    top = round(band.shape[0] * (1 - film_plan.HUD_BAND))  # rows from the bottom: the band's rows
+    # Behind the text the close-up's blocks are bright; the band darkens them, so the text reads.
+    assert np.median(bare[top:]) > 0.6 and np.median(band[top:]) < 0.25
+    np.testing.assert_array_equal(band[:top - 1], bare[:top - 1])  # and leaves the picture under it be
 
 
 @pytest.mark.slow
@@ -658,7 +688,7 @@ def test_film_workbench_blocks_cast_shadows_on_the_floor_next_to_them(tmp_path: 
     """), str(tmp_path), "workbench", "film")
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert "other" not in seen["casting"]  # the floor, backdrop, text and task view cast nothing
-    shadowed, unshadowed = (render_pixels(tmp_path / f"{n}.png")[..., :3].sum(-1) for n in ("shadows", "none"))
+    shadowed, unshadowed = (png_pixels(tmp_path / f"{n}.png")[..., :3].sum(-1) for n in ("shadows", "none"))
     darker = unshadowed - shadowed > 0.05
     assert np.all(shadowed <= unshadowed + 0.02)  # shadows only darken
     assert darker.mean() > 0.01

@@ -19,6 +19,7 @@ from nnviz_addon.layout import CUBE_SIZE
 from nnviz_addon.picture.cubes import writer_for
 
 bpy = pytest.importorskip("bpy")
+from png_pixels import png_pixels  # noqa: E402
 from test_scene import synthetic_history  # noqa: E402
 
 from nnviz_addon import api, scene  # noqa: E402
@@ -274,7 +275,14 @@ for i in (8, 16, 47, 55):
     segment = bpy.data.objects[f"nnviz · legend {i:02d}"]
     u, v, _ = world_to_camera_view(sc, sc.camera, segment.location)
     legend.append([u, v, *colormap.linear_to_srgb(np.array(segment.color[:3])).tolist()])
-print(json.dumps({"cubes": cubes, "legend": legend}))
+# The counter: a mesh the Geometry Nodes tree makes; its pixel box and its colour.
+counter = bpy.data.objects["nnviz · counter"]
+evaluated = counter.evaluated_get(bpy.context.evaluated_depsgraph_get())
+from mathutils import Vector
+corners = [world_to_camera_view(sc, sc.camera, evaluated.matrix_world @ Vector(c))[:2] for c in evaluated.bound_box]
+box = [*np.min(corners, axis=0).tolist(), *np.max(corners, axis=0).tolist()]
+text = colormap.linear_to_srgb(np.array(counter.color[:3])).tolist()
+print(json.dumps({"cubes": cubes, "legend": legend, "counter": [box, text]}))
 """
 
 # Opens the saved .blend in a Python that never imports nnviz, and renders frame 4 again.
@@ -294,15 +302,6 @@ assert not [name for name in sys.modules if name.startswith("nnviz")]
 """
 
 
-def pixels(path: Path) -> np.ndarray:
-    image = bpy.data.images.load(str(path))
-    try:
-        width, height = image.size
-        return np.array(image.pixels[:]).reshape(height, width, 4)
-    finally:
-        bpy.data.images.remove(image)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", ["workbench", "eevee", "cycles"])
 def test_rendered_cubes_show_the_colour_map_between_records_also_without_nnviz(engine, tmp_path):
@@ -311,14 +310,19 @@ def test_rendered_cubes_show_the_colour_map_between_records_also_without_nnviz(e
                             cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     expected = json.loads(result.stdout.strip().splitlines()[-1])
-    picture = pixels(out)
+    picture = png_pixels(out)
     height, width = picture.shape[:2]
     for what, tolerance in (("cubes", 4 / 255), ("legend", 12 / 255)):
         for u, v, *srgb in expected[what]:
             x, y = int(u * width), int(v * height)  # Blender images are stored bottom row first, as v runs
             np.testing.assert_allclose(picture[y, x, :3], srgb, atol=tolerance, err_msg=f"{what} at ({x}, {y})")
+    # The step counter's text shows in its colour too (on 5.0 a tree-made mesh showed black in Workbench).
+    (u0, v0, u1, v1), text = expected["counter"]
+    box = picture[int(v0 * height):int(np.ceil(v1 * height)) + 1, int(u0 * width):int(np.ceil(u1 * width)) + 1, :3]
+    brightest = box.reshape(-1, 3)[np.argmax(box.sum(axis=-1))]
+    np.testing.assert_allclose(brightest, text, atol=0.1)
 
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(REOPEN), str(blend), str(again)],
                             cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    np.testing.assert_allclose(pixels(again), picture, atol=1 / 255)
+    np.testing.assert_allclose(png_pixels(again), picture, atol=1 / 255)

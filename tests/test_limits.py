@@ -39,6 +39,10 @@ def xor(**sections: dict) -> dict:
     ({"model": {"layers": [2, 100_000_000, 1]}}, "model.layers[1] is 100,000,000 units; allowed at most 100,000"),
     ({"train": {"steps": 2_000_000, "record_every": 1}}, f"past Blender's last frame {MAX_FRAME:,}; lower"),
     ({"render": {"frames_per_record": 20_000}}, "render.frames_per_record: 101 records × 20000 frames"),
+    # 1,048,001 frames of records fit; a pass every record (4 stages × 12 frames each) does not
+    ({"train": {"steps": 1_047_999, "record_every": 1}, "render": {"frames_per_record": 1, "style": "film",
+                                                                   "forward_pass": "every", "forward_pass_every": 1}},
+     "1,048,000 records × 1 frames and 1,048,000 forward passes"),
     ({"model": {"layers": [2, 20_000, 1]}, "train": {"steps": 100_000, "record_every": 1}},
      "train.record_every: 59.6 GiB would be recorded (100,001 records × 2 arrays × 80,001 parameters × 4 bytes); "
      "allowed at most 4 GiB — raise train.record_every or lower train.steps"),

@@ -56,15 +56,18 @@ def expected_text(history: History, record: int) -> str:
 
 
 def mesh_points(obj: bpy.types.Object) -> np.ndarray:
-    """The evaluated mesh's vertices, sorted so two meshes of the same text compare equal."""
+    """The evaluated mesh's drawn vertices (those of its faces: the counter's own loose vertex is
+    never drawn), sorted so two meshes of the same text compare equal."""
     evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
     mesh = evaluated.to_mesh()
     try:
         co = np.zeros(3 * len(mesh.vertices))
         mesh.vertices.foreach_get("co", co)
+        used = np.zeros(len(mesh.loops), dtype=np.int64)
+        mesh.loops.foreach_get("vertex_index", used)
     finally:
         evaluated.to_mesh_clear()
-    co = co.reshape(-1, 3).round(5)
+    co = co.reshape(-1, 3)[np.unique(used)].round(5)
     return co[np.lexsort(co.T[::-1])]
 
 

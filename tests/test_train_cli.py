@@ -237,7 +237,9 @@ print("ANTI-ALIASING", scene.display.render_aa)
 @pytest.mark.bpy
 @pytest.mark.slow
 def test_a_saved_blend_split_into_frame_ranges_renders_the_same_frames(tmp_path):
-    bpy = pytest.importorskip("bpy")
+    pytest.importorskip("bpy")
+    from png_pixels import png_pixels
+
     blend = tmp_path / "run.blend"
     result = train("--preset", "xor", "--steps", "16", "--resolution", "160x90", "--draft", "--no-render",
                    "--save-blend", blend)
@@ -254,20 +256,13 @@ def test_a_saved_blend_split_into_frame_ranges_renders_the_same_frames(tmp_path)
     for start, end in ((4, 5), (1, 2), (3, 3)):  # separate processes, out of order, as a farm runs them
         render_node(start, end, "farm")
 
-    def pixels(path: Path) -> np.ndarray:
-        image = bpy.data.images.load(str(path))
-        try:
-            return np.array(image.pixels[:])
-        finally:
-            bpy.data.images.remove(image)
-
     names = sorted(p.name for p in (tmp_path / "sequential").iterdir())
     assert names == [f"{frame:04d}.png" for frame in range(1, 6)]
     assert sorted(p.name for p in (tmp_path / "farm").iterdir()) == names
-    sequential = [pixels(tmp_path / "sequential" / name) for name in names]
+    sequential = [png_pixels(tmp_path / "sequential" / name) for name in names]
     assert not np.array_equal(sequential[0], sequential[-1])  # the frames show the training
     for name, expected in zip(names, sequential, strict=True):
-        np.testing.assert_array_equal(pixels(tmp_path / "farm" / name), expected, err_msg=name)
+        np.testing.assert_array_equal(png_pixels(tmp_path / "farm" / name), expected, err_msg=name)
 
 
 CHATTY = """

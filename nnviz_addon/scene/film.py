@@ -43,6 +43,9 @@ WORLD_COLOR = (0.018, 0.019, 0.024)
 FILM_MATERIAL = "nnviz · film blocks"
 FILM_ATTRIBUTE_MATERIAL = "nnviz · film blocks · attribute colour"  # the instanced blocks': nn_color
 SURFACE_MATERIAL = "nnviz · film surface"
+HUD_BAND_MATERIAL = "nnviz · film HUD band"
+HUD_BAND_NAME = "nnviz · HUD band"
+HUD_BAND_COLOR = (0.010, 0.011, 0.014, 1.0)  # linear; just under the backdrop's, so wide shots hardly show it
 DEPTH_CHANNEL = ("scale", 1)
 HUD_SIDES = {"overlay": "left", "legend": "right"}
 PASS_GLIDE_FRAMES = 10  # the camera's glide onto the whole network before a forward pass, and back after
@@ -90,6 +93,7 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, 
     for obj in instanced.tensor_objects(root).values():
         obj.data.materials[0] = _block_material(attribute_color=True)
     _move_to_hud(scene.camera, lens, overlay_box, layout)
+    _add_hud_band(scene.camera, lens, root)
     boxes = _shot_boxes(layout, views, depth)
     _set_stage(scene, root, boxes["everything"], casters=set(history.params))
     shots = film_plan.path(options.camera_path, boxes["network"], boxes["layers"], boxes["close-up"],
@@ -328,6 +332,45 @@ def _key_flash(obj: bpy.types.Object, passes: Sequence[tuple[int, int]]) -> None
     curve = _key_input(obj, "Flash", frames, np.tile([0.0, 1.0, 0.0], len(lit)), "LINEAR")
     for point in list(curve.keyframe_points)[0::3]:  # no rise before the lit frame (at subframes)
         point.interpolation = "CONSTANT"
+
+
+def _add_hud_band(camera: bpy.types.Object, lens: film_plan.Lens, root: bpy.types.Collection) -> None:
+    """A dark, unlit band behind the HUD text across the top of the frame, fixed to the camera:
+    shots keep the picture below the band, but where blocks pass behind the text (a close-up, a
+    glide between shots) light text over light blocks could not be read."""
+    # Just behind the text, still nearer than the picture; tilted (its lower edge further away), as
+    # facing the camera squarely it caught Workbench's studio highlight whole and showed light grey.
+    near, far = film_plan.HUD_DISTANCE * 1.01, film_plan.HUD_DISTANCE * 1.3
+    corners = []  # on the rays through the band's corners, so it covers the band exactly
+    for (u, v), distance in zip(((0, 0), (1, 0), (1, 1), (0, 1)), (far, far, near, near), strict=True):
+        x0, x1, y0, y1 = lens.frame_at(distance)
+        bottom = y1 - film_plan.HUD_BAND * (y1 - y0)
+        corners.append((x0 + u * (x1 - x0), bottom + v * (y1 - bottom), -distance))
+    mesh = objects.tagged(bpy.data.meshes.new(HUD_BAND_NAME))
+    mesh.from_pydata(corners, [], [(0, 1, 2, 3)])
+    mesh.materials.append(_unlit_material())
+    band = objects.tagged(bpy.data.objects.new(HUD_BAND_NAME, mesh))
+    band.color = HUD_BAND_COLOR
+    band.parent = camera
+    band["nnviz_hud"] = "band"
+    root.objects.link(band)
+    if instanced.tensor_objects(root):  # Workbench shows attributes (stage.set_up): carry its colour into one
+        instanced.carry_object_colors([band])
+
+
+def _unlit_material() -> bpy.types.Material:
+    """The HUD band's: its object colour as emission, so no light or bloom changes it."""
+    material, made = _role_material(HUD_BAND_MATERIAL)
+    if not made:
+        return material
+    nodes, links = material.node_tree.nodes, material.node_tree.links
+    nodes.clear()
+    info = nodes.new("ShaderNodeObjectInfo")
+    emission = nodes.new("ShaderNodeEmission")
+    output = nodes.new("ShaderNodeOutputMaterial")
+    links.new(info.outputs["Color"], emission.inputs["Color"])
+    links.new(emission.outputs[0], output.inputs["Surface"])
+    return material
 
 
 def _role_material(role: str) -> tuple[bpy.types.Material, bool]:

@@ -43,6 +43,10 @@ def add_overlay(collection: bpy.types.Collection, history: History, record_frame
     action = keyframes.new_actions([COUNTER_NAME])[0]  # before the object, as keyframes asks
     tree = _counter_tree(shown=set(values), size=picture.size, material=material)
     mesh = objects.tagged(bpy.data.meshes.new(COUNTER_NAME))
+    # One loose vertex (never rendered): the tree joins the text after it, so the text mesh keeps
+    # this mesh's active colour attribute, which Workbench reads in an instanced scene on 5.0
+    # (instanced.carry_object_colors); a mesh made by the tree alone has none and showed black.
+    mesh.vertices.add(1)
     counter = objects.tagged(bpy.data.objects.new(COUNTER_NAME, mesh))
     counter.location = picture.counter_location
     counter.rotation_euler = (math.pi / 2, 0.0, 0.0)  # stand up in the XZ plane like the labels
@@ -111,6 +115,7 @@ def _counter_tree(shown: set[str], size: float, material: bpy.types.Material) ->
     """``step 120`` over ``loss 0.0312 · test 0.0450   accuracy 97.5% · test 95.0%`` (the inputs
     ``shown`` has), as a filled mesh with ``material``."""
     tree = objects.tagged(bpy.data.node_groups.new(COUNTER_NAME, "GeometryNodeTree"))
+    tree.interface.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")  # first, as a modifier's
     for name, socket_type in INPUTS:
         if name in shown:
             tree.interface.new_socket(name, in_out="INPUT", socket_type=socket_type)
@@ -132,5 +137,10 @@ def _counter_tree(shown: set[str], size: float, material: bpy.types.Material) ->
     realized = build.node("GeometryNodeRealizeInstances", {"Geometry": curves.outputs["Curve Instances"]})
     filled = build.node("GeometryNodeFillCurve", {"Curve": realized.outputs[0]})
     shaded = build.node("GeometryNodeSetMaterial", {"Geometry": filled.outputs[0], "Material": material})
-    build.node("NodeGroupOutput", {0: shaded.outputs[0]})
+    # The object's own mesh first: the joined mesh takes the first mesh's settings, its active
+    # colour attribute among them (a multi-input socket evaluates its links newest first).
+    joined = build.node("GeometryNodeJoinGeometry")
+    for geometry in (shaded.outputs[0], group_in["Geometry"]):
+        tree.links.new(geometry, joined.inputs[0])
+    build.node("NodeGroupOutput", {0: joined.outputs[0]})
     return tree
