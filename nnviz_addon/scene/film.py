@@ -360,17 +360,7 @@ def _add_hud_band(camera: bpy.types.Object, lens: film_plan.Lens, root: bpy.type
 
 def _unlit_material() -> bpy.types.Material:
     """The HUD band's: its object colour as emission, so no light or bloom changes it."""
-    material, made = _role_material(HUD_BAND_MATERIAL)
-    if not made:
-        return material
-    nodes, links = material.node_tree.nodes, material.node_tree.links
-    nodes.clear()
-    info = nodes.new("ShaderNodeObjectInfo")
-    emission = nodes.new("ShaderNodeEmission")
-    output = nodes.new("ShaderNodeOutputMaterial")
-    links.new(info.outputs["Color"], emission.inputs["Color"])
-    links.new(emission.outputs[0], output.inputs["Surface"])
-    return material
+    return _object_color_shader(HUD_BAND_MATERIAL, "ShaderNodeEmission", "Color")
 
 
 def _role_material(role: str) -> tuple[bpy.types.Material, bool]:
@@ -429,16 +419,23 @@ def _block_material(attribute_color: bool = False) -> bpy.types.Material:
 
 def _surface_material() -> bpy.types.Material:
     """The floor and backdrop: a rough surface of the object's colour."""
-    material, made = _role_material(SURFACE_MATERIAL)
+    return _object_color_shader(SURFACE_MATERIAL, "ShaderNodeBsdfPrincipled", "Base Color", Roughness=0.7)
+
+
+def _object_color_shader(role: str, shader: str, color_input: str, **inputs: float) -> bpy.types.Material:
+    """nnviz's material of ``role``: the object's colour into ``shader``'s ``color_input`` (its
+    other ``inputs`` set), made once."""
+    material, made = _role_material(role)
     if not made:
         return material
     nodes, links = material.node_tree.nodes, material.node_tree.links
     nodes.clear()
     info = nodes.new("ShaderNodeObjectInfo")
-    surface = nodes.new("ShaderNodeBsdfPrincipled")
-    surface.inputs["Roughness"].default_value = 0.7
+    surface = nodes.new(shader)
+    for name, value in inputs.items():
+        surface.inputs[name].default_value = value
     output = nodes.new("ShaderNodeOutputMaterial")
-    links.new(info.outputs["Color"], surface.inputs["Base Color"])
+    links.new(info.outputs["Color"], surface.inputs[color_input])
     links.new(surface.outputs[0], output.inputs["Surface"])
     return material
 
