@@ -18,7 +18,7 @@ targets. ``python bench/bench_big.py [--skip-million]`` on the bpy wheel (needs 
 7. 1280×720 Workbench frame of (1) vs Blender's own empty-scene frame at the same anti-aliasing,
    both at 8 samples (final) and FXAA (draft) (target ≤ 2×); renders run in subprocesses, as
    without EGL Workbench aborts the process. Beside them, Blender's floor for that many squares:
-   a scene without nnviz holding one static mesh of 101,770 squares with random colours (flat
+   a scene without nnviz holding one static mesh of 101,761 squares with random colours (flat
    light, as nnviz's diagram), at the same settings.
 """
 

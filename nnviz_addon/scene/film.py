@@ -67,7 +67,7 @@ def pass_stages(history: History) -> list[str]:
     (:func:`neuron_columns`) and, between them, each Conv2d layer whose feature maps are recorded
     (``"layer <name>"``: its kernels flash there; its maps stay as they are)."""
     columns = neuron_columns(history)
-    stages = [column for column in columns if column == "input"]
+    stages = ["input"] if "input" in columns else []
     for spec in history.structure:
         name = f"layer {spec.name}"
         if name in columns or (spec.kind == "Conv2d" and f"feature/{spec.name}" in history.series):
@@ -263,16 +263,16 @@ def pass_inputs(history: History, record: int) -> dict[str, np.ndarray]:
         if previous is not None and spec.kind == "Linear" and np.size(previous) == spec.in_features:
             inputs[spec.name] = np.asarray(previous, dtype=np.float64).ravel()
         series = history.series.get(f"activation/{spec.name}")
-        previous = None if series is None else np.asarray(series, dtype=np.float64)[record]
+        previous = None if series is None else series[record]  # this record's only, not a copy of the run
+    convs = {spec.name: spec for spec in history.structure if spec.kind == "Conv2d"}
     maps = history.static.get("probe/image")
     for key, series in history.series.items():  # the feature maps, in the model's order
         if not key.startswith("feature/"):
             continue
-        name = key.removeprefix("feature/")
-        spec = next((s for s in history.structure if s.name == name and s.kind == "Conv2d"), None)
+        spec = convs.get(key.removeprefix("feature/"))
         if spec is not None and maps is not None and np.shape(maps)[0] == spec.in_features:
-            inputs[name] = np.asarray(maps, dtype=np.float64)
-        maps = np.asarray(series, dtype=np.float64)[record]
+            inputs[spec.name] = np.asarray(maps, dtype=np.float64)
+        maps = series[record]
     return inputs
 
 
