@@ -55,7 +55,7 @@ def script_arguments(argv: list[str]) -> list[str]:
 
 def parse_arguments(args: list[str]) -> argparse.Namespace:
     from nnviz_addon.catalog import CAMERA_PATHS, FORWARD_PASSES, MOTIONS, STYLES
-    from nnviz_addon.config import CUBE_WRITERS
+    from nnviz_addon.preset.limits import WRITERS
 
     parser = ArgumentParser(prog="train.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", help="a preset .toml file or a shipped preset's name (e.g. xor)")
@@ -74,7 +74,7 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--forward-pass-every", type=records_apart, metavar="N",
                         help="film: with --forward-pass every, a pass every N records")
     parser.add_argument("--motion", choices=MOTIONS, help="linear or smooth (eased) change between records")
-    parser.add_argument("--cubes", choices=CUBE_WRITERS,
+    parser.add_argument("--cubes", choices=WRITERS,
                         help="draw the cubes as one object each, instanced by Geometry Nodes, or auto")
     parser.add_argument("--save-blend", type=Path, metavar="PATH", help="also save the animated scene")
     parser.add_argument("--history", type=Path, metavar="PATH",
@@ -114,7 +114,7 @@ def outputs(options: argparse.Namespace) -> dict[str, Path]:
 def prepare_outputs(options: argparse.Namespace) -> None:
     """Create the folders the outputs go to (``--out out/run.mp4`` in a fresh checkout), refuse
     paths that can't be written before any work is done, and sweep temporaries a killed run left."""
-    from nnviz_addon import atomic
+    from nnviz_addon.history import atomic
 
     for option, path in outputs(options).items():
         try:
@@ -166,7 +166,7 @@ class Interrupts:
         self.received = number
         if self.deferred:
             return
-        from nnviz_addon import atomic
+        from nnviz_addon.history import atomic
 
         removed = ", ".join(str(path) for path in atomic.remove_temporaries()) or "nothing unfinished"
         print(f"nnviz: error: stopped by {self.name}; removed {removed}; earlier files are kept",
@@ -175,7 +175,7 @@ class Interrupts:
 
 
 def resolution(text: str) -> tuple[int, int]:
-    from nnviz_addon.config import PresetError, check_resolution
+    from nnviz_addon.preset.config import PresetError, check_resolution
 
     width, x, height = text.lower().partition("x")
     if not (x and width.isdigit() and height.isdigit()):
@@ -194,7 +194,7 @@ def records_apart(text: str) -> int:
 
 
 def frame_rate(text: str) -> int:
-    from nnviz_addon.config import PresetError, check_fps
+    from nnviz_addon.preset.config import PresetError, check_fps
 
     try:
         fps = int(text)
@@ -246,7 +246,7 @@ def train(options: argparse.Namespace, metrics: dict[str, Any],
             accuracy = "" if run.last_accuracy is None else f"  accuracy {run.last_accuracy:.3f}"
             print(f"nnviz: step {run.step}/{run.total_steps}  loss {run.last_loss:.4g}{accuracy}", flush=True)
 
-    from nnviz_addon.config import check_scene_size, preset_warnings
+    from nnviz_addon.preset.config import check_scene_size, preset_warnings
 
     warnings = preset_warnings(preset)
     if options.out is not None or options.still is not None or options.save_blend is not None:
@@ -281,7 +281,7 @@ def load_history(options: argparse.Namespace) -> tuple[Any, Any]:
 
 def render(out: Path, metrics: dict[str, Any]) -> None:
     from nnviz_addon import api
-    from nnviz_addon.console import frame_chatter_hidden
+    from nnviz_addon.cli.console import frame_chatter_hidden
 
     def report(done: int, total: int) -> None:
         if done == 1 or done * RENDER_REPORTS // total != (done - 1) * RENDER_REPORTS // total:
@@ -308,7 +308,7 @@ def json_number(value: float) -> float | None:
 
 
 def run(options: argparse.Namespace, interrupts: Interrupts) -> int:
-    from nnviz_addon.atomic import write_atomically
+    from nnviz_addon.history.atomic import write_atomically
 
     metrics: dict[str, Any] = {}
     prepare_outputs(options)
@@ -374,7 +374,7 @@ def run(options: argparse.Namespace, interrupts: Interrupts) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     # Nothing is registered with Blender here, so there is nothing to unregister before exit.
-    from nnviz_addon.config import PresetError
+    from nnviz_addon.preset.config import PresetError
 
     try:
         with Interrupts() as interrupts:

@@ -40,10 +40,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nnviz_addon import scene  # noqa: E402
-from nnviz_addon.config import find_presets, load_preset  # noqa: E402
 from nnviz_addon.history import History  # noqa: E402
+from nnviz_addon.preset.config import find_presets, load_preset  # noqa: E402
 from nnviz_addon.scene import SceneOptions  # noqa: E402
-from nnviz_addon.training import TrainingRun  # noqa: E402
+from nnviz_addon.training.run import TrainingRun  # noqa: E402
 
 # Renders one frame of a saved .blend (or of Blender's empty scene) and prints its seconds; run in
 # a subprocess that never imports nnviz.
@@ -104,7 +104,7 @@ def recorded_mlp(sizes: tuple[int, ...], records: int, steps_per_record: int = 3
     also its activations for the first sample)."""
     import torch
 
-    from nnviz_addon.record import Recorder
+    from nnviz_addon.training.record import Recorder
 
     torch.manual_seed(0)
     layers: list[torch.nn.Module] = []

@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nnviz_addon import scene  # noqa: E402
-from nnviz_addon.config import Preset, find_presets, load_preset  # noqa: E402
+from nnviz_addon.preset.config import Preset, find_presets, load_preset  # noqa: E402
 from nnviz_addon.scene import keyframes, objects  # noqa: E402
-from nnviz_addon.training import TrainingRun  # noqa: E402
+from nnviz_addon.training.run import TrainingRun  # noqa: E402
 
 
 def time_training_alone(preset: Preset) -> float:

@@ -28,12 +28,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nnviz_addon import colormap, magnitude, scene  # noqa: E402
-from nnviz_addon.config import find_presets, load_preset  # noqa: E402
+from nnviz_addon import scene  # noqa: E402
 from nnviz_addon.history import History, LayerSpec  # noqa: E402
-from nnviz_addon.layout import Block, layout_network  # noqa: E402
+from nnviz_addon.picture import colormap, magnitude  # noqa: E402
+from nnviz_addon.picture.layout import layout_network  # noqa: E402
+from nnviz_addon.picture.shapes import Block  # noqa: E402
+from nnviz_addon.preset.config import find_presets, load_preset  # noqa: E402
 from nnviz_addon.scene import SceneOptions, keyframes, objects  # noqa: E402
-from nnviz_addon.training import TrainingRun  # noqa: E402
+from nnviz_addon.training.run import TrainingRun  # noqa: E402
 
 BASELINE_SUBSET = 50
 REPEATS = 3

@@ -22,9 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import Preset, PresetError, RenderConfig, find_presets, load_preset, preset_from_dict
 from .history import History
-from .training import TrainingRun
+from .preset.config import Preset, PresetError, RenderConfig, find_presets, load_preset, preset_from_dict
+from .training.run import TrainingRun
 
 if TYPE_CHECKING:
     from .scene.options import SceneOptions

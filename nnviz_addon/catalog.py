@@ -4,13 +4,11 @@
 Activations, norms and optimisers map their preset name to the class that implements it; the
 engine's classes carry torch's names, so the same class name builds our module and recognises a
 recorded torch one. Losses map to their ``nn.functional`` name. Tasks and colour mappings live
-with their generators (:mod:`.datasets.tasks`), whose dicts are the lists; they are re-exported here.
-Plain data only: no numpy beyond what the task generators import, no bpy.
+with their generators (:mod:`.datasets.tasks`), whose dicts are the lists.
+Plain data that imports nothing: every stage of the data flow may read it.
 """
 
 from __future__ import annotations
-
-from .datasets.tasks import RGB_MAPPINGS, TASKS
 
 # preset name → module class (same name in nnviz_addon.engine.nn and torch.nn)
 ACTIVATIONS: dict[str, str] = {
@@ -72,7 +70,5 @@ __all__ = [
     "RECORDED_ACTIVATIONS",
     "RENDER_ENGINES",
     "RENDER_QUALITIES",
-    "RGB_MAPPINGS",
     "STYLES",
-    "TASKS",
 ]

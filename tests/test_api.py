@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from nnviz_addon import api
-from nnviz_addon.config import PresetError, RenderConfig, load_preset
 from nnviz_addon.history import History
+from nnviz_addon.preset.config import PresetError, RenderConfig, load_preset
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,13 +16,14 @@ bpy = pytest.importorskip("bpy")
 
 from test_overlay import counter_size, mesh_points, reference_text  # noqa: E402
 
-from nnviz_addon import api, colormap, scene  # noqa: E402
-from nnviz_addon.config import find_presets, load_preset, preset_from_dict  # noqa: E402
+from nnviz_addon import api, scene  # noqa: E402
+from nnviz_addon.picture import colormap  # noqa: E402
 from nnviz_addon.picture import overlay as overlay_plan  # noqa: E402
 from nnviz_addon.picture import task_views as task_plan  # noqa: E402
+from nnviz_addon.preset.config import find_presets, load_preset, preset_from_dict  # noqa: E402
 from nnviz_addon.scene import overlay  # noqa: E402
 from nnviz_addon.scene.options import SceneOptions  # noqa: E402
-from nnviz_addon.training import TrainingRun  # noqa: E402
+from nnviz_addon.training.run import TrainingRun  # noqa: E402
 from nnviz_addon.ui.session import SESSION  # noqa: E402
 
 pytestmark = pytest.mark.bpy

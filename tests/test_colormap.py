@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nnviz_addon import colormap
+from nnviz_addon.picture import colormap
 
 
 def luminance(linear_rgb: np.ndarray) -> np.ndarray:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from nnviz_addon import config
-from nnviz_addon.config import (
+from nnviz_addon.preset import config
+from nnviz_addon.preset.config import (
     DataConfig,
     ModelConfig,
     Preset,
@@ -77,7 +77,7 @@ def test_find_presets_lists_the_shipped_files():
     assert set(SHIPPED) <= set(presets)
     assert list(presets) == sorted(presets)
     assert all(path.suffix == ".toml" and path.is_file() for path in presets.values())
-    assert config.presets_dir() == Path(config.__file__).resolve().parent.parent / "presets"
+    assert config.presets_dir() == Path(config.__file__).resolve().parents[2] / "presets"
 
 
 @pytest.mark.parametrize("name", SHIPPED)

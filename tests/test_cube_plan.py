@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from nnviz_addon import colormap, magnitude
 from nnviz_addon.history import History, LayerSpec
-from nnviz_addon.layout import layout_network
-from nnviz_addon.picture import cubes
+from nnviz_addon.picture import colormap, cubes, magnitude
+from nnviz_addon.picture.layout import layout_network
 
 
 def small_history(records=4) -> History:

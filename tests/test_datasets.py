@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnviz_addon.config import DataConfig
-from nnviz_addon.datasets import RGB_MAPPINGS, TASKS, Batches, make_dataset, output_size
+from nnviz_addon.datasets import RGB_MAPPINGS, TASKS, Batches, DataConfig, make_dataset, output_size
 from nnviz_addon.datasets.tasks import SPIRAL_TURNS, XOR_MARGIN
 
 POINT_TASKS = ["xor", "circle", "gauss", "spiral", "moons"]

@@ -33,7 +33,7 @@ def test_the_zip_is_named_by_the_manifest_and_holds_what_the_addon_needs(extensi
     assert extension_zip.name == f"nnviz-{manifest['version']}.zip"
     names = set(zipfile.ZipFile(extension_zip).namelist())
     # The add-on's __init__.py beside the manifest, the presets where config.find_presets looks first.
-    assert {"blender_manifest.toml", "__init__.py", "ui/operators.py", "scene/__init__.py", "training.py",
+    assert {"blender_manifest.toml", "__init__.py", "ui/operators.py", "scene/__init__.py", "training/run.py",
             "datasets/digits.npz"} <= names
     shipped = {f"presets/{path.name}" for path in (ROOT / "presets").glob("*.toml")}
     assert shipped and shipped <= names

@@ -14,7 +14,8 @@ from png_pixels import png_pixels  # noqa: E402
 from test_film import run  # noqa: E402
 from test_instanced import RAMP_TOLERANCE, between, evaluated_cubes  # noqa: E402
 
-from nnviz_addon import api, colormap, scene  # noqa: E402
+from nnviz_addon import api, scene  # noqa: E402
+from nnviz_addon.picture import colormap  # noqa: E402
 from nnviz_addon.scene import SceneOptions, instanced  # noqa: E402
 from nnviz_addon.scene.feature_maps import FEATURE_PROPERTY  # noqa: E402
 
@@ -96,8 +97,8 @@ import json, sys
 import numpy as np
 import bpy
 from bpy_extras.object_utils import world_to_camera_view
-from nnviz_addon import api, colormap
-from nnviz_addon.config import RenderConfig
+from nnviz_addon import api, colormap  # noqa: E402
+from nnviz_addon.config import RenderConfig  # noqa: E402
 out = sys.argv[1]
 bpy.ops.wm.read_factory_settings(use_empty=True)
 history = api.train("digits_cnn", steps=20)

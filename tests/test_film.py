@@ -18,8 +18,9 @@ from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
 from mathutils import Vector  # noqa: E402
 from png_pixels import png_pixels  # noqa: E402
 
-from nnviz_addon import api, film_plan, scene  # noqa: E402
-from nnviz_addon.config import find_presets  # noqa: E402
+from nnviz_addon import api, scene  # noqa: E402
+from nnviz_addon.picture import film as film_plan  # noqa: E402
+from nnviz_addon.preset.config import find_presets  # noqa: E402
 from nnviz_addon.scene import keyframes  # noqa: E402
 
 pytestmark = pytest.mark.bpy
@@ -156,7 +157,7 @@ def test_smooth_motion_eases_between_records_and_keeps_each_record() -> None:
 FILM_SCENE = """
 import sys, dataclasses
 import bpy
-from nnviz_addon import api
+from nnviz_addon import api  # noqa: E402
 bpy.ops.wm.read_factory_settings(use_empty=True)
 history = api.train("xor", steps=16)
 config = dataclasses.replace(api.render_config_of(history), style=sys.argv[3], engine=sys.argv[2],
@@ -249,8 +250,7 @@ def test_diagram_is_the_default_and_builds_no_film() -> None:
 
 
 def test_forward_pass_lights_each_layer_with_its_probe_activations_in_turn() -> None:
-    from nnviz_addon import colormap
-    from nnviz_addon.picture import neurons
+    from nnviz_addon.picture import colormap, neurons
     from nnviz_addon.scene import film
 
     build_film("xor", forward_pass="intro", frames_per_record=2)
@@ -286,8 +286,7 @@ def test_forward_pass_lights_each_layer_with_its_probe_activations_in_turn() -> 
 
 
 def test_a_pass_in_the_run_pauses_it_lights_that_records_activations_and_flashes_the_weights() -> None:
-    from nnviz_addon import colormap
-    from nnviz_addon.picture import neurons
+    from nnviz_addon.picture import colormap, neurons
     from nnviz_addon.scene import film
 
     build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2)
@@ -453,8 +452,7 @@ def test_instanced_cubes_pause_during_a_pass() -> None:
 def test_a_pass_lights_the_instanced_neuron_columns_in_turn_with_that_records_activations() -> None:
     from test_instanced import RAMP_TOLERANCE
 
-    from nnviz_addon import colormap
-    from nnviz_addon.picture import neurons
+    from nnviz_addon.picture import colormap, neurons
     from nnviz_addon.scene import film, instanced
 
     build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2, cubes="instanced")

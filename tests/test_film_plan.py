@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnviz_addon import film_plan
-from nnviz_addon.config import PresetError, load_preset, presets_dir
+from nnviz_addon.picture import film as film_plan
+from nnviz_addon.preset.config import PresetError, load_preset, presets_dir
 
 NETWORK = ((0.0, -1.0, -8.0), (20.0, 1.0, 0.0))
 LAYERS = [((0.0, -1.0, -8.0), (6.0, 1.0, 0.0)), ((9.0, -1.0, -4.0), (20.0, 1.0, 0.0))]

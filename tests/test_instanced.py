@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnviz_addon import colormap, magnitude
-from nnviz_addon.layout import CUBE_SIZE
-from nnviz_addon.picture.cubes import writer_for
+from nnviz_addon.picture import colormap, magnitude
+from nnviz_addon.picture.shapes import CUBE_SIZE
+from nnviz_addon.preset.limits import writer_for
 
 bpy = pytest.importorskip("bpy")
 from png_pixels import png_pixels  # noqa: E402

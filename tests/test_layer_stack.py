@@ -9,10 +9,10 @@ import json
 import numpy as np
 import pytest
 
-from nnviz_addon import layer_stack
-from nnviz_addon.config import PresetError, find_presets, load_preset, preset_from_dict
 from nnviz_addon.engine import Tensor
-from nnviz_addon.training import TrainingRun, build_stack
+from nnviz_addon.preset import layer_stack
+from nnviz_addon.preset.config import PresetError, find_presets, load_preset, preset_from_dict
+from nnviz_addon.training.run import TrainingRun, build_stack
 
 CNN = [{"type": "conv2d", "out": 8, "kernel": 3, "padding": 1}, {"type": "relu"},
        {"type": "maxpool2d", "kernel": 2}, {"type": "conv2d", "out": 16, "kernel": 3}, {"type": "relu"},

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from nnviz_addon.history import LayerSpec
-from nnviz_addon.layout import CHAR_WIDTH, CUBE_SIZE, camera_framing, layout_network
-from nnviz_addon.view_layout import layout_for_frame
+from nnviz_addon.picture.layout import camera_framing, layout_network
+from nnviz_addon.picture.shapes import CHAR_WIDTH, CUBE_SIZE
+from nnviz_addon.picture.view_layout import layout_for_frame
 
 
 def mlp(*sizes: int) -> tuple[list[LayerSpec], dict[str, tuple[int, ...]]]:
@@ -139,7 +140,7 @@ def test_camera_framing_shows_the_bounds(aspect):
 
 
 def test_task_view_goes_under_a_short_last_layer_and_clear_of_the_legends():
-    from nnviz_addon.view_layout import place_views
+    from nnviz_addon.picture.view_layout import place_views
 
     layout = layout_network(*mlp(64, 32, 10), legend_caption="weight / bias value")
     legend_right = layout.legend_bounds[1][0]
@@ -211,7 +212,7 @@ def test_landscape_and_square_frames_keep_the_row(aspect):
 def framed_picture(layout, aspect: float):
     """The views placed for ``layout`` and the frame (left, right, bottom, top) the camera shows of the
     whole picture: cubes, labels, legends, neurons, task view, loss curve and overlay text."""
-    from nnviz_addon.view_layout import neuron_extent, place_views, union
+    from nnviz_addon.picture.view_layout import neuron_extent, place_views, union
 
     overlay_width = len("loss 0.00556   accuracy 100.0%") * CHAR_WIDTH * layout.text_size
     places = place_views(layout, overlay_width, aspect)

@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 
-from nnviz_addon import colormap
-from nnviz_addon.layout import CUBE_SIZE, Label, Legend, SizeLegend
-from nnviz_addon.picture import legends
+from nnviz_addon.picture import colormap, legends
+from nnviz_addon.picture.shapes import CUBE_SIZE, Label, Legend, SizeLegend
 
 
 def test_colour_bar_segments_run_from_the_low_end_through_white_to_the_high_end():

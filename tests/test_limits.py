@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nnviz_addon.config import (
+from nnviz_addon.preset.config import (
     CUBE_LIMITS,
     MAX_FRAME,
     PresetError,
@@ -145,8 +145,8 @@ def test_a_scene_too_big_to_build_is_refused_before_training(tmp_path):
 
 
 def test_readme_lists_the_limits_the_code_checks():
-    from nnviz_addon import config
-    from nnviz_addon.history_file import MAX_LOADED_BYTES
+    from nnviz_addon.history.file_format import MAX_LOADED_BYTES
+    from nnviz_addon.preset import config
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     limits = readme[readme.index("### Limits"):]

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from nnviz_addon.config import find_presets, load_preset
 from nnviz_addon.history import History
 from nnviz_addon.picture import loss_curve as loss_plan
-from nnviz_addon.training import TrainingRun
-from nnviz_addon.view_layout import NEURON_RADIUS, Rect
+from nnviz_addon.picture.view_layout import NEURON_RADIUS, Rect
+from nnviz_addon.preset.config import find_presets, load_preset
+from nnviz_addon.training.run import TrainingRun
 
 bpy = pytest.importorskip("bpy")
 from nnviz_addon.scene import loss_curve  # noqa: E402

@@ -5,7 +5,7 @@ import pytest
 
 from nnviz_addon.history import History, LayerSpec
 from nnviz_addon.picture import loss_curve
-from nnviz_addon.view_layout import NEURON_RADIUS, Rect
+from nnviz_addon.picture.view_layout import NEURON_RADIUS, Rect
 
 RECT = Rect(left=0.0, bottom=0.0, width=10.0, height=4.0, text_size=1.0)
 

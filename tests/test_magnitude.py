@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from nnviz_addon import magnitude
 from nnviz_addon.history import History, LayerSpec
+from nnviz_addon.picture import magnitude
 
 
 def history_of(params: dict, grads: dict) -> History:

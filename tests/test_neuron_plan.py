@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from nnviz_addon import colormap
 from nnviz_addon.history import History, LayerSpec
-from nnviz_addon.picture import neurons
-from nnviz_addon.view_layout import NEURON_CAPTION, NEURON_RADIUS, NeuronPlacement
+from nnviz_addon.picture import colormap, neurons
+from nnviz_addon.picture.view_layout import NEURON_CAPTION, NEURON_RADIUS, NeuronPlacement
 
 PLACEMENT = NeuronPlacement(input_x=0.0, layer_x={"0": 5.0}, top=4.0, bottom=0.0, caption=(0.0, 5.0),
                             text_size=1.0)

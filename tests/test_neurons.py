@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from nnviz_addon import colormap, view_layout
-from nnviz_addon.config import find_presets, load_preset
 from nnviz_addon.history import History
-from nnviz_addon.layout import layout_network, text_width
-from nnviz_addon.training import TrainingRun
+from nnviz_addon.picture import colormap, view_layout
+from nnviz_addon.picture.layout import layout_network
+from nnviz_addon.picture.shapes import text_width
+from nnviz_addon.preset.config import find_presets, load_preset
+from nnviz_addon.training.run import TrainingRun
 
 bpy = pytest.importorskip("bpy")
 from nnviz_addon.picture import neurons as neuron_plan  # noqa: E402

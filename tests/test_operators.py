@@ -14,9 +14,9 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from nnviz_addon import magnitude  # noqa: E402
-from nnviz_addon.config import find_presets, load_preset  # noqa: E402
-from nnviz_addon.training import TrainingRun  # noqa: E402
+from nnviz_addon.picture import magnitude  # noqa: E402
+from nnviz_addon.preset.config import find_presets, load_preset  # noqa: E402
+from nnviz_addon.training.run import TrainingRun  # noqa: E402
 from nnviz_addon.ui import operators  # noqa: E402
 from nnviz_addon.ui.props import to_preset  # noqa: E402
 from nnviz_addon.ui.session import SESSION  # noqa: E402

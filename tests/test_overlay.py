@@ -9,8 +9,8 @@ from nnviz_addon.history import History, LayerSpec
 
 bpy = pytest.importorskip("bpy")
 from nnviz_addon import scene  # noqa: E402
-from nnviz_addon.layout import LINE_SPACING  # noqa: E402
 from nnviz_addon.picture import overlay as overlay_plan  # noqa: E402
+from nnviz_addon.picture.layout import LINE_SPACING  # noqa: E402
 from nnviz_addon.scene import SceneOptions, overlay  # noqa: E402
 
 pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]

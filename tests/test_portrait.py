@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nnviz_addon.history import LayerSpec
-from nnviz_addon.view_layout import NEURON_RADIUS, layout_for_frame, place_views
+from nnviz_addon.picture.view_layout import NEURON_RADIUS, layout_for_frame, place_views
 
 PORTRAIT = 9 / 16
 
@@ -64,8 +64,8 @@ def test_a_built_network_fills_the_width_of_a_phone_frame():
     from bpy_extras.object_utils import world_to_camera_view
 
     from nnviz_addon import scene
-    from nnviz_addon.config import find_presets, load_preset
-    from nnviz_addon.training import TrainingRun
+    from nnviz_addon.preset.config import find_presets, load_preset
+    from nnviz_addon.training.run import TrainingRun
 
     bpy_scene = bpy.context.scene
     bpy_scene.render.resolution_x, bpy_scene.render.resolution_y = 1080, 1920

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from nnviz_addon.config import find_presets, load_preset
-from nnviz_addon.training import TrainingRun
+from nnviz_addon.preset.config import find_presets, load_preset
+from nnviz_addon.training.run import TrainingRun
 
 
 def _run(name: str, steps: int):

@@ -4,7 +4,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from nnviz_addon.config import preset_from_dict
+from nnviz_addon.preset.config import preset_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

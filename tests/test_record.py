@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nnviz_addon.history import History
-from nnviz_addon.record import Recorder
+from nnviz_addon.training.record import Recorder
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
@@ -132,7 +132,7 @@ def test_a_norm_over_more_than_one_dimension_is_skipped_by_name_and_the_rest_ani
         rec = Recorder(model)
     assert [layer.name for layer in rec.history().structure] == ["0", "3"]
     rec.snapshot(1)
-    from nnviz_addon.layout import layout_network  # what the scene lays out before it builds
+    from nnviz_addon.picture.layout import layout_network  # what the scene lays out before it builds
     history = rec.history()
     layout_network(history.structure, {key: values.shape[1:] for key, values in history.params.items()})
 

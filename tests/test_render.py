@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
-from nnviz_addon.config import RenderConfig  # noqa: E402
+from nnviz_addon.preset.config import RenderConfig  # noqa: E402
 from nnviz_addon.scene import render  # noqa: E402
 
 pytestmark = pytest.mark.bpy

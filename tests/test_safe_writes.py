@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from nnviz_addon import atomic
-from nnviz_addon.history import History
+from nnviz_addon.history import History, atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ROOT / "train.py"
@@ -229,8 +228,8 @@ def test_a_killed_runs_temporary_is_swept_by_the_next_run(tmp_path):
 def test_divergence_keeps_the_steps_trained_since_the_last_record():
     import numpy as np
 
-    from nnviz_addon.config import load_preset
-    from nnviz_addon.training import TrainingRun
+    from nnviz_addon.preset.config import load_preset
+    from nnviz_addon.training.run import TrainingRun
 
     preset = load_preset(ROOT / "presets" / "rgb_perceptron.toml").replace(
         model={"output_activation": None}, train={"lr": 1e3, "steps": 200, "record_every": 50})

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnviz_addon import colormap
 from nnviz_addon.history import History, LayerSpec
+from nnviz_addon.picture import colormap
 
 bpy = pytest.importorskip("bpy")
 from nnviz_addon import scene  # noqa: E402
@@ -345,8 +345,8 @@ VIEW_COLLECTIONS = ("nnviz · neurons", "nnviz · task", "nnviz · loss")
 
 
 def trained(preset: str, steps: int = 8) -> History:
-    from nnviz_addon.config import find_presets, load_preset
-    from nnviz_addon.training import TrainingRun
+    from nnviz_addon.preset.config import find_presets, load_preset
+    from nnviz_addon.training.run import TrainingRun
 
     return TrainingRun(load_preset(find_presets()[preset]).replace(train={"steps": steps, "record_every": 2})).run()
 
@@ -380,7 +380,7 @@ def test_a_history_without_series_builds_without_neurons_or_task_view():
 @pytest.mark.torch
 def test_a_history_recorded_from_torch_builds():
     torch = pytest.importorskip("torch")
-    from nnviz_addon.record import Recorder
+    from nnviz_addon.training.record import Recorder
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1))

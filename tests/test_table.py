@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnviz_addon.config import PresetError, find_presets, load_preset, preset_from_dict
 from nnviz_addon.datasets import TableError, load_table, make_dataset, train_test
 from nnviz_addon.history import History
-from nnviz_addon.training import TrainingRun
+from nnviz_addon.preset.config import PresetError, find_presets, load_preset, preset_from_dict
+from nnviz_addon.training.run import TrainingRun
 
 PRESETS = Path(__file__).resolve().parents[1] / "presets"
 

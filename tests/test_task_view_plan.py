@@ -6,7 +6,7 @@ import pytest
 from nnviz_addon.history import History, LayerSpec
 from nnviz_addon.picture import task_views
 from nnviz_addon.picture.task_views import Bars, Patches, Text
-from nnviz_addon.view_layout import Rect
+from nnviz_addon.picture.view_layout import Rect
 
 RECT = Rect(left=20.0, bottom=-6.0, width=8.0, height=8.0, text_size=0.6)
 WIDE = Rect(left=20.0, bottom=-6.0, width=16.0, height=8.0, text_size=0.6)  # room for a table's title

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnviz_addon import colormap
-from nnviz_addon.config import find_presets, load_preset
 from nnviz_addon.history import History
-from nnviz_addon.training import TrainingRun
-from nnviz_addon.view_layout import Rect
+from nnviz_addon.picture import colormap
+from nnviz_addon.picture.view_layout import Rect
+from nnviz_addon.preset.config import find_presets, load_preset
+from nnviz_addon.training.run import TrainingRun
 
 bpy = pytest.importorskip("bpy")
 from nnviz_addon.picture import task_views as task_plan  # noqa: E402

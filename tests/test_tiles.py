@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from nnviz_addon.history import LayerSpec
-from nnviz_addon.layout import CHAR_WIDTH, layout_network
-from nnviz_addon.view_layout import cube_pixels, layout_for_frame
+from nnviz_addon.picture.layout import layout_network
+from nnviz_addon.picture.shapes import CHAR_WIDTH
+from nnviz_addon.picture.view_layout import cube_pixels, layout_for_frame
 
 
 def mlp(*sizes: int) -> tuple[list[LayerSpec], dict[str, tuple[int, ...]]]:

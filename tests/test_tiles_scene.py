@@ -9,9 +9,9 @@ from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
 from mathutils import Vector  # noqa: E402
 
 from nnviz_addon import api  # noqa: E402
-from nnviz_addon.config import RenderConfig  # noqa: E402
 from nnviz_addon.history import History  # noqa: E402
-from nnviz_addon.record import Recorder  # noqa: E402
+from nnviz_addon.preset.config import RenderConfig  # noqa: E402
+from nnviz_addon.training.record import Recorder  # noqa: E402
 
 pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
 
@@ -69,7 +69,7 @@ def test_a_recorded_torch_mlp_with_an_input_shape_shows_its_first_layer_as_tiles
 
 
 def test_a_cube_is_as_many_pixels_wide_as_cube_pixels_says():
-    from nnviz_addon import view_layout
+    from nnviz_addon.picture import view_layout
 
     history = api.train("digits", steps=4)
     resolution = (1280, 720)

@@ -9,7 +9,7 @@ import pytest
 bpy = pytest.importorskip("bpy")
 torch = pytest.importorskip("torch")
 
-from nnviz_addon.record import Recorder  # noqa: E402
+from nnviz_addon.training.record import Recorder  # noqa: E402
 
 pytestmark = [pytest.mark.bpy, pytest.mark.torch]
 

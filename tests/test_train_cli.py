@@ -268,7 +268,7 @@ def test_a_saved_blend_split_into_frame_ranges_renders_the_same_frames(tmp_path)
 CHATTY = """
 import os, sys
 sys.path.insert(0, sys.argv[1])
-from nnviz_addon.console import frame_chatter_hidden
+from nnviz_addon.cli.console import frame_chatter_hidden
 print("before", flush=True)
 with frame_chatter_hidden() as progress:
     for frame in (1, 2):

@@ -9,11 +9,11 @@ import time
 import numpy as np
 import pytest
 
-from nnviz_addon.config import find_presets, load_preset
 from nnviz_addon.engine import Tensor
 from nnviz_addon.engine.nn import functional as F
 from nnviz_addon.history import History, LayerSpec
-from nnviz_addon.training import TrainingRun
+from nnviz_addon.preset.config import find_presets, load_preset
+from nnviz_addon.training.run import TrainingRun
 
 LOSSES = {"mse": F.mse_loss, "l1": F.l1_loss, "bce": F.binary_cross_entropy,
           "bce_with_logits": F.binary_cross_entropy_with_logits, "cross_entropy": F.cross_entropy}

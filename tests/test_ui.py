@@ -8,7 +8,7 @@ bpy = pytest.importorskip("bpy")
 
 
 import nnviz_addon  # noqa: E402
-from nnviz_addon.config import PresetError, find_presets, load_preset  # noqa: E402
+from nnviz_addon.preset.config import PresetError, find_presets, load_preset  # noqa: E402
 from nnviz_addon.ui import CLASSES, operators, props  # noqa: E402
 from nnviz_addon.ui.session import SESSION  # noqa: E402
 

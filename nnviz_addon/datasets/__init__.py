@@ -6,11 +6,11 @@ Tasks: ``rgb`` (colours → a colour mapping), the 2D point tasks ``xor``, ``cir
 """
 
 from .batches import Batches
-from .dataset import TABLE_TASK, TASK_NAMES, Dataset, make_dataset, output_size, table_of, task_info
+from .dataset import TABLE_TASK, TASK_NAMES, DataConfig, Dataset, make_dataset, output_size, table_of, task_info
 from .split import test_size, train_test
 from .table import Table, TableError, load_table
 from .tasks import RGB_MAPPINGS, TASKS, TaskInfo
 
-__all__ = ["RGB_MAPPINGS", "TABLE_TASK", "TASKS", "TASK_NAMES", "Batches", "Dataset", "Table",
+__all__ = ["RGB_MAPPINGS", "TABLE_TASK", "TASKS", "TASK_NAMES", "Batches", "DataConfig", "Dataset", "Table",
            "TableError", "TaskInfo", "load_table", "make_dataset", "output_size", "table_of", "task_info",
            "test_size", "train_test"]

@@ -4,21 +4,34 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import catalog  # a module, not its names: catalog imports this package's tasks in turn
+from .. import catalog
 from .digits import digits
 from .table import Table, load_table
 from .tasks import POINT_TASKS, RGB_MAPPINGS, TASKS, TaskInfo, rgb
 
-if TYPE_CHECKING:
-    from ..config import DataConfig
-
 TABLE_TASK = "table"  # your own data: data.path, data.features, data.target
 TASK_NAMES = (*TASKS, TABLE_TASK)
 SPLIT_STREAM = 1  # the test split draws from its own stream of data.seed, apart from the task's samples
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The ``[data]`` section of a preset: which task, how many samples, and for a table its file
+    and columns (checked by :mod:`..preset.config`)."""
+
+    task: str
+    samples: int = 200
+    seed: int = 0
+    noise: float = 0.1  # jitter of the 2D point tasks
+    mapping: str = "complement"  # rgb only
+    path: str = ""  # table only: a .csv (header row) or .npz; relative to the preset's folder
+    features: tuple[str, ...] = ()  # table only: the feature columns; () = every column but the target
+    target: str = ""  # table only: the column to predict
+    standardize: bool = False  # shift and scale the features by the training split's mean and std
+    test_fraction: float = 0.0  # held out (seeded by seed) for the test loss and accuracy; 0 = none
 
 
 @dataclass(frozen=True, eq=False)

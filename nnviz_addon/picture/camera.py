@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..layout import Bounds, camera_framing
+from .layout import camera_framing
+from .shapes import Bounds
 
 CAMERA_DISTANCE = 100.0  # in front of the picture plane (y = 0), looking along +y
 ROTATION = (math.pi / 2, 0.0, 0.0)  # look along +y at the XZ plane

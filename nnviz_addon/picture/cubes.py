@@ -15,24 +15,9 @@ from functools import cache, cached_property
 
 import numpy as np
 
-from .. import colormap, magnitude
 from ..history import History
-from ..layout import Block
-
-WRITERS = ("auto", "objects", "instanced")  # render.cubes: which scene writer draws the cubes
-# "auto" draws networks with more parameters than this instanced: an object per cube costs about
-# 25 µs and 1 KB of .blend before any key (README, Speed), which at 10,000 cubes is already a
-# quarter of a second and the bulk of a small run's scene time.
-AUTO_INSTANCED_ABOVE = 10_000
-
-
-def writer_for(choice: str, parameter_count: int) -> str:
-    """``"objects"`` or ``"instanced"`` for a ``render.cubes`` choice and a network's size."""
-    if choice not in WRITERS:
-        raise ValueError(f"render.cubes must be one of {WRITERS}, got {choice!r}")
-    if choice == "auto":
-        return "instanced" if parameter_count > AUTO_INSTANCED_ABOVE else "objects"
-    return choice
+from . import colormap, magnitude
+from .shapes import Block
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import colormap
 from ..history import History
-from ..layer_stack import shape_text
-from ..layout import TILE_GAP, Block, Label, text_width
-from ..probes import FEATURE_KINDS
+from ..preset.layer_stack import shape_text
+from ..training.probes import FEATURE_KINDS
+from . import colormap
+from .shapes import TILE_GAP, Block, Label, text_width
 
 PROBE_IMAGE = "probe/image"  # History.static
 FEATURE_PREFIX = "feature/"  # History.series

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import colormap, magnitude
-from ..layout import CUBE_SIZE, Label, Legend, SizeLegend
+from . import colormap, magnitude
+from .shapes import CUBE_SIZE, Label, Legend, SizeLegend
 
 VALUE_ALIGNMENTS = ("LEFT", "CENTER", "RIGHT")  # the colour bar's labels under its min, 0 and max
 

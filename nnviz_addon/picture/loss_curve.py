@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..colormap import linear_rgba
 from ..history import History
-from ..layout import CHAR_WIDTH, Label
-from ..view_layout import NEURON_RADIUS, Bounds, Rect
+from .colormap import linear_rgba
+from .shapes import CHAR_WIDTH, Bounds, Label
+from .view_layout import NEURON_RADIUS, Rect
 
 LOG_SCALE_DECADES = 2.0  # a loss spanning more than this many powers of ten is drawn on a log scale
 # Each loss's colour (sRGB): the training loss a warm yellow, the test loss a cool blue beside it.

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import colormap
 from ..history import History
-from ..layout import Label, text_width
-from ..view_layout import CAPTION_SCALE, NEURON_CAPTION, NEURON_RADIUS, Bounds, NeuronPlacement
+from . import colormap
+from .shapes import Bounds, Label, text_width
+from .view_layout import CAPTION_SCALE, NEURON_CAPTION, NEURON_RADIUS, NeuronPlacement
 
 # Activations whose output is bounded by ±1: their full range maps onto the whole colour map, so a
 # saturated neuron looks saturated.

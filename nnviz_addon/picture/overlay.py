@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..history import History
-from ..layout import LINE_SPACING, OVERLAY_LINES, Bounds, Label, text_width
+from .layout import LINE_SPACING, OVERLAY_LINES
+from .shapes import Bounds, Label, text_width
 
 TITLE_SCALE = 1.2  # the title's height relative to the other text
 UNKNOWN = -1.0  # keyed where a record has no value; shown as "–"

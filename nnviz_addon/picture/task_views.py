@@ -26,10 +26,10 @@ from typing import Literal
 
 import numpy as np
 
-from ..colormap import linear_rgba
 from ..history import History
-from ..layout import CHAR_WIDTH, Label, text_width
-from ..view_layout import NEURON_RADIUS, Bounds, Rect
+from .colormap import linear_rgba
+from .shapes import CHAR_WIDTH, Bounds, Label, text_width
+from .view_layout import NEURON_RADIUS, Rect
 
 # The two classes in sRGB: an orange and a blue far apart in hue and both clear on the dark background.
 CLASS_COLORS_SRGB = np.array([(0.96, 0.55, 0.12), (0.16, 0.56, 0.94)])

@@ -16,11 +16,11 @@ from collections.abc import Mapping
 import bpy
 import numpy as np
 
-from .. import colormap, magnitude, view_layout
 from ..history import History
+from ..picture import colormap, features, legends, magnitude, view_layout
 from ..picture import cubes as cube_plan
-from ..picture import features, legends
 from ..picture import overlay as overlay_plan
+from ..preset.limits import writer_for
 from . import bloom, feature_maps, film, instanced, keyframes, loss_curve, neurons, objects, overlay, stage, task_views
 from .options import SceneOptions
 
@@ -60,7 +60,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     plan = film.timeline(history, options)
     frames = plan.record_frames
     # Feature-map cells are cubes too: "auto" counts them with the parameters' cubes.
-    writer = cube_plan.writer_for(options.cubes, history.parameter_count + features.cell_count(maps))
+    writer = writer_for(options.cubes, history.parameter_count + features.cell_count(maps))
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
     keyed = history.records > 1 and writer == "objects"
     actions = [objects.cube_actions(block) if keyed else [] for block in layout.blocks]  # before any cube

@@ -12,9 +12,9 @@ import bpy
 import numpy as np
 
 from ..history import History
-from ..layout import Layout
 from ..picture import cubes as cube_plan
 from ..picture import features
+from ..picture.layout import Layout
 from . import instanced, objects
 
 FEATURE_PROPERTY = "nnviz_feature"  # on an objects-writer cell: its group's History key

@@ -29,13 +29,15 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
-from .. import film_plan, view_layout
 from ..history import History
-from ..layout import CUBE_SIZE, Bounds, Layout, text_width
+from ..picture import film as film_plan
 from ..picture import neurons as neuron_plan
+from ..picture import view_layout
 from ..picture.cubes import CubeScales
-from ..scene.options import SceneOptions
+from ..picture.layout import Layout
+from ..picture.shapes import CUBE_SIZE, Bounds, text_width
 from . import bloom, instanced, keyframes, objects, overlay, stage
+from .options import SceneOptions
 
 FLOOR_COLOR = (0.030, 0.031, 0.036, 1.0)  # linear; dark, so the blocks and their shadows read on it
 BACKDROP_COLOR = (0.016, 0.017, 0.020, 1.0)

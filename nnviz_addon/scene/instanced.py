@@ -29,9 +29,10 @@ from collections.abc import Mapping
 import bpy
 import numpy as np
 
-from .. import colormap, film_plan, magnitude
-from ..layout import CUBE_SIZE
+from ..picture import colormap, magnitude
 from ..picture import cubes as cube_plan
+from ..picture import film as film_plan
+from ..picture.shapes import CUBE_SIZE
 from .objects import ROLE, TAG, object_color_material, tagged
 
 TREE_NAME = "nnviz · instanced cubes"

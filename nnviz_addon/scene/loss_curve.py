@@ -18,7 +18,8 @@ import numpy as np
 from ..history import History
 from ..picture import loss_curve as loss_plan
 from ..picture.loss_curve import Curve
-from ..view_layout import Bounds, Rect
+from ..picture.shapes import Bounds
+from ..picture.view_layout import Rect
 from . import keyframes, objects
 
 

@@ -15,10 +15,10 @@ import bpy
 import numpy as np
 
 from ..history import History
-from ..layout import Block
 from ..picture import neurons as neuron_plan
 from ..picture.cubes import TensorCubes
-from ..view_layout import INSTANCED_NEURON_CAPTION, NEURON_CAPTION, Bounds, NeuronPlacement
+from ..picture.shapes import Block, Bounds
+from ..picture.view_layout import INSTANCED_NEURON_CAPTION, NEURON_CAPTION, NeuronPlacement
 from . import instanced, objects
 
 

@@ -15,9 +15,9 @@ import bpy
 import numpy as np
 
 from ..history import History
-from ..layout import CUBE_SIZE, Block, Label
 from ..picture.legends import ColorLegend, SizeCubes
-from ..view_layout import NEURON_RADIUS
+from ..picture.shapes import CUBE_SIZE, Block, Label
+from ..picture.view_layout import NEURON_RADIUS
 from . import keyframes
 
 ROOT_COLLECTION = "nnviz"

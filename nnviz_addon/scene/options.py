@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import CAMERA_PATHS, COLOR_SCALES, FORWARD_PASSES, MOTIONS, STYLES
-from ..magnitude import MODES
-from ..picture.cubes import WRITERS
+from ..picture.magnitude import MODES
+from ..preset.config import CAMERA_PATHS, COLOR_SCALES, FORWARD_PASSES, MOTIONS, STYLES
+from ..preset.limits import WRITERS
 
 
 @dataclass(frozen=True)

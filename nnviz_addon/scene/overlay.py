@@ -19,8 +19,8 @@ import bpy
 import numpy as np
 
 from ..history import History
-from ..layout import LINE_SPACING
 from ..picture import overlay as overlay_plan
+from ..picture.layout import LINE_SPACING
 from ..picture.overlay import DASH, INPUTS
 from . import keyframes, objects
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import bpy
 
-from ..atomic import check_blend_header, png_size, write_atomically
-from ..config import RENDER_ENGINES
+from ..history.atomic import check_blend_header, png_size, write_atomically
+from ..preset.config import RENDER_ENGINES
 from . import bloom, objects, stage
 
 # A callback told ``(frames_done, frames_total)`` after each frame is written.

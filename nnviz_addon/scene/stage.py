@@ -14,6 +14,7 @@ import bpy
 
 from ..picture import camera as camera_plan
 from ..picture.camera import CAMERA_DISTANCE
+from ..picture.shapes import Bounds
 from .objects import root_collection, tagged
 
 __all__ = ["BACKGROUND", "BOUNDS_PROPERTY", "CAMERA_DISTANCE", "COLOR_TYPE", "frame_aspect", "frame_camera", "set_up"]
@@ -22,7 +23,6 @@ BACKGROUND = (0.012, 0.012, 0.014)  # linear; a near-black neutral the off-white
 BOUNDS_PROPERTY = "nnviz_bounds"
 COLOR_TYPE = {False: "OBJECT", True: "VERTEX"}  # Workbench's colour source, by attribute_colors
 
-Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
 
 
 def set_up(scene: bpy.types.Scene, collection: bpy.types.Collection, bounds: Bounds,

@@ -6,10 +6,11 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from ..colormap import linear_rgba
 from ..history import History
 from ..picture import task_views as picture
-from ..view_layout import Bounds, Rect
+from ..picture.colormap import linear_rgba
+from ..picture.shapes import Bounds
+from ..picture.view_layout import Rect
 from . import objects
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import bpy
 from bpy.props import FloatProperty, IntVectorProperty, StringProperty
 
-from ..config import find_presets, load_preset
 from ..history import History
+from ..preset.config import find_presets, load_preset
 from ..scene.options import SceneOptions
 from ..scene.render import render_mp4
 from . import props

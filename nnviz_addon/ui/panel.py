@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from ..config import find_presets
+from ..preset.config import find_presets
 from . import props
 from .session import SESSION, cube_of
 

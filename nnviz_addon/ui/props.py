@@ -27,9 +27,9 @@ from bpy.props import (
 )
 
 from .. import catalog
-from ..config import Preset, PresetError, find_presets, preset_from_dict
-from ..datasets import TABLE_TASK, TASK_NAMES
-from ..picture.cubes import AUTO_INSTANCED_ABOVE
+from ..datasets import RGB_MAPPINGS, TABLE_TASK, TASK_NAMES
+from ..preset.config import Preset, PresetError, find_presets, preset_from_dict
+from ..preset.limits import AUTO_INSTANCED_ABOVE
 from .session import SESSION, cube_of
 
 # The config reads "none" as None for its optional choices, so the panel can offer it as an item.
@@ -96,7 +96,7 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
     samples: IntProperty(name="Samples", min=2, default=200, description="Training examples to generate")
     data_seed: IntProperty(name="Data seed", min=0, default=0)
     noise: FloatProperty(name="Noise", min=0.0, max=1.0, default=0.1, description="Jitter of the 2D points")
-    mapping: EnumProperty(name="Colour mapping", items=_items(catalog.RGB_MAPPINGS), default="complement")
+    mapping: EnumProperty(name="Colour mapping", items=_items(RGB_MAPPINGS), default="complement")
     table_path: StringProperty(name="Table", subtype="FILE_PATH", options=_BLEND_RELATIVE_PATH,
                                description="Your own data: a .csv with a header row, or an .npz of columns")
     table_target: StringProperty(name="Target column", description="The column to predict: whole numbers or "

@@ -15,12 +15,13 @@ from typing import Any
 import bpy
 import numpy as np
 
-from .. import api, magnitude, scene
-from ..config import Preset, RenderConfig
+from .. import api, scene
 from ..history import History
+from ..picture import magnitude
+from ..preset.config import Preset, RenderConfig
 from ..scene import objects
 from ..scene.options import SceneOptions
-from ..training import TrainingRun
+from ..training.run import TrainingRun
 
 EDITS_PROPERTY = "nnviz_edits"  # on the root collection: the hand edits in effect when it was built
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
+from ..preset.limits import FORWARD_STEP_FRAMES, pass_frames, pass_records
+from .shapes import Bounds
 
 LENS_MM = 35.0
 SENSOR_MM = 36.0  # Blender's default sensor; with AUTO fit it spans the frame's longer side
@@ -200,34 +201,11 @@ def with_passes(shots: Sequence[Shot], windows: Sequence[tuple[float, float]], n
     return sorted(kept + passes, key=lambda s: (s.start, s.end))
 
 
-FORWARD_STEP_FRAMES = 12  # between two columns of neurons lighting up in the forward pass
-
-
 def forward_pass_frames(columns: int, start: int | np.ndarray, step: int = FORWARD_STEP_FRAMES) -> np.ndarray:
     """The frame each of ``columns`` neuron columns (input first) lights up at, in a forward pass
     whose first frame (all dark) is ``start`` (passes starting at a column of ``start`` frames give
     a row each); the pass takes ``(columns + 1) * step`` frames."""
     return start + step * np.arange(1, columns + 1, dtype=np.int64)
-
-
-def pass_frames(columns: int, step: int = FORWARD_STEP_FRAMES) -> int:
-    """Frames one forward pass over ``columns`` neuron columns takes (0 without columns): all dark,
-    then one column lit every ``step`` frames, the last held for ``step`` frames."""
-    return (columns + 1) * step if columns else 0
-
-
-def pass_records(records: int, mode: str, every: int) -> list[int]:
-    """The records a forward pass of ``mode`` (see :data:`config.FORWARD_PASSES`) shows, in order:
-    ``"intro"`` record 0 before the run and the last record (the trained network) after it;
-    ``"every"`` also every ``every``-th record in between."""
-    if mode == "none" or records < 1:
-        return []
-    if mode not in ("intro", "every"):
-        raise ValueError(f"pass_records: mode must be one of none, intro, every, got {mode!r}")
-    if mode == "every" and every < 1:
-        raise ValueError(f"pass_records: every must be at least 1, got {every}")
-    middle = range(every, records - 1, every) if mode == "every" else range(0)
-    return sorted({0, *middle, records - 1})
 
 
 @dataclass(frozen=True)

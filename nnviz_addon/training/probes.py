@@ -44,8 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from .datasets import TABLE_TASK, Dataset
-from .engine import Tensor, no_grad
+from ..datasets import TABLE_TASK, Dataset
+from ..engine import Tensor, no_grad
 
 RGB_PROBES = 6
 TABLE_PROBES = 6

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .catalog import MAGNITUDES
-from .history import History
+from ..catalog import MAGNITUDES
+from ..history import History
 
 MODES = tuple(MAGNITUDES)
 MIN_SIZE = 0.25  # of a full cube's edge: small enough to tell apart, large enough to see the colour

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from . import history_file
+from . import file_format as history_file
 from .atomic import write_atomically
 
 FORMAT_VERSION = 1

@@ -33,76 +33,24 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .history import LayerSpec
+from ..history import LayerSpec
+from . import features
+from .features import FeatureMap
+from .shapes import CUBE_SIZE, TILE_GAP, Block, Bounds, Label, Legend, SizeLegend, text_width
 
-if TYPE_CHECKING:
-    from .picture.features import FeatureMap
-
-CUBE_SIZE = 0.8
 STRIP_GAP = 1.0  # between a weight grid and its bias strip, in cells
-TILE_GAP = 1.0  # between two tiles, in cells: wide enough that each tile reads as its own picture
 BIAS_GAP = 0.5  # between a tile (or a row of conv tiles) and its bias: closer than the next tile
 # A weight matrix over WRAP_COLUMNS wide and more than WRAP_RATIO times as wide as tall (MNIST's 10×128
 # output layer) is wrapped into bands: such a strip sets the frame's width and leaves every cube a pixel
 # wide. Smaller strips (spiral's 1×16) stay one row, level with their neurons.
 WRAP_COLUMNS = 100
 WRAP_RATIO = 4
-CHAR_WIDTH = 0.55  # of Blender's default font, per unit of text height (a slightly generous estimate)
 LEGEND_SEGMENTS = 64
 OVERLAY_LINES = 3  # title, step counter, loss: the block reserved above the network for overlay.py
 LINE_SPACING = 1.5
-
-Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
-
-
-@dataclass(frozen=True)
-class Block:
-    """The cubes of one parameter tensor: ``positions[i]`` draws element ``indices[i]``."""
-
-    layer: str
-    role: str  # "weight" or "bias" (or the last part of the key for unlisted parameters)
-    key: str  # the History key, e.g. "0.weight"
-    shape: tuple[int, ...]
-    positions: np.ndarray  # (N, 3) float
-    indices: np.ndarray  # (N, len(shape)) int, row-major order of the tensor
-
-    def cube_name(self, i: int) -> str:
-        return cube_name(self.layer, self.role, tuple(int(k) for k in self.indices[i]))
-
-
-@dataclass(frozen=True)
-class Label:
-    text: str
-    position: tuple[float, float, float]  # left end of the baseline
-    size: float  # text height
-    align: str = "LEFT"  # "LEFT", "CENTER" or "RIGHT", as Blender's TextCurve.align_x
-
-
-@dataclass(frozen=True)
-class Legend:
-    """A horizontal colour bar: ``segment_values`` run from -1 to +1 (times the colour scale)."""
-
-    segment_positions: np.ndarray  # (S, 3)
-    segment_values: np.ndarray  # (S,) in [-1, 1]
-    segment_size: tuple[float, float, float]  # full extent of one segment
-    value_label_anchors: tuple[tuple[float, float, float], ...]  # under min, 0, max
-    caption_anchor: tuple[float, float, float]
-    text_size: float
-
-
-@dataclass(frozen=True)
-class SizeLegend:
-    """A row of full-size cells, one per label; the scene sizes each cube for the value its label
-    names, at the same scale as the network's cubes so the two compare directly."""
-
-    positions: np.ndarray  # (S, 3) cube centres
-    labels: tuple[Label, ...]  # centred under each cube
-    caption: Label
-
 
 @dataclass(frozen=True)
 class Layout:
@@ -124,11 +72,6 @@ class Layout:
     @property
     def cube_count(self) -> int:
         return sum(len(b.positions) for b in self.blocks)
-
-
-def cube_name(layer: str, role: str, index: tuple[int, ...]) -> str:
-    """``layer 0 · weight[2,1]``: the object name a user searches for."""
-    return f"layer {layer} · {role}[{','.join(str(i) for i in index)}]"
 
 
 def layer_title(spec: LayerSpec, weight_shape: tuple[int, ...] = ()) -> str:
@@ -384,8 +327,6 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     top = 0.0  # of the first layer's grids
     band = None
     if feature_maps:
-        from .picture import features  # it builds on this module's blocks and labels
-
         band = features.place(feature_maps, left=0.0, top=bottom - 1.0 * size, max_width=feature_width * right,
                               size=size)
         bottom = band.bounds[0][2]
@@ -430,11 +371,6 @@ def _stacked_corners(heights: Sequence[float], gap: float) -> list[tuple[float, 
         corners.append((0.0, top))
         top -= height + gap
     return corners
-
-
-def text_width(text: str, size: float) -> float:
-    """A safe (slightly generous) width of ``text`` set ``size`` high in Blender's default font."""
-    return len(text) * CHAR_WIDTH * size
 
 
 def _legend(left: float, top: float, width: float, size: float) -> Legend:

@@ -29,12 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from . import catalog, layer_stack
-from .config import ModelConfig, Preset, TrainConfig
-from .datasets import Batches, Dataset, make_dataset, task_info, train_test
-from .engine import Tensor, nn, optim
-from .engine.nn import functional as F
-from .history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec
+from .. import catalog
+from ..datasets import Batches, Dataset, make_dataset, task_info, train_test
+from ..engine import Tensor, nn, optim
+from ..engine.nn import functional as F
+from ..history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec
+from ..preset import layer_stack
+from ..preset.config import ModelConfig, Preset, TrainConfig
 from .probes import TaskProbes, evaluating
 
 Probe = Callable[["TrainingRun"], Mapping[str, np.ndarray]]

@@ -34,9 +34,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .history import LayerSpec
-from .layout import CUBE_SIZE, LINE_SPACING, OVERLAY_LINES, Bounds, Layout, camera_framing, layout_network, text_width
-from .picture.features import FeatureMap
+from ..history import LayerSpec
+from .features import FeatureMap
+from .layout import LINE_SPACING, OVERLAY_LINES, Layout, camera_framing, layout_network
+from .shapes import CUBE_SIZE, Bounds, text_width
 
 NEURON_OFFSET = 1.5  # cells from a grid's outer edge to the input / last output column
 NEURON_RADIUS = 0.4  # of a neuron sphere at full spacing (one grid cell), like a cube's half size

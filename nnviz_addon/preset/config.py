@@ -23,9 +23,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import catalog, film_plan, layer_stack
-from .datasets import TABLE_TASK, TASK_NAMES, TableError, TaskInfo, output_size, table_of, task_info, test_size
-from .picture.cubes import WRITERS, writer_for
+from .. import catalog
+from ..datasets import (
+    RGB_MAPPINGS,
+    TABLE_TASK,
+    TASK_NAMES,
+    DataConfig,
+    TableError,
+    TaskInfo,
+    output_size,
+    table_of,
+    task_info,
+    test_size,
+)
+from . import layer_stack
+from .limits import (
+    CUBE_LIMITS,
+    CUBE_WARNINGS,
+    MAX_FPS,
+    MAX_FRAME,
+    MAX_LAYER_UNITS,
+    MAX_RECORDED_BYTES,
+    MAX_SAMPLES,
+    RECORD_DTYPE_BYTES,
+    RESOLUTION_RANGE,
+    WARN_RECORDED_BYTES,
+    WRITERS,
+    pass_frames,
+    pass_records,
+    writer_for,
+)
 
 # The allowed names, as catalog.py lists them for config, training, the panel and the Recorder.
 ACTIVATIONS = tuple(catalog.ACTIVATIONS)
@@ -35,8 +62,6 @@ LOSSES = tuple(catalog.LOSSES)
 LOGIT_LOSSES = catalog.LOGIT_LOSSES
 OPTIMIZERS = tuple(catalog.OPTIMIZERS)
 MOMENTUM_OPTIMIZERS = catalog.MOMENTUM_OPTIMIZERS
-TASKS = catalog.TASKS
-RGB_MAPPINGS = tuple(catalog.RGB_MAPPINGS)
 RENDER_ENGINES = catalog.RENDER_ENGINES
 RENDER_QUALITIES = tuple(catalog.RENDER_QUALITIES)
 COLOR_SCALES = catalog.COLOR_SCALES
@@ -45,24 +70,6 @@ STYLES = catalog.STYLES
 CAMERA_PATHS = catalog.CAMERA_PATHS
 MOTIONS = catalog.MOTIONS
 FORWARD_PASSES = catalog.FORWARD_PASSES
-CUBE_WRITERS = WRITERS  # which writer draws the cubes (picture/cubes.py)
-MAX_SAMPLES = 100_000
-
-# -- Limits (README "Limits"). Blender's own hard ranges, so nothing is clamped silently: -------
-RESOLUTION_RANGE = (4, 65_536)  # RenderSettings.resolution_x/_y
-MAX_FPS = 32_767  # RenderSettings.fps
-MAX_FRAME = 1_048_574  # Scene.frame_end
-# -- and nnviz's own, so a run ends in a clear message rather than a MemoryError an hour in: -----
-MAX_LAYER_UNITS = 100_000  # one entry of model.layers
-RECORD_DTYPE_BYTES = 4  # a History holds float32 values and gradients
-MAX_RECORDED_BYTES = 4 * 2**30  # values + gradients of every record, held in memory while training
-WARN_RECORDED_BYTES = 2**30
-# Cubes a scene may hold, per way of holding them: one object per cube is minutes past ~20,000
-# (10,000 build in 0.4 s, 300,000 in 8 minutes); the instanced writer built 936,330 in 17 s
-# (bench/bench_big.py), its frames then take about a minute on a CPU. check_scene_size reads the
-# entry of the writer render.cubes picks.
-CUBE_LIMITS: dict[str, int] = {"objects": 100_000, "instanced": 5_000_000}
-CUBE_WARNINGS: dict[str, int] = {"objects": 20_000, "instanced": 1_000_000}
 
 
 class PresetError(ValueError):
@@ -82,20 +89,6 @@ class ModelConfig:
     def is_stack(self) -> bool:
         """Whether ``layers`` lists layer tables rather than sizes."""
         return layer_stack.is_layer_tables(self.layers)
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    task: str
-    samples: int = 200
-    seed: int = 0
-    noise: float = 0.1  # jitter of the 2D point tasks
-    mapping: str = "complement"  # rgb only
-    path: str = ""  # table only: a .csv (header row) or .npz; relative to the preset's folder
-    features: tuple[str, ...] = ()  # table only: the feature columns; () = every column but the target
-    target: str = ""  # table only: the column to predict
-    standardize: bool = False  # shift and scale the features by the training split's mean and std
-    test_fraction: float = 0.0  # held out (seeded by seed) for the test loss and accuracy; 0 = none
 
 
 @dataclass(frozen=True)
@@ -330,7 +323,7 @@ RULES: dict[str, dict[str, Checker]] = {
         "motion": _choice(MOTIONS),
         "forward_pass": _choice(FORWARD_PASSES),
         "forward_pass_every": _integer(1),
-        "cubes": _choice(CUBE_WRITERS),
+        "cubes": _choice(WRITERS),
     },
 }
 
@@ -481,8 +474,8 @@ def _check_limits(preset: Preset) -> None:
     passes = ""
     if render.style == "film":
         # the film's forward passes add frames: at most one stage per layer and the input
-        shown = len(film_plan.pass_records(records, render.forward_pass, render.forward_pass_every))
-        added = shown * film_plan.pass_frames(len(widths) + 1)
+        shown = len(pass_records(records, render.forward_pass, render.forward_pass_every))
+        added = shown * pass_frames(len(widths) + 1)
         frames += added
         passes = f" and {shown:,} forward passes ({added:,} frames)" if shown else ""
     if frames > MAX_FRAME:
@@ -620,7 +613,7 @@ def _with_table_path_resolved(data: Any, folder: Path) -> Any:
 
 def presets_dir() -> Path:
     """The shipped presets: beside the package when installed as an extension, else the repository's."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # nnviz_addon, this module being in nnviz_addon/preset
     for candidate in (package / "presets", package.parent / "presets"):
         if candidate.is_dir():
             return candidate

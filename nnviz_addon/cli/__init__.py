@@ -1,0 +1,1 @@
+"""``train.py``'s body: the headless command line and its console output."""

@@ -1,0 +1,198 @@
+"""Record a real PyTorch training run as an nnviz History.
+
+Train your own model your own way; call :meth:`Recorder.snapshot` after each ``optimizer.step()``
+you want to see, then :meth:`Recorder.save` the ``.npz`` and animate it with
+``train.py --history run.npz --out run.mp4`` or the panel's *Import history* button::
+
+    rec = Recorder(model, name="my MLP")
+    for step in range(1, 501):
+        opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); opt.step()
+        if step % 5 == 0:
+            rec.snapshot(step, loss=loss.item())
+    rec.save("run.npz")
+
+``Recorder(model, probe=x)`` with one input sample ``x`` (no batch dimension) also records what each
+drawn layer, and each image layer (Conv2d, BatchNorm2d, the pools), makes of ``x`` at every snapshot,
+through forward hooks in eval mode and without gradients: the neurons and feature maps, under the
+keys :mod:`.probes` lists. Activations written as functions in ``forward`` (``F.relu``) are not
+modules, so there the recorded value is the layer's output before them.
+
+torch is imported only when a Recorder is made, so this module imports without it (and without bpy).
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import catalog
+from ..history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec, check_input_shape
+from .probes import carried_outputs, feature_kinds, feature_static, probe_static, series_of
+
+# torch module class name → the activation name nnviz shows
+_ACTIVATIONS = {module_class: name for name, module_class in catalog.RECORDED_ACTIVATIONS.items()}
+
+
+def _layer_spec(name: str, module: Any, activation: str | None) -> LayerSpec:
+    kind = type(module).__name__
+    prefix = f"{name}." if name else ""
+    bias = f"{prefix}bias" if getattr(module, "bias", None) is not None else None
+    if kind == "Linear":
+        fan_in, fan_out = int(module.in_features), int(module.out_features)
+    elif kind == "Conv2d":
+        fan_in, fan_out = int(module.in_channels), int(module.out_channels)
+    else:
+        fan_in = fan_out = int(module.weight.shape[0])
+    return LayerSpec(name=name, kind=kind, in_features=fan_in, out_features=fan_out,
+                     weight=f"{prefix}weight", bias=bias, activation=activation)
+
+
+def _following_activations(model: Any) -> dict[str, str | None]:
+    """For each module, the activation module that comes right after it in its parent's order."""
+    following: dict[str, str | None] = {}
+    for parent_name, parent in model.named_modules():
+        children = list(parent.named_children())
+        for (child_name, _), (_, successor) in itertools.pairwise(children):
+            key = f"{parent_name}.{child_name}" if parent_name else child_name
+            following[key] = _ACTIVATIONS.get(type(successor).__name__)
+    return following
+
+
+def _why_undrawable(module: Any) -> str | None:
+    """None if the scene can draw this module's parameters as a layer, else what it is."""
+    kind = type(module).__name__
+    if kind not in catalog.DRAWN_LAYERS:
+        return kind
+    weight = getattr(module, "weight", None)
+    if weight is None:
+        return kind
+    if kind not in ("Linear", "Conv2d") and weight.dim() != 1:  # a norm: one cube per feature, in one row
+        return f"{kind} over shape {tuple(weight.shape)}, only 1-D is drawn"
+    return None
+
+
+def describe(model: Any) -> tuple[list[LayerSpec], list[str]]:
+    """The drawable layers of a torch model, and the names of modules with parameters we skip."""
+    activations = _following_activations(model)
+    layers: list[LayerSpec] = []
+    skipped: list[str] = []
+    for name, module in model.named_modules():
+        has_params = next(module.parameters(recurse=False), None) is not None
+        reason = _why_undrawable(module)
+        if reason is None:
+            layers.append(_layer_spec(name, module, activations.get(name)))
+        elif has_params:
+            skipped.append(f"{name or '<root>'} ({reason})")
+    return layers, skipped
+
+
+class Recorder:
+    """Watches a ``torch.nn.Module``; each :meth:`snapshot` copies its drawn parameters and gradients
+    (and, given a ``probe`` sample, what each layer makes of it).
+
+    ``input_shape`` (optional) is the shape of one input sample when the inputs form an image, e.g.
+    ``(28, 28)`` or ``(1, 28, 28)`` for MNIST: kept in the History, it makes the scene draw each
+    first-layer unit's incoming weights as an image of that shape. Its size must be the first
+    layer's input size (a ValueError naming both otherwise). An image ``probe`` gives it when it is
+    left out.
+    """
+
+    def __init__(self, model: Any, name: str = "PyTorch run", config: dict[str, Any] | None = None,
+                 capacity: int = 64, input_shape: tuple[int, ...] | None = None, probe: Any = None) -> None:
+        import torch  # (fails here, clearly, when torch is missing)
+
+        self.model = model
+        structure, skipped = describe(model)
+        if skipped:
+            warnings.warn(f"nnviz Recorder: skipping modules it cannot draw: {', '.join(skipped)}",
+                          stacklevel=2)
+        if not structure:
+            raise ValueError(f"nnviz Recorder: the model has no {', '.join(catalog.DRAWN_LAYERS)} layer to draw")
+        if input_shape is None and probe is not None and np.ndim(probe) > 1:
+            input_shape = tuple(np.shape(probe))
+        if input_shape is not None:
+            input_shape = check_input_shape(input_shape, structure, "nnviz Recorder")
+        self.skipped = skipped
+        # every name a parameter has: a weight tied into a second layer is listed under the first only
+        named = dict(model.named_parameters(remove_duplicate=False))
+        self._keys = [key for layer in structure for key in (layer.weight, layer.bias) if key is not None]
+        tensors = {key: named[key] for key in self._keys}
+        dtype = np.result_type(*[self._numpy(t) for t in tensors.values()])
+        self._writer = HistoryWriter(
+            name=name, structure=structure, shapes={k: tuple(t.shape) for k, t in tensors.items()},
+            dtype=dtype, capacity=capacity, config=config or {"source": "torch"},
+        )
+        if input_shape is not None:
+            self._writer.static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
+        self._probe = None
+        if probe is not None:
+            self._probe = torch.as_tensor(probe).detach()
+            self._writer.static.update(probe_static(self._numpy(self._probe)))
+            kinds = feature_kinds(model.named_modules())
+            self._writer.static.update(feature_static(kinds))
+            image_layers = kinds[:, 0].tolist()
+            self._recorded = [layer.name for layer in structure] + [n for n in image_layers if n not in
+                                                                     {layer.name for layer in structure}]
+
+    @staticmethod
+    def _numpy(tensor: Any) -> np.ndarray:
+        return tensor.detach().cpu().numpy()
+
+    def snapshot(self, step: int, loss: float | None = None, metrics: dict[str, float] | None = None) -> None:
+        """Record every drawn parameter's value and gradient now (call after ``optimizer.step()``)."""
+        last = self._writer.last_step
+        if last is not None and step <= last:
+            raise ValueError(f"nnviz Recorder: step {step} is not after the last recorded step {last}")
+        tensors = self._current_parameters()
+        values = {k: self._numpy(t) for k, t in tensors.items()}
+        grads = {k: None if t.grad is None else self._numpy(t.grad) for k, t in tensors.items()}
+        series = None if self._probe is None else self._probe_series()
+        self._writer.record(step, float("nan") if loss is None else float(loss), values, grads, metrics, series)
+
+    def _probe_series(self) -> dict[str, np.ndarray]:
+        """Every leaf module's output for the probe sample, in the order they ran, reduced to the
+        recorded layers' values (see :func:`.probes.carried_outputs`)."""
+        import torch
+
+        outputs: list[tuple[str, np.ndarray]] = []
+
+        def hook(name: str) -> Any:
+            def keep(_module: Any, _inputs: Any, output: Any) -> None:
+                if isinstance(output, torch.Tensor):
+                    outputs.append((name, self._numpy(output)[0]))
+            return keep
+
+        leaves = [(n, m) for n, m in self.model.named_modules() if not any(True for _ in m.children())]
+        handles = [module.register_forward_hook(hook(name)) for name, module in leaves]
+        was_training = self.model.training
+        try:
+            self.model.eval()
+            with torch.no_grad():
+                self.model(self._probe[None])
+        finally:
+            self.model.train(was_training)
+            for handle in handles:
+                handle.remove()
+        return series_of(carried_outputs(outputs, self._recorded))
+
+    def _current_parameters(self) -> dict[str, Any]:
+        """The drawn parameters looked up by name now: ``lin.weight = nn.Parameter(...)`` after the
+        Recorder was made replaces the tensor, and the new one is what trains."""
+        named = dict(self.model.named_parameters(remove_duplicate=False))
+        missing = [key for key in self._keys if key not in named]
+        if missing:
+            raise ValueError(f"nnviz Recorder: parameter {missing[0]!r} is no longer in the model "
+                             f"(it has {', '.join(named)})")
+        return {key: named[key] for key in self._keys}
+
+    def history(self) -> History:
+        return self._writer.history()
+
+    def save(self, path: str | Path) -> Path:
+        if not len(self._writer):
+            raise ValueError("nnviz Recorder: nothing recorded yet; call snapshot() after optimizer.step()")
+        return self.history().save(path)
