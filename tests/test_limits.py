@@ -144,12 +144,12 @@ def test_a_scene_too_big_to_build_is_refused_before_training(tmp_path):
     assert "a scene of objects holds at most" in line and "--no-render" in line
 
 
-def test_readme_lists_the_limits_the_code_checks():
+def test_the_docs_list_the_limits_the_code_checks():
     from nnviz_addon import config
     from nnviz_addon.history_file import MAX_LOADED_BYTES
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    limits = readme[readme.index("### Limits"):]
+    cli_doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    limits = cli_doc[cli_doc.index("## Limits"):]
     low, high = config.RESOLUTION_RANGE
     for text in (f"{low}–{high:,}", f"1–{config.MAX_FPS:,}", f"≤ {config.MAX_FRAME:,}",
                  f"≤ {config.MAX_LAYER_UNITS:,} units", f"≤ {config.MAX_RECORDED_BYTES // 2**30} GiB",
