@@ -1,4 +1,5 @@
-"""The README's preset example is a valid preset, and its two commands are what CI runs."""
+"""The documented preset example (docs/presets.md) is a valid preset, and the README's two commands
+are what CI runs."""
 
 import re
 import tomllib
@@ -8,12 +9,14 @@ from nnviz_addon.preset.config import preset_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+PRESETS_DOC = (ROOT / "docs" / "presets.md").read_text(encoding="utf-8")
 
 
 def test_the_documented_preset_format_is_valid():
-    [example] = [block for block in re.findall(r"```toml\n(.*?)```", README, re.S) if "[render]" in block]
-    preset = preset_from_dict(tomllib.loads(example), source="README.md")
+    [example] = [block for block in re.findall(r"```toml\n(.*?)```", PRESETS_DOC, re.S) if "[render]" in block]
+    preset = preset_from_dict(tomllib.loads(example), source="docs/presets.md")
     assert preset.name == "XOR" and preset.render.magnitude == "none"
+    assert preset.render == type(preset.render)(), "the example writes every [render] key at its default"
 
 
 def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():

@@ -160,7 +160,7 @@ def big_layout(sizes, resolution, input_shape=(28, 28)):
 
 
 def test_mnist_mlp_tiles_at_1080p_and_the_resolution_readme_names_for_two_pixels():
-    # README "Big layers": 784-128-10 with input_shape (28, 28) draws 128 tiles of 28×28 whose cubes are
+    # docs/big-networks.md: 784-128-10 with input_shape (28, 28) draws 128 tiles of 28×28 whose cubes are
     # about 1.7 px wide at 1920×1080 (each tile some 60 px wide), 2 px or more from 2560×1440.
     at_1080 = cube_pixels(big_layout((784, 128, 10), (1920, 1080)), (1920, 1080))
     assert 1.5 <= at_1080 < 2
@@ -170,7 +170,7 @@ def test_mnist_mlp_tiles_at_1080p_and_the_resolution_readme_names_for_two_pixels
 
 
 def test_a_million_parameters_need_an_8k_frame_for_two_pixel_cubes():
-    # README "Big layers": 784-1024-128-10's 802,816 first-layer weights can't all be 2 px wide in
+    # docs/big-networks.md: 784-1024-128-10's 802,816 first-layer weights can't all be 2 px wide in
     # 1920×1080's 2 million pixels; every cube is still drawn, and 7680×4320 shows each at 2 px.
     sizes = (784, 1024, 128, 10)
     assert cube_pixels(big_layout(sizes, (1920, 1080)), (1920, 1080)) < 1
