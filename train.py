@@ -11,7 +11,7 @@ diverges still saves what it recorded (``--history``, ``--save-blend``, ``--metr
 rendered, and exits with code 1: replay the kept records with ``--history run.npz --out x.mp4``.
 Ctrl-C (SIGINT) or SIGTERM during training stops it after the current step and saves the same way
 (exit code 130 or 143); during rendering it stops at the next frame and removes the unfinished file.
-Every output replaces an earlier file only once it is complete (see nnviz_addon/atomic.py).
+Every output replaces an earlier file only once it is complete (see nnviz_addon/history/atomic.py).
 """
 
 from __future__ import annotations

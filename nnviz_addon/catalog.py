@@ -43,7 +43,7 @@ RENDER_QUALITIES: dict[str, tuple[str, str]] = {
 }
 COLOR_SCALES: tuple[str, ...] = ("global", "layer")
 STYLES: tuple[str, ...] = ("diagram", "film")  # the flat face-on picture, or lit 3D blocks under a moving camera
-CAMERA_PATHS: tuple[str, ...] = ("fly-through", "orbit", "static")  # the film's camera; see film_plan.py
+CAMERA_PATHS: tuple[str, ...] = ("fly-through", "orbit", "static")  # the film's camera; see picture/film.py
 MOTIONS: tuple[str, ...] = ("linear", "smooth")  # how keyed values move between two records
 FORWARD_PASSES: tuple[str, ...] = ("none", "intro", "every")  # film: the probe's signal through the layers
 # What a cube's size shows → (panel label, description)

@@ -53,7 +53,7 @@ def names(folder: Path) -> list[str]:
     return sorted(path.name for path in folder.iterdir())
 
 
-# -- atomic.py, in plain Python --------------------------------------------------------------------
+# -- history/atomic.py, in plain Python --------------------------------------------------------------------
 
 def test_a_write_replaces_the_target_only_once_checked(tmp_path):
     target = tmp_path / "a.json"
