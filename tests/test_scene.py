@@ -295,7 +295,8 @@ RENDER_SCRIPT = textwrap.dedent("""
     from bpy_extras.object_utils import world_to_camera_view
     sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
     from test_scene import synthetic_history
-    from nnviz_addon import scene, colormap
+    from nnviz_addon import scene
+    from nnviz_addon.picture import colormap
     bpy.ops.wm.read_factory_settings(use_empty=True)
     history = synthetic_history((3, 3), records=2, seed=1)
     scene.build(history)

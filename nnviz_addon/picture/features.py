@@ -1,7 +1,7 @@
 """Feature maps: the probe image and what each image layer makes of it, as cubes (pure numpy, no bpy).
 
 The probes record ``probe/image`` (static, (C, H, W)) and, per record, ``feature/<layer>`` (R, C, H,
-W) after every Conv2d, BatchNorm2d and pool (:mod:`nnviz_addon.probes`). Each channel is drawn as an
+W) after every Conv2d, BatchNorm2d and pool (:mod:`nnviz_addon.training.probes`). Each channel is drawn as an
 H×W image of cubes, the channels of one layer in a grid (in channel order, row by row), one group
 per layer, left to right in the order the signal takes: the probe image, then each layer in
 running order. The groups share one band under the network's layers, each with its label above it

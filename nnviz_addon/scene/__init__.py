@@ -1,11 +1,11 @@
 """A History as a Blender scene: one keyframed cube per weight and bias, and the learning views.
 
 ``build`` replaces any previous nnviz content with cubes, labels, a legend, camera and overlay text,
-plus, when the History has the probe series (:mod:`nnviz_addon.probes`), neurons between the grids,
+plus, when the History has the probe series (:mod:`nnviz_addon.training.probes`), neurons between the grids,
 a view of the task and the growing loss curve, and keys every recorded step; ``show_values``
 recolours the cubes live while training; ``clear`` removes everything nnviz made. A cube's colour
 shows its value; with ``SceneOptions.magnitude`` its size also shows its gradient or update
-(:mod:`nnviz_addon.magnitude`), keyed in the same action as the colour, with a size legend under
+(:mod:`nnviz_addon.picture.magnitude`), keyed in the same action as the colour, with a size legend under
 the colour legend.
 """
 

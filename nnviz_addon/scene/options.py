@@ -17,7 +17,7 @@ class SceneOptions:
     the largest |value| of the whole run, ``"layer"`` each tensor by its own (the size scale follows
     the same choice). ``magnitude``: what a cube's size shows, ``"none"`` (all full size),
     ``"gradient"`` (|∂L/∂w|) or ``"update"`` (|Δw| since the previous record); see
-    :mod:`nnviz_addon.magnitude`. ``style``: ``"diagram"`` (flat, face-on) or ``"film"`` (lit 3D
+    :mod:`nnviz_addon.picture.magnitude`. ``style``: ``"diagram"`` (flat, face-on) or ``"film"`` (lit 3D
     blocks whose depth shows |value|, a moving camera, a heads-up overlay: :mod:`.film`), with the
     film's ``camera_path`` and ``camera_timing`` (shares of the film on its opening and closing
     shots) and ``forward_pass`` (``"intro"``: before the run and after it, the probe input's
