@@ -13,7 +13,7 @@ import pytest
 
 from nnviz_addon.history import History, HistoryWriter, LayerSpec
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STRUCTURE = [LayerSpec("0", "Linear", 2, 3, "0.weight", "0.bias", "tanh")]
 SHAPES = {"0.weight": (3, 2), "0.bias": (3,)}
 

@@ -365,7 +365,7 @@ def test_render_writes_the_steps_taken_so_far_to_the_output_path(tmp_path):
     # In a subprocess: Workbench aborts the whole process on a machine without EGL.
     video = tmp_path / "xor.mp4"
     result = subprocess.run([sys.executable, "-c", RENDER, str(video)], capture_output=True, text=True,
-                            timeout=600, cwd=Path(__file__).resolve().parent.parent)
+                            timeout=600, cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "RENDER {'FINISHED'}" in result.stdout
     assert "FRAMES 4" in result.stdout  # records of steps 0, 1, 2, 3

@@ -17,7 +17,7 @@ from nnviz_addon.preset.config import RenderConfig  # noqa: E402
 from nnviz_addon.scene import render  # noqa: E402
 
 pytestmark = pytest.mark.bpy
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Builds a 2-3-1 network over three records, two frames apart: frames 1..5.
 SCENE = """

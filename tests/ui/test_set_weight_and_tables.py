@@ -14,7 +14,7 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from test_overlay import counter_size, mesh_points, reference_text  # noqa: E402
+from support.overlay_text import counter_size, mesh_points, reference_text  # noqa: E402
 
 from nnviz_addon import api, scene  # noqa: E402
 from nnviz_addon.picture import colormap  # noqa: E402

@@ -20,7 +20,7 @@ from nnviz_addon.preset.config import (
     recorded_bytes,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TRAIN = ROOT / "train.py"
 
 

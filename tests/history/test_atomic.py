@@ -21,7 +21,7 @@ import pytest
 
 from nnviz_addon.history import History, atomic
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TRAIN = ROOT / "train.py"
 HAS_BPY = importlib.util.find_spec("bpy") is not None
 needs_bpy = pytest.mark.skipif(not HAS_BPY, reason="needs the bpy module")

@@ -17,7 +17,7 @@ from nnviz_addon.history import History
 from nnviz_addon.preset.config import PresetError, find_presets, load_preset, preset_from_dict
 from nnviz_addon.training.run import TrainingRun
 
-PRESETS = Path(__file__).resolve().parents[1] / "presets"
+PRESETS = Path(__file__).resolve().parents[2] / "presets"
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -247,7 +247,7 @@ def test_set_parameter_records_the_loss_of_the_edited_weights():
 
 
 def test_train_py_writes_the_test_metrics(tmp_path):
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, str(root / "train.py"), "--preset", "overfit", "--steps", "30",
                              "--no-render", "--history", str(tmp_path / "run.npz"), "--metrics",
                              str(tmp_path / "m.json")], cwd=tmp_path, capture_output=True, text=True, timeout=600)

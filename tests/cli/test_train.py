@@ -14,7 +14,7 @@ import pytest
 
 from nnviz_addon.history import History
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TRAIN = ROOT / "train.py"
 
 
@@ -238,7 +238,7 @@ print("ANTI-ALIASING", scene.display.render_aa)
 @pytest.mark.slow
 def test_a_saved_blend_split_into_frame_ranges_renders_the_same_frames(tmp_path):
     pytest.importorskip("bpy")
-    from png_pixels import png_pixels
+    from support.pixels import png_pixels
 
     blend = tmp_path / "run.blend"
     result = train("--preset", "xor", "--steps", "16", "--resolution", "160x90", "--draft", "--no-render",

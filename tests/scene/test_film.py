@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -16,7 +14,8 @@ import pytest
 bpy = pytest.importorskip("bpy")
 from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
 from mathutils import Vector  # noqa: E402
-from png_pixels import png_pixels  # noqa: E402
+from support.pixels import png_pixels  # noqa: E402
+from support.scripts import run  # noqa: E402
 
 from nnviz_addon import api, scene  # noqa: E402
 from nnviz_addon.picture import film as film_plan  # noqa: E402
@@ -24,7 +23,7 @@ from nnviz_addon.preset.config import find_presets  # noqa: E402
 from nnviz_addon.scene import keyframes  # noqa: E402
 
 pytestmark = pytest.mark.bpy
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STEPS = 24  # enough records for a moving film, few enough to train every preset quickly
 
 
@@ -164,13 +163,6 @@ config = dataclasses.replace(api.render_config_of(history), style=sys.argv[3], e
                              resolution=(128, 72), samples=1)
 api.animate(history, render=config)
 """
-
-
-def run(script: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(script), *args], cwd=cwd,
-                            capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result
 
 
 @pytest.mark.slow
@@ -372,7 +364,7 @@ def test_conv_kernels_flash_at_their_layers_turn_by_the_level_of_the_channel_the
             np.testing.assert_allclose(depths(lit), expected, rtol=1e-4, err_msg=spec.name)
             np.testing.assert_allclose(depths(lit + film_plan.FLASH_FRAMES), normal, rtol=1e-5)
         else:
-            from test_instanced import evaluated_blocks
+            from support.instanced_mesh import evaluated_blocks
 
             from nnviz_addon.scene import instanced
 
@@ -392,7 +384,7 @@ def test_conv_kernels_flash_at_their_layers_turn_by_the_level_of_the_channel_the
 
 @pytest.mark.parametrize("cubes", ["objects", "instanced"])
 def test_a_run_of_one_record_flashes_its_weights_in_its_pass(cubes: str) -> None:
-    from test_instanced import evaluated_blocks
+    from support.instanced_mesh import evaluated_blocks
 
     from nnviz_addon.scene import film, instanced
 
@@ -450,7 +442,7 @@ def test_instanced_cubes_pause_during_a_pass() -> None:
 
 
 def test_a_pass_lights_the_instanced_neuron_columns_in_turn_with_that_records_activations() -> None:
-    from test_instanced import RAMP_TOLERANCE
+    from support.instanced_mesh import RAMP_TOLERANCE
 
     from nnviz_addon.picture import colormap, neurons
     from nnviz_addon.scene import film, instanced
@@ -502,7 +494,7 @@ def test_only_the_weight_and_bias_blocks_cast_workbench_shadows_with_either_writ
 
 
 def test_instanced_weight_blocks_flash_by_their_share_of_the_signal_in_a_pass() -> None:
-    from test_instanced import evaluated_blocks
+    from support.instanced_mesh import evaluated_blocks
 
     from nnviz_addon.scene import film, instanced
 
@@ -542,7 +534,7 @@ def test_instanced_weight_blocks_flash_by_their_share_of_the_signal_in_a_pass() 
 
 def _column_colors(obj, frame) -> np.ndarray:
     """The (neurons, 3) colours of an instanced neuron column's evaluated squares at ``frame``."""
-    from test_instanced import evaluated_cubes
+    from support.instanced_mesh import evaluated_cubes
 
     bpy.context.scene.frame_set(int(frame))
     return evaluated_cubes(obj)[0][:, :3]

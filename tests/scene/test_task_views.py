@@ -8,34 +8,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.histories import short_run
 
 from nnviz_addon.history import History
 from nnviz_addon.picture import colormap
 from nnviz_addon.picture.view_layout import Rect
-from nnviz_addon.preset.config import find_presets, load_preset
-from nnviz_addon.training.run import TrainingRun
 
 bpy = pytest.importorskip("bpy")
 from nnviz_addon.picture import task_views as task_plan  # noqa: E402
 from nnviz_addon.scene import task_views  # noqa: E402
 
-pytestmark = pytest.mark.bpy
-ROOT = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
+ROOT = Path(__file__).resolve().parents[2]
 RECT = Rect(left=20.0, bottom=-6.0, width=8.0, height=8.0, text_size=0.6)
-
-
-def trained(name: str) -> History:
-    return TrainingRun(load_preset(find_presets()[name]).replace(train={"steps": 40, "record_every": 4})).run()
 
 
 @pytest.fixture(scope="module")
 def histories() -> dict[str, History]:
-    return {name: trained(name) for name in ("xor", "rgb_perceptron", "digits")}
-
-
-@pytest.fixture(autouse=True)
-def empty_blend():
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return {name: short_run(name) for name in ("xor", "rgb_perceptron", "digits")}
 
 
 def draw(history: History, frames: np.ndarray, rect: Rect = RECT):
@@ -180,6 +170,7 @@ def test_rendered_swatch_pixels_are_the_probe_colours(tmp_path):
         import bpy, numpy as np
         from nnviz_addon.preset.config import find_presets, load_preset
         from nnviz_addon.training.run import TrainingRun
+from support.histories import short_run
         from nnviz_addon.picture.view_layout import Rect
         from nnviz_addon.scene import stage, task_views, objects
         history = TrainingRun(load_preset(find_presets()["rgb_perceptron"]).replace(

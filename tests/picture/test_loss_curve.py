@@ -2,24 +2,16 @@
 
 import numpy as np
 import pytest
+from support.histories import loss_history
 
-from nnviz_addon.history import History, LayerSpec
 from nnviz_addon.picture import loss_curve
 from nnviz_addon.picture.view_layout import NEURON_RADIUS, Rect
 
 RECT = Rect(left=0.0, bottom=0.0, width=10.0, height=4.0, text_size=1.0)
 
 
-def history_with(loss, **metrics) -> History:
-    records = len(loss)
-    zeros = {"0.weight": np.zeros((records, 1, 1))}
-    return History(name="t", structure=[LayerSpec("0", "Linear", 1, 1, "0.weight", None, None)],
-                   steps=np.arange(records), loss=np.asarray(loss, dtype=np.float64), params=zeros, grads=zeros,
-                   metrics=metrics)
-
-
 def test_points_run_left_to_right_by_record_and_up_by_loss_inside_the_plot():
-    picture = loss_curve.plan(history_with([np.nan, 3.0, 2.0, 1.0]), np.array([1, 5, 9, 13]), RECT)
+    picture = loss_curve.plan(loss_history([np.nan, 3.0, 2.0, 1.0]), np.array([1, 5, 9, 13]), RECT)
     (curve,) = picture.curves
     assert curve.name == "loss" and not picture.log
     x, y, z = curve.points.T
@@ -35,7 +27,7 @@ def test_points_run_left_to_right_by_record_and_up_by_loss_inside_the_plot():
 
 
 def test_growth_and_the_tip_follow_the_points_drawn_so_far():
-    picture = loss_curve.plan(history_with([np.nan, 3.0, 2.0, np.inf, 1.0]), np.arange(5), RECT)
+    picture = loss_curve.plan(loss_history([np.nan, 3.0, 2.0, np.inf, 1.0]), np.arange(5), RECT)
     (curve,) = picture.curves
     np.testing.assert_allclose(curve.bevel_end, [0, 0, 0.5, 0.5, 1.0])
     x, _, z = curve.points.T
@@ -46,7 +38,7 @@ def test_growth_and_the_tip_follow_the_points_drawn_so_far():
 
 
 def test_a_loss_over_more_than_two_decades_is_drawn_on_a_log_scale():
-    picture = loss_curve.plan(history_with([np.nan, 100.0, 10.0, 0.1]), np.arange(4), RECT)
+    picture = loss_curve.plan(loss_history([np.nan, 100.0, 10.0, 0.1]), np.arange(4), RECT)
     assert picture.log
     z = picture.curves[0].points[:, 2]
     assert (z[0] - z[1]) == pytest.approx((z[1] - z[2]) / 2)  # one decade, then two
@@ -54,7 +46,7 @@ def test_a_loss_over_more_than_two_decades_is_drawn_on_a_log_scale():
 
 
 def test_a_test_loss_gets_its_own_curve_and_a_key_in_each_curves_colour():
-    picture = loss_curve.plan(history_with([np.nan, 2.0, 1.0], test_loss=np.array([np.nan, 4.0, 3.0])),
+    picture = loss_curve.plan(loss_history([np.nan, 2.0, 1.0], test_loss=np.array([np.nan, 4.0, 3.0])),
                               np.arange(3), RECT)
     train, test = picture.curves
     assert (train.name, test.name) == ("loss", "test loss")
@@ -67,7 +59,7 @@ def test_a_test_loss_gets_its_own_curve_and_a_key_in_each_curves_colour():
 
 
 def test_axes_frame_the_plot_and_the_bounds_hold_the_tube():
-    picture = loss_curve.plan(history_with([np.nan, 2.0, 1.0]), np.arange(3), RECT)
+    picture = loss_curve.plan(loss_history([np.nan, 2.0, 1.0]), np.arange(3), RECT)
     (y_axis, x_axis) = picture.axis_centres
     assert y_axis[0] < picture.curves[0].points[0, 0] and x_axis[2] < picture.curves[0].points[:, 2].min()
     assert picture.axis_scales[0][0] == picture.axis_scales[1][2] == pytest.approx(0.05)  # thin bars
@@ -77,4 +69,4 @@ def test_axes_frame_the_plot_and_the_bounds_hold_the_tube():
 
 
 def test_fewer_than_two_finite_losses_draw_nothing():
-    assert loss_curve.plan(history_with([np.nan, 1.0]), np.arange(2), RECT) is None
+    assert loss_curve.plan(loss_history([np.nan, 1.0]), np.arange(2), RECT) is None

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from support.recorded import train_recorded_cnn
 
 from nnviz_addon.history import History
 from nnviz_addon.training.record import Recorder
@@ -144,30 +145,8 @@ def test_activation_names_come_from_the_catalog():
         assert Recorder(model).history().structure[0].activation == name
 
 
-def _train_recorded_cnn(steps: int, every: int, probe: bool = True):
-    """A small CNN on random 1×8×8 images, trained by a plain torch loop and recorded."""
-    torch.manual_seed(1)
-    tnn = torch.nn
-    model = tnn.Sequential(tnn.Conv2d(1, 4, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-                           tnn.Conv2d(4, 6, 3, bias=False), tnn.BatchNorm2d(6), tnn.Tanh(),
-                           tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(6, 3))
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    x, y = torch.rand(16, 1, 8, 8), torch.randint(0, 3, (16,))
-    rec = Recorder(model, name="torch CNN", probe=x[0] if probe else None)
-    expected = {}
-    for step in range(1, steps + 1):
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        if step % every == 0:
-            rec.snapshot(step, loss=loss.item())
-            expected[step] = {k: v.detach().clone().numpy() for k, v in model.state_dict().items()}
-    return model, x[0], rec, expected
-
-
 def test_conv_and_batchnorm2d_layers_are_drawn_and_the_pools_record_feature_maps():
-    model, probe, rec, _ = _train_recorded_cnn(steps=4, every=2)
+    model, probe, rec, _ = train_recorded_cnn(steps=4, every=2)
     history = rec.history()
     assert [(s.name, s.kind, s.in_features, s.out_features, s.bias, s.activation) for s in history.structure] == [
         ("0", "Conv2d", 1, 4, "0.bias", "relu"), ("3", "Conv2d", 4, 6, None, None),
@@ -214,9 +193,9 @@ def test_a_recorded_cnn_imports_through_train_py_with_torchs_kernels_at_every_st
     import sys
     from pathlib import Path
 
-    _, _, rec, expected = _train_recorded_cnn(steps=30, every=5)
+    _, _, rec, expected = train_recorded_cnn(steps=30, every=5)
     path = rec.save(tmp_path / "cnn.npz")
-    train_py = Path(__file__).resolve().parent.parent / "train.py"
+    train_py = Path(__file__).resolve().parents[2] / "train.py"
     result = subprocess.run([sys.executable, str(train_py), "--history", str(path), "--no-render",
                              "--metrics", str(tmp_path / "m.json")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

@@ -12,18 +12,13 @@ from nnviz_addon.training.run import TrainingRun
 bpy = pytest.importorskip("bpy")
 from nnviz_addon.scene import loss_curve  # noqa: E402
 
-pytestmark = pytest.mark.bpy
+pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
 RECT = Rect(left=10.0, bottom=2.0, width=12.0, height=3.0, text_size=0.6)
 
 
 @pytest.fixture(scope="module")
 def xor() -> History:
     return TrainingRun(load_preset(find_presets()["xor"]).replace(train={"steps": 40, "record_every": 4})).run()
-
-
-@pytest.fixture(autouse=True)
-def empty_blend():
-    bpy.ops.wm.read_factory_settings(use_empty=True)
 
 
 def with_loss(history: History, loss: np.ndarray) -> History:

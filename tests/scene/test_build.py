@@ -3,45 +3,21 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import replace
-from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from nnviz_addon.history import History, LayerSpec
 from nnviz_addon.picture import colormap
 
 bpy = pytest.importorskip("bpy")
+from support.histories import short_run, synthetic_history  # noqa: E402
+
 from nnviz_addon import scene  # noqa: E402
 from nnviz_addon.scene import SceneOptions  # noqa: E402
 
 pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def synthetic_history(sizes=(2, 4, 1), records=6, seed=0, norm=False) -> History:
-    """An MLP's parameters doing a random walk, with gradients whose magnitudes span decades (none at
-    record 0, as in a real run): enough to draw and key without training anything."""
-    rng = np.random.default_rng(seed)
-    structure, params = [], {}
-    for i, (a, b) in enumerate(pairwise(sizes)):
-        name = str(2 * i)
-        structure.append(LayerSpec(name, "Linear", a, b, f"{name}.weight", f"{name}.bias", "tanh"))
-        params[f"{name}.weight"] = rng.normal(0, 0.3, (records, b, a)).cumsum(axis=0)
-        params[f"{name}.bias"] = rng.normal(0, 0.1, (records, b)).cumsum(axis=0)
-    if norm:
-        n = sizes[-1]
-        structure.append(LayerSpec("norm", "LayerNorm", n, n, "norm.weight", "norm.bias"))
-        params["norm.weight"] = 1 + rng.normal(0, 0.1, (records, n)).cumsum(axis=0)
-        params["norm.bias"] = rng.normal(0, 0.1, (records, n)).cumsum(axis=0)
-    grad_rng = np.random.default_rng(seed + 1)
-    grads = {k: grad_rng.normal(0, 1, v.shape) * 10.0 ** grad_rng.uniform(-4, -1, v.shape)
-             for k, v in params.items()}
-    for grad in grads.values():
-        grad[0] = 0.0
-    return History(name="synthetic", structure=structure, steps=np.arange(records) * 10,
-                   loss=np.linspace(1.0, 0.1, records), params=params, grads=grads)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cubes() -> list:
@@ -294,7 +270,7 @@ RENDER_SCRIPT = textwrap.dedent("""
     import bpy, numpy as np
     from bpy_extras.object_utils import world_to_camera_view
     sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
-    from test_scene import synthetic_history
+    from support.histories import synthetic_history
     from nnviz_addon import scene
     from nnviz_addon.picture import colormap
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -345,19 +321,12 @@ def test_rendered_pixels_match_the_colour_map(engine, tmp_path):
 VIEW_COLLECTIONS = ("nnviz · neurons", "nnviz · task", "nnviz · loss")
 
 
-def trained(preset: str, steps: int = 8) -> History:
-    from nnviz_addon.preset.config import find_presets, load_preset
-    from nnviz_addon.training.run import TrainingRun
-
-    return TrainingRun(load_preset(find_presets()[preset]).replace(train={"steps": steps, "record_every": 2})).run()
-
-
 def view_objects(collection: str) -> list:
     return list(bpy.data.collections[collection].all_objects) if collection in bpy.data.collections else []
 
 
 def test_probe_series_add_neurons_task_view_and_loss_curve():
-    history = trained("xor")
+    history = short_run("xor", steps=8, record_every=2)
     scene.build(history)
     root = bpy.data.collections["nnviz"]
     assert {c.name for c in root.children} >= set(VIEW_COLLECTIONS)
@@ -423,7 +392,7 @@ RESOLUTIONS = [(1280, 720), (1080, 1080), (720, 1280)]
 def test_every_preset_draws_every_parameter_and_the_camera_sees_it_all(preset, resolution):
     bpy_scene = bpy.context.scene
     bpy_scene.render.resolution_x, bpy_scene.render.resolution_y = resolution
-    history = trained(preset)
+    history = short_run(preset, steps=8, record_every=2)
     scene.build(history, SceneOptions(magnitude="gradient"))
     assert len(cubes()) == history.parameter_count
     assert "nnviz · size legend caption" in bpy.data.objects
@@ -440,7 +409,7 @@ def test_the_picture_fills_the_frame(preset, resolution):
     # square frame is filled both ways (not a 16:9 strip across its middle).
     bpy_scene = bpy.context.scene
     bpy_scene.render.resolution_x, bpy_scene.render.resolution_y = resolution
-    scene.build(trained(preset))
+    scene.build(short_run(preset, steps=8, record_every=2))
     points = np.array([(x, y) for x, y, _ in corners_in_camera_view(bpy_scene.frame_end)])
     width, height = points.max(axis=0) - points.min(axis=0)
     assert max(width, height) >= 0.8, f"{preset} at {resolution}: spans {width:.2f} × {height:.2f}"

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
-from png_pixels import png_pixels  # noqa: E402
-from test_film import run  # noqa: E402
-from test_instanced import RAMP_TOLERANCE, between, evaluated_cubes  # noqa: E402
+from support.instanced_mesh import RAMP_TOLERANCE, between, evaluated_cubes  # noqa: E402
+from support.pixels import png_pixels  # noqa: E402
+from support.scripts import run  # noqa: E402
 
 from nnviz_addon import api, scene  # noqa: E402
 from nnviz_addon.picture import colormap  # noqa: E402
@@ -135,11 +135,11 @@ def test_a_rendered_digits_cnn_frame_shows_its_feature_maps(tmp_path):
 
 @pytest.mark.torch
 def test_a_recorded_torch_cnn_draws_and_names_the_maps_of_its_pools(tmp_path):
-    from test_record import _train_recorded_cnn
+    from support.recorded import train_recorded_cnn
 
     from nnviz_addon.history import History
 
-    _, _, rec, _ = _train_recorded_cnn(steps=4, every=2)
+    _, _, rec, _ = train_recorded_cnn(steps=4, every=2)
     history = History.load(rec.save(tmp_path / "cnn.npz"))
     scene.build(history, SceneOptions(cubes="objects"))
     cells = feature_cells()

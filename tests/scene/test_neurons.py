@@ -2,33 +2,23 @@
 
 import numpy as np
 import pytest
+from support.histories import short_run
 
 from nnviz_addon.history import History
 from nnviz_addon.picture import colormap, view_layout
 from nnviz_addon.picture.layout import layout_network
 from nnviz_addon.picture.shapes import text_width
-from nnviz_addon.preset.config import find_presets, load_preset
-from nnviz_addon.training.run import TrainingRun
 
 bpy = pytest.importorskip("bpy")
 from nnviz_addon.picture import neurons as neuron_plan  # noqa: E402
 from nnviz_addon.scene import neurons  # noqa: E402
 
-pytestmark = pytest.mark.bpy
-
-
-def trained(name: str) -> History:
-    return TrainingRun(load_preset(find_presets()[name]).replace(train={"steps": 40, "record_every": 4})).run()
+pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
 
 
 @pytest.fixture(scope="module")
 def xor() -> History:
-    return trained("xor")
-
-
-@pytest.fixture(autouse=True)
-def empty_blend():
-    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return short_run("xor")
 
 
 def placement(history: History) -> view_layout.ViewPlacement:
@@ -119,7 +109,7 @@ def digits() -> History:
 
 @pytest.mark.parametrize("frame", [1, 2, 4, 5])  # records at frames 1, 3 and 5
 def test_instanced_columns_follow_the_recorded_activations_on_and_between_records(digits, frame):
-    from test_instanced import RAMP_TOLERANCE, between, evaluated_cubes
+    from support.instanced_mesh import RAMP_TOLERANCE, between, evaluated_cubes
 
     from nnviz_addon import scene
     from nnviz_addon.scene import SceneOptions, instanced
