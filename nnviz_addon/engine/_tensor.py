@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
+
+from .special import erf
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -268,6 +271,108 @@ _BINARY: dict[str, tuple[Callable, Callable, Callable]] = {
     "div_trunc": (_trunc_divide, _zero_grad, _zero_grad),
 }
 _ROUNDING_MODES = ("trunc", "floor")
+
+
+# ---------------------------------------------------------------------------------------------
+# Unary op rules, one row per op like _BINARY: forward(x, *params) -> out and the gradient rule
+# (g, x, out, *params) -> gradient. The activations are rows here too, so each rule is written
+# once: Tensor methods, nn.functional and the activation modules all reach it through `unary`.
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_CUBIC = 0.044715
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # limit and 1 in x's dtype: numpy 1.x would turn a 0-d float32 x into float64 otherwise
+    limit = x.dtype.type(_EXP_LIMIT.get(x.dtype, 708.0))
+    return np.reciprocal(np.exp(np.minimum(-x, limit)) + x.dtype.type(1))
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, x.dtype.type(0))  # a same-dtype scalar: numpy converts a Python 0 every call
+
+
+def _relu_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return g * (out > out.dtype.type(0))  # 0 at x == 0, as in torch
+
+
+def _leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
+    return np.where(x > 0, x, x * x.dtype.type(slope))
+
+
+def _leaky_relu_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray, slope: float) -> np.ndarray:
+    # torch gives the slope at x == 0
+    return g * np.where(x > 0, 1, slope).astype(x.dtype, copy=False)
+
+
+def _silu_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    s = _sigmoid(x)
+    return g * (s * (1 + x * (1 - s)))
+
+
+def _same_dtype(out: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Undo numpy 1.x promoting 0-d float32 results to float64 when a Python float joins in."""
+    return out if out.dtype == like.dtype else out.astype(like.dtype)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return _same_dtype(x * (0.5 * (1.0 + erf(x * _SQRT_HALF))), x)
+
+
+def _gelu_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # Phi(x) is out / x (exact to one rounding), which spares backward a second, costly erf;
+    # at x == 0 it is 1/2.
+    cdf = np.divide(out, x, out=np.full_like(x, 0.5), where=x != 0)
+    return g * (cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI)
+
+
+def _gelu_tanh_inner(x: np.ndarray) -> np.ndarray:
+    return np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+
+
+def _gelu_tanh(x: np.ndarray) -> np.ndarray:
+    return _same_dtype(0.5 * x * (1.0 + _gelu_tanh_inner(x)), x)
+
+
+def _gelu_tanh_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    t = _gelu_tanh_inner(x)
+    inner = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * x * x)
+    return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner)
+
+
+_UNARY: dict[str, tuple[Callable, Callable]] = {
+    "neg": (np.negative, lambda g, x, out: -g),
+    "exp": (np.exp, lambda g, x, out: g * out),
+    "log": (np.log, lambda g, x, out: g / x),
+    "sqrt": (np.sqrt, lambda g, x, out: g / (2 * out)),
+    "abs": (np.abs, lambda g, x, out: g * np.sign(x)),
+    "tanh": (np.tanh, lambda g, x, out: g * (1 - out * out)),
+    "sigmoid": (_sigmoid, lambda g, x, out: g * out * (1 - out)),
+    "relu": (_relu, _relu_grad),
+    "leaky_relu": (_leaky_relu, _leaky_relu_grad),
+    "silu": (lambda x: x * _sigmoid(x), _silu_grad),
+    "gelu": (_gelu, _gelu_grad),  # exact: x * Phi(x) with the normal CDF from erf
+    "gelu_tanh": (_gelu_tanh, _gelu_tanh_grad),  # torch's approximate="tanh"
+}
+
+
+def unary(input: Tensor, name: str, *params: Any) -> Tensor:
+    """``input`` through the unary rule ``name`` (a key of ``_UNARY``), with its backward."""
+    forward, grad = _UNARY[name]
+    x = input.data
+    out = forward(x, *params)
+    return from_op(out, (input,), lambda g: (grad(g, x, out, *params),))
+
+
+def _unary_method(name: str) -> Callable[[Tensor], Tensor]:
+    def method(self: Tensor) -> Tensor:
+        return unary(self, name)
+
+    method.__name__ = method.__qualname__ = name
+    return method
 
 
 class Tensor:
@@ -569,8 +674,7 @@ class Tensor:
             return from_op(out, (self,), lambda g: (np.zeros_like(g),))
         return from_op(out, (self,), lambda g: (g * e * x ** (e - 1),))
 
-    def __neg__(self) -> Tensor:
-        return from_op(-self.data, (self,), lambda g: (-g,))
+    __neg__ = _unary_method("neg")
 
     def __pos__(self) -> Tensor:
         return self
@@ -829,21 +933,13 @@ class Tensor:
 
     # -- elementwise functions --------------------------------------------------------------
 
-    def exp(self) -> Tensor:
-        out = np.exp(self.data)
-        return from_op(out, (self,), lambda g: (g * out,))
-
-    def log(self) -> Tensor:
-        x = self.data
-        return from_op(np.log(x), (self,), lambda g: (g / x,))
-
-    def sqrt(self) -> Tensor:
-        out = np.sqrt(self.data)
-        return from_op(out, (self,), lambda g: (g / (2 * out),))
-
-    def abs(self) -> Tensor:
-        x = self.data
-        return from_op(np.abs(x), (self,), lambda g: (g * np.sign(x),))
+    exp = _unary_method("exp")
+    log = _unary_method("log")
+    sqrt = _unary_method("sqrt")
+    abs = _unary_method("abs")
+    tanh = _unary_method("tanh")
+    sigmoid = _unary_method("sigmoid")
+    relu = _unary_method("relu")
 
     def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
         """Limit to [min, max]; the gradient passes where min <= x <= max, as in torch."""
@@ -865,19 +961,6 @@ class Tensor:
         return from_op(out, (self,), backward)
 
     clip = clamp
-
-    def tanh(self) -> Tensor:
-        out = np.tanh(self.data)
-        return from_op(out, (self,), lambda g: (g * (1 - out * out),))
-
-    def sigmoid(self) -> Tensor:
-        out = _sigmoid(self.data)
-        return from_op(out, (self,), lambda g: (g * out * (1 - out),))
-
-    def relu(self) -> Tensor:
-        zero = self.data.dtype.type(0)  # a same-dtype scalar: numpy converts a Python 0 every call
-        out = np.maximum(self.data, zero)
-        return from_op(out, (self,), lambda g: (g * (out > zero),))
 
     def softmax(self, dim: int) -> Tensor:
         axis = _normalize_dim(dim, self.ndim)
@@ -920,12 +1003,6 @@ def _expand_reduced(g: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool, 
     if axes is not None and not keepdim:
         g = np.expand_dims(g, axes)
     return np.broadcast_to(g, shape)
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # limit and 1 in x's dtype: numpy 1.x would turn a 0-d float32 x into float64 otherwise
-    limit = x.dtype.type(_EXP_LIMIT.get(x.dtype, 708.0))
-    return np.reciprocal(np.exp(np.minimum(-x, limit)) + x.dtype.type(1))
 
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:

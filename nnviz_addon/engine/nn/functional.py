@@ -8,29 +8,18 @@ correct that way.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._random import resolve
-from .._tensor import Tensor, _log_softmax, _sigmoid, from_op
-from ..special import erf
+from .._tensor import Tensor, _log_softmax, from_op, unary
 from .spatial import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # noqa: F401  (F.conv2d, …)
 
 REDUCTIONS = ("none", "mean", "sum")
-_SQRT_HALF = math.sqrt(0.5)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_GELU_CUBIC = 0.044715
 _BCE_EPSILON = 1e-12  # torch's floor for p(1-p) in the BCE gradient
 _BCE_LOG_FLOOR = -100.0  # torch clamps log(p) and log(1-p) here
-
-
-def _same_dtype(out: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """Undo numpy 1.x promoting 0-d float32 results to float64 when a Python float joins in."""
-    return out if out.dtype == like.dtype else out.astype(like.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,56 +141,44 @@ def batch_norm(
 # Activations
 
 
+# The rules themselves are rows of the engine's unary table (``_tensor._UNARY``); the modules in
+# ``nn.activation`` call these functions.
+
+
 def relu(input: Tensor) -> Tensor:
-    return input.relu()
+    """max(x, 0); the gradient at 0 is 0, as in torch."""
+    return unary(input, "relu")
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    return input.sigmoid()
+    return unary(input, "sigmoid")
 
 
 def tanh(input: Tensor) -> Tensor:
-    return input.tanh()
+    return unary(input, "tanh")
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope * x; at 0 the gradient is the slope, as in torch."""
-    x = input.data
-    slope = x.dtype.type(negative_slope)
-    positive = x > 0
-    out = np.where(positive, x, x * slope)
-    return from_op(out, (input,), lambda g: (g * np.where(positive, 1, slope).astype(x.dtype, copy=False),))
+    return unary(input, "leaky_relu", negative_slope)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x) with the exact normal CDF (erf), or torch's tanh approximation."""
-    x = input.data
-    if approximate == "none":
-        cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
-        out = x * cdf
+    return unary(input, gelu_rule(approximate))
 
-        def derivative() -> np.ndarray:
-            return cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI
 
-    elif approximate == "tanh":
-        t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
-        out = 0.5 * x * (1.0 + t)
-
-        def derivative() -> np.ndarray:
-            inner = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * x * x)
-            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner
-
-    else:
+def gelu_rule(approximate: str) -> str:
+    """The unary rule for GELU's ``approximate`` argument (checked here for F.gelu and nn.GELU)."""
+    rules = {"none": "gelu", "tanh": "gelu_tanh"}
+    if approximate not in rules:
         raise ValueError(f"gelu approximate={approximate!r} is not supported; allowed: 'none', 'tanh'")
-    return from_op(_same_dtype(out, x), (input,), lambda g: (g * derivative(),))
+    return rules[approximate]
 
 
 def silu(input: Tensor) -> Tensor:
     """x * sigmoid(x)."""
-    x = input.data
-    s = _sigmoid(x)
-    out = x * s
-    return from_op(out, (input,), lambda g: (g * (s * (1 + x * (1 - s))),))
+    return unary(input, "silu")
 
 
 def softmax_dim(ndim: int) -> int:
