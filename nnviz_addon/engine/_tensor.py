@@ -915,6 +915,24 @@ class Tensor:
         inverse = tuple(np.argsort([_normalize_dim(d, self.ndim) for d in order]))
         return from_op(np.transpose(self.data, order), (self,), lambda g: (np.transpose(g, inverse),))
 
+    def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        return split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        return chunk(self, chunks, dim)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return triu(self, diagonal)
+
+    def masked_fill(self, mask: Any, value: float | Tensor) -> Tensor:
+        return masked_fill(self, mask, value)
+
+    def contiguous(self) -> Tensor:
+        return self  # numpy arrays need no contiguity for any op here
+
     def __getitem__(self, index: Any) -> Tensor:
         index = _index_array(index)
         x = self.data
@@ -1045,3 +1063,126 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         return grad_x, grad_y
 
     return from_op(out, (a, b), backward)
+
+
+# ---------------------------------------------------------------------------------------------
+# Masking, joining and splitting (the pieces attention is built from), torch's names and rules
+
+
+def masked_fill(input: Tensor, mask: Any, value: float | Tensor) -> Tensor:
+    """``input`` with ``value`` where the boolean ``mask`` (broadcast against it) is True.
+    The gradient flows to ``input`` where the mask is False and, for a 0-d tensor ``value``,
+    to ``value`` from every filled element, as in torch."""
+    where = _index_array(mask)
+    if not isinstance(where, np.ndarray) or where.dtype != np.bool_:
+        dtype = np.asarray(where).dtype
+        raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {dtype}")
+    x = input.data
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, got {value.ndim} dimensions")
+        fill = value.data.astype(x.dtype, copy=False)
+    else:
+        fill = x.dtype.type(value)
+    out = np.where(where, fill, x)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        kept = np.where(where, 0, g).astype(g.dtype, copy=False)
+        if not isinstance(value, Tensor):
+            return (kept,)
+        return kept, np.add.reduce(g * where, axis=None) if value.requires_grad else None
+
+    parents = (input, value) if isinstance(value, Tensor) else (input,)
+    return from_op(out, parents, backward)
+
+
+def _triangle(input: Tensor, diagonal: int, keep: Callable[[np.ndarray, int], np.ndarray]) -> Tensor:
+    if input.ndim < 2:
+        raise RuntimeError(f"tril/triu: input tensor must have at least 2 dimensions, got shape {input.shape}")
+    # the op zeroes the same places in the gradient as in the values
+    return from_op(keep(input.data, diagonal), (input,), lambda g: (keep(g, diagonal),))
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (on and below ``diagonal``), zeros above."""
+    return _triangle(input, diagonal, np.tril)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (on and above ``diagonal``), zeros below."""
+    return _triangle(input, diagonal, np.triu)
+
+
+def _split_backward(sizes: list[int], axis: int) -> Callable[[np.ndarray], tuple[np.ndarray, ...]]:
+    """The gradient of a join along ``axis``: ``g`` cut back into pieces of ``sizes``."""
+    bounds = np.cumsum(sizes)[:-1]
+    return lambda g: tuple(np.split(g, bounds, axis=axis))
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim (``torch.cat``)."""
+    tensors = tuple(tensors)
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    axis = _normalize_dim(dim, tensors[0].ndim)
+    try:
+        out = np.concatenate([t.data for t in tensors], axis=axis)
+    except ValueError:
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise RuntimeError(f"cat(): sizes of tensors must match except in dimension {dim}; got {shapes}") from None
+    return from_op(out, tensors, _split_backward([t.shape[axis] for t in tensors], axis))
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new dim (``torch.stack``)."""
+    tensors = tuple(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    axis = _normalize_dim(dim, tensors[0].ndim + 1)
+    if any(t.shape != tensors[0].shape for t in tensors):
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise RuntimeError(f"stack expects each tensor to be equal size, but got {shapes}")
+    out = np.stack([t.data for t in tensors], axis=axis)
+    return from_op(out, tensors, lambda g: tuple(np.moveaxis(g, axis, 0)))
+
+
+def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces along ``dim``: each ``split_size`` long (the last may be shorter), or of the given sizes."""
+    axis = _normalize_dim(dim, tensor.ndim)
+    length = tensor.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0 and length:
+            raise RuntimeError(f"split expects split_size be positive, but got split_size={size}")
+        sizes = [min(size, length - start) for start in range(0, length, size)] if length else [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != length or any(s < 0 for s in sizes):
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {length} (input tensor's size at "
+                f"dimension {dim}), but got split_sizes={sizes}"
+            )
+    starts = [0, *np.cumsum(sizes)[:-1].tolist()]
+    return tuple(_narrow(tensor, axis, start, size) for start, size in zip(starts, sizes, strict=True))
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """``chunks`` pieces of equal size ceil(n / chunks) along ``dim`` (fewer when n runs out), as torch."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    length = input.shape[_normalize_dim(dim, input.ndim)]
+    return split(input, max(-(-length // chunks), 1), dim)
+
+
+def _narrow(input: Tensor, axis: int, start: int, length: int) -> Tensor:
+    """The slice [start, start + length) along ``axis``; its gradient is zero-padded back."""
+    index = (slice(None),) * axis + (slice(start, start + length),)
+    x = input.data
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        grad = np.zeros_like(x)
+        grad[index] = g
+        return (grad,)
+
+    return from_op(x[index], (input,), backward)
+

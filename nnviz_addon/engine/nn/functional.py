@@ -2,8 +2,8 @@
 
 ``linear``, the losses and the activations are single fused ops (one forward array expression and
 one backward closure each) because a training step of a small network is dominated by per-op
-overhead. Normalisation is composed from Tensor ops: it is not on the hot path and stays obviously
-correct that way.
+overhead. Batch normalisation is composed from Tensor ops: it is not on the hot path and stays obviously
+correct that way; layer normalisation is on a transformer's hot path and is one fused op.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 
 from .._random import resolve
 from .._tensor import Tensor, _log_softmax, from_op, unary
+from .attention import scaled_dot_product_attention  # noqa: F401  (F.scaled_dot_product_attention)
 from .spatial import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # noqa: F401  (F.conv2d, …)
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -79,18 +80,72 @@ def layer_norm(
     bias: Tensor | None = None,
     eps: float = 1e-5,
 ) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the trailing ``normalized_shape`` dims
+    (biased variance, as torch). One op: it runs twice per transformer layer, so its backward is
+    written out rather than recorded as the eight ops it is made of."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if input.shape[input.ndim - len(shape) :] != shape or input.ndim < len(shape):
         raise ValueError(f"layer_norm: input of shape {input.shape} does not end in normalized_shape {shape}")
-    dims = tuple(range(input.ndim - len(shape), input.ndim))
-    centred = input - input.mean(dims, keepdim=True)
-    variance = (centred * centred).mean(dims, keepdim=True)
-    out = centred / (variance + eps).sqrt()
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and param.shape != shape:
+            raise ValueError(f"layer_norm: {name} of shape {param.shape} does not match normalized_shape {shape}")
+    x = input.data
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    centred = x - x.mean(axis=axes, keepdims=True)
+    rstd = 1.0 / np.sqrt((centred * centred).mean(axis=axes, keepdims=True) + x.dtype.type(eps))
+    normed = centred * rstd
+    out = normed
     if weight is not None:
-        out = out * weight
+        out = out * weight.data
     if bias is not None:
-        out = out + bias
-    return out
+        out = out + bias.data
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        grads: list[np.ndarray | None] = []
+        if input.requires_grad:
+            # d/dx of (x - mean) * rstd: the component of g·weight along the normalised vector
+            # and along the mean are projected out, then scaled by rstd.
+            scaled = g * weight.data if weight is not None else g
+            mean_scaled = scaled.mean(axis=axes, keepdims=True)
+            mean_dot = (scaled * normed).mean(axis=axes, keepdims=True)
+            grads.append((scaled - mean_scaled - normed * mean_dot) * rstd)
+        else:
+            grads.append(None)
+        rows = g.reshape(-1, *shape)  # every leading position is one sample of weight and bias
+        if weight is not None:
+            grads.append(np.add.reduce(rows * normed.reshape(rows.shape), axis=0) if weight.requires_grad else None)
+        if bias is not None:
+            grads.append(np.add.reduce(rows, axis=0) if bias.requires_grad else None)
+        return tuple(grads)
+
+    parents = (input, *(p for p in (weight, bias) if p is not None))
+    return from_op(out, parents, backward)
+
+
+def embedding(input: Tensor | np.ndarray, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input`` (any shape → shape + (embedding_dim,)).
+    Row ``padding_idx`` gets no gradient, as in torch."""
+    indices = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if indices.dtype.kind not in "iu":
+        raise RuntimeError(f"embedding: indices must be an integer tensor, got dtype {indices.dtype}")
+    table = weight.data
+    rows = table.shape[0]
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):
+        raise IndexError(f"embedding: index out of range in self (indices must be in [0, {rows - 1}])")
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise ValueError(f"embedding: padding_idx {padding_idx} must be within num_embeddings ({rows})")
+        padding_idx %= rows
+    flat = indices.reshape(-1)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        grad = np.zeros_like(table)
+        np.add.at(grad, flat, g.reshape(flat.size, -1))  # repeated indices add up
+        if padding_idx is not None:
+            grad[padding_idx] = 0
+        return (grad,)
+
+    return from_op(table[indices], (weight,), backward)
 
 
 def batch_norm(
