@@ -162,13 +162,20 @@ def _freed_backward(grad: np.ndarray) -> Sequence[np.ndarray | None]:
     )
 
 
-def last_axis_sum(a: np.ndarray) -> np.ndarray:
-    """``a.sum(axis=-1, keepdims=True)`` through BLAS (a product with a vector of ones). numpy's
-    own reduction over a short last axis runs one tiny loop per row: for attention rows of 16
-    or LayerNorm rows of 32 it was 5-10x slower than this."""
+def last_axis_sum(a: np.ndarray, factor: float = 1.0) -> np.ndarray:
+    """``a.sum(axis=-1, keepdims=True) * factor`` through BLAS (a product with a constant
+    vector). numpy's own reduction over a short last axis runs one tiny loop per row: for
+    attention rows of 16 or LayerNorm rows of 32 it was 5-10x slower than this."""
     width = a.shape[-1]
     rows = a.reshape(-1, width)  # a view for the contiguous arrays the ops here produce
-    return np.matmul(rows, np.ones(width, a.dtype)).reshape(*a.shape[:-1], 1)
+    return np.matmul(rows, _constant_vector(width, a.dtype, factor)).reshape(*a.shape[:-1], 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _constant_vector(width: int, dtype: np.dtype, value: float) -> np.ndarray:
+    vector = np.full(width, value, dtype=dtype)
+    vector.flags.writeable = False  # shared by every call
+    return vector
 
 
 def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

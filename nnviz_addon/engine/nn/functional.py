@@ -96,16 +96,18 @@ def layer_norm(
     # One row per normalised sample, so every mean is a sum along the last axis (through BLAS).
     width = int(np.prod(shape))
     x = input.data.reshape(-1, width)
-    inverse_width = x.dtype.type(1.0 / width) if width else x.dtype.type(np.nan)
+    inverse_width = 1.0 / width if width else np.nan
     scale = None if weight is None else weight.data.reshape(width)
-    centred = x - last_axis_sum(x) * inverse_width
-    rstd = 1.0 / np.sqrt(last_axis_sum(centred * centred) * inverse_width + x.dtype.type(eps))
+    centred = x - last_axis_sum(x, inverse_width)
+    variance = np.einsum("ij,ij->i", centred, centred)[:, None]  # one pass, no squared temporary
+    rstd = 1.0 / np.sqrt(variance * x.dtype.type(inverse_width) + x.dtype.type(eps))
     normed = centred * rstd
-    out = normed
-    if scale is not None:
-        out = out * scale
-    if bias is not None:
-        out = out + bias.data.reshape(width)
+    if scale is None and bias is None:
+        out = normed
+    else:
+        out = normed * scale if scale is not None else normed.copy()
+        if bias is not None:
+            out += bias.data.reshape(width)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         rows = np.ascontiguousarray(g).reshape(-1, width)
@@ -114,14 +116,16 @@ def layer_norm(
             # d/dx of (x - mean) * rstd: the components of g·weight along the mean and along the
             # normalised vector are projected out, then scaled by rstd.
             scaled = rows * scale if scale is not None else rows
-            mean_scaled = last_axis_sum(scaled) * inverse_width
-            mean_dot = last_axis_sum(scaled * normed) * inverse_width
-            grads.append(((scaled - mean_scaled - normed * mean_dot) * rstd).reshape(input.shape))
+            mean_dot = np.einsum("ij,ij->i", scaled, normed)[:, None] * x.dtype.type(inverse_width)
+            grad = scaled - last_axis_sum(scaled, inverse_width)
+            grad -= normed * mean_dot
+            grad *= rstd
+            grads.append(grad.reshape(input.shape))
         else:
             grads.append(None)
         # every row is one sample of weight and bias
         if weight is not None:
-            grads.append(np.add.reduce(rows * normed, axis=0).reshape(shape) if weight.requires_grad else None)
+            grads.append(np.einsum("ij,ij->j", rows, normed).reshape(shape) if weight.requires_grad else None)
         if bias is not None:
             grads.append(np.add.reduce(rows, axis=0).reshape(shape) if bias.requires_grad else None)
         return tuple(grads)
