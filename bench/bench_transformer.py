@@ -37,18 +37,21 @@ BATCHES = 8
 TARGET = 1.5
 
 
-def tiny_gpt(lib: Any) -> Any:
-    """The same model class for ``lib`` = engine or torch (their nn APIs agree)."""
+def tiny_gpt(lib: Any, vocab: int = VOCAB, d_model: int = D_MODEL, layers: int = LAYERS, heads: int = HEADS,
+             feed_forward: int = FEED_FORWARD, seq: int = SEQ) -> Any:
+    """The same model for ``lib`` = engine or torch (their nn APIs agree): token embedding +
+    learned positions (zeros) + causal TransformerEncoder + linear head. The parity tests train
+    a smaller one of these side by side with torch."""
 
     class TinyGPT(lib.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.embed = lib.nn.Embedding(VOCAB, D_MODEL)
-            self.position = lib.nn.Parameter(lib.tensor(np.zeros((SEQ, D_MODEL), np.float32)))
-            layer = lib.nn.TransformerEncoderLayer(D_MODEL, HEADS, FEED_FORWARD, dropout=0.0, batch_first=True)
-            self.encoder = lib.nn.TransformerEncoder(layer, LAYERS)
-            self.head = lib.nn.Linear(D_MODEL, VOCAB)
-            self.causal = lib.tensor(np.triu(np.ones((SEQ, SEQ), bool), 1))  # True = masked (MHA's rule)
+            self.embed = lib.nn.Embedding(vocab, d_model)
+            self.position = lib.nn.Parameter(lib.tensor(np.zeros((seq, d_model), np.float32)))
+            layer = lib.nn.TransformerEncoderLayer(d_model, heads, feed_forward, dropout=0.0, batch_first=True)
+            self.encoder = lib.nn.TransformerEncoder(layer, layers)
+            self.head = lib.nn.Linear(d_model, vocab)
+            self.causal = lib.tensor(np.triu(np.ones((seq, seq), bool), 1))  # True = masked (MHA's rule)
 
         def forward(self, tokens: Any) -> Any:
             x = self.embed(tokens) + self.position
