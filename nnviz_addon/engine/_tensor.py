@@ -1,7 +1,9 @@
 """Tensor: a numpy array with reverse-mode autograd, shaped like PyTorch's.
 
 Each differentiable op computes its result with numpy and records a small ``backward`` closure
-that maps the output gradient to one gradient per input (micrograd's layout). ``Tensor.backward``
+that maps the output gradient to one gradient per input (micrograd's layout). Elementwise ops
+are rows of two tables, ``_BINARY`` and ``_UNARY`` (activations included): a forward and a
+gradient rule each, run by one generic op, so a new elementwise op is one row. ``Tensor.backward``
 walks the graph iteratively in reverse creation order (a topological order that needs no
 depth-first search and no recursion) and, after every closure, sums each
 input gradient back to that input's shape (the single "unbroadcast" step), so the rules below stay
