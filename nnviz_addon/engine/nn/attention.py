@@ -64,7 +64,8 @@ def _softmax_rows(scores: np.ndarray, masked: bool) -> np.ndarray:
     floor = _SAFE_ROW_TOTAL.get(scores.dtype, 0.0)
     top = scores.max() if scores.size else 0.0
     if np.isfinite(top):
-        weights = np.exp(scores - top)
+        weights = scores - top  # a new array: the fallback below still needs the scores
+        np.exp(weights, out=weights)
         total = last_axis_sum(weights)
         if total.min(initial=np.inf) > floor:
             weights /= total
