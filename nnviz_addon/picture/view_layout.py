@@ -34,9 +34,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..history import LayerSpec
+from ..history import LayerSpec, ModelGraph
 from .features import FeatureMap
 from .layout import LINE_SPACING, OVERLAY_LINES, Layout, camera_framing, layout_network
+from .model_layout import layout_model
 from .shapes import CUBE_SIZE, Bounds, text_width
 
 NEURON_OFFSET = 1.5  # cells from a grid's outer edge to the input / last output column
@@ -219,12 +220,19 @@ def place_views(layout: Layout, overlay_width: float, aspect: float = 16 / 9) ->
 def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]], aspect: float,
                      legend_caption: str = "", size_labels: Sequence[str] = (), size_caption: str = "",
                      input_shape: Sequence[int] | None = None,
-                     feature_maps: Sequence[FeatureMap] = ()) -> Layout:
+                     feature_maps: Sequence[FeatureMap] = (), graph: ModelGraph | None = None) -> Layout:
     """:func:`.layout.layout_network` for a picture of width/height ``aspect``: the layers in a row,
     or, in a frame narrower than tall, stacked top to bottom when the whole picture (learning views
     included) then shows larger. A nearly square frame (4:5) still fits most rows better, with the
     task view under them, but a deep network's row is too long for it and stacks even there.
-    ``input_shape`` and ``feature_maps`` as for ``layout_network``."""
+    ``input_shape`` and ``feature_maps`` as for ``layout_network``. A recorded model's ``graph``
+    draws every parameter grouped as the model nests them (:func:`.model_layout.layout_model`)."""
+    if graph is not None:
+        return min((layout_model(graph, structure, shapes, aspect, legend_caption, size_labels, size_caption,
+                                 input_shape, feature_maps, width)
+                    for width in (FEATURE_WIDTHS if feature_maps else FEATURE_WIDTHS[:1])),
+                   key=lambda layout: picture_scale(layout, aspect))
+
     def arranged(stacked: bool) -> Layout:
         # A band of feature maps may take more or less of the layers' width: the narrower, the taller,
         # and the task view may need the room beside it. The one that shows the picture largest wins.

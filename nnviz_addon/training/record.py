@@ -47,7 +47,7 @@ _ACTIVATIONS = {module_class: name for name, module_class in catalog.RECORDED_AC
 
 
 def _layer_spec(name: str, module: Any, activation: str | None) -> LayerSpec:
-    kind = type(module).__name__
+    kind = _classic_kind(module) or type(module).__name__
     prefix = f"{name}." if name else ""
     bias = f"{prefix}bias" if getattr(module, "bias", None) is not None else None
     if kind == "Linear":
@@ -75,11 +75,16 @@ def _is_classic(module: Any) -> bool:
     """The layers the classic views (neuron columns, conv tiles, feature maps) know: a Linear, a
     Conv2d, or a norm with one weight per feature. Every other parameter is drawn by the picture's
     rule for its kind (see :mod:`.model_graph`)."""
-    kind = type(module).__name__
+    kind = _classic_kind(module)
     weight = getattr(module, "weight", None)
-    if kind not in catalog.DRAWN_LAYERS or weight is None or not hasattr(weight, "dim"):
+    if kind is None or weight is None or not hasattr(weight, "dim"):
         return False
     return kind in ("Linear", "Conv2d") or weight.dim() == 1
+
+
+def _classic_kind(module: Any) -> str | None:
+    """The drawn layer class ``module`` is or derives from (attention's ``out_proj`` is a Linear)."""
+    return next((cls.__name__ for cls in type(module).__mro__ if cls.__name__ in catalog.DRAWN_LAYERS), None)
 
 
 def _function_activation(graph_activation: str | None) -> str | None:
@@ -246,7 +251,9 @@ class Recorder:
         series.update({f"attention/{name}": value for name, value in attention.items()})
         if self._classes:
             scores = self._numpy(model_output(result))[:1]
-            series["table/probabilities"] = class_probabilities(scores.astype(np.float64), "cross_entropy")
+            scores = scores.astype(np.float64)
+            already = bool(np.all(scores >= 0) and np.allclose(scores.sum(axis=-1), 1.0))  # a Softmax at the end
+            series["table/probabilities"] = scores if already else class_probabilities(scores, "cross_entropy")
         return series
 
     def _current_parameters(self) -> dict[str, Any]:
