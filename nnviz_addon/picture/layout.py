@@ -72,6 +72,7 @@ class Layout:
     # of a module's parts (Q, K, V; gates), notes for the frame, and each skip's arc as a polyline.
     part_labels: list[Label] = field(default_factory=list)
     skips: list[np.ndarray] = field(default_factory=list)
+    grouped: bool = False  # groups packed on shelves: each neuron column stands right of its own group
 
     @property
     def cube_count(self) -> int:
@@ -335,7 +336,7 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
 def framed(blocks: list[Block], labels: dict[str, Label], right: float, bottom: float, size: float,
            legend_caption: str = "", size_labels: Sequence[str] = (), size_caption: str = "",
            stacked: bool = False, feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7,
-           part_labels: Sequence[Label] = (), skips: Sequence[np.ndarray] = ()) -> Layout:
+           part_labels: Sequence[Label] = (), skips: Sequence[np.ndarray] = (), grouped: bool = False) -> Layout:
     """The Layout of cubes already placed (their grids' tops at z = 0, reaching ``right`` and down
     to ``bottom``) with labels of text height ``size``: the feature-map band under them, the
     legends under that, the overlay's space above."""
@@ -368,7 +369,7 @@ def framed(blocks: list[Block], labels: dict[str, Label], right: float, bottom: 
     legend_bounds = ((0.0, -CUBE_SIZE / 2, legend_bottom), (caption_end, CUBE_SIZE / 2, bottom - 1.5 * size))
     return Layout(blocks, labels, legend, overlay_anchor, size, bounds, size_legend, legend_bounds, stacked,
                   band.blocks if band else [], band.labels if band else [], band.bounds if band else None,
-                  list(part_labels), list(skips))
+                  list(part_labels), list(skips), grouped)
 
 
 def _row_corners(widths: Sequence[float], gap: float) -> list[tuple[float, float]]:

@@ -43,7 +43,6 @@ LABEL_LINE = 1.6  # a label's line above its group, in text heights
 PART_SCALE = 0.7  # a part's caption, of the text height
 COLUMN_WRAP = 32  # a vector longer than this is drawn as several columns
 ARC_POINTS = 24
-TEXT_SCALE = 0.6  # of layout.text_size_for's size: a whole model has many more labels than a row of layers
 
 
 @dataclass
@@ -160,8 +159,11 @@ def _attention_parts(parts: _Parts, node: ModuleNode, shapes: Mapping[str, tuple
         cells, lefts = _row_split_cells(shape, 3, heads, gap=TILE_GAP)
         left = parts.x
         parts.add(name, key, shape, cells, top=top)
-        for letter, x in zip("QKV", lefts, strict=True):
-            parts.caption(letter if name == "in_proj_weight" else f"b{letter.lower()}", left + x, top)
+        if name == "in_proj_weight":
+            for letter, x in zip("QKV", lefts, strict=True):
+                parts.caption(letter, left + x, top)
+        else:  # the bias columns are a cell apart: one caption over the three
+            parts.caption("bias", left, top)
         drawn.append(key)
     return drawn
 
@@ -222,12 +224,13 @@ def module_piece(node: ModuleNode, shapes: Mapping[str, tuple[int, ...]], spec: 
 
 
 def _pack(items: list[Piece], gap: float, aspect: float) -> Piece:
-    """The items in reading order on shelves (top-aligned, left to right, then the next shelf):
-    as many per shelf as make the whole fit a frame of width/height ``aspect`` largest."""
-    def shelves(per_shelf: int) -> tuple[list[tuple[float, float]], float, float]:
+    """The items in reading order on shelves (top-aligned, left to right, then the next shelf), a
+    shelf ending where the next item would pass a width limit: the limit that makes the whole fit a
+    frame of width/height ``aspect`` largest."""
+    def shelves(limit: float) -> tuple[list[tuple[float, float]], float, float]:
         corners, x, top, shelf_height, width = [], 0.0, 0.0, 0.0, 0.0
-        for i, item in enumerate(items):
-            if i and i % per_shelf == 0:
+        for item in items:
+            if x > 0 and x + item.width > limit + 1e-9:
                 top -= shelf_height + gap
                 x, shelf_height = 0.0, 0.0
             corners.append((x, top))
@@ -236,8 +239,16 @@ def _pack(items: list[Piece], gap: float, aspect: float) -> Piece:
             shelf_height = max(shelf_height, item.height)
         return corners, width, -top + shelf_height
 
-    best = min(range(1, len(items) + 1), key=lambda k: (max(shelves(k)[1], shelves(k)[2] * aspect), -k))
-    corners, width, height = shelves(best)
+    widths = [item.width for item in items]
+    # Every run of consecutive items is a shelf some limit allows (a long list: runs of up to 16).
+    limits = {sum(widths[i:j]) + gap * (j - i - 1) for i in range(len(items))
+              for j in range(i + 1, min(len(items), i + 16) + 1)}
+
+    def frame(limit: float) -> tuple[float, float]:
+        _, width, height = shelves(limit)
+        return max(width, height * aspect), -limit
+
+    corners, width, height = shelves(min(limits, key=frame))
     packed = Piece(width, height)
     for item, (x, z) in zip(items, corners, strict=True):
         placed = item.moved(x, z)
@@ -339,20 +350,24 @@ def _skip_arcs(graph: ModelGraph, boxes: Mapping[str, tuple[float, float, float,
         source = _box_of(skip.source, boxes) if skip.source else None
         if target is None:
             continue
-        start = (source[2], source[3]) if source is not None else (0.0, target[3])
-        end = (target[2], target[3])
+        # From under the middle of the group the signal leaves to under the group it rejoins after.
+        start = ((source[0] + source[2]) / 2, source[3]) if source is not None else (0.0, target[3])
+        end = ((target[0] + target[2]) / 2, target[3])
         if np.allclose(start, end):
             start = (target[0], target[3])
-        arcs.append(_arc(start, end, depth=0.6 * size + 0.05 * abs(end[0] - start[0])))
+        arcs.append(_arc(start, end, depth=0.8 * size))
     return arcs
 
 
 def layout_model(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]],
                  aspect: float = 16 / 9, legend_caption: str = "", size_labels: Sequence[str] = (),
                  size_caption: str = "", input_shape: Sequence[int] | None = None,
-                 feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7) -> Layout:
+                 feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7,
+                 text_size: float | None = None) -> Layout:
     """Every parameter of a recorded model, grouped as ``graph`` nests its modules, in running order
-    (see the module docstring); the legends and views as :func:`.layout.layout_network` places them."""
+    (see the module docstring); the legends and views as :func:`.layout.layout_network` places them.
+    ``text_size`` is the labels' height (by default from the cubes' extent, see
+    :func:`.view_layout.layout_for_frame`, which fits it to the frame)."""
     shapes = {k: tuple(int(n) for n in v) for k, v in shapes.items()}
     specs = {spec.name: spec for spec in structure}
     image = image_input(structure, input_shape)
@@ -364,7 +379,7 @@ def layout_model(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapp
     bare = _node_piece(graph, root, specs, shapes, image, 1e-3, aspect)
     if bare is None:
         raise ValueError("layout_model: the graph names no parameter the history holds")
-    size = text_size_for(bare.width, bare.height, aspect) * TEXT_SCALE
+    size = text_size if text_size is not None else text_size_for(bare.width, bare.height, aspect)
     piece = _node_piece(graph, root, specs, shapes, image, size, aspect).moved(0.0, LABEL_LINE * size - size * 0.1)
     notes = [Label(f"note: {text}", (0.0, 0.0, -piece.height - 0.2 * size - (i + 1) * 1.3 * size), 0.8 * size)
              for i, text in enumerate(graph.notes)]
@@ -374,4 +389,4 @@ def layout_model(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapp
     if arcs:
         bottom = min(bottom, min(float(a[:, 2].min()) for a in arcs) - 0.3 * size)
     return framed(piece.blocks, piece.labels, right, bottom, size, legend_caption, size_labels, size_caption,
-                  True, feature_maps, feature_width, [*piece.part_labels, *notes], arcs)
+                  False, feature_maps, feature_width, [*piece.part_labels, *notes], arcs, grouped=True)
