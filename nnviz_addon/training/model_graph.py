@@ -291,22 +291,27 @@ def fit_probe(model: Any, probe: Any) -> tuple[Any, Any]:
     floats = [p.dtype for p in model.parameters() if p.dtype.is_floating_point]
     if tensor.dtype.is_floating_point and floats:
         tensor = tensor.to(floats[0])
-    candidates = [tensor[None]]
-    if tensor.dim() >= 1 and tensor.shape[0] == 1:
-        candidates.append(tensor)  # already a batch of one (x[:1])
-    fits, error = [], None
-    for batch in candidates:
+    fits, error, outputs = [], None, []
+    # One sample (x[0]); a batch of one (x[:1]); and, to tell a batch given by mistake, the probe
+    # as a batch of its rows.
+    for batch in (tensor[None], tensor):
         try:
             with evaluating(model):
                 output = model_output(model(batch))
         except Exception as exc:  # any error of the forward means "does not fit"
             error = exc
             continue
+        outputs.append(output)
         if output is not None and output.dim() >= 1 and output.shape[0] == 1:
             fits.append((batch, output))
+    shape = tuple(tensor.shape)
+    if (len(outputs) == 2 and None not in outputs and tensor.dim() >= 1 and tensor.shape[0] > 1
+            and outputs[1].dim() == 2 and tuple(outputs[1].shape) == tuple(outputs[0].shape[1:])):
+        raise ProbeError(f"nnviz Recorder: probe of shape {shape} is a batch of {shape[0]} samples to this model, "
+                         f"which takes one per row ({outputs[1].shape[1]} outputs each); give one sample, x[0], "
+                         f"or a batch of one, x[:1]")
     if not fits:
         reason = " ".join(str(error).split()) if error is not None else "its output has no batch dimension of 1"
-        shape = tuple(tensor.shape)
         raise ProbeError(f"nnviz Recorder: probe of shape {shape} ({tensor.dtype}) does not fit the model, which "
                          f"expects {expected_input(model)}; give one sample, x[0], or a batch of one, x[:1] "
                          f"(torch said: {reason[:160]})")
