@@ -381,7 +381,7 @@ def layout_model(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapp
         raise ValueError("layout_model: the graph names no parameter the history holds")
     size = text_size if text_size is not None else text_size_for(bare.width, bare.height, aspect)
     piece = _node_piece(graph, root, specs, shapes, image, size, aspect).moved(0.0, LABEL_LINE * size - size * 0.1)
-    notes = [Label(f"note: {text}", (0.0, 0.0, -piece.height - 0.2 * size - (i + 1) * 1.3 * size), 0.8 * size)
+    notes = [Label(text, (0.0, 0.0, -piece.height - 0.2 * size - (i + 1) * 1.3 * size), 0.8 * size)
              for i, text in enumerate(graph.notes)]
     bottom = -piece.height - (len(notes) * 1.3 + 0.5) * size if notes else -piece.height
     right = max([piece.width, *(text_width(n.text, n.size) for n in notes)])

@@ -42,6 +42,7 @@ from .probes import (
     series_of,
 )
 
+PROBE_TOKENS_SHOWN = 32  # token ids of a probe listed in the frame
 # torch module class name → the activation name nnviz shows
 _ACTIVATIONS = {module_class: name for name, module_class in catalog.RECORDED_ACTIVATIONS.items()}
 
@@ -95,19 +96,31 @@ def _function_activation(graph_activation: str | None) -> str | None:
     return name if name in catalog.RECORDED_ACTIVATIONS else None
 
 
-def describe(model: Any, graph: ModelGraph | None = None) -> tuple[list[LayerSpec], list[str]]:
+def describe(model: Any, graph: ModelGraph | None = None) -> tuple[list[LayerSpec], dict[str, str]]:
     """The classic layers of a torch model in running order (``graph``'s, else registration order),
-    and the parameters that can't be drawn at all (not real numbers, or empty)."""
+    and the parameters that can't be drawn at all (key → why: not real numbers, or empty)."""
     activations = _following_activations(model)
     modules = dict(model.named_modules())
     order = [node.path for node in graph.modules] if graph is not None else list(modules)
     functions = {node.path: node.activation for node in graph.modules} if graph is not None else {}
     layers = [_layer_spec(path, modules[path], activations.get(path) or _function_activation(functions.get(path)))
               for path in order if _is_classic(modules[path])]
-    undrawable = [f"{key} ({'empty' if p.numel() == 0 else p.dtype})"
+    undrawable = {key: "empty" if p.numel() == 0 else f"{p.dtype}, not real numbers"
                   for key, p in model.named_parameters(remove_duplicate=False)
-                  if p.numel() == 0 or not (p.dtype.is_floating_point and not p.dtype.is_complex)]
+                  if p.numel() == 0 or not p.dtype.is_floating_point}
     return layers, undrawable
+
+
+def _frame_notes(skipped: list[str], sample: np.ndarray | None, traced: bool) -> tuple[str, ...]:
+    """Lines the frame shows under the model: what could not be drawn, that layer outputs are
+    before activation functions fx could not see, the probe's token ids."""
+    notes = [f"not drawn: {', '.join(skipped)}"] if skipped else []
+    if sample is not None and not traced:
+        notes.append("note: layer outputs are shown before any activation applied as a function in forward")
+    if sample is not None and sample.dtype.kind in "iub":
+        shown = " ".join(str(int(t)) for t in sample.reshape(-1)[:PROBE_TOKENS_SHOWN])
+        notes.append(f"probe tokens: {shown}{' …' if sample.size > PROBE_TOKENS_SHOWN else ''}")
+    return tuple(notes)
 
 
 class Recorder:
@@ -135,13 +148,14 @@ class Recorder:
             except ProbeError as error:
                 raise ValueError(str(error)) from None
         graph, self._trace = describe_model(model, self._probe)
-        structure, skipped = describe(model, graph)
-        notes = [f"not drawn: {', '.join(skipped)}"] if skipped else []
+        structure, undrawable = describe(model, graph)
+        skipped = [f"{key} ({reason})" for key, reason in undrawable.items()]
         if skipped:
             warnings.warn(f"nnviz Recorder: parameters it cannot draw (not shown): {', '.join(skipped)}",
                           stacklevel=2)
-        self._keys = [key for node in graph.modules for key in node.params
-                      if not any(item.startswith(f"{key} (") for item in skipped)]
+        graph = replace(graph, modules=tuple(replace(m, params=tuple(k for k in m.params if k not in undrawable))
+                                             for m in graph.modules))
+        self._keys = graph.param_keys
         if not self._keys:
             raise ValueError("nnviz Recorder: the model has no parameters to draw")
         sample = None if self._probe is None else self._numpy(self._probe[0])
@@ -152,9 +166,7 @@ class Recorder:
                 input_shape = None
         if input_shape is not None:
             input_shape = check_input_shape(input_shape, structure, "nnviz Recorder")
-        if sample is not None and not self._trace.traced and structure:
-            notes.append("layer outputs are shown before any activation applied as a function in forward")
-        self.graph = replace(graph, notes=tuple(notes))
+        self.graph = replace(graph, notes=_frame_notes(skipped, sample, self._trace.traced or not structure))
         self.skipped = skipped
         named = dict(model.named_parameters(remove_duplicate=False))
         tensors = {key: named[key] for key in self._keys}

@@ -139,3 +139,11 @@ def test_a_residual_is_an_arc_from_where_it_leaves_to_where_it_is_added():
               for name in ("inp", "block.2")}
     assert arc[0, 0] == pytest.approx(centre["inp"], abs=3) and arc[-1, 0] == pytest.approx(centre["block.2"], abs=3)
     assert arc[:, 2].min() < min(arc[0, 2], arc[-1, 2])  # it bows under the groups
+
+
+def test_the_frame_shows_the_graphs_notes_under_the_model():
+    history = recorded("transformer")
+    layout = whole_layout(history)
+    (note,) = [label for label in layout.part_labels if label.text.startswith("probe tokens: ")]
+    lowest_cube = min(float(b.positions[:, 2].min()) for b in layout.blocks)
+    assert note.position[2] < lowest_cube

@@ -213,3 +213,32 @@ def test_a_version_1_file_without_a_graph_still_loads(tmp_path):
     assert history.graph is None
     assert [s.name for s in history.structure] == ["0", "2"]
     assert History.load(path).graph == rec.history().graph  # the graph round-trips through the file
+
+
+class WithOddParameters(nn.Module):
+    """A complex parameter and an empty one: nothing to colour a cube by."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 2)
+        self.phase = nn.Parameter(torch.zeros(2, dtype=torch.complex64))
+        self.nothing = nn.Parameter(torch.zeros(0))
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def test_a_parameter_that_cannot_be_drawn_is_named_once_and_the_frame_says_so(tmp_path):
+    with pytest.warns(UserWarning, match=r"cannot draw \(not shown\): phase \(torch.complex64, not real numbers\), "
+                                         r"nothing \(empty\)$"):
+        rec = Recorder(WithOddParameters())
+    rec.snapshot(0)
+    history = History.load(rec.save(tmp_path / "odd.npz"))
+    assert sorted(history.params) == ["fc.bias", "fc.weight"]
+    assert history.graph.notes == ("not drawn: phase (torch.complex64, not real numbers), nothing (empty)",)
+
+
+def test_token_probes_are_listed_in_the_frame():
+    model, x, _ = zoo()["transformer"]
+    rec = Recorder(model, probe=x[0])
+    assert rec.graph.notes == (f"probe tokens: {' '.join(str(int(t)) for t in x[0])}",)
