@@ -272,7 +272,8 @@ def _model_for_frame(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: 
         least, most = MODEL_TEXT_SHARE * short_side, MODEL_TEXT_MAX_SHARE * short_side
         if 0.98 * least <= layout.text_size <= 1.02 * most:
             break
-        layout = best(min(max(layout.text_size, least), most))
+        # Larger text widens the picture, so a size that grows aims a little above the least.
+        layout = best(min(max(layout.text_size, 1.15 * least), most))
     return layout
 
 
