@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -278,6 +278,8 @@ def model_output(output: Any) -> Any:
         return output
     if isinstance(output, (tuple, list)) and output:
         return model_output(output[0])
+    if isinstance(output, Mapping):  # a dict, or a Hugging Face ModelOutput: its first tensor (the logits)
+        return next((t for t in output.values() if isinstance(t, torch.Tensor)), None)
     return None
 
 

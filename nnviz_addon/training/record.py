@@ -238,7 +238,15 @@ class Recorder:
             return hook
 
         def weights_per_head(_module: Any, args: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-            return args, {**kwargs, "need_weights": True, "average_attn_weights": False}
+            # forward(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights):
+            # set each where the caller gave it, by position or by name
+            args, kwargs = list(args), dict(kwargs)
+            for position, name, value in ((4, "need_weights", True), (6, "average_attn_weights", False)):
+                if len(args) > position:
+                    args[position] = value
+                else:
+                    kwargs[name] = value
+            return tuple(args), kwargs
 
         def keep_attention(name: str) -> Any:
             def hook(_module: Any, _args: Any, _kwargs: Any, output: Any) -> None:

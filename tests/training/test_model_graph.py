@@ -242,3 +242,44 @@ def test_token_probes_are_listed_in_the_frame():
     model, x, _ = zoo()["transformer"]
     rec = Recorder(model, probe=x[0])
     assert rec.graph.notes == (f"probe tokens: {' '.join(str(int(t)) for t in x[0])}",)
+
+
+class DecoderWithDictOutput(nn.Module):
+    """A pre-norm TransformerDecoder, returning a dict as Hugging Face models do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(10, 8)
+        self.dec = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, batch_first=True, norm_first=True), 1)
+        self.out = nn.Linear(8, 10)
+
+    def forward(self, tokens):
+        h = self.emb(tokens)
+        return {"logits": self.out(self.dec(h, h).mean(1))}
+
+
+class AttentionCalledPositionally(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, x):
+        y, _ = self.attn(x, x, x, None, True)  # need_weights given by position
+        return self.out(y.mean(1))
+
+
+def test_decoder_layers_and_attention_called_by_position_are_recorded():
+    rec = Recorder(DecoderWithDictOutput(), probe=torch.randint(0, 10, (4,)))
+    rec.snapshot(0)
+    history = rec.history()
+    assert history.series["attention/dec.layers.0.multihead_attn"].shape == (1, 2, 4, 4)
+    assert Skip("dec.layers.0.self_attn", "dec.layers.0.multihead_attn") in history.graph.skips  # pre-norm
+    assert history.series["table/probabilities"].shape == (1, 1, 10)  # read from the dict's logits
+    model = AttentionCalledPositionally()
+    probe = torch.randn(5, 8)
+    rec = Recorder(model, probe=probe)
+    rec.snapshot(0)
+    with torch.no_grad():
+        _, weights = model.attn(probe[None], probe[None], probe[None], average_attn_weights=False)
+    np.testing.assert_allclose(rec.history().series["attention/attn"][0], weights[0].numpy(), rtol=1e-5, atol=1e-6)
