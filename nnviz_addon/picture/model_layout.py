@@ -43,6 +43,7 @@ LABEL_LINE = 1.6  # a label's line above its group, in text heights
 PART_SCALE = 0.7  # a part's caption, of the text height
 COLUMN_WRAP = 32  # a vector longer than this is drawn as several columns
 ARC_POINTS = 24
+ARC_DEPTH = 0.6  # behind the cubes (the camera looks along +y): an arc shows in the gaps, never over a cube
 
 
 @dataclass
@@ -329,7 +330,7 @@ def _arc(start: tuple[float, float], end: tuple[float, float], depth: float) -> 
     low = min(start[1], end[1]) - depth
     x = (1 - t) ** 2 * start[0] + 2 * t * (1 - t) * (start[0] + end[0]) / 2 + t ** 2 * end[0]
     z = (1 - t) ** 2 * start[1] + 2 * t * (1 - t) * (2 * low - (start[1] + end[1]) / 2) + t ** 2 * end[1]
-    return np.column_stack([x, np.full_like(x, -0.6), z])
+    return np.column_stack([x, np.full_like(x, ARC_DEPTH), z])
 
 
 def _box_of(path: str, boxes: Mapping[str, tuple[float, float, float, float]]) -> tuple[float, ...] | None:

@@ -191,13 +191,13 @@ class Recorder:
                 self._writer.static["table/labels"] = np.array([label], dtype=np.int64)
 
     def _repeated_kinds(self, kinds: np.ndarray) -> np.ndarray:
-        """``feature_kinds`` with a row per later call of a module that runs more than once (its
-        maps for call 2 are ``feature/<name>#2``)."""
-        rows = kinds.tolist()
+        """``feature_kinds`` with a row per later call of an image layer that runs more than once (its
+        maps for call 2 are ``feature/<name>#2``); every recorded layer's later calls are recorded
+        under such names too, so no call's value overwrites another's."""
         calls = {node.path: node.calls for node in self.graph.modules}
-        for name, kind in kinds.tolist():
-            rows += [[f"{name}#{call}", kind] for call in range(2, calls.get(name, 0) + 1)]
-        self._recorded += [row[0] for row in rows[len(kinds):]]
+        later = {name: [f"{name}#{call}" for call in range(2, calls.get(name, 0) + 1)] for name in self._recorded}
+        self._recorded += [again for names in later.values() for again in names]
+        rows = kinds.tolist() + [[again, kind] for name, kind in kinds.tolist() for again in later.get(name, [])]
         return np.array(rows, dtype=str).reshape(-1, 2)
 
     @staticmethod

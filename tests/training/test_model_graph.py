@@ -283,3 +283,33 @@ def test_decoder_layers_and_attention_called_by_position_are_recorded():
     with torch.no_grad():
         _, weights = model.attn(probe[None], probe[None], probe[None], average_attn_weights=False)
     np.testing.assert_allclose(rec.history().series["attention/attn"][0], weights[0].numpy(), rtol=1e-5, atol=1e-6)
+
+
+class SharedLayer(nn.Module):
+    """One Linear applied twice: drawn once, its outputs for both calls kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.out = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.out(torch.tanh(self.fc(torch.tanh(self.fc(x)))))
+
+
+def test_a_layer_called_twice_keeps_its_values_for_both_calls():
+    model = SharedLayer()
+    probe = torch.randn(4)
+    rec = Recorder(model, probe=probe)
+    rec.snapshot(0)
+    history = rec.history()
+    assert history.graph.module("fc").calls == 2
+    with torch.no_grad():
+        first = torch.tanh(model.fc(probe))
+        second = torch.tanh(model.fc(first))
+    np.testing.assert_allclose(history.series["activation/fc"][0], first.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(history.series["activation/fc#2"][0], second.numpy(), rtol=1e-6)
+    from nnviz_addon.picture.model_layout import layout_model
+    shapes = {key: values.shape[1:] for key, values in history.params.items()}
+    titles = [label.text for label in layout_model(history.graph, history.structure, shapes).layer_labels.values()]
+    assert "fc · Linear 4→4 · called 2×" in titles
