@@ -159,7 +159,9 @@ class Recorder:
         if not self._keys:
             raise ValueError("nnviz Recorder: the model has no parameters to draw")
         sample = None if self._probe is None else self._numpy(self._probe[0])
-        if input_shape is None and sample is not None and sample.ndim > 1 and sample.dtype.kind == "f":
+        first = next((node.path for node in graph.modules if node.params), None)
+        takes_probe = bool(structure) and structure[0].name == first  # the probe goes into that layer
+        if input_shape is None and takes_probe and sample is not None and sample.ndim > 1 and sample.dtype.kind == "f":
             try:  # an image probe gives the first layer's image, when it is one
                 input_shape = check_input_shape(sample.shape, structure, "nnviz Recorder")
             except ValueError:
