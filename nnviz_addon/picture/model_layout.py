@@ -123,28 +123,30 @@ class _Parts:
 
     path: str
     size: float
-    x: float = 0.0
+    x: float = 0.0  # where the next part goes in the current row of parts
+    right: float = 0.0  # the widest row's end
     height: float = 0.0
     blocks: list[Block] = field(default_factory=list)
     captions: list[Label] = field(default_factory=list)
 
     def add(self, role: str, key: str, shape: tuple[int, ...], cells: Cells, caption: str | None = None,
-            top: float = 0.0, advance: bool = True) -> None:
+            top: float = 0.0) -> None:
+        """One parameter's cells at ``x``, their top ``top`` (below 0 to leave room for captions)."""
         positions, indices, width, height = cells
         offset = np.array([self.x, 0.0, top])
         self.blocks.append(Block(self.path, role, key, shape, positions + offset, indices))
         if caption:
             self.caption(caption, self.x, top)
         self.height = max(self.height, height - top)
-        if advance:
-            self.x += max(width, text_width(caption or "", PART_SCALE * self.size)) + PART_GAP
+        self.x += max(width, text_width(caption or "", PART_SCALE * self.size)) + PART_GAP
+        self.right = max(self.right, self.x)
 
     def caption(self, text: str, x: float, top: float) -> None:
         self.captions.append(Label(text, (x, 0.0, top + 0.35 * self.size), PART_SCALE * self.size))
 
     @property
     def width(self) -> float:
-        return max(self.x - PART_GAP, 0.0)
+        return max(self.right - PART_GAP, 0.0)
 
 
 def _attention_parts(parts: _Parts, node: ModuleNode, shapes: Mapping[str, tuple[int, ...]]) -> list[str]:
@@ -209,7 +211,8 @@ def module_piece(node: ModuleNode, shapes: Mapping[str, tuple[int, ...]], spec: 
         for role, key, positions, indices in cells:
             parts.blocks.append(Block(node.path, role, key, shapes[key], positions, indices))
             drawn.append(key)
-        parts.x, parts.height = width + PART_GAP, height
+        parts.x = parts.right = width + PART_GAP
+        parts.height = height
     elif node.kind == "MultiheadAttention":
         drawn = _attention_parts(parts, node, shapes)
     elif "gates" in node.info:

@@ -11,11 +11,17 @@ you want to see, then :meth:`Recorder.save` the ``.npz`` and animate it with
             rec.snapshot(step, loss=loss.item())
     rec.save("run.npz")
 
-``Recorder(model, probe=x)`` with one input sample ``x`` (no batch dimension) also records what each
-drawn layer, and each image layer (Conv2d, BatchNorm2d, the pools), makes of ``x`` at every snapshot,
-through forward hooks in eval mode and without gradients: the neurons and feature maps, under the
-keys :mod:`.probes` lists. Activations written as functions in ``forward`` (``F.relu``) are not
-modules, so there the recorded value is the layer's output before them.
+Every parameter is recorded, and the History carries the model's :class:`~..history.ModelGraph`
+(module tree, running order, skips; found by :mod:`.model_graph`), so the scene draws the whole
+model as it is built.
+
+``Recorder(model, probe=x)`` with one input sample (``x[0]``, or ``x[:1]``; token ids for an embedding
+model), checked by one forward pass at once, also records what each drawn layer, and each image
+layer (Conv2d, BatchNorm2d, the pools), makes of it at every snapshot, through forward hooks in eval
+mode and without gradients: the neurons and feature maps under the keys :mod:`.probes` lists, each
+attention's weights per head (``attention/<path>``), and the class probabilities of a classifier.
+An activation written as a function in ``forward`` (``F.relu``) is applied to the recorded value
+where ``torch.fx`` sees it; elsewhere the frame says the values are before it.
 
 torch is imported only when a Recorder is made, so this module imports without it (and without bpy).
 """
@@ -124,8 +130,10 @@ def _frame_notes(skipped: list[str], sample: np.ndarray | None, traced: bool) ->
 
 
 class Recorder:
-    """Watches a ``torch.nn.Module``; each :meth:`snapshot` copies its drawn parameters and gradients
-    (and, given a ``probe`` sample, what each layer makes of it).
+    """Watches a ``torch.nn.Module``; each :meth:`snapshot` copies all its parameters and gradients
+    (and, given a ``probe`` sample, what each layer makes of it). A probe the model can't take is a
+    ValueError at once, one line naming its shape and what the first layer takes. ``class_names``
+    label a classifier's outputs; ``probe_label`` is the probe's true class (drawn green).
 
     ``input_shape`` (optional) is the shape of one input sample when the inputs form an image, e.g.
     ``(28, 28)`` or ``(1, 28, 28)`` for MNIST: kept in the History, it makes the scene draw each
