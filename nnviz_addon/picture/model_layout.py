@@ -33,7 +33,7 @@ import numpy as np
 
 from ..history import LayerSpec, ModelGraph, ModuleNode
 from .features import FeatureMap
-from .layout import Layout, framed, image_input, layer_title, text_size_for
+from .layout import Layout, bands_for, framed, image_input, layer_title, text_size_for
 from .layout import _layer_cells as classic_cells
 from .shapes import TILE_GAP, Block, Label, text_width
 
@@ -85,6 +85,8 @@ def tensor_cells(shape: tuple[int, ...]) -> Cells:
         return positions, np.arange(count)[:, None], float(column.max() + 1), float(min(count, per_column))
     rows, columns = shape[-2], shape[-1]
     lead = shape[:-2]
+    if not lead and bands_for(rows, columns) > 1:  # a class token (1, 768): bands, as a wide Linear's
+        return _banded(rows, columns, bands_for(rows, columns))
     tile_rows = lead[0] if lead else 1
     tile_columns = int(np.prod(lead[1:], dtype=np.int64)) if len(lead) > 1 else 1
     if len(lead) == 1:  # a row of tiles, wrapped to a near-square grid
@@ -97,6 +99,16 @@ def tensor_cells(shape: tuple[int, ...]) -> Cells:
     positions = np.column_stack([tile_column * pitch_x + index[:, -1] + 0.5, np.zeros(len(index)),
                                  -(tile_row * pitch_y + index[:, -2] + 0.5)])
     return positions, index.astype(np.int64), tile_columns * pitch_x - TILE_GAP, tile_rows * pitch_y - TILE_GAP
+
+
+def _banded(rows: int, columns: int, bands: int) -> Cells:
+    """A rows × columns matrix cut into ``bands`` of columns stacked top to bottom, ``TILE_GAP`` apart."""
+    per_band = math.ceil(columns / bands)
+    index = np.indices((rows, columns)).reshape(2, -1).T
+    band, column = np.divmod(index[:, 1], per_band)
+    positions = np.column_stack([column + 0.5, np.zeros(len(index)),
+                                 -(band * (rows + TILE_GAP) + index[:, 0] + 0.5)])
+    return positions, index.astype(np.int64), float(per_band), float(bands * (rows + TILE_GAP) - TILE_GAP)
 
 
 def _row_split_cells(shape: tuple[int, ...], parts: int, pieces: int, gap: float) -> tuple[Cells, list[float]]:
@@ -198,6 +210,26 @@ def _recurrent_parts(parts: _Parts, node: ModuleNode, shapes: Mapping[str, tuple
     return drawn
 
 
+def _embedding_parts(parts: _Parts, node: ModuleNode, shapes: Mapping[str, tuple[int, ...]]) -> list[str]:
+    """The table, a row per token, with a mark beside each row the probe looks up, naming the
+    positions it is looked up at (``< 0, 3``)."""
+    key = f"{node.path}.weight"
+    vocab, dim = shapes[key]
+    parts.add("weight", key, shapes[key], tensor_cells(shapes[key]))
+    positions: dict[int, list[int]] = {}
+    for position, token in enumerate(node.info["probe_tokens"]):
+        if 0 <= token < vocab:
+            positions.setdefault(token, []).append(position)
+    size = PART_SCALE * parts.size
+    widest = 0.0
+    for token, at in positions.items():
+        text = f"< {', '.join(str(p) for p in at)}"
+        parts.captions.append(Label(text, (dim + 0.5, 0.0, -(token + 0.5) - 0.35 * size), size))
+        widest = max(widest, text_width(text, size))
+    parts.right = max(parts.right, dim + 0.5 + widest + PART_GAP)
+    return [key]
+
+
 def module_piece(node: ModuleNode, shapes: Mapping[str, tuple[int, ...]], spec: LayerSpec | None,
                  image: tuple[int, ...] | None, size: float) -> Piece | None:
     """The cubes of the parameters ``node`` owns (not its children's), by its kind's rule."""
@@ -217,6 +249,8 @@ def module_piece(node: ModuleNode, shapes: Mapping[str, tuple[int, ...]], spec: 
         drawn = _attention_parts(parts, node, shapes)
     elif "gates" in node.info:
         drawn = _recurrent_parts(parts, node, shapes)
+    elif node.info.get("probe_tokens") and len(shapes.get(f"{node.path}.weight", ())) == 2:
+        drawn = _embedding_parts(parts, node, shapes)
     rest = [key for key in keys if key not in drawn]
     # The generic rule; each part named over it where the group's title doesn't say what it is.
     named = bool(drawn) or len(keys) > 2 or not node.path

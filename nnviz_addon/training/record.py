@@ -129,6 +129,18 @@ def _frame_notes(skipped: list[str], sample: np.ndarray | None, traced: bool) ->
     return tuple(notes)
 
 
+def _with_probe_tokens(graph: ModelGraph, sample: np.ndarray | None) -> ModelGraph:
+    """A token probe's ids on the first Embedding that runs (``info["probe_tokens"]``), so the
+    picture can point at the rows the probe looks up."""
+    if sample is None or sample.dtype.kind not in "iu" or sample.ndim != 1:
+        return graph
+    first = next((m for m in graph.modules if m.kind == "Embedding" and m.params), None)
+    if first is None:
+        return graph
+    marked = replace(first, info={**first.info, "probe_tokens": [int(t) for t in sample]})
+    return replace(graph, modules=tuple(marked if m is first else m for m in graph.modules))
+
+
 class Recorder:
     """Watches a ``torch.nn.Module``; each :meth:`snapshot` copies all its parameters and gradients
     (and, given a ``probe`` sample, what each layer makes of it). A probe the model can't take is a
@@ -176,7 +188,8 @@ class Recorder:
                 input_shape = None
         if input_shape is not None:
             input_shape = check_input_shape(input_shape, structure, "nnviz Recorder")
-        self.graph = replace(graph, notes=_frame_notes(skipped, sample, self._trace.traced or not structure))
+        self.graph = replace(_with_probe_tokens(graph, sample),
+                             notes=_frame_notes(skipped, sample, self._trace.traced or not structure))
         self.skipped = skipped
         named = dict(model.named_parameters(remove_duplicate=False))
         tensors = {key: named[key] for key in self._keys}

@@ -147,3 +147,23 @@ def test_the_frame_shows_the_graphs_notes_under_the_model():
     (note,) = [label for label in layout.part_labels if label.text.startswith("probe tokens: ")]
     lowest_cube = min(float(b.positions[:, 2].min()) for b in layout.blocks)
     assert note.position[2] < lowest_cube
+
+
+def test_the_rows_a_token_probe_looks_up_are_marked_with_their_positions():
+    model, x, y = zoo()["bag_of_embeddings"]
+    rec, _ = train_recorded(model, x, y, steps=1)
+    layout = whole_layout(rec.history())
+    (table,) = [b for b in layout.blocks if b.key == "emb.weight"]
+    marks = {label.text: label.position[2] for label in layout.part_labels if label.text.startswith("< ")}
+    for position, token in enumerate(x[0].tolist()):
+        (text,) = [t for t in marks if str(position) in t[2:].split(", ")]
+        row_z = table.positions[table.indices[:, 0] == token][:, 2]
+        assert row_z.min() - 0.5 < marks[text] < row_z.max() + 0.5  # beside that token's row
+
+
+def test_a_wide_free_parameter_is_wrapped_into_bands():
+    from nnviz_addon.picture.model_layout import tensor_cells
+
+    positions, indices, width, height = tensor_cells((1, 768))
+    assert len(np.unique(positions, axis=0)) == 768 and width < 100 and height > 10
+    assert sorted(indices[:, 1].tolist()) == list(range(768))
