@@ -4,6 +4,8 @@ contract between training (our engine or PyTorch) and the picture. Plain numpy; 
 ``keys`` names its series and static arrays, ``file_format`` reads and checks files, ``atomic``
 writes any output so that a failed write leaves nothing half-written."""
 
+from .graph import ModelGraph, ModuleNode, Skip
 from .history import FORMAT_VERSION, INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec, check_input_shape
 
-__all__ = ["FORMAT_VERSION", "INPUT_SHAPE_KEY", "History", "HistoryWriter", "LayerSpec", "check_input_shape"]
+__all__ = ["FORMAT_VERSION", "INPUT_SHAPE_KEY", "History", "HistoryWriter", "LayerSpec", "ModelGraph", "ModuleNode",
+           "Skip", "check_input_shape"]

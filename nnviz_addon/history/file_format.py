@@ -20,6 +20,7 @@ import numpy as np
 MAX_LOADED_BYTES = 8 * 2**30
 GROUPS = ("param", "grad", "metric", "series", "static")
 TEXT_KEYS = ("name", "structure_json", "config_json")
+OPTIONAL_TEXT_KEYS = ("graph_json",)
 
 
 class HistoryFileError(ValueError):
@@ -61,16 +62,17 @@ def check_claimed_sizes(path: Path) -> None:
                                f"{_size(MAX_LOADED_BYTES)}")
 
 
-def check_version(arrays: Mapping[str, np.ndarray], wanted: int) -> None:
-    """The format version: an integer scalar equal to ``wanted`` (1.5 is not 1)."""
+def check_version(arrays: Mapping[str, np.ndarray], wanted: tuple[int, ...]) -> None:
+    """The format version: an integer scalar, one of ``wanted`` (1.5 is not 1)."""
     if "format_version" not in arrays:
         raise HistoryFileError("not an nnviz history file (no 'format_version')")
     version = arrays["format_version"]
     if version.shape != () or version.dtype.kind not in "iu":
         raise HistoryFileError(f"'format_version' must be an integer scalar, got {version.dtype} of shape "
                                f"{version.shape}")
-    if int(version) != wanted:
-        raise HistoryFileError(f"history format version {int(version)}, this nnviz reads {wanted}")
+    if int(version) not in wanted:
+        readable = " or ".join(str(v) for v in wanted)
+        raise HistoryFileError(f"history format version {int(version)}, this nnviz reads {readable}")
 
 
 def check_arrays(arrays: Mapping[str, np.ndarray]) -> None:
@@ -79,6 +81,10 @@ def check_arrays(arrays: Mapping[str, np.ndarray]) -> None:
         if key not in arrays:
             raise HistoryFileError(f"not an nnviz history file (no {key!r})")
         if arrays[key].shape != () or arrays[key].dtype.kind != "U":
+            raise HistoryFileError(f"{key!r} must be a text scalar, got {arrays[key].dtype} of shape "
+                                   f"{arrays[key].shape}")
+    for key in OPTIONAL_TEXT_KEYS:
+        if key in arrays and (arrays[key].shape != () or arrays[key].dtype.kind != "U"):
             raise HistoryFileError(f"{key!r} must be a text scalar, got {arrays[key].dtype} of shape "
                                    f"{arrays[key].shape}")
     for key in ("steps", "loss"):
@@ -136,3 +142,10 @@ def check_structure(structure: list, params: Mapping[str, np.ndarray]) -> None:
         for role, key in (("weight", layer.weight), ("bias", layer.bias)):
             if key is not None and key not in params:
                 raise HistoryFileError(f"layer {layer.name!r} names {role} {key!r}, which the file does not hold")
+
+
+def check_graph(keys: list[str], params: Mapping[str, np.ndarray]) -> None:
+    """Each module of the graph names parameters the file holds."""
+    for key in keys:
+        if key not in params:
+            raise HistoryFileError(f"'graph_json' names parameter {key!r}, which the file does not hold")

@@ -4,13 +4,16 @@ A History holds, for every recorded step, each parameter's value and gradient, t
 metrics, plus the model's structure and the preset it came from. It is plain numpy and saves to one
 ``.npz`` file that loads with ``allow_pickle=False``.
 
-File format (``FORMAT_VERSION`` 1), one array per key:
+File format (``FORMAT_VERSION`` 2; version 1 files, which lack ``graph_json``, load as before), one
+array per key:
 
 ============================  ====================================================================
-``format_version``            int64 scalar, 1
+``format_version``            int64 scalar, 2 (or 1)
 ``name``                      str scalar: the run's title (preset name)
 ``structure_json``            str scalar: JSON list of layer dicts (see :class:`LayerSpec`)
 ``config_json``               str scalar: JSON object, the preset as plain data (may be ``{}``)
+``graph_json``                optional str scalar: the model's module tree, running order and skips
+                              (see :class:`.graph.ModelGraph`); recorded torch runs have it
 ``steps``                     int64 (R,): the optimiser step each record was taken after (0 = initial)
 ``loss``                      float64 (R,): the loss of that step (NaN for the initial record)
 ``param/<name>``              (R, *shape): the parameter's value, ``<name>`` as in ``state_dict``
@@ -38,8 +41,10 @@ import numpy as np
 
 from . import file_format as history_file
 from .atomic import write_atomically
+from .graph import ModelGraph
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1: no graph_json
 INPUT_SHAPE_KEY = "input_shape"  # in History.static
 # What reading a file that is not a (whole) .npz raises, from numpy, zipfile and zlib.
 _UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
@@ -101,6 +106,7 @@ class History:
     series: dict[str, np.ndarray] = field(default_factory=dict)
     static: dict[str, np.ndarray] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    graph: ModelGraph | None = None  # how a recorded model is built; None: draw ``structure`` alone
 
     def __post_init__(self) -> None:
         records = len(self.steps)
@@ -150,6 +156,8 @@ class History:
             "steps": np.asarray(self.steps, dtype=np.int64),
             "loss": np.asarray(self.loss, dtype=np.float64),
         }
+        if self.graph is not None:
+            arrays["graph_json"] = np.asarray(self.graph.to_json())
         for prefix, group in (("param", self.params), ("grad", self.grads), ("metric", self.metrics),
                               ("series", self.series), ("static", self.static)):
             for key, array in group.items():
@@ -176,10 +184,12 @@ class History:
             history_file.check_claimed_sizes(path)  # before anything is allocated
             with np.load(path, allow_pickle=False) as archive:
                 arrays = {key: archive[key] for key in archive.files}
-            history_file.check_version(arrays, FORMAT_VERSION)
+            history_file.check_version(arrays, READABLE_VERSIONS)
             history_file.check_arrays(arrays)
             history = cls._from_arrays(arrays)
             history_file.check_structure(history.structure, history.params)
+            if history.graph is not None:
+                history_file.check_graph(history.graph.param_keys, history.params)
         except history_file.HistoryFileError as error:
             raise ValueError(f"{path}: {error}") from None
         except (*_UNREADABLE, KeyError, TypeError, AttributeError) as error:
@@ -207,6 +217,7 @@ class History:
             series=groups["series"],
             static=groups["static"],
             config=config,
+            graph=ModelGraph.from_json(str(arrays["graph_json"])) if "graph_json" in arrays else None,
         )
 
 
@@ -218,8 +229,9 @@ class HistoryWriter:
 
     def __init__(self, name: str, structure: list[LayerSpec], shapes: Mapping[str, tuple[int, ...]],
                  dtype: np.dtype | type = np.float32, capacity: int = 64,
-                 config: Mapping[str, Any] | None = None) -> None:
+                 config: Mapping[str, Any] | None = None, graph: ModelGraph | None = None) -> None:
         self.name = name
+        self.graph = graph
         self.structure = list(structure)
         self.config = dict(config or {})
         self.static: dict[str, np.ndarray] = {}
@@ -308,6 +320,7 @@ class HistoryWriter:
             series={k: v[:n].copy() for k, v in self._series.items()},
             static={k: np.array(v) for k, v in self.static.items()},
             config=dict(self.config),
+            graph=self.graph,
         )
 
 

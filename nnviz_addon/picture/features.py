@@ -77,7 +77,8 @@ def feature_maps(history: History) -> list[FeatureMap]:
         layer = key[len(FEATURE_PREFIX):]
         shape = tuple(int(n) for n in np.shape(values)[1:])
         kind = kinds.get(layer)
-        title = f"after {kind or 'layer'} {layer}\n{shape_text(shape)}"
+        module, _, call = layer.partition("#")  # a module's later calls are recorded as "<name>#2", ...
+        title = f"after {kind or 'layer'} {module}{f' (call {call})' if call else ''}\n{shape_text(shape)}"
         maps.append(FeatureMap(key, layer, title, shape))
     return maps
 

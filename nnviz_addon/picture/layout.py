@@ -68,6 +68,11 @@ class Layout:
     feature_blocks: list[Block] = field(default_factory=list)
     feature_labels: list[Label] = field(default_factory=list)
     features_bounds: Bounds | None = None
+    # A recorded model's picture (picture/model_layout.py): the labels of groups that hold others and
+    # of a module's parts (Q, K, V; gates), notes for the frame, and each skip's arc as a polyline.
+    part_labels: list[Label] = field(default_factory=list)
+    skips: list[np.ndarray] = field(default_factory=list)
+    grouped: bool = False  # groups packed on shelves: each neuron column stands right of its own group
 
     @property
     def cube_count(self) -> int:
@@ -324,6 +329,17 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
             blocks.append(Block(spec.name, role_name, key, shapes[key], placed, indices))
     right = max(left + width for (left, _), width in zip(corners, slot_widths, strict=True))
     bottom = min(grid_top - height for (_, grid_top), height in zip(corners, grid_heights, strict=True))
+    return framed(blocks, labels, right, bottom, size, legend_caption, size_labels, size_caption, stacked,
+                  feature_maps, feature_width)
+
+
+def framed(blocks: list[Block], labels: dict[str, Label], right: float, bottom: float, size: float,
+           legend_caption: str = "", size_labels: Sequence[str] = (), size_caption: str = "",
+           stacked: bool = False, feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7,
+           part_labels: Sequence[Label] = (), skips: Sequence[np.ndarray] = (), grouped: bool = False) -> Layout:
+    """The Layout of cubes already placed (their grids' tops at z = 0, reaching ``right`` and down
+    to ``bottom``) with labels of text height ``size``: the feature-map band under them, the
+    legends under that, the overlay's space above."""
     top = 0.0  # of the first layer's grids
     band = None
     if feature_maps:
@@ -352,7 +368,8 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
                                                       overlay_anchor[2] + size))
     legend_bounds = ((0.0, -CUBE_SIZE / 2, legend_bottom), (caption_end, CUBE_SIZE / 2, bottom - 1.5 * size))
     return Layout(blocks, labels, legend, overlay_anchor, size, bounds, size_legend, legend_bounds, stacked,
-                  band.blocks if band else [], band.labels if band else [], band.bounds if band else None)
+                  band.blocks if band else [], band.labels if band else [], band.bounds if band else None,
+                  list(part_labels), list(skips), grouped)
 
 
 def _row_corners(widths: Sequence[float], gap: float) -> list[tuple[float, float]]:

@@ -335,9 +335,13 @@ def _table_classes(view: _View, labels: np.ndarray, probabilities: np.ndarray) -
                          f"{probabilities.shape} must be (P,) and (records, P, classes)")
     samples, classes = probabilities.shape[1:]
     colours = np.tile(np.array(BAR_SRGB), (classes, samples, 1))
-    colours[labels.astype(np.int64), np.arange(samples)] = TRUE_CLASS_BAR_SRGB
+    known = labels >= 0  # a recorded probe without its label (-1) has no true class to mark
+    colours[labels[known].astype(np.int64), np.arange(samples)[known]] = TRUE_CLASS_BAR_SRGB
     rows = [class_name(view.class_names, c) for c in range(classes)]
-    _bar_rows(view, f"P(class) for {samples} samples · green: true class", rows, _sample_names(samples),
+    title = f"P(class) for {samples} samples" + (" · green: true class" if known.any() else "")
+    if samples == 1:
+        title = "P(class) for the probe" + (" · green: true class" if known.any() else "")
+    _bar_rows(view, title, rows, _sample_names(samples),
               probabilities.transpose(0, 2, 1), colours)
 
 

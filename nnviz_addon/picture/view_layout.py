@@ -34,9 +34,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..history import LayerSpec
+from ..history import LayerSpec, ModelGraph
 from .features import FeatureMap
 from .layout import LINE_SPACING, OVERLAY_LINES, Layout, camera_framing, layout_network
+from .model_layout import layout_model
 from .shapes import CUBE_SIZE, Bounds, text_width
 
 NEURON_OFFSET = 1.5  # cells from a grid's outer edge to the input / last output column
@@ -60,6 +61,11 @@ TASK_MIN_SHARE = 0.6
 PORTRAIT_ASPECT = 1.0
 # The shares of the layers' width a band of feature maps may take (layout_for_frame tries each).
 FEATURE_WIDTHS = (0.7, 0.5, 1.0)
+# A recorded model's label height in grid cells, and at least this share of the frame's shorter
+# side: 11 px in a 1280×720 frame (its parts' captions 0.7 of that).
+MODEL_TEXT_CELLS = 1.25
+MODEL_TEXT_SHARE = 11 / 720
+MODEL_TEXT_MAX_SHARE = 1 / 30  # as a preset's layer labels
 # The overlay's usual widest line, for judging a layout before the history's own lines are measured.
 TYPICAL_OVERLAY_LINE = "loss 0.00556   accuracy 100.0%"
 
@@ -141,10 +147,10 @@ def neuron_placement(layout: Layout) -> NeuronPlacement:
     layer_x = {}
     for name, following_left in zip(names, [*lefts[1:], None], strict=True):
         right = float(centres[name][:, 0].max()) + 0.5
-        beside = following_left is not None and not layout.stacked
+        beside = following_left is not None and not (layout.stacked or layout.grouped)
         layer_x[name] = (right + following_left) / 2 if beside else right + NEURON_OFFSET
     extent = {name: (float(c[:, 2].max()) + 0.5, float(c[:, 2].min()) - 0.5) for name, c in centres.items()}
-    if layout.stacked:  # each column beside its own layer's grids, the input column beside the first's
+    if layout.stacked or layout.grouped:  # each column beside its own layer's grids
         (top, bottom), layer_extent = extent[names[0]], extent
     else:  # one row: every column as tall as the tallest grid
         top, bottom, layer_extent = max(t for t, _ in extent.values()), min(b for _, b in extent.values()), {}
@@ -219,12 +225,17 @@ def place_views(layout: Layout, overlay_width: float, aspect: float = 16 / 9) ->
 def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]], aspect: float,
                      legend_caption: str = "", size_labels: Sequence[str] = (), size_caption: str = "",
                      input_shape: Sequence[int] | None = None,
-                     feature_maps: Sequence[FeatureMap] = ()) -> Layout:
+                     feature_maps: Sequence[FeatureMap] = (), graph: ModelGraph | None = None) -> Layout:
     """:func:`.layout.layout_network` for a picture of width/height ``aspect``: the layers in a row,
     or, in a frame narrower than tall, stacked top to bottom when the whole picture (learning views
     included) then shows larger. A nearly square frame (4:5) still fits most rows better, with the
     task view under them, but a deep network's row is too long for it and stacks even there.
-    ``input_shape`` and ``feature_maps`` as for ``layout_network``."""
+    ``input_shape`` and ``feature_maps`` as for ``layout_network``. A recorded model's ``graph``
+    draws every parameter grouped as the model nests them (:func:`.model_layout.layout_model`)."""
+    if graph is not None:
+        return _model_for_frame(graph, structure, shapes, aspect, legend_caption, size_labels, size_caption,
+                                input_shape, feature_maps)
+
     def arranged(stacked: bool) -> Layout:
         # A band of feature maps may take more or less of the layers' width: the narrower, the taller,
         # and the task view may need the room beside it. The one that shows the picture largest wins.
@@ -239,6 +250,31 @@ def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[
     column = arranged(stacked=True)
     # The smaller camera scale shows every cube larger; a tie keeps the row.
     return column if picture_scale(column, aspect) < picture_scale(row, aspect) else row
+
+
+def _model_for_frame(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]],
+                     aspect: float, legend_caption: str, size_labels: Sequence[str], size_caption: str,
+                     input_shape: Sequence[int] | None, feature_maps: Sequence[FeatureMap]) -> Layout:
+    """:func:`.model_layout.layout_model` with labels a little taller than a cube, but never under
+    ``MODEL_TEXT_SHARE`` of the frame's shorter side: a whole model has many labels, and text much
+    taller than its cubes would crowd them out of a small model's frame. The room labels take
+    changes the framing, so the size is fitted over a few rounds."""
+    def best(text_size: float) -> Layout:
+        return min((layout_model(graph, structure, shapes, aspect, legend_caption, size_labels, size_caption,
+                                 input_shape, feature_maps, width, text_size)
+                    for width in (FEATURE_WIDTHS if feature_maps else FEATURE_WIDTHS[:1])),
+                   key=lambda layout: picture_scale(layout, aspect))
+
+    layout = best(MODEL_TEXT_CELLS)
+    for _ in range(4):
+        scale = picture_scale(layout, aspect)
+        short_side = scale / aspect if aspect >= 1 else scale * aspect
+        least, most = MODEL_TEXT_SHARE * short_side, MODEL_TEXT_MAX_SHARE * short_side
+        if 0.98 * least <= layout.text_size <= 1.02 * most:
+            break
+        # Larger text widens the picture, so a size that grows aims a little above the least.
+        layout = best(min(max(layout.text_size, 1.15 * least), most))
+    return layout
 
 
 def picture_scale(layout: Layout, aspect: float) -> float:

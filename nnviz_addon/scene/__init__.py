@@ -21,7 +21,20 @@ from ..picture import colormap, features, legends, magnitude, view_layout
 from ..picture import cubes as cube_plan
 from ..picture import overlay as overlay_plan
 from ..preset.limits import writer_for
-from . import bloom, feature_maps, film, instanced, keyframes, loss_curve, neurons, objects, overlay, stage, task_views
+from . import (
+    bloom,
+    feature_maps,
+    film,
+    instanced,
+    keyframes,
+    loss_curve,
+    model_parts,
+    neurons,
+    objects,
+    overlay,
+    stage,
+    task_views,
+)
 from .options import SceneOptions
 
 __all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values"]
@@ -56,7 +69,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=scales.caption,
                                           size_labels=scales.size_labels, size_caption=scales.size_caption,
                                           input_shape=history.input_shape,
-                                          feature_maps=maps)
+                                          feature_maps=maps, graph=history.graph)
     plan = film.timeline(history, options)
     frames = plan.record_frames
     # Feature-map cells are cubes too: "auto" counts them with the parameters' cubes.
@@ -76,6 +89,8 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     for name, label in layout.layer_labels.items():
         layer_collections[name] = collection = objects.new_collection(f"nnviz · layer {name}", root)
         objects.add_label(label, f"{label.text} · label", collection)
+    if layout.part_labels or layout.skips:
+        model_parts.add_parts(root, layout)
     for tensor, block_actions in zip(cube_plan.plan(history, layout.blocks, scales), actions, strict=True):
         if writer == "instanced":
             instanced.add_tensor(tensor, layer_collections[tensor.block.layer], int(frames[0]),

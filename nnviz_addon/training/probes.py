@@ -168,6 +168,21 @@ def probe_static(probe_input: np.ndarray) -> dict[str, np.ndarray]:
     return {"probe/input" if probe_input.ndim == 1 else "probe/image": probe_input}
 
 
+def recorded_probe_static(sample: np.ndarray, structure: list[Any]) -> dict[str, np.ndarray]:
+    """A recorded model's probe sample under the key the scene draws it by: integer token ids as
+    ``probe/tokens`` (L,), a vector the first drawn layer takes as ``probe/input`` (the neurons'
+    input column), any other vector as ``probe/values``, a matrix or an image as ``probe/image``
+    (C, H, W) (a matrix as one channel)."""
+    if sample.dtype.kind in "iub":
+        return {"probe/tokens": sample.astype(np.int64)}
+    if sample.ndim == 1:
+        takes = bool(structure) and structure[0].in_features == sample.size
+        return {"probe/input" if takes else "probe/values": sample}
+    if sample.ndim == 2:
+        return {"probe/image": sample[None]}
+    return {"probe/image": sample}
+
+
 ModelProbe = Callable[[Any], dict[str, np.ndarray]]
 
 

@@ -11,11 +11,17 @@ you want to see, then :meth:`Recorder.save` the ``.npz`` and animate it with
             rec.snapshot(step, loss=loss.item())
     rec.save("run.npz")
 
-``Recorder(model, probe=x)`` with one input sample ``x`` (no batch dimension) also records what each
-drawn layer, and each image layer (Conv2d, BatchNorm2d, the pools), makes of ``x`` at every snapshot,
-through forward hooks in eval mode and without gradients: the neurons and feature maps, under the
-keys :mod:`.probes` lists. Activations written as functions in ``forward`` (``F.relu``) are not
-modules, so there the recorded value is the layer's output before them.
+Every parameter is recorded, and the History carries the model's :class:`~..history.ModelGraph`
+(module tree, running order, skips; found by :mod:`.model_graph`), so the scene draws the whole
+model as it is built.
+
+``Recorder(model, probe=x)`` with one input sample (``x[0]``, or ``x[:1]``; token ids for an embedding
+model), checked by one forward pass at once, also records what each drawn layer, and each image
+layer (Conv2d, BatchNorm2d, the pools), makes of it at every snapshot, through forward hooks in eval
+mode and without gradients: the neurons and feature maps under the keys :mod:`.probes` lists, each
+attention's weights per head (``attention/<path>``), and the class probabilities of a classifier.
+An activation written as a function in ``forward`` (``F.relu``) is applied to the recorded value
+where ``torch.fx`` sees it; elsewhere the frame says the values are before it.
 
 torch is imported only when a Recorder is made, so this module imports without it (and without bpy).
 """
@@ -24,21 +30,31 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .. import catalog
-from ..history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec, check_input_shape
-from .probes import carried_outputs, feature_kinds, feature_static, probe_static, series_of
+from ..history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec, ModelGraph, check_input_shape
+from .model_graph import ProbeError, describe_model, evaluating, fit_probe, model_output
+from .probes import (
+    carried_outputs,
+    class_probabilities,
+    feature_kinds,
+    feature_static,
+    recorded_probe_static,
+    series_of,
+)
 
+PROBE_TOKENS_SHOWN = 32  # token ids of a probe listed in the frame
 # torch module class name → the activation name nnviz shows
 _ACTIVATIONS = {module_class: name for name, module_class in catalog.RECORDED_ACTIVATIONS.items()}
 
 
 def _layer_spec(name: str, module: Any, activation: str | None) -> LayerSpec:
-    kind = type(module).__name__
+    kind = _classic_kind(module) or type(module).__name__
     prefix = f"{name}." if name else ""
     bias = f"{prefix}bias" if getattr(module, "bias", None) is not None else None
     if kind == "Linear":
@@ -62,37 +78,74 @@ def _following_activations(model: Any) -> dict[str, str | None]:
     return following
 
 
-def _why_undrawable(module: Any) -> str | None:
-    """None if the scene can draw this module's parameters as a layer, else what it is."""
-    kind = type(module).__name__
-    if kind not in catalog.DRAWN_LAYERS:
-        return kind
+def _is_classic(module: Any) -> bool:
+    """The layers the classic views (neuron columns, conv tiles, feature maps) know: a Linear, a
+    Conv2d, or a norm with one weight per feature. Every other parameter is drawn by the picture's
+    rule for its kind (see :mod:`.model_graph`)."""
+    kind = _classic_kind(module)
     weight = getattr(module, "weight", None)
-    if weight is None:
-        return kind
-    if kind not in ("Linear", "Conv2d") and weight.dim() != 1:  # a norm: one cube per feature, in one row
-        return f"{kind} over shape {tuple(weight.shape)}, only 1-D is drawn"
-    return None
+    if kind is None or weight is None or not hasattr(weight, "dim"):
+        return False
+    return kind in ("Linear", "Conv2d") or weight.dim() == 1
 
 
-def describe(model: Any) -> tuple[list[LayerSpec], list[str]]:
-    """The drawable layers of a torch model, and the names of modules with parameters we skip."""
+def _classic_kind(module: Any) -> str | None:
+    """The drawn layer class ``module`` is or derives from (attention's ``out_proj`` is a Linear)."""
+    return next((cls.__name__ for cls in type(module).__mro__ if cls.__name__ in catalog.DRAWN_LAYERS), None)
+
+
+def _function_activation(graph_activation: str | None) -> str | None:
+    """``relu()`` (a function fx saw after a layer) → the catalog's name ``relu``, when it has one."""
+    if graph_activation is None or not graph_activation.endswith("()"):
+        return None
+    name = graph_activation[:-2]
+    return name if name in catalog.RECORDED_ACTIVATIONS else None
+
+
+def describe(model: Any, graph: ModelGraph | None = None) -> tuple[list[LayerSpec], dict[str, str]]:
+    """The classic layers of a torch model in running order (``graph``'s, else registration order),
+    and the parameters that can't be drawn at all (key → why: not real numbers, or empty)."""
     activations = _following_activations(model)
-    layers: list[LayerSpec] = []
-    skipped: list[str] = []
-    for name, module in model.named_modules():
-        has_params = next(module.parameters(recurse=False), None) is not None
-        reason = _why_undrawable(module)
-        if reason is None:
-            layers.append(_layer_spec(name, module, activations.get(name)))
-        elif has_params:
-            skipped.append(f"{name or '<root>'} ({reason})")
-    return layers, skipped
+    modules = dict(model.named_modules())
+    order = [node.path for node in graph.modules] if graph is not None else list(modules)
+    functions = {node.path: node.activation for node in graph.modules} if graph is not None else {}
+    layers = [_layer_spec(path, modules[path], activations.get(path) or _function_activation(functions.get(path)))
+              for path in order if _is_classic(modules[path])]
+    undrawable = {key: "empty" if p.numel() == 0 else f"{p.dtype}, not real numbers"
+                  for key, p in model.named_parameters(remove_duplicate=False)
+                  if p.numel() == 0 or not p.dtype.is_floating_point}
+    return layers, undrawable
+
+
+def _frame_notes(skipped: list[str], sample: np.ndarray | None, traced: bool) -> tuple[str, ...]:
+    """Lines the frame shows under the model: what could not be drawn, that layer outputs are
+    before activation functions fx could not see, the probe's token ids."""
+    notes = [f"not drawn: {', '.join(skipped)}"] if skipped else []
+    if sample is not None and not traced:
+        notes.append("note: layer outputs are shown before any activation applied as a function in forward")
+    if sample is not None and sample.dtype.kind in "iub":
+        shown = " ".join(str(int(t)) for t in sample.reshape(-1)[:PROBE_TOKENS_SHOWN])
+        notes.append(f"probe tokens: {shown}{' …' if sample.size > PROBE_TOKENS_SHOWN else ''}")
+    return tuple(notes)
+
+
+def _with_probe_tokens(graph: ModelGraph, sample: np.ndarray | None) -> ModelGraph:
+    """A token probe's ids on the first Embedding that runs (``info["probe_tokens"]``), so the
+    picture can point at the rows the probe looks up."""
+    if sample is None or sample.dtype.kind not in "iu" or sample.ndim != 1:
+        return graph
+    first = next((m for m in graph.modules if m.kind == "Embedding" and m.params), None)
+    if first is None:
+        return graph
+    marked = replace(first, info={**first.info, "probe_tokens": [int(t) for t in sample]})
+    return replace(graph, modules=tuple(marked if m is first else m for m in graph.modules))
 
 
 class Recorder:
-    """Watches a ``torch.nn.Module``; each :meth:`snapshot` copies its drawn parameters and gradients
-    (and, given a ``probe`` sample, what each layer makes of it).
+    """Watches a ``torch.nn.Module``; each :meth:`snapshot` copies all its parameters and gradients
+    (and, given a ``probe`` sample, what each layer makes of it). A probe the model can't take is a
+    ValueError at once, one line naming its shape and what the first layer takes. ``class_names``
+    label a classifier's outputs; ``probe_label`` is the probe's true class (drawn green).
 
     ``input_shape`` (optional) is the shape of one input sample when the inputs form an image, e.g.
     ``(28, 28)`` or ``(1, 28, 28)`` for MNIST: kept in the History, it makes the scene draw each
@@ -102,41 +155,73 @@ class Recorder:
     """
 
     def __init__(self, model: Any, name: str = "PyTorch run", config: dict[str, Any] | None = None,
-                 capacity: int = 64, input_shape: tuple[int, ...] | None = None, probe: Any = None) -> None:
-        import torch  # (fails here, clearly, when torch is missing)
+                 capacity: int = 64, input_shape: tuple[int, ...] | None = None, probe: Any = None,
+                 class_names: list[str] | None = None, probe_label: int | None = None) -> None:
+        import torch  # noqa: F401 - fails here, clearly, when torch is missing
 
         self.model = model
-        structure, skipped = describe(model)
+        self._probe = None
+        output = None
+        if probe is not None:  # checked by one forward pass now, not at the first snapshot
+            try:
+                self._probe, output = fit_probe(model, probe)
+            except ProbeError as error:
+                raise ValueError(str(error)) from None
+        graph, self._trace = describe_model(model, self._probe)
+        structure, undrawable = describe(model, graph)
+        skipped = [f"{key} ({reason})" for key, reason in undrawable.items()]
         if skipped:
-            warnings.warn(f"nnviz Recorder: skipping modules it cannot draw: {', '.join(skipped)}",
+            warnings.warn(f"nnviz Recorder: parameters it cannot draw (not shown): {', '.join(skipped)}",
                           stacklevel=2)
-        if not structure:
-            raise ValueError(f"nnviz Recorder: the model has no {', '.join(catalog.DRAWN_LAYERS)} layer to draw")
-        if input_shape is None and probe is not None and np.ndim(probe) > 1:
-            input_shape = tuple(np.shape(probe))
+        graph = replace(graph, modules=tuple(replace(m, params=tuple(k for k in m.params if k not in undrawable))
+                                             for m in graph.modules))
+        self._keys = graph.param_keys
+        if not self._keys:
+            raise ValueError("nnviz Recorder: the model has no parameters to draw")
+        sample = None if self._probe is None else self._numpy(self._probe[0])
+        first = next((node.path for node in graph.modules if node.params), None)
+        takes_probe = bool(structure) and structure[0].name == first  # the probe goes into that layer
+        if input_shape is None and takes_probe and sample is not None and sample.ndim > 1 and sample.dtype.kind == "f":
+            try:  # an image probe gives the first layer's image, when it is one
+                input_shape = check_input_shape(sample.shape, structure, "nnviz Recorder")
+            except ValueError:
+                input_shape = None
         if input_shape is not None:
             input_shape = check_input_shape(input_shape, structure, "nnviz Recorder")
+        self.graph = replace(_with_probe_tokens(graph, sample),
+                             notes=_frame_notes(skipped, sample, self._trace.traced or not structure))
         self.skipped = skipped
-        # every name a parameter has: a weight tied into a second layer is listed under the first only
         named = dict(model.named_parameters(remove_duplicate=False))
-        self._keys = [key for layer in structure for key in (layer.weight, layer.bias) if key is not None]
         tensors = {key: named[key] for key in self._keys}
         dtype = np.result_type(*[self._numpy(t) for t in tensors.values()])
         self._writer = HistoryWriter(
             name=name, structure=structure, shapes={k: tuple(t.shape) for k, t in tensors.items()},
-            dtype=dtype, capacity=capacity, config=config or {"source": "torch"},
+            dtype=dtype, capacity=capacity, config=config or {"source": "torch"}, graph=self.graph,
         )
         if input_shape is not None:
             self._writer.static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
-        self._probe = None
-        if probe is not None:
-            self._probe = torch.as_tensor(probe).detach()
-            self._writer.static.update(probe_static(self._numpy(self._probe)))
+        if sample is not None:
+            self._writer.static.update(recorded_probe_static(sample, structure))
             kinds = feature_kinds(model.named_modules())
-            self._writer.static.update(feature_static(kinds))
-            image_layers = kinds[:, 0].tolist()
-            self._recorded = [layer.name for layer in structure] + [n for n in image_layers if n not in
-                                                                     {layer.name for layer in structure}]
+            self._recorded = [layer.name for layer in structure] + [n for n in kinds[:, 0].tolist()
+                                                                     if n not in {layer.name for layer in structure}]
+            self._writer.static.update(feature_static(self._repeated_kinds(kinds)))
+            self._classes = output.shape[-1] if output.dim() == 2 and output.shape[-1] >= 2 else 0
+            if self._classes:
+                if class_names is not None:
+                    self._writer.static["task/class_names"] = np.array([str(n) for n in class_names])
+                label = -1 if probe_label is None else int(probe_label)
+                self._writer.static["table/labels"] = np.array([label], dtype=np.int64)
+
+    def _repeated_kinds(self, kinds: np.ndarray) -> np.ndarray:
+        """``feature_kinds`` with a row per later call of an image layer that runs more than once (its
+        maps for call 2 are ``feature/<name>#2``); every recorded layer's later calls are recorded
+        under such names too, so no call's value overwrites another's."""
+        calls = {node.path: node.calls for node in self.graph.modules}
+        later = {name: [f"{name}#{call}" for call in range(2, calls.get(name, 0) + 1)] for name in self._recorded}
+        self._recorded += [again for names in later.values() for again in names]
+        rows = kinds.tolist() + [[again, kind] for name, kind in kinds.tolist() for again in later.get(name, [])]
+        return np.array(rows, dtype=str).reshape(-1, 2)
 
     @staticmethod
     def _numpy(tensor: Any) -> np.ndarray:
@@ -154,30 +239,65 @@ class Recorder:
         self._writer.record(step, float("nan") if loss is None else float(loss), values, grads, metrics, series)
 
     def _probe_series(self) -> dict[str, np.ndarray]:
-        """Every leaf module's output for the probe sample, in the order they ran, reduced to the
-        recorded layers' values (see :func:`.probes.carried_outputs`)."""
+        """What the model makes of the probe now: every leaf module's output in the order they ran
+        (a module's later calls as ``<name>#2``, …), passed through the activation function fx saw
+        applied to it, reduced to the recorded layers' values (see :func:`.probes.carried_outputs`);
+        each attention's weights per head (``attention/<path>``, (heads, L, L)); and the class
+        probabilities when the output is one row of class scores."""
         import torch
 
         outputs: list[tuple[str, np.ndarray]] = []
+        attention: dict[str, np.ndarray] = {}
+        calls: dict[str, int] = {}
 
-        def hook(name: str) -> Any:
-            def keep(_module: Any, _inputs: Any, output: Any) -> None:
+        def keep(name: str) -> Any:
+            follow = self._trace.followers.get(name)
+
+            def hook(_module: Any, _inputs: Any, output: Any) -> None:
+                calls[name] = calls.get(name, 0) + 1
                 if isinstance(output, torch.Tensor):
-                    outputs.append((name, self._numpy(output)[0]))
-            return keep
+                    value = follow(output) if follow is not None else output
+                    outputs.append((name if calls[name] == 1 else f"{name}#{calls[name]}", self._numpy(value)[0]))
+            return hook
 
-        leaves = [(n, m) for n, m in self.model.named_modules() if not any(True for _ in m.children())]
-        handles = [module.register_forward_hook(hook(name)) for name, module in leaves]
-        was_training = self.model.training
+        def weights_per_head(_module: Any, args: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+            # forward(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights):
+            # set each where the caller gave it, by position or by name
+            args, kwargs = list(args), dict(kwargs)
+            for position, name, value in ((4, "need_weights", True), (6, "average_attn_weights", False)):
+                if len(args) > position:
+                    args[position] = value
+                else:
+                    kwargs[name] = value
+            return tuple(args), kwargs
+
+        def keep_attention(name: str) -> Any:
+            def hook(_module: Any, _args: Any, _kwargs: Any, output: Any) -> None:
+                if name not in attention and isinstance(output, tuple) and output[1] is not None:
+                    attention[name] = self._numpy(output[1])[0]
+            return hook
+
+        handles = []
+        for name, module in self.model.named_modules():
+            if type(module).__name__ == "MultiheadAttention":
+                handles.append(module.register_forward_pre_hook(weights_per_head, with_kwargs=True))
+                handles.append(module.register_forward_hook(keep_attention(name), with_kwargs=True))
+            elif not any(True for _ in module.children()):
+                handles.append(module.register_forward_hook(keep(name)))
         try:
-            self.model.eval()
-            with torch.no_grad():
-                self.model(self._probe[None])
+            with evaluating(self.model):
+                result = self.model(self._probe)
         finally:
-            self.model.train(was_training)
             for handle in handles:
                 handle.remove()
-        return series_of(carried_outputs(outputs, self._recorded))
+        series = series_of(carried_outputs(outputs, self._recorded))
+        series.update({f"attention/{name}": value for name, value in attention.items()})
+        if self._classes:
+            scores = self._numpy(model_output(result))[:1]
+            scores = scores.astype(np.float64)
+            already = bool(np.all(scores >= 0) and np.allclose(scores.sum(axis=-1), 1.0))  # a Softmax at the end
+            series["table/probabilities"] = scores if already else class_probabilities(scores, "cross_entropy")
+        return series
 
     def _current_parameters(self) -> dict[str, Any]:
         """The drawn parameters looked up by name now: ``lin.weight = nn.Parameter(...)`` after the

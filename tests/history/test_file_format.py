@@ -59,7 +59,7 @@ BAD = {
                   "'param/0.bias' is not finite (inf or nan) in record 1 (step 4)"),
     "version_float": (lambda a: {"format_version": np.array(1.0)}, "'format_version' must be an integer scalar"),
     "version_array": (lambda a: {"format_version": np.array([1, 1])}, "'format_version' must be an integer scalar"),
-    "version_other": (lambda a: {"format_version": np.array(2)}, "history format version 2, this nnviz reads 1"),
+    "version_other": (lambda a: {"format_version": np.array(3)}, "history format version 3, this nnviz reads 1 or 2"),
     "name_number": (lambda a: {"name": np.array(3.0)}, "'name' must be a text scalar"),
     "structure_unknown_key": (lambda a: {"structure_json": np.array(str(a["structure_json"]).replace(
         '"0.weight"', '"7.weight"'))}, "layer '0' names weight '7.weight', which the file does not hold"),

@@ -45,11 +45,12 @@ def test_snapshots_equal_torch_weights_and_grads_at_each_recorded_step(tmp_path)
             np.testing.assert_array_equal(history.grads[key][r], grads[key])
 
 
-def test_unknown_modules_are_listed_and_skipped():
+def test_layers_the_classic_views_do_not_know_are_recorded_too():
     model = torch.nn.Sequential(torch.nn.Conv1d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(4, 1))
-    with pytest.warns(UserWarning, match=r"0 \(Conv1d\)"):
-        rec = Recorder(model)
+    rec = Recorder(model)
     assert [layer.weight for layer in rec.history().structure] == ["2.weight"]
+    assert sorted(rec.history().params) == ["0.bias", "0.weight", "2.bias", "2.weight"]
+    assert rec.skipped == []
 
 
 def test_layer_norm_is_drawn_and_steps_must_increase():
@@ -126,12 +127,12 @@ def test_a_parameter_deleted_after_the_recorder_was_made_is_named():
         rec.snapshot(1)
 
 
-def test_a_norm_over_more_than_one_dimension_is_skipped_by_name_and_the_rest_animates():
+def test_a_norm_over_more_than_one_dimension_is_recorded_and_the_rest_animates():
     model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.LayerNorm((2, 2)), torch.nn.Flatten(0),
                                 torch.nn.Linear(4, 1))
-    with pytest.warns(UserWarning, match=r"1 \(LayerNorm over shape \(2, 2\), only 1-D is drawn\)"):
-        rec = Recorder(model)
+    rec = Recorder(model)
     assert [layer.name for layer in rec.history().structure] == ["0", "3"]
+    assert "1.weight" in rec.history().params
     rec.snapshot(1)
     from nnviz_addon.picture.layout import layout_network  # what the scene lays out before it builds
     history = rec.history()
@@ -154,7 +155,8 @@ def test_conv_and_batchnorm2d_layers_are_drawn_and_the_pools_record_feature_maps
     assert rec.skipped == []
     shapes = {key: value.shape for key, value in history.series.items()}
     assert shapes == {"feature/0": (2, 4, 8, 8), "feature/2": (2, 4, 4, 4), "feature/3": (2, 6, 2, 2),
-                      "feature/4": (2, 6, 2, 2), "feature/6": (2, 6, 1, 1), "activation/8": (2, 3)}
+                      "feature/4": (2, 6, 2, 2), "feature/6": (2, 6, 1, 1), "activation/8": (2, 3),
+                      "table/probabilities": (2, 1, 3)}  # the output's classes, as a preset table run draws them
     np.testing.assert_array_equal(history.static["probe/image"], probe.numpy())
     # The layers without parameters are named by their class, so the scene labels their maps.
     assert history.static["feature_kinds"].tolist() == [["0", "Conv2d"], ["2", "MaxPool2d"], ["3", "Conv2d"],
@@ -181,7 +183,7 @@ def test_a_probe_gives_a_recorded_mlp_its_neurons():
     rec = Recorder(model, probe=probe)
     rec.snapshot(0)
     history = rec.history()
-    assert sorted(history.series) == ["activation/0", "activation/3"]
+    assert sorted(history.series) == ["activation/0", "activation/3", "table/probabilities"]
     np.testing.assert_allclose(history.series["activation/0"][0], torch.tanh(model[0](probe)).detach().numpy(),
                                rtol=1e-6)  # after the Tanh, and through the Dropout (eval: identity)
     np.testing.assert_array_equal(history.static["probe/input"], probe.numpy())
