@@ -8,17 +8,27 @@ from . import nn, optim
 from ._random import default_generator, manual_seed
 from ._tensor import (
     Tensor,
+    cat,
+    chunk,
     enable_grad,
     float32,
     float64,
     int64,
     is_grad_enabled,
+    masked_fill,
+    matmul,
     no_grad,
+    split,
+    stack,
     tensor,
+    tril,
+    triu,
 )
 
 __all__ = [
     "Tensor",
+    "cat",
+    "chunk",
     "default_generator",
     "enable_grad",
     "float32",
@@ -26,8 +36,14 @@ __all__ = [
     "int64",
     "is_grad_enabled",
     "manual_seed",
+    "masked_fill",
+    "matmul",
     "nn",
     "no_grad",
     "optim",
+    "split",
+    "stack",
     "tensor",
+    "tril",
+    "triu",
 ]

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections import namedtuple
 from collections.abc import Callable, Sequence
 from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
+
+from .special import erf
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
@@ -268,6 +271,108 @@ _BINARY: dict[str, tuple[Callable, Callable, Callable]] = {
     "div_trunc": (_trunc_divide, _zero_grad, _zero_grad),
 }
 _ROUNDING_MODES = ("trunc", "floor")
+
+
+# ---------------------------------------------------------------------------------------------
+# Unary op rules, one row per op like _BINARY: forward(x, *params) -> out and the gradient rule
+# (g, x, out, *params) -> gradient. The activations are rows here too, so each rule is written
+# once: Tensor methods, nn.functional and the activation modules all reach it through `unary`.
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_CUBIC = 0.044715
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # limit and 1 in x's dtype: numpy 1.x would turn a 0-d float32 x into float64 otherwise
+    limit = x.dtype.type(_EXP_LIMIT.get(x.dtype, 708.0))
+    return np.reciprocal(np.exp(np.minimum(-x, limit)) + x.dtype.type(1))
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, x.dtype.type(0))  # a same-dtype scalar: numpy converts a Python 0 every call
+
+
+def _relu_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    return g * (out > out.dtype.type(0))  # 0 at x == 0, as in torch
+
+
+def _leaky_relu(x: np.ndarray, slope: float) -> np.ndarray:
+    return np.where(x > 0, x, x * x.dtype.type(slope))
+
+
+def _leaky_relu_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray, slope: float) -> np.ndarray:
+    # torch gives the slope at x == 0
+    return g * np.where(x > 0, 1, slope).astype(x.dtype, copy=False)
+
+
+def _silu_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    s = _sigmoid(x)
+    return g * (s * (1 + x * (1 - s)))
+
+
+def _same_dtype(out: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Undo numpy 1.x promoting 0-d float32 results to float64 when a Python float joins in."""
+    return out if out.dtype == like.dtype else out.astype(like.dtype)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return _same_dtype(x * (0.5 * (1.0 + erf(x * _SQRT_HALF))), x)
+
+
+def _gelu_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # Phi(x) is out / x (exact to one rounding), which spares backward a second, costly erf;
+    # at x == 0 it is 1/2.
+    cdf = np.divide(out, x, out=np.full_like(x, 0.5), where=x != 0)
+    return g * (cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI)
+
+
+def _gelu_tanh_inner(x: np.ndarray) -> np.ndarray:
+    return np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
+
+
+def _gelu_tanh(x: np.ndarray) -> np.ndarray:
+    return _same_dtype(0.5 * x * (1.0 + _gelu_tanh_inner(x)), x)
+
+
+def _gelu_tanh_grad(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    t = _gelu_tanh_inner(x)
+    inner = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * x * x)
+    return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner)
+
+
+_UNARY: dict[str, tuple[Callable, Callable]] = {
+    "neg": (np.negative, lambda g, x, out: -g),
+    "exp": (np.exp, lambda g, x, out: g * out),
+    "log": (np.log, lambda g, x, out: g / x),
+    "sqrt": (np.sqrt, lambda g, x, out: g / (2 * out)),
+    "abs": (np.abs, lambda g, x, out: g * np.sign(x)),
+    "tanh": (np.tanh, lambda g, x, out: g * (1 - out * out)),
+    "sigmoid": (_sigmoid, lambda g, x, out: g * out * (1 - out)),
+    "relu": (_relu, _relu_grad),
+    "leaky_relu": (_leaky_relu, _leaky_relu_grad),
+    "silu": (lambda x: x * _sigmoid(x), _silu_grad),
+    "gelu": (_gelu, _gelu_grad),  # exact: x * Phi(x) with the normal CDF from erf
+    "gelu_tanh": (_gelu_tanh, _gelu_tanh_grad),  # torch's approximate="tanh"
+}
+
+
+def unary(input: Tensor, name: str, *params: Any) -> Tensor:
+    """``input`` through the unary rule ``name`` (a key of ``_UNARY``), with its backward."""
+    forward, grad = _UNARY[name]
+    x = input.data
+    out = forward(x, *params)
+    return from_op(out, (input,), lambda g: (grad(g, x, out, *params),))
+
+
+def _unary_method(name: str) -> Callable[[Tensor], Tensor]:
+    def method(self: Tensor) -> Tensor:
+        return unary(self, name)
+
+    method.__name__ = method.__qualname__ = name
+    return method
 
 
 class Tensor:
@@ -569,8 +674,7 @@ class Tensor:
             return from_op(out, (self,), lambda g: (np.zeros_like(g),))
         return from_op(out, (self,), lambda g: (g * e * x ** (e - 1),))
 
-    def __neg__(self) -> Tensor:
-        return from_op(-self.data, (self,), lambda g: (-g,))
+    __neg__ = _unary_method("neg")
 
     def __pos__(self) -> Tensor:
         return self
@@ -811,6 +915,24 @@ class Tensor:
         inverse = tuple(np.argsort([_normalize_dim(d, self.ndim) for d in order]))
         return from_op(np.transpose(self.data, order), (self,), lambda g: (np.transpose(g, inverse),))
 
+    def split(self, split_size: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        return split(self, split_size, dim)
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        return chunk(self, chunks, dim)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        return tril(self, diagonal)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        return triu(self, diagonal)
+
+    def masked_fill(self, mask: Any, value: float | Tensor) -> Tensor:
+        return masked_fill(self, mask, value)
+
+    def contiguous(self) -> Tensor:
+        return self  # numpy arrays need no contiguity for any op here
+
     def __getitem__(self, index: Any) -> Tensor:
         index = _index_array(index)
         x = self.data
@@ -829,21 +951,13 @@ class Tensor:
 
     # -- elementwise functions --------------------------------------------------------------
 
-    def exp(self) -> Tensor:
-        out = np.exp(self.data)
-        return from_op(out, (self,), lambda g: (g * out,))
-
-    def log(self) -> Tensor:
-        x = self.data
-        return from_op(np.log(x), (self,), lambda g: (g / x,))
-
-    def sqrt(self) -> Tensor:
-        out = np.sqrt(self.data)
-        return from_op(out, (self,), lambda g: (g / (2 * out),))
-
-    def abs(self) -> Tensor:
-        x = self.data
-        return from_op(np.abs(x), (self,), lambda g: (g * np.sign(x),))
+    exp = _unary_method("exp")
+    log = _unary_method("log")
+    sqrt = _unary_method("sqrt")
+    abs = _unary_method("abs")
+    tanh = _unary_method("tanh")
+    sigmoid = _unary_method("sigmoid")
+    relu = _unary_method("relu")
 
     def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
         """Limit to [min, max]; the gradient passes where min <= x <= max, as in torch."""
@@ -865,19 +979,6 @@ class Tensor:
         return from_op(out, (self,), backward)
 
     clip = clamp
-
-    def tanh(self) -> Tensor:
-        out = np.tanh(self.data)
-        return from_op(out, (self,), lambda g: (g * (1 - out * out),))
-
-    def sigmoid(self) -> Tensor:
-        out = _sigmoid(self.data)
-        return from_op(out, (self,), lambda g: (g * out * (1 - out),))
-
-    def relu(self) -> Tensor:
-        zero = self.data.dtype.type(0)  # a same-dtype scalar: numpy converts a Python 0 every call
-        out = np.maximum(self.data, zero)
-        return from_op(out, (self,), lambda g: (g * (out > zero),))
 
     def softmax(self, dim: int) -> Tensor:
         axis = _normalize_dim(dim, self.ndim)
@@ -922,12 +1023,6 @@ def _expand_reduced(g: np.ndarray, axes: tuple[int, ...] | None, keepdim: bool, 
     return np.broadcast_to(g, shape)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # limit and 1 in x's dtype: numpy 1.x would turn a 0-d float32 x into float64 otherwise
-    limit = x.dtype.type(_EXP_LIMIT.get(x.dtype, 708.0))
-    return np.reciprocal(np.exp(np.minimum(-x, limit)) + x.dtype.type(1))
-
-
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     shifted = x - x.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
@@ -968,3 +1063,126 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         return grad_x, grad_y
 
     return from_op(out, (a, b), backward)
+
+
+# ---------------------------------------------------------------------------------------------
+# Masking, joining and splitting (the pieces attention is built from), torch's names and rules
+
+
+def masked_fill(input: Tensor, mask: Any, value: float | Tensor) -> Tensor:
+    """``input`` with ``value`` where the boolean ``mask`` (broadcast against it) is True.
+    The gradient flows to ``input`` where the mask is False and, for a 0-d tensor ``value``,
+    to ``value`` from every filled element, as in torch."""
+    where = _index_array(mask)
+    if not isinstance(where, np.ndarray) or where.dtype != np.bool_:
+        dtype = np.asarray(where).dtype
+        raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with dtype {dtype}")
+    x = input.data
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, got {value.ndim} dimensions")
+        fill = value.data.astype(x.dtype, copy=False)
+    else:
+        fill = x.dtype.type(value)
+    out = np.where(where, fill, x)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        kept = np.where(where, 0, g).astype(g.dtype, copy=False)
+        if not isinstance(value, Tensor):
+            return (kept,)
+        return kept, np.add.reduce(g * where, axis=None) if value.requires_grad else None
+
+    parents = (input, value) if isinstance(value, Tensor) else (input,)
+    return from_op(out, parents, backward)
+
+
+def _triangle(input: Tensor, diagonal: int, keep: Callable[[np.ndarray, int], np.ndarray]) -> Tensor:
+    if input.ndim < 2:
+        raise RuntimeError(f"tril/triu: input tensor must have at least 2 dimensions, got shape {input.shape}")
+    # the op zeroes the same places in the gradient as in the values
+    return from_op(keep(input.data, diagonal), (input,), lambda g: (keep(g, diagonal),))
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two dims (on and below ``diagonal``), zeros above."""
+    return _triangle(input, diagonal, np.tril)
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two dims (on and above ``diagonal``), zeros below."""
+    return _triangle(input, diagonal, np.triu)
+
+
+def _split_backward(sizes: list[int], axis: int) -> Callable[[np.ndarray], tuple[np.ndarray, ...]]:
+    """The gradient of a join along ``axis``: ``g`` cut back into pieces of ``sizes``."""
+    bounds = np.cumsum(sizes)[:-1]
+    return lambda g: tuple(np.split(g, bounds, axis=axis))
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join tensors along an existing dim (``torch.cat``)."""
+    tensors = tuple(tensors)
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    axis = _normalize_dim(dim, tensors[0].ndim)
+    try:
+        out = np.concatenate([t.data for t in tensors], axis=axis)
+    except ValueError:
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise RuntimeError(f"cat(): sizes of tensors must match except in dimension {dim}; got {shapes}") from None
+    return from_op(out, tensors, _split_backward([t.shape[axis] for t in tensors], axis))
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new dim (``torch.stack``)."""
+    tensors = tuple(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    axis = _normalize_dim(dim, tensors[0].ndim + 1)
+    if any(t.shape != tensors[0].shape for t in tensors):
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise RuntimeError(f"stack expects each tensor to be equal size, but got {shapes}")
+    out = np.stack([t.data for t in tensors], axis=axis)
+    return from_op(out, tensors, lambda g: tuple(np.moveaxis(g, axis, 0)))
+
+
+def split(tensor: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+    """Pieces along ``dim``: each ``split_size`` long (the last may be shorter), or of the given sizes."""
+    axis = _normalize_dim(dim, tensor.ndim)
+    length = tensor.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0 and length:
+            raise RuntimeError(f"split expects split_size be positive, but got split_size={size}")
+        sizes = [min(size, length - start) for start in range(0, length, size)] if length else [0]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != length or any(s < 0 for s in sizes):
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {length} (input tensor's size at "
+                f"dimension {dim}), but got split_sizes={sizes}"
+            )
+    starts = [0, *np.cumsum(sizes)[:-1].tolist()]
+    return tuple(_narrow(tensor, axis, start, size) for start, size in zip(starts, sizes, strict=True))
+
+
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    """``chunks`` pieces of equal size ceil(n / chunks) along ``dim`` (fewer when n runs out), as torch."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    length = input.shape[_normalize_dim(dim, input.ndim)]
+    return split(input, max(-(-length // chunks), 1), dim)
+
+
+def _narrow(input: Tensor, axis: int, start: int, length: int) -> Tensor:
+    """The slice [start, start + length) along ``axis``; its gradient is zero-padded back."""
+    index = (slice(None),) * axis + (slice(start, start + length),)
+    x = input.data
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        grad = np.zeros_like(x)
+        grad[index] = g
+        return (grad,)
+
+    return from_op(x[index], (input,), backward)
+

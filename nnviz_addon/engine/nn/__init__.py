@@ -1,16 +1,17 @@
-"""``nn``: Module, Parameter, layers (linear, convolution, pooling), activations, normalisation,
-dropout and losses, as in torch."""
+"""``nn``: Module, Parameter, layers (linear, embedding, convolution, pooling, attention and
+transformer encoder), activations, normalisation, dropout and losses, as in torch."""
 
 from . import functional, init
 from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh
 from .container import ModuleList, Sequential
 from .conv import Conv2d
-from .layers import Dropout, Flatten, Identity, Linear, Unflatten
+from .layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Parameter
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .transformer import MultiheadAttention, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "GELU",
@@ -23,6 +24,7 @@ __all__ = [
     "Conv2d",
     "CrossEntropyLoss",
     "Dropout",
+    "Embedding",
     "Flatten",
     "Identity",
     "IncompatibleKeys",
@@ -35,6 +37,7 @@ __all__ = [
     "MaxPool2d",
     "Module",
     "ModuleList",
+    "MultiheadAttention",
     "NLLLoss",
     "Parameter",
     "ReLU",
@@ -43,6 +46,8 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "Unflatten",
     "functional",
     "init",

@@ -1,4 +1,5 @@
-"""Activation modules (thin wrappers over ``nn.functional``)."""
+"""Activation modules: thin wrappers over ``nn.functional`` (whose rules are rows of the engine's
+unary table), holding only their constructor arguments."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from .module import Module
 
 class ReLU(Module):
     def forward(self, input: Tensor) -> Tensor:
-        return input.relu()
+        return F.relu(input)
 
 
 class LeakyReLU(Module):
@@ -26,19 +27,18 @@ class LeakyReLU(Module):
 
 class Sigmoid(Module):
     def forward(self, input: Tensor) -> Tensor:
-        return input.sigmoid()
+        return F.sigmoid(input)
 
 
 class Tanh(Module):
     def forward(self, input: Tensor) -> Tensor:
-        return input.tanh()
+        return F.tanh(input)
 
 
 class GELU(Module):
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU approximate={approximate!r} is not supported; allowed: 'none', 'tanh'")
+        F.gelu_rule(approximate)  # fail at construction, as torch does
         self.approximate = approximate
 
     def forward(self, input: Tensor) -> Tensor:

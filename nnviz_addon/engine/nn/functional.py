@@ -2,35 +2,25 @@
 
 ``linear``, the losses and the activations are single fused ops (one forward array expression and
 one backward closure each) because a training step of a small network is dominated by per-op
-overhead. Normalisation is composed from Tensor ops: it is not on the hot path and stays obviously
-correct that way.
+overhead. Batch normalisation is composed from Tensor ops: it is not on the hot path and stays obviously
+correct that way; layer normalisation is on a transformer's hot path and is one fused op.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._random import resolve
-from .._tensor import Tensor, _log_softmax, _sigmoid, from_op
-from ..special import erf
+from .._tensor import Tensor, _log_softmax, from_op, unary
+from .attention import scaled_dot_product_attention  # noqa: F401  (F.scaled_dot_product_attention)
 from .spatial import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # noqa: F401  (F.conv2d, …)
 
 REDUCTIONS = ("none", "mean", "sum")
-_SQRT_HALF = math.sqrt(0.5)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_GELU_CUBIC = 0.044715
 _BCE_EPSILON = 1e-12  # torch's floor for p(1-p) in the BCE gradient
 _BCE_LOG_FLOOR = -100.0  # torch clamps log(p) and log(1-p) here
-
-
-def _same_dtype(out: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """Undo numpy 1.x promoting 0-d float32 results to float64 when a Python float joins in."""
-    return out if out.dtype == like.dtype else out.astype(like.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,18 +80,72 @@ def layer_norm(
     bias: Tensor | None = None,
     eps: float = 1e-5,
 ) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the trailing ``normalized_shape`` dims
+    (biased variance, as torch). One op: it runs twice per transformer layer, so its backward is
+    written out rather than recorded as the eight ops it is made of."""
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if input.shape[input.ndim - len(shape) :] != shape or input.ndim < len(shape):
         raise ValueError(f"layer_norm: input of shape {input.shape} does not end in normalized_shape {shape}")
-    dims = tuple(range(input.ndim - len(shape), input.ndim))
-    centred = input - input.mean(dims, keepdim=True)
-    variance = (centred * centred).mean(dims, keepdim=True)
-    out = centred / (variance + eps).sqrt()
+    for name, param in (("weight", weight), ("bias", bias)):
+        if param is not None and param.shape != shape:
+            raise ValueError(f"layer_norm: {name} of shape {param.shape} does not match normalized_shape {shape}")
+    x = input.data
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    centred = x - x.mean(axis=axes, keepdims=True)
+    rstd = 1.0 / np.sqrt((centred * centred).mean(axis=axes, keepdims=True) + x.dtype.type(eps))
+    normed = centred * rstd
+    out = normed
     if weight is not None:
-        out = out * weight
+        out = out * weight.data
     if bias is not None:
-        out = out + bias
-    return out
+        out = out + bias.data
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        grads: list[np.ndarray | None] = []
+        if input.requires_grad:
+            # d/dx of (x - mean) * rstd: the component of g·weight along the normalised vector
+            # and along the mean are projected out, then scaled by rstd.
+            scaled = g * weight.data if weight is not None else g
+            mean_scaled = scaled.mean(axis=axes, keepdims=True)
+            mean_dot = (scaled * normed).mean(axis=axes, keepdims=True)
+            grads.append((scaled - mean_scaled - normed * mean_dot) * rstd)
+        else:
+            grads.append(None)
+        rows = g.reshape(-1, *shape)  # every leading position is one sample of weight and bias
+        if weight is not None:
+            grads.append(np.add.reduce(rows * normed.reshape(rows.shape), axis=0) if weight.requires_grad else None)
+        if bias is not None:
+            grads.append(np.add.reduce(rows, axis=0) if bias.requires_grad else None)
+        return tuple(grads)
+
+    parents = (input, *(p for p in (weight, bias) if p is not None))
+    return from_op(out, parents, backward)
+
+
+def embedding(input: Tensor | np.ndarray, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input`` (any shape → shape + (embedding_dim,)).
+    Row ``padding_idx`` gets no gradient, as in torch."""
+    indices = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if indices.dtype.kind not in "iu":
+        raise RuntimeError(f"embedding: indices must be an integer tensor, got dtype {indices.dtype}")
+    table = weight.data
+    rows = table.shape[0]
+    if indices.size and (indices.min() < 0 or indices.max() >= rows):
+        raise IndexError(f"embedding: index out of range in self (indices must be in [0, {rows - 1}])")
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise ValueError(f"embedding: padding_idx {padding_idx} must be within num_embeddings ({rows})")
+        padding_idx %= rows
+    flat = indices.reshape(-1)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray]:
+        grad = np.zeros_like(table)
+        np.add.at(grad, flat, g.reshape(flat.size, -1))  # repeated indices add up
+        if padding_idx is not None:
+            grad[padding_idx] = 0
+        return (grad,)
+
+    return from_op(table[indices], (weight,), backward)
 
 
 def batch_norm(
@@ -152,56 +196,44 @@ def batch_norm(
 # Activations
 
 
+# The rules themselves are rows of the engine's unary table (``_tensor._UNARY``); the modules in
+# ``nn.activation`` call these functions.
+
+
 def relu(input: Tensor) -> Tensor:
-    return input.relu()
+    """max(x, 0); the gradient at 0 is 0, as in torch."""
+    return unary(input, "relu")
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    return input.sigmoid()
+    return unary(input, "sigmoid")
 
 
 def tanh(input: Tensor) -> Tensor:
-    return input.tanh()
+    return unary(input, "tanh")
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope * x; at 0 the gradient is the slope, as in torch."""
-    x = input.data
-    slope = x.dtype.type(negative_slope)
-    positive = x > 0
-    out = np.where(positive, x, x * slope)
-    return from_op(out, (input,), lambda g: (g * np.where(positive, 1, slope).astype(x.dtype, copy=False),))
+    return unary(input, "leaky_relu", negative_slope)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x) with the exact normal CDF (erf), or torch's tanh approximation."""
-    x = input.data
-    if approximate == "none":
-        cdf = 0.5 * (1.0 + erf(x * _SQRT_HALF))
-        out = x * cdf
+    return unary(input, gelu_rule(approximate))
 
-        def derivative() -> np.ndarray:
-            return cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI
 
-    elif approximate == "tanh":
-        t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_CUBIC * x * x * x))
-        out = 0.5 * x * (1.0 + t)
-
-        def derivative() -> np.ndarray:
-            inner = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * x * x)
-            return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner
-
-    else:
+def gelu_rule(approximate: str) -> str:
+    """The unary rule for GELU's ``approximate`` argument (checked here for F.gelu and nn.GELU)."""
+    rules = {"none": "gelu", "tanh": "gelu_tanh"}
+    if approximate not in rules:
         raise ValueError(f"gelu approximate={approximate!r} is not supported; allowed: 'none', 'tanh'")
-    return from_op(_same_dtype(out, x), (input,), lambda g: (g * derivative(),))
+    return rules[approximate]
 
 
 def silu(input: Tensor) -> Tensor:
     """x * sigmoid(x)."""
-    x = input.data
-    s = _sigmoid(x)
-    out = x * s
-    return from_op(out, (input,), lambda g: (g * (s * (1 + x * (1 - s))),))
+    return unary(input, "silu")
 
 
 def softmax_dim(ndim: int) -> int:

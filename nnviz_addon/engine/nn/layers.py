@@ -1,4 +1,4 @@
-"""Basic layers: Linear, Identity, Flatten, Unflatten, Dropout."""
+"""Basic layers: Linear, Identity, Flatten, Unflatten, Dropout, Embedding."""
 
 from __future__ import annotations
 
@@ -105,3 +105,37 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace=False"
+
+
+class Embedding(Module):
+    """A lookup table of ``num_embeddings`` vectors of ``embedding_dim``, drawn from N(0, 1) as in
+    torch; row ``padding_idx`` (if given) starts at zero and gets no gradient."""
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        padding_idx: int | None = None,
+        dtype: Any = None,
+        generator: np.random.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"padding_idx {padding_idx} must be within num_embeddings ({num_embeddings})")
+            padding_idx %= num_embeddings
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        self.padding_idx = padding_idx
+        dtype = float32 if dtype is None else np.dtype(dtype)
+        self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=dtype))
+        init.normal_(self.weight, generator=generator)
+        if padding_idx is not None:
+            self.weight.data[padding_idx] = 0
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.embedding(input, self.weight, self.padding_idx)
+
+    def extra_repr(self) -> str:
+        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{padding}"

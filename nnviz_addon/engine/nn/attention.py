@@ -1,0 +1,217 @@
+"""Attention as functions: ``scaled_dot_product_attention`` (torch's name and mask rules) and the
+multi-head core that ``nn.MultiheadAttention`` runs on.
+
+Both are one fused op each: softmax(q kᵀ · scale + mask) v forward and its whole backward in one
+closure over numpy arrays (``_attend`` / ``_attend_backward``). A transformer step of a small
+model is dominated by per-op overhead, and the hand-written backward also saves the
+intermediate score tensors a composed graph would keep. The multi-head op additionally does the
+head split and merge as numpy views inside the op, so no reshape/transpose nodes enter the graph.
+
+Masks are turned into one additive float array (0 where attending, -inf where not) before the
+op. ``scaled_dot_product_attention`` reads a boolean mask as True = attend; ``MultiheadAttention``
+reads its boolean masks as True = *masked* — both as in torch. A query row with every key masked
+gets all-zero weights (torch's "safe softmax" of its attention kernels) instead of NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .._random import resolve
+from .._tensor import Tensor, from_op
+
+
+def additive_mask(mask: Any, true_means_attend: bool, dtype: np.dtype) -> np.ndarray:
+    """``mask`` (bool or float; Tensor or array) as an additive float mask of ``dtype``."""
+    array = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    if array.dtype == np.bool_:
+        blocked = array if not true_means_attend else ~array
+        return np.where(blocked, dtype.type(-np.inf), dtype.type(0))
+    if array.dtype.kind != "f":
+        raise TypeError(f"attention masks must be bool or float, got dtype {array.dtype}")
+    return array.astype(dtype, copy=False)
+
+
+def causal_mask(target_length: int, source_length: int, dtype: np.dtype) -> np.ndarray:
+    """0 on and below the diagonal, -inf above it (query i sees keys 0..i), top-left aligned as torch."""
+    upper = np.triu(np.ones((target_length, source_length), dtype=bool), 1)
+    return np.where(upper, dtype.type(-np.inf), dtype.type(0))
+
+
+def dropout_keep(
+    shape: tuple[int, ...], p: float, dtype: np.dtype, generator: np.random.Generator | None
+) -> np.ndarray:
+    """Inverted-dropout factors: 0 with probability ``p``, else 1/(1-p) (the engine's generator)."""
+    scale = 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
+    return (resolve(generator).random(shape) >= p) * dtype.type(scale)
+
+
+# ---------------------------------------------------------------------------------------------
+# The numpy core: q (..., L, D), k (..., S, D), v (..., S, Dv) → (..., L, Dv)
+
+
+def _attend(
+    q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None, scale: float, keep: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Output, attention weights and the weights after dropout (the same array without it)."""
+    scores = np.matmul(q, np.swapaxes(k, -1, -2))
+    scores *= scores.dtype.type(scale)
+    if mask is not None:
+        scores = scores + mask  # not in place: the mask may broadcast scores to more batch dims
+    top = scores.max(axis=-1, keepdims=True)
+    if mask is not None:
+        # A fully masked row has max -inf; shifting it by 0 instead makes its exps 0, not NaN.
+        top[np.isneginf(top)] = 0
+    weights = np.exp(scores - top, out=scores)
+    total = weights.sum(axis=-1, keepdims=True)
+    if mask is not None:
+        total[total == 0] = 1  # the fully masked rows: weights stay 0
+    weights /= total
+    dropped = weights if keep is None else weights * keep
+    return np.matmul(dropped, v), weights, dropped
+
+
+def _attend_backward(
+    g: np.ndarray,
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    weights: np.ndarray,
+    dropped: np.ndarray,
+    keep: np.ndarray | None,
+    scale: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of q, k, v and of the (pre-scale) scores, i.e. of an additive mask."""
+    grad_v = np.matmul(np.swapaxes(dropped, -1, -2), g)
+    grad_weights = np.matmul(g, np.swapaxes(v, -1, -2))
+    if keep is not None:
+        grad_weights *= keep
+    # softmax backward: w * (dw - <dw, w>) along each row
+    grad_weights -= (grad_weights * weights).sum(axis=-1, keepdims=True)
+    grad_scores = np.multiply(grad_weights, weights, out=grad_weights)
+    grad_logits = grad_scores * grad_scores.dtype.type(scale)
+    grad_q = np.matmul(grad_logits, k)
+    grad_k = np.matmul(np.swapaxes(grad_logits, -1, -2), q)
+    return grad_q, grad_k, grad_v, grad_scores
+
+
+# ---------------------------------------------------------------------------------------------
+# The public function
+
+
+def scaled_dot_product_attention(
+    query: Tensor,
+    key: Tensor,
+    value: Tensor,
+    attn_mask: Tensor | np.ndarray | None = None,
+    dropout_p: float = 0.0,
+    is_causal: bool = False,
+    scale: float | None = None,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """softmax(query keyᵀ · scale + mask) value, torch's ``F.scaled_dot_product_attention``.
+
+    ``attn_mask`` broadcasts to (..., L, S): boolean True = attend, float = added to the scores
+    (a float mask tensor that requires a gradient gets one). ``is_causal`` masks keys after each
+    query (not with ``attn_mask``). ``scale`` defaults to 1/√D. Dropout of the weights applies
+    whenever ``dropout_p`` > 0, as in torch (pass 0 outside training)."""
+    if query.ndim < 2 or key.ndim < 2 or value.ndim < 2:
+        raise ValueError(f"scaled_dot_product_attention needs (..., L, E) inputs, got {query.shape}, {key.shape}")
+    if query.shape[-1] != key.shape[-1] or key.shape[-2] != value.shape[-2]:
+        raise ValueError(
+            f"scaled_dot_product_attention: query {query.shape}, key {key.shape} and value {value.shape} do not fit "
+            "(query and key need the same last dim, key and value the same sequence length)"
+        )
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("scaled_dot_product_attention: an explicit attn_mask should not be set when is_causal=True")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+    q, k, v = query.data, key.data, value.data
+    dtype = q.dtype
+    length, source = q.shape[-2], k.shape[-2]
+    mask = None
+    if is_causal:
+        mask = causal_mask(length, source, dtype)
+    elif attn_mask is not None:
+        mask = additive_mask(attn_mask, true_means_attend=True, dtype=dtype)
+    factor = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    weights_shape = (*batch, length, source)
+    if mask is not None:
+        weights_shape = np.broadcast_shapes(weights_shape, mask.shape)
+    keep = dropout_keep(weights_shape, dropout_p, dtype, generator) if dropout_p > 0 else None
+    out, weights, dropped = _attend(q, k, v, mask, factor, keep)
+    mask_tensor = attn_mask if isinstance(attn_mask, Tensor) and attn_mask.requires_grad else None
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        grad_q, grad_k, grad_v, grad_scores = _attend_backward(g, q, k, v, weights, dropped, keep, factor)
+        return (grad_q, grad_k, grad_v) if mask_tensor is None else (grad_q, grad_k, grad_v, grad_scores)
+
+    parents = (query, key, value) if mask_tensor is None else (query, key, value, mask_tensor)
+    return from_op(out, parents, backward)
+
+
+# ---------------------------------------------------------------------------------------------
+# Multi-head attention's core
+
+
+def split_heads(x: np.ndarray, num_heads: int, batch_first: bool) -> np.ndarray:
+    """(N, L, E) if ``batch_first`` else (L, N, E) → (N, heads, L, E/heads), a view where numpy can."""
+    if batch_first:
+        n, length, width = x.shape
+        return x.reshape(n, length, num_heads, width // num_heads).transpose(0, 2, 1, 3)
+    length, n, width = x.shape
+    return x.reshape(length, n, num_heads, width // num_heads).transpose(1, 2, 0, 3)
+
+
+def _heads_in_layout(x: np.ndarray, batch_first: bool) -> np.ndarray:
+    """(N, heads, L, D) → (N, L, heads, D) if ``batch_first`` else (L, N, heads, D) (a view)."""
+    return x.transpose(0, 2, 1, 3) if batch_first else x.transpose(2, 0, 1, 3)
+
+
+def merge_heads(x: np.ndarray, batch_first: bool) -> np.ndarray:
+    """The inverse of :func:`split_heads`."""
+    moved = _heads_in_layout(x, batch_first)
+    return moved.reshape(*moved.shape[:2], -1)
+
+
+def multi_head_attention(
+    projected: tuple[Tensor, ...],
+    num_heads: int,
+    mask: np.ndarray | None,
+    dropout_p: float,
+    batch_first: bool,
+    generator: np.random.Generator | None = None,
+) -> Tensor:
+    """Attention of already projected q, k, v over ``num_heads`` heads, heads merged again.
+
+    ``projected`` is (q, k, v), each (N, L, E) or (L, N, E) by ``batch_first``, or a single packed
+    tensor holding [q | k | v] along its last dim (self-attention's one in-projection); then the
+    gradient comes back packed the same way. ``mask`` is additive and broadcasts to (N, H, L, S)."""
+    arrays = [t.data for t in projected]
+    if len(arrays) == 1:
+        width = arrays[0].shape[-1] // 3
+        arrays = [arrays[0][..., i * width : (i + 1) * width] for i in range(3)]
+    q, k, v = (split_heads(a, num_heads, batch_first) for a in arrays)
+    depth = q.shape[-1]
+    scale = 1.0 / math.sqrt(depth)
+    keep = None
+    if dropout_p > 0:
+        keep = dropout_keep((*q.shape[:2], q.shape[2], k.shape[2]), dropout_p, q.dtype, generator)
+    heads_out, weights, dropped = _attend(q, k, v, mask, scale, keep)
+    out = merge_heads(heads_out, batch_first)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray, ...]:
+        grads = _attend_backward(split_heads(g, num_heads, batch_first), q, k, v, weights, dropped, keep, scale)[:3]
+        if len(projected) == 3:
+            return tuple(merge_heads(grad, batch_first) for grad in grads)
+        # [q | k | v] along the last dim is (..., 3, heads, D) in memory: fill that, then view it flat
+        packed = np.empty((*g.shape[:-1], 3, num_heads, depth), dtype=g.dtype)
+        for i, grad in enumerate(grads):
+            packed[..., i, :, :] = _heads_in_layout(grad, batch_first)
+        return (packed.reshape(projected[0].shape),)
+
+    return from_op(out, tuple(projected), backward)
