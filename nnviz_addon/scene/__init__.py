@@ -23,7 +23,7 @@ from ..picture import cubes as cube_plan
 from ..picture import overlay as overlay_plan
 from ..preset.limits import writer_for
 from . import bloom, feature_maps, film, instanced, keyframes, loss_curve, neurons, objects, overlay, stage, task_views
-from .attention import add_attention
+from .attention import add_attention, add_token_rows
 from .options import SceneOptions
 
 __all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values"]
@@ -104,7 +104,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
              loss_curve.add_loss_curve(root, history, frames, places.loss))
     attention_place = attention_plan.band_under(history, view_layout.union(layout.bounds, overlay_box, *views),
                                                 aspect, layout.text_size)
-    views = (*views, add_attention(root, history, frames, attention_place))
+    views = (*views, add_attention(root, history, frames, attention_place), add_token_rows(root, history, layout))
     stage.set_up(scene, root, view_layout.union(layout.bounds, overlay_box, *views),
                  attribute_colors=writer == "instanced")
     scene.frame_start = options.frame_start  # the first record's frame, or the intro's

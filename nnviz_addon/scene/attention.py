@@ -1,5 +1,6 @@
 """The attention maps (see :mod:`..picture.attention`) written into Blender: each head's tile of
-keyed squares and its token labels, in a collection ``nnviz · attention``; nothing computed here."""
+keyed squares and its token labels, in a collection ``nnviz · attention``; and the token names
+beside an embedding's rows (:mod:`..picture.token_rows`). Nothing computed here."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import numpy as np
 
 from ..history import History
 from ..picture import attention as picture
+from ..picture import token_rows
+from ..picture.layout import Layout
 from ..picture.shapes import Bounds
 from ..picture.view_layout import Rect
 from . import objects
@@ -26,3 +29,14 @@ def add_attention(parent: bpy.types.Collection, history: History, record_frames:
         return None
     write_items(plan.items, objects.new_collection("nnviz · attention", parent), plan.frames)
     return plan.bounds
+
+
+def add_token_rows(parent: bpy.types.Collection, history: History, layout: Layout) -> Bounds | None:
+    """Name each row of every token embedding's grid by its token; returns the labels' box."""
+    labels = token_rows.row_labels(history, layout.blocks)
+    if not labels:
+        return None
+    collection = objects.new_collection("nnviz · tokens", parent)
+    for label in labels:
+        objects.add_label(label, f"token · {label.text}", collection)
+    return token_rows.bounds(labels)
