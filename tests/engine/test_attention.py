@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import itertools
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +20,9 @@ torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 from parity import assert_close, assert_parameter_grads, check_module, copy_weights  # noqa: E402  (imports torch)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import bench_transformer  # noqa: E402  (the benchmark's model, trained here against torch)
 
 E, HEADS, N, L, S = 8, 2, 3, 4, 5
 
@@ -299,24 +304,9 @@ VOCAB, D_MODEL, SEQ, BATCH, STEPS = 11, 16, 6, 4, 30
 
 
 def _tiny_gpt(lib):
-    """Token embedding + learned positions + 2 causal encoder layers + a linear head."""
-    base = lib.nn.Module
-
-    class TinyGPT(base):
-        def __init__(self) -> None:
-            super().__init__()
-            self.embed = lib.nn.Embedding(VOCAB, D_MODEL)
-            self.position = lib.nn.Parameter(lib.tensor(np.zeros((SEQ, D_MODEL), np.float32)))
-            layer = lib.nn.TransformerEncoderLayer(D_MODEL, 2, 32, dropout=0.0, batch_first=True)
-            self.encoder = lib.nn.TransformerEncoder(layer, 2)
-            self.head = lib.nn.Linear(D_MODEL, VOCAB)
-
-        def forward(self, tokens):
-            causal = np.triu(np.ones((SEQ, SEQ), bool), 1)
-            x = self.embed(tokens) + self.position
-            return self.head(self.encoder(x, mask=lib.tensor(causal), is_causal=True))
-
-    return TinyGPT()
+    """bench_transformer's model, smaller: embedding + learned positions + 2 causal encoder
+    layers (2 heads, feed-forward 32) + a linear head."""
+    return bench_transformer.tiny_gpt(lib, vocab=VOCAB, d_model=D_MODEL, layers=2, heads=2, feed_forward=32, seq=SEQ)
 
 
 def test_thirty_adamw_steps_of_a_causal_transformer_follow_torch() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._random import resolve
-from .._tensor import Tensor, from_op
+from .._tensor import Tensor, from_op, last_axis_sum
 
 
 def additive_mask(mask: Any, true_means_attend: bool, dtype: np.dtype) -> np.ndarray:
@@ -50,7 +50,44 @@ def dropout_keep(
 
 
 # ---------------------------------------------------------------------------------------------
-# The numpy core: q (..., L, D), k (..., S, D), v (..., S, Dv) → (..., L, Dv)
+# The numpy core
+
+
+def _softmax_rows(scores: np.ndarray, masked: bool) -> np.ndarray:
+    """softmax along the last axis (may overwrite ``scores``); all-masked rows give zeros.
+
+    Any shift c gives the same softmax, exp(s - c) / sum exp(s - c); torch uses each row's
+    max. numpy's max over a short last axis costs as much as the rest of the softmax, so the
+    shift here is the max over *all* scores (one fast reduction), which is as exact as long as
+    no row's own max sits so far below it that the row's exps lose precision; when one does (or a
+    row is fully masked) the rows are redone with their own max."""
+    floor = _SAFE_ROW_TOTAL.get(scores.dtype, 0.0)
+    top = scores.max() if scores.size else 0.0
+    if np.isfinite(top):
+        weights = scores - top  # a new array: the fallback below still needs the scores
+        np.exp(weights, out=weights)
+        total = last_axis_sum(weights)
+        if total.min(initial=np.inf) > floor:
+            weights /= total
+            return weights
+    top = scores.max(axis=-1, keepdims=True)
+    if masked:
+        # A fully masked row has max -inf; shifting it by 0 instead makes its exps 0, not NaN.
+        top[np.isneginf(top)] = 0
+    weights = np.exp(scores - top, out=scores)
+    total = last_axis_sum(weights)
+    if masked:
+        total[total == 0] = 1  # the fully masked rows: weights stay 0
+    weights /= total
+    return weights
+
+
+# A row whose exps (shifted by the overall max) sum to less than this has its largest weight
+# far enough into the dtype's small numbers that its smaller weights would lose digits.
+_SAFE_ROW_TOTAL = {np.dtype(np.float32): 1e-20, np.dtype(np.float64): 1e-200}
+
+
+# attention on arrays: q (..., L, D), k (..., S, D), v (..., S, Dv) → (..., L, Dv)
 
 
 def _attend(
@@ -61,15 +98,7 @@ def _attend(
     scores *= scores.dtype.type(scale)
     if mask is not None:
         scores = scores + mask  # not in place: the mask may broadcast scores to more batch dims
-    top = scores.max(axis=-1, keepdims=True)
-    if mask is not None:
-        # A fully masked row has max -inf; shifting it by 0 instead makes its exps 0, not NaN.
-        top[np.isneginf(top)] = 0
-    weights = np.exp(scores - top, out=scores)
-    total = weights.sum(axis=-1, keepdims=True)
-    if mask is not None:
-        total[total == 0] = 1  # the fully masked rows: weights stay 0
-    weights /= total
+    weights = _softmax_rows(scores, mask is not None)
     dropped = weights if keep is None else weights * keep
     return np.matmul(dropped, v), weights, dropped
 
@@ -90,7 +119,7 @@ def _attend_backward(
     if keep is not None:
         grad_weights *= keep
     # softmax backward: w * (dw - <dw, w>) along each row
-    grad_weights -= (grad_weights * weights).sum(axis=-1, keepdims=True)
+    grad_weights -= last_axis_sum(grad_weights * weights)
     grad_scores = np.multiply(grad_weights, weights, out=grad_weights)
     grad_logits = grad_scores * grad_scores.dtype.type(scale)
     grad_q = np.matmul(grad_logits, k)

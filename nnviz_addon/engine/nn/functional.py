@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .._random import resolve
-from .._tensor import Tensor, _log_softmax, from_op, unary
+from .._tensor import Tensor, _log_softmax, from_op, last_axis_sum, unary
 from .attention import scaled_dot_product_attention  # noqa: F401  (F.scaled_dot_product_attention)
 from .spatial import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # noqa: F401  (F.conv2d, …)
 
@@ -35,18 +35,22 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input of shape {x.shape} does not fit weight of shape {w.shape} "
             f"(input's last dimension must equal weight's second)"
         )
-    out = np.matmul(x, w.T)
+    # Batched input goes through BLAS as one (rows, in) matrix: numpy's matmul of an N-D array
+    # by a 2-D one loops over the leading dims, one small product each (~1.5x slower here).
+    rows_x = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+    out = np.matmul(rows_x, w.T)
     if bias is not None:
         if bias.data.shape != (w.shape[0],):
             raise ValueError(f"linear: bias of shape {bias.shape} does not fit weight of shape {w.shape}")
         out += bias.data
+    if x.ndim != 2:
+        out = out.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         if not g.flags.c_contiguous:  # e.g. the broadcast gradient of a .sum(): matmul would not use BLAS
             g = np.ascontiguousarray(g)
         rows_g = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
-        rows_x = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-        grad_input = np.matmul(g, w) if input.requires_grad else None
+        grad_input = np.matmul(rows_g, w).reshape(x.shape) if input.requires_grad else None
         grad_weight = np.matmul(rows_g.T, rows_x) if weight.requires_grad else None
         if bias is None:
             return grad_input, grad_weight
@@ -89,35 +93,44 @@ def layer_norm(
     for name, param in (("weight", weight), ("bias", bias)):
         if param is not None and param.shape != shape:
             raise ValueError(f"layer_norm: {name} of shape {param.shape} does not match normalized_shape {shape}")
-    x = input.data
-    axes = tuple(range(x.ndim - len(shape), x.ndim))
-    centred = x - x.mean(axis=axes, keepdims=True)
-    rstd = 1.0 / np.sqrt((centred * centred).mean(axis=axes, keepdims=True) + x.dtype.type(eps))
+    # One row per normalised sample, so every mean is a sum along the last axis (through BLAS).
+    width = int(np.prod(shape))
+    x = input.data.reshape(-1, width)
+    inverse_width = 1.0 / width if width else np.nan
+    scale = None if weight is None else weight.data.reshape(width)
+    centred = x - last_axis_sum(x, inverse_width)
+    variance = np.einsum("ij,ij->i", centred, centred)[:, None]  # one pass, no squared temporary
+    rstd = 1.0 / np.sqrt(variance * x.dtype.type(inverse_width) + x.dtype.type(eps))
     normed = centred * rstd
-    out = normed
-    if weight is not None:
-        out = out * weight.data
-    if bias is not None:
-        out = out + bias.data
+    if scale is None and bias is None:
+        out = normed
+    else:
+        out = normed * scale if scale is not None else normed.copy()
+        if bias is not None:
+            out += bias.data.reshape(width)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        rows = np.ascontiguousarray(g).reshape(-1, width)
         grads: list[np.ndarray | None] = []
         if input.requires_grad:
-            # d/dx of (x - mean) * rstd: the component of g·weight along the normalised vector
-            # and along the mean are projected out, then scaled by rstd.
-            scaled = g * weight.data if weight is not None else g
-            mean_scaled = scaled.mean(axis=axes, keepdims=True)
-            mean_dot = (scaled * normed).mean(axis=axes, keepdims=True)
-            grads.append((scaled - mean_scaled - normed * mean_dot) * rstd)
+            # d/dx of (x - mean) * rstd: the components of g·weight along the mean and along the
+            # normalised vector are projected out, then scaled by rstd.
+            scaled = rows * scale if scale is not None else rows
+            mean_dot = np.einsum("ij,ij->i", scaled, normed)[:, None] * x.dtype.type(inverse_width)
+            grad = scaled - last_axis_sum(scaled, inverse_width)
+            grad -= normed * mean_dot
+            grad *= rstd
+            grads.append(grad.reshape(input.shape))
         else:
             grads.append(None)
-        rows = g.reshape(-1, *shape)  # every leading position is one sample of weight and bias
+        # every row is one sample of weight and bias
         if weight is not None:
-            grads.append(np.add.reduce(rows * normed.reshape(rows.shape), axis=0) if weight.requires_grad else None)
+            grads.append(np.einsum("ij,ij->j", rows, normed).reshape(shape) if weight.requires_grad else None)
         if bias is not None:
-            grads.append(np.add.reduce(rows, axis=0) if bias.requires_grad else None)
+            grads.append(np.add.reduce(rows, axis=0).reshape(shape) if bias.requires_grad else None)
         return tuple(grads)
 
+    out = out.reshape(input.shape)
     parents = (input, *(p for p in (weight, bias) if p is not None))
     return from_op(out, parents, backward)
 
