@@ -37,8 +37,10 @@ layer and both sizes.
 A sequence task's tokens must go through an ``embedding`` first; from then on a sample is a
 sequence, length × features (``8×32``): ``linear``, ``layernorm`` and the activations apply to each
 position, a ``transformer`` block (torch's ``TransformerEncoderLayer`` with ``batch_first``) mixes
-the positions, and the stack ends with a linear head scoring every token at every position. Pure Python (no numpy, no
-engine): the preset's arithmetic, shared by config (checking) and training (building).
+the positions, and the stack ends with a linear head scoring every token at every position.
+
+Pure Python (no numpy, no engine): the preset's arithmetic, shared by config (checking) and
+training (building).
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ def _choice(*options: str) -> Callable[[str, Any], str]:
 
 
 def _tables(key: str, value: Any) -> tuple[dict[str, Any], ...]:
+    """A residual block's layers: checked as the stack's own (by the function below, which uses _KEYS)."""
     return _checked_tables(key, value)
 
 

@@ -10,6 +10,8 @@ History contract says. ``accuracy`` (classification tasks) is measured on the wh
 each record, in eval mode, on the training split. With ``data.test_fraction`` a seeded share of the
 samples is held out (:func:`~.datasets.train_test`): the run trains on the rest, and every record
 also holds the test loss and test accuracy of its weights (metrics ``test_loss``, ``test_accuracy``).
+A sequence task's model scores every token at every position: its loss is the cross-entropy over
+all (sample, position) rows and its accuracy is per token, both over the positions with a target.
 
 Extra per-record data comes from *probes*: callables ``probe(run) -> {name: array}`` given to the
 constructor and called at every record (step 0 included); their arrays go to ``History.series``.
