@@ -1,6 +1,6 @@
 """Attention maps: what every head of every attention layer looks at for the probe sequence, as an
-L × L tile per head keyed per record, in a band under the rest of the picture (pure numpy, no bpy;
-``scene.attention`` writes it).
+L × L tile per head keyed per record, in a band under the rest of the picture, the sequence task
+view (the probe in and out) at the band's left (pure numpy, no bpy; ``scene.attention`` writes it).
 
 The probes record ``attention/<module path>`` (R, heads, L, L) per record (:mod:`..training.probes`,
 and the Recorder for a torch model's ``nn.MultiheadAttention``): row i of a head's tile is query
@@ -29,6 +29,7 @@ PREFIX = "attention/"  # History.series: attention/<module path>, (R, heads, L, 
 LOW_SRGB = np.array([0.05, 0.05, 0.07])
 HIGH_SRGB = np.array([1.0, 0.86, 0.35])
 TILE_GAP = 0.6  # between two heads' tiles, in cells
+SEQUENCE_MAX_SHARE = 0.3  # of the band's width: the most the probe sequence's view takes of it
 BAND_MIN_SHARE = 0.35  # of the frame's height: the least the maps' band takes when the frame has no room
 TITLE = "attention per head · row: query position, column: the position it reads"
 
@@ -58,6 +59,20 @@ def band_under(history: History, picture: Bounds, aspect: float, text_size: floa
     height = max(frame_height - (top - bottom), BAND_MIN_SHARE * frame_height)
     gap = 1.5 * text_size
     return Rect(left, bottom - gap - height, width, height, text_size)
+
+
+def share_band(band: Rect | None, history: History) -> tuple[Rect | None, Rect | None]:
+    """(the sequence task view's part of the maps' band, the maps' part): the probe sequence in and
+    out on the left, as wide as its grid of positions × tokens wants at the band's height (at most
+    ``SEQUENCE_MAX_SHARE`` of it), when the History has that view; else (None, ``band``)."""
+    probabilities = history.series.get("sequence/probabilities")
+    if band is None or probabilities is None or np.ndim(probabilities) != 3:
+        return None, band
+    length, vocab = np.shape(probabilities)[1:]
+    width = min(band.height * (length + 2) / (vocab + 5), SEQUENCE_MAX_SHARE * band.width)
+    gap = 2 * band.text_size
+    sequence = Rect(band.left, band.bottom, width, band.height, band.text_size)
+    return sequence, Rect(band.left + width + gap, band.bottom, band.width - width - gap, band.height, band.text_size)
 
 
 def token_labels(history: History, length: int) -> list[str]:

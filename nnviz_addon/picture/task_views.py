@@ -409,14 +409,14 @@ def _sequence(view: _View, inputs: np.ndarray, targets: np.ndarray, tokens: np.n
                          f"with V = {vocab} tokens")
     rect, size = view.rect, view.size
     names = [str(t) for t in tokens.tolist()]
-    label_width = max(text_width(n, 0.8 * size) for n in [*names, "target"]) + 0.6 * size
+    label_width = max(text_width(n, 1.5 * size) for n in [*names, "target"]) + 0.6 * size  # the largest labels
     rows = vocab + 2.6  # in, target, a gap, then a row per token
-    cell = min((rect.width - label_width) / length, (rect.height - 1.6 * size) / rows)
-    text_scale = min(0.8, 0.7 * cell / size)
+    cell = min((rect.width - label_width) / length, (rect.height - 2.9 * size) / rows)  # title, caption
+    text_scale = min(0.45 * cell, 1.5 * size) / size  # tokens as large as their cells allow
     left = rect.left + label_width
     xs = left + (np.arange(length) + 0.5) * cell
     top = rect.top - 1.6 * size
-    view.label("probe sequence · in, target, out: P(token) per position", rect.left, rect.top - size, scale=0.8)
+    view.label("probe sequence", rect.left, rect.top - size)
     shown = [("in", inputs), ("target", targets)]
     for row, (title, ids) in enumerate(shown):
         z = top - (row + 0.5) * cell
@@ -440,3 +440,4 @@ def _sequence(view: _View, inputs: np.ndarray, targets: np.ndarray, tokens: np.n
     for t, name in enumerate(names):
         view.label(name, left - 0.3 * size, grid_top - (t + 0.75) * cell, "RIGHT", scale=text_scale)
     view.label("out", rect.left, grid_top - 0.75 * cell, scale=text_scale)
+    view.label("out: P(token) at each position", rect.left, grid_top - vocab * cell - 1.1 * size, scale=0.8)

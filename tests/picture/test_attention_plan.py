@@ -92,3 +92,14 @@ def test_the_sequence_view_shows_the_tokens_in_and_the_networks_probabilities_ou
     assert final[3].sum() == pytest.approx(final[2, 0].sum() * LENGTH)  # nothing predicted: all dark
     labels = texts(view)
     assert {"in", "target", "out"} <= set(labels) and "·" in labels
+
+
+def test_the_sequence_view_takes_the_bands_left_when_there_is_one():
+    probabilities = np.full((RECORDS, LENGTH, 5), 0.2)
+    band = Rect(left=0.0, bottom=-40.0, width=100.0, height=30.0, text_size=1.0)
+    sequence, maps = attention.share_band(band, history(**{"sequence/probabilities": probabilities}))
+    assert sequence.left == 0.0 and sequence.height == maps.height == 30.0
+    assert sequence.right < maps.left and maps.right == pytest.approx(band.right)
+    assert sequence.width == pytest.approx(30.0 * (LENGTH + 2) / (5 + 5))
+    assert attention.share_band(band, history()) == (None, band)
+    assert attention.share_band(None, history(**{"sequence/probabilities": probabilities})) == (None, None)
