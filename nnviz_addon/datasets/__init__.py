@@ -2,7 +2,8 @@
 split and a mini-batch iterator.
 
 Tasks: ``rgb`` (colours → a colour mapping), the 2D point tasks ``xor``, ``circle``, ``gauss``,
-``spiral``, ``moons``, ``digits``, and ``table`` (a .csv or .npz of your own). Nothing is downloaded.
+``spiral``, ``moons``, ``digits``, the token-sequence tasks ``reverse``, ``sort`` and
+``modular_addition`` (:mod:`.sequences`), and ``table`` (a .csv or .npz of your own). Nothing is downloaded.
 """
 
 from .batches import Batches

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import catalog
 from .digits import digits
+from .sequences import SEQUENCE_TASKS
 from .table import Table, load_table
 from .tasks import POINT_TASKS, RGB_MAPPINGS, TASKS, TaskInfo, rgb
 
@@ -39,7 +40,9 @@ class Dataset:
     """Inputs and targets of one task, ready for the engine.
 
     ``y`` is float ``(N, out_features)`` for mse/l1/bce/bce_with_logits (the class as 0/1 for binary
-    tasks, one-hot for digits) and int64 class indices ``(N,)`` for cross_entropy. ``labels`` keeps
+    tasks, one-hot for digits) and int64 class indices ``(N,)`` for cross_entropy. A sequence task's
+    ``x`` and ``y`` are int64 tokens ``(N, L)``, a target per position (``sequences.IGNORE`` where
+    none is asked), and ``labels`` is ``y``. ``labels`` keeps
     each sample's class (int64 ``(N,)``) for classification tasks so views can colour the points;
     it is None for the regression task. A table keeps its column and class names for the views.
     """
@@ -105,6 +108,12 @@ def make_dataset(config: DataConfig, loss: str, dtype: np.dtype | type = np.floa
         x, targets = rgb(config.samples, rng, config.mapping)
         return Dataset(name=f"rgb {config.mapping}", x=x.astype(dtype), y=targets.astype(dtype),
                        in_features=info.inputs, out_features=out_features, kind=info.kind)
+    if info.is_sequence:
+        if loss != "cross_entropy":
+            raise ValueError(f"task {config.task!r} predicts a token at every position: it needs loss 'cross_entropy'")
+        tokens, targets = SEQUENCE_TASKS[config.task](config.samples, rng)
+        return Dataset(name=config.task, x=tokens, y=targets, in_features=info.inputs, out_features=out_features,
+                       kind=info.kind, classes=info.classes, labels=targets)
     names: dict[str, tuple[str, ...]] = {}
     if config.task == TABLE_TASK:
         table = table_of(config)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .sequences import DIGITS, DIGITS_LENGTH, MODULUS
+
 # Colour mappings for the rgb task: each maps (N, 3) colours in [0, 1] to (N, 3) targets in [0, 1].
 _LUMA = np.array([0.299, 0.587, 0.114])
 # The usual sepia tone matrix (rows: output R, G, B); its rows sum past 1, hence the clip.
@@ -39,6 +41,13 @@ class TaskInfo:
     classes: int  # 0 for the regression task
     max_samples: int | None = None  # fixed-size data sets
     input_shape: tuple[int, ...] | None = None  # one sample's shape when the inputs form an image
+    # A sequence task's vocabulary: its samples are ``inputs`` tokens (0 … vocab-1) and every position
+    # has a target token (``outputs`` = ``classes`` = the vocabulary); 0 for the other tasks.
+    vocab: int = 0
+
+    @property
+    def is_sequence(self) -> bool:
+        return self.vocab > 0
 
     @property
     def layer_input_shape(self) -> tuple[int, ...]:
@@ -65,6 +74,11 @@ TASKS: dict[str, TaskInfo] = {
     "spiral": TaskInfo(inputs=2, outputs=1, classes=2),
     "moons": TaskInfo(inputs=2, outputs=1, classes=2),
     "digits": TaskInfo(inputs=64, outputs=10, classes=10, max_samples=DIGITS_SAMPLES, input_shape=(8, 8)),
+    "reverse": TaskInfo(inputs=DIGITS_LENGTH, outputs=DIGITS, classes=DIGITS, vocab=DIGITS),
+    "sort": TaskInfo(inputs=DIGITS_LENGTH, outputs=DIGITS, classes=DIGITS, vocab=DIGITS),
+    # tokens 0 … p-1 and "=", answers 0 … p-1 (the "=" never is one, but the head scores every token)
+    "modular_addition": TaskInfo(inputs=3, outputs=MODULUS + 1, classes=MODULUS + 1, max_samples=MODULUS**2,
+                                 vocab=MODULUS + 1),
 }
 
 

@@ -51,6 +51,8 @@ WRAP_RATIO = 4
 LEGEND_SEGMENTS = 64
 OVERLAY_LINES = 3  # title, step counter, loss: the block reserved above the network for overlay.py
 LINE_SPACING = 1.5
+# Layers whose weight is a table of vectors, one row per token (or position), drawn rows × features.
+TABLE_KINDS = ("Embedding", "PositionalEmbedding")
 
 @dataclass(frozen=True)
 class Layout:
@@ -86,6 +88,9 @@ def layer_title(spec: LayerSpec, weight_shape: tuple[int, ...] = ()) -> str:
     if spec.kind == "Conv2d":
         kernel = "×".join(str(n) for n in weight_shape[2:])
         return f"layer {spec.name} · Conv2d {spec.in_features}→{spec.out_features} {kernel}"
+    if spec.kind in TABLE_KINDS:
+        rows = "tokens" if spec.kind == "Embedding" else "positions"
+        return f"layer {spec.name} · {spec.kind} {spec.in_features} {rows}×{spec.out_features}"
     return f"layer {spec.name} · {spec.kind} {spec.out_features}"
 
 
@@ -116,6 +121,8 @@ def _check_shapes(spec: LayerSpec, shapes: Mapping[str, tuple[int, ...]]) -> Non
                              f"(it has {sorted(shapes)})")
     if spec.kind == "Linear":
         expected = {spec.weight: (spec.out_features, spec.in_features)}
+    elif spec.kind in TABLE_KINDS:
+        expected = {spec.weight: (spec.in_features, spec.out_features)}
     elif spec.kind == "Conv2d":
         kernel = tuple(shapes[spec.weight][2:])
         if len(kernel) != 2:

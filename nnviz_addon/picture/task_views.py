@@ -8,6 +8,8 @@ One view per kind of task, chosen by which keys the History has:
 - 2D classification: the data points over a tiled plane whose tiles show P(class 1), like
   TensorFlow Playground's output map;
 - digits: the probe digit as an 8 × 8 image and the ten class probabilities as bars;
+- a sequence task: the probe sequence in, its target, and out, the network's probability of every
+  token at every position (a column per position, a row per token, the target's cell green);
 - a table of more than two features (or a regression table): a few probe samples, a column each,
   with the network's class probabilities as bars (a row per class, the true class's bar green), or
   the true value over the network's.
@@ -50,6 +52,8 @@ _BOUNDARY_KEYS = ("points/xy", "points/labels", "boundary/extent", "boundary/pro
 _DIGIT_KEYS = ("digits/image", "digits/label", "digits/probabilities")
 _TABLE_CLASS_KEYS = ("table/labels", "table/probabilities")
 _TABLE_VALUE_KEYS = ("table/targets", "table/predictions", "table/range")
+_SEQUENCE_KEYS = ("sequence/input", "sequence/target", "sequence/tokens", "sequence/probabilities")
+SEQUENCE_CELL_SRGB = (0.16, 0.16, 0.18)  # behind a token of the probe sequence
 
 
 def class_blend_srgb(probability: np.ndarray) -> np.ndarray:
@@ -142,7 +146,7 @@ def plan(history: History, record_frames: np.ndarray, placement: Rect) -> TaskVi
     data = {**history.static, **history.series}
     for keys, draw in ((_RGB_KEYS, _rgb_swatches), (_BOUNDARY_KEYS, _decision_boundary),
                        (_DIGIT_KEYS, _digit), (_TABLE_CLASS_KEYS, _table_classes),
-                       (_TABLE_VALUE_KEYS, _table_values)):
+                       (_TABLE_VALUE_KEYS, _table_values), (_SEQUENCE_KEYS, _sequence)):
         if all(k in data for k in keys):
             names = np.asarray(data["task/class_names"]) if "task/class_names" in data else None
             view = _View(placement, names)
@@ -396,3 +400,48 @@ def _bar_rows(view: _View, title: str, rows: list[str], columns: list[str], heig
               np.column_stack([grid_x.ravel(), grid_z.ravel()]), colours.reshape(-1, 3),
               heights.reshape(len(heights), -1))
     view.grow(np.array([bars_left, -0.05, float(bottoms.min())]), np.array([rect.right, 0.05, rect.top]))
+
+
+def _sequence(view: _View, inputs: np.ndarray, targets: np.ndarray, tokens: np.ndarray,
+              probabilities: np.ndarray) -> None:
+    """The probe sequence's tokens in and the target's, then a tile per (token, position) keyed by
+    the network's probability of that token there: bright where it is sure, the target's tiles green."""
+    length, vocab = len(inputs), len(tokens)
+    if targets.shape != (length,) or probabilities.ndim != 3 or probabilities.shape[1:] != (length, vocab):
+        raise ValueError(f"add_task_view: sequence/input {inputs.shape}, sequence/target {targets.shape} and "
+                         f"sequence/probabilities {probabilities.shape} must be (L,), (L,) and (records, L, V) "
+                         f"with V = {vocab} tokens")
+    rect, size = view.rect, view.size
+    names = [str(t) for t in tokens.tolist()]
+    label_width = max(text_width(n, 1.5 * size) for n in [*names, "target"]) + 0.6 * size  # the largest labels
+    rows = vocab + 2.6  # in, target, a gap, then a row per token
+    cell = min((rect.width - label_width) / length, (rect.height - 2.9 * size) / rows)  # title, caption
+    text_scale = min(0.45 * cell, 1.5 * size) / size  # tokens as large as their cells allow
+    left = rect.left + label_width
+    xs = left + (np.arange(length) + 0.5) * cell
+    top = rect.top - 1.6 * size
+    view.label("probe sequence", rect.left, rect.top - size)
+    shown = [("in", inputs), ("target", targets)]
+    for row, (title, ids) in enumerate(shown):
+        z = top - (row + 0.5) * cell
+        view.label(title, rect.left, z - 0.3 * text_scale * size, scale=text_scale)
+        view.squares([f"sequence · {title}[{i}]" for i in range(length)], np.column_stack([xs, np.full(length, z)]),
+                     (0.92 * cell, 0.92 * cell), np.tile(linear_rgba(np.array(SEQUENCE_CELL_SRGB)), (length, 1)),
+                     y=0.05)
+        for x, token in zip(xs.tolist(), ids.tolist(), strict=True):
+            text = names[token] if 0 <= token < vocab else "·"  # a position without a target
+            view.label(text, x, z - 0.3 * text_scale * size, "CENTER", scale=text_scale)
+    grid_top = top - 2.6 * cell
+    token_row, position = np.divmod(np.arange(vocab * length), length)
+    centres = np.column_stack([xs[position], grid_top - (token_row + 0.5) * cell])
+    brightness = np.clip(probabilities, 0.0, 1.0).transpose(0, 2, 1).reshape(len(probabilities), -1)[..., None]
+    hue = np.tile(np.array(BAR_SRGB), (vocab * length, 1))
+    hit = targets[position] == token_row
+    hue[hit] = TRUE_CLASS_BAR_SRGB
+    colours = linear_rgba(TRACK_SRGB + brightness * (hue - np.array(TRACK_SRGB)))
+    view.squares([f"sequence · out[{t},{p}]" for t, p in zip(token_row.tolist(), position.tolist(), strict=True)],
+                 centres, (0.92 * cell, 0.92 * cell), colours[0], colours if len(colours) > 1 else None)
+    for t, name in enumerate(names):
+        view.label(name, left - 0.3 * size, grid_top - (t + 0.75) * cell, "RIGHT", scale=text_scale)
+    view.label("out", rect.left, grid_top - 0.75 * cell, scale=text_scale)
+    view.label("out: P(token) at each position", rect.left, grid_top - vocab * cell - 1.1 * size, scale=0.8)

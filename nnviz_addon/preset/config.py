@@ -362,6 +362,8 @@ def _check_together(preset: Preset) -> None:
     loss = train.loss
     # what the messages call the output width and the final activation, in the form the preset uses
     last, act = "model.layers[-1]", "model.output_activation"
+    if task.is_sequence:
+        _check_sequence(preset)
     if model.is_stack:
         width, out_act = _stack_output(model, task, loss)
         last, act = f"the output of model.layers[{len(model.layers) - 1}]", "the final layer"
@@ -442,7 +444,8 @@ def parameter_count(preset: Preset) -> int:
     """Weights and biases of the model (one cube each), norm layers' scale and shift included."""
     model = preset.model
     if model.is_stack:
-        return layer_stack.parameter_count(layer_stack.trace(model.layers, task_info(preset.data).layer_input_shape))
+        task = task_info(preset.data)
+        return layer_stack.parameter_count(layer_stack.trace(model.layers, task.layer_input_shape, vocab=task.vocab))
     pairs = list(zip(model.layers[:-1], model.layers[1:], strict=True))
     linear = sum(n_in * n_out + n_out for n_in, n_out in pairs)
     norms = 2 * sum(model.layers[1:-1]) if model.norm is not None else 0
@@ -517,14 +520,31 @@ def check_scene_size(preset: Preset) -> list[str]:
 def _stack_output(model: ModelConfig, task: TaskInfo, loss: str) -> tuple[int, str | None]:
     """A layer-table stack's output width and final activation, its shapes checked from the task's input."""
     try:
-        steps = layer_stack.trace(model.layers, task.layer_input_shape)
+        steps = layer_stack.trace(model.layers, task.layer_input_shape, vocab=task.vocab)
     except layer_stack.LayerError as error:
         raise PresetError(str(error)) from None
     output = steps[-1].output
-    if len(output) != 1:
+    if task.is_sequence and len(output) != 2:
+        raise PresetError(f"model.layers: the task scores a token at each of its {task.inputs} positions, but the "
+                          f"network ends with {layer_stack.shape_text(output)}; end with a linear layer on the "
+                          "sequence (no flatten)")
+    if len(output) != 1 and not task.is_sequence:
         raise PresetError(f"model.layers: the network ends with the image {layer_stack.shape_text(output)}, but "
                           f"loss {loss!r} needs a vector of scores; end with {{type = \"flatten\"}} and a linear layer")
-    return output[0], layer_stack.output_activation(model.layers)
+    return output[-1], layer_stack.output_activation(model.layers)
+
+
+def _check_sequence(preset: Preset) -> None:
+    """A sequence task's tokens need layer tables (an embedding first) and a loss per position."""
+    data, task = preset.data, task_info(preset.data)
+    if not preset.model.is_stack:
+        raise PresetError(f"task {data.task!r} is a sequence of {task.inputs} tokens: write model.layers as layer "
+                          "tables starting with {type = \"embedding\", dim = 32}")
+    if preset.train.loss != "cross_entropy":
+        raise PresetError(f"train.loss: task {data.task!r} predicts a token at every position; use 'cross_entropy', "
+                          f"not {preset.train.loss!r}")
+    if data.standardize:
+        raise PresetError(f"data.standardize doesn't apply to task {data.task!r}: its inputs are token ids; remove it")
 
 
 TABLE_KEYS = ("path", "features", "target")

@@ -20,13 +20,27 @@ type                        keys (defaults)
 ``layernorm``               (none): over a vector's features
 ``dropout``                 ``p`` (0.5), in [0, 1)
 an activation               (none): relu, leaky_relu, tanh, sigmoid, gelu, silu, identity, softmax
+``embedding``               ``dim`` (required): each token becomes a learned vector; ``vocab`` (checked)
+``positional``              (none): a learned vector per position added to each; ``length`` (checked)
+``transformer``             ``heads`` (required), ``feedforward`` (4 × dim), ``norm`` ("post" or "pre"),
+                            ``causal`` (false), ``activation`` ("relu" or "gelu"), ``dropout`` (0)
+``residual``                ``layers`` (required): a list of layer tables; their output is added to
+                            their input, so they must keep its shape
 ==========================  ================================================================================
 
 ``kernel``, ``stride``, ``padding``, ``dilation`` and ``size`` are an integer or ``[height, width]``.
 Input sizes are never needed: each layer takes the shape the one before it gives, starting from the
-task's input (``digits`` is a 1×8×8 image, the others a vector). ``in`` is there to state an
-expectation; a mismatch is refused naming the layer and both sizes. Pure Python (no numpy, no
-engine): the preset's arithmetic, shared by config (checking) and training (building).
+task's input (``digits`` is a 1×8×8 image, the sequence tasks a row of tokens, the others a vector).
+``in``, ``vocab`` and ``length`` are there to state an expectation; a mismatch is refused naming the
+layer and both sizes.
+
+A sequence task's tokens must go through an ``embedding`` first; from then on a sample is a
+sequence, length × features (``8×32``): ``linear``, ``layernorm`` and the activations apply to each
+position, a ``transformer`` block (torch's ``TransformerEncoderLayer`` with ``batch_first``) mixes
+the positions, and the stack ends with a linear head scoring every token at every position.
+
+Pure Python (no numpy, no engine): the preset's arithmetic, shared by config (checking) and
+training (building).
 """
 
 from __future__ import annotations
@@ -83,6 +97,19 @@ def _probability(key: str, value: Any) -> float:
     return float(value)
 
 
+def _choice(*options: str) -> Callable[[str, Any], str]:
+    def check(key: str, value: Any) -> str:
+        if value not in options:
+            raise LayerError(f"{key}: {value!r} is not allowed; allowed: {', '.join(options)}")
+        return value
+    return check
+
+
+def _tables(key: str, value: Any) -> tuple[dict[str, Any], ...]:
+    """A residual block's layers: checked as the stack's own (by the function below, which uses _KEYS)."""
+    return _checked_tables(key, value)
+
+
 # type → {key: (checker, required)}
 _KEYS: dict[str, dict[str, tuple[Callable[[str, Any], Any], bool]]] = {
     "conv2d": {"out": (_count(1), True), "kernel": (_pair(1), True), "stride": (_pair(1), False),
@@ -98,7 +125,14 @@ _KEYS: dict[str, dict[str, tuple[Callable[[str, Any], Any], bool]]] = {
     "layernorm": {},
     "dropout": {"p": (_probability, False)},
     **{name: {} for name in ACTIVATION_TYPES},
+    "embedding": {"dim": (_count(1), True), "vocab": (_count(1), False)},
+    "positional": {"length": (_count(1), False)},
+    "transformer": {"heads": (_count(1), True), "feedforward": (_count(1), False),
+                    "norm": (_choice("post", "pre"), False), "causal": (_flag, False),
+                    "activation": (_choice("relu", "gelu"), False), "dropout": (_probability, False)},
+    "residual": {"layers": (_tables, True)},
 }
+WEIGHT_TYPES = ("conv2d", "linear", "embedding", "transformer")  # a stack needs one: something to learn
 TYPES = tuple(_KEYS)
 
 
@@ -109,6 +143,18 @@ def is_layer_tables(value: Any) -> bool:
 
 def check_tables(key: str, value: Any) -> tuple[dict[str, Any], ...]:
     """Each table's type and keys checked; returns them as plain dicts (the form ``to_dict`` gives)."""
+    tables = _checked_tables(key, value)
+    if not any(_has_weights(t) for t in tables):
+        raise LayerError(f"{key}: needs at least one {', '.join(WEIGHT_TYPES[:-1])} or {WEIGHT_TYPES[-1]} layer "
+                         "(something with weights to learn)")
+    return tables
+
+
+def _has_weights(table: Mapping[str, Any]) -> bool:
+    return table["type"] in WEIGHT_TYPES or any(_has_weights(t) for t in table.get("layers", ()))
+
+
+def _checked_tables(key: str, value: Any) -> tuple[dict[str, Any], ...]:
     if not isinstance(value, (list, tuple)) or not value:
         raise LayerError(f"{key}: expected a non-empty list of layer tables")
     tables = []
@@ -131,8 +177,6 @@ def check_tables(key: str, value: Any) -> tuple[dict[str, Any], ...]:
         checked = {"type": kind}
         checked.update({name: rules[name][0](f"{where}.{name}", table[name]) for name in table if name != "type"})
         tables.append(checked)
-    if not any(t["type"] in ("conv2d", "linear") for t in tables):
-        raise LayerError(f"{key}: needs at least one conv2d or linear layer (something with weights to learn)")
     return tuple(tables)
 
 
@@ -145,7 +189,7 @@ def as_pair(value: int | Sequence[int]) -> tuple[int, int]:
 
 
 def shape_text(shape: Shape) -> str:
-    """``16×3×3`` for an image, ``64`` for a vector."""
+    """``16×3×3`` for an image, ``8×32`` for a sequence (length × features), ``64`` for a vector."""
     return "×".join(str(n) for n in shape)
 
 
@@ -169,6 +213,12 @@ class Step:
     module: str  # the module class the layer builds (torch's name); activations and dropout keep their type
     input: Shape
     output: Shape
+    inner: tuple[Step, ...] = ()  # a residual block's layers
+    vocab: int = 0  # an embedding's vocabulary
+
+
+POSITIONAL_MODULE = "PositionalEmbedding"  # nnviz's module for {type = "positional"} (torch has none)
+RESIDUAL_MODULE = "Residual"  # nnviz's module for {type = "residual"}: x + layers(x)
 
 
 def _image(where: str, name: str, shape: Shape, origin: str) -> tuple[int, int, int]:
@@ -179,22 +229,63 @@ def _image(where: str, name: str, shape: Shape, origin: str) -> tuple[int, int, 
 
 
 def _vector(where: str, name: str, shape: Shape) -> int:
-    if len(shape) != 1:
+    """The features of a vector, or of each position of a sequence (length × features)."""
+    if len(shape) == 3:
         raise LayerError(f"{where}: {name} needs a vector input, but the input is the image {shape_text(shape)}; "
                          f"put {{type = \"flatten\"}} before it")
-    return shape[0]
+    return shape[-1]
 
 
-def trace(tables: Sequence[Mapping[str, Any]], input_shape: Shape, key: str = "model.layers") -> list[Step]:
+def _sequence(where: str, name: str, shape: Shape, origin: str) -> tuple[int, int]:
+    if len(shape) != 2:
+        kind = "image" if len(shape) == 3 else "vector of"
+        raise LayerError(f"{where}: {name} needs a sequence (length×features) input, but {origin} is the {kind} "
+                         f"{shape_text(shape)}; a sequence task's tokens become one through {{type = \"embedding\"}}")
+    return shape  # type: ignore[return-value]
+
+
+def trace(tables: Sequence[Mapping[str, Any]], input_shape: Shape, key: str = "model.layers",
+          vocab: int = 0, origin: str = "the task's input") -> list[Step]:
     """Every layer's input and output shape from ``input_shape``, or a LayerError at the first
-    layer that doesn't fit, naming it and both shapes."""
+    layer that doesn't fit, naming it and both shapes. With ``vocab``, the input is that many
+    tokens' ids, ``input_shape`` = (length,), and an embedding must come first."""
     steps: list[Step] = []
     shape = tuple(input_shape)
-    origin = "the task's input"
     flattened_from: Shape | None = None  # the image a vector came from, for a Linear's message
     for index, table in enumerate(tables):
         where, kind = f"{key}[{index}]", table["type"]
-        if kind == "conv2d":
+        tokens = vocab > 0 and index == 0
+        if tokens != (kind == "embedding"):
+            if tokens:
+                raise LayerError(f"{where}: {kind} can't take {origin}, {shape[0]} token ids (vocabulary {vocab}); "
+                                 f"start with {{type = \"embedding\", dim = 32}}")
+            raise LayerError(f"{where}: embedding needs token ids, but {origin} is "
+                             f"{'the sequence ' if len(shape) == 2 else 'the image ' if len(shape) == 3 else ''}"
+                             f"{shape_text(shape)}; it goes first, on a sequence task's tokens")
+        if kind == "embedding":
+            if table.get("vocab", vocab) != vocab:
+                raise LayerError(f"{where}: embedding expects a vocabulary of {table['vocab']} tokens, the task has "
+                                 f"{vocab}")
+            steps.append(Step(index, table, "Embedding", shape, (shape[0], table["dim"]), vocab=vocab))
+        elif kind == "positional":
+            length, _ = _sequence(where, "positional", shape, origin)
+            if table.get("length", length) != length:
+                raise LayerError(f"{where}: positional expects sequences of {table['length']}, {origin} "
+                                 f"{shape_text(shape)} has {length} positions")
+            steps.append(Step(index, table, POSITIONAL_MODULE, shape, shape))
+        elif kind == "transformer":
+            _, dim = _sequence(where, "transformer", shape, origin)
+            if dim % table["heads"]:
+                raise LayerError(f"{where}.heads: {table['heads']} heads don't divide the {dim} features of "
+                                 f"{origin} {shape_text(shape)}")
+            steps.append(Step(index, table, "TransformerEncoderLayer", shape, shape))
+        elif kind == "residual":
+            inner = tuple(trace(table["layers"], shape, f"{where}.layers", origin=origin))
+            if inner[-1].output != shape:
+                raise LayerError(f"{where}: a residual block must keep its input's shape {shape_text(shape)}, but "
+                                 f"its layers end with {shape_text(inner[-1].output)}")
+            steps.append(Step(index, table, RESIDUAL_MODULE, shape, shape, inner))
+        elif kind == "conv2d":
             channels, height, width = _image(where, "Conv2d", shape, origin)
             if table.get("in", channels) != channels:
                 raise LayerError(f"{where}: Conv2d expects {table['in']} input channels, {origin} "
@@ -238,8 +329,11 @@ def trace(tables: Sequence[Mapping[str, Any]], input_shape: Shape, key: str = "m
                 gives = (f"the flattened {shape_text(flattened_from)} gives {features}" if flattened_from
                          else f"{origin} has {features}")
                 raise LayerError(f"{where}: Linear expects {table['in']} inputs, {gives}")
-            steps.append(Step(index, table, "Linear", shape, (table["out"],)))
+            steps.append(Step(index, table, "Linear", shape, (*shape[:-1], table["out"])))
         elif kind == "batchnorm":
+            if len(shape) == 2:
+                raise LayerError(f"{where}: batchnorm can't take the sequence {shape_text(shape)}; use "
+                                 f"{{type = \"layernorm\"}} on a sequence")
             steps.append(Step(index, table, "BatchNorm1d" if len(shape) == 1 else "BatchNorm2d", shape, shape))
         elif kind in ("layernorm", "softmax"):
             _vector(where, "LayerNorm" if kind == "layernorm" else "softmax", shape)
@@ -247,7 +341,7 @@ def trace(tables: Sequence[Mapping[str, Any]], input_shape: Shape, key: str = "m
         else:  # activations and dropout keep the shape
             steps.append(Step(index, table, kind, shape, shape))
         if kind == "flatten":
-            flattened_from = shape if len(shape) > 1 else flattened_from
+            flattened_from = shape if len(shape) == 3 else flattened_from
         elif kind not in ACTIVATION_TYPES and kind != "dropout":
             flattened_from = None
         shape = steps[-1].output
@@ -274,7 +368,22 @@ def parameter_count(steps: Sequence[Step]) -> int:
             kh, kw = as_pair(table["kernel"])
             total += step.output[0] * (step.input[0] * kh * kw + bias)
         elif kind == "linear":
-            total += step.output[0] * (step.input[0] + bias)
-        elif kind in ("batchnorm", "layernorm"):
+            total += step.output[-1] * (step.input[-1] + bias)
+        elif kind == "batchnorm":
             total += 2 * step.input[0]
+        elif kind == "layernorm":
+            total += 2 * step.input[-1]
+        elif kind in ("embedding", "positional"):
+            total += step.output[0] * step.output[1] if kind == "positional" else step.vocab * step.output[1]
+        elif kind == "transformer":
+            dim, hidden = step.input[-1], feedforward(table, step.input[-1])
+            # in_proj (3d×d + 3d), out_proj (d×d + d), linear1, linear2, two LayerNorms
+            total += 4 * dim * dim + 4 * dim + 2 * dim * hidden + hidden + dim + 4 * dim
+        elif kind == "residual":
+            total += parameter_count(step.inner)
     return total
+
+
+def feedforward(table: Mapping[str, Any], dim: int) -> int:
+    """A transformer block's feed-forward width: its ``feedforward`` key, else four times ``dim``."""
+    return table.get("feedforward", 4 * dim)

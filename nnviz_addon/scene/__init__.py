@@ -17,6 +17,7 @@ import bpy
 import numpy as np
 
 from ..history import History
+from ..picture import attention as attention_plan
 from ..picture import colormap, features, legends, magnitude, view_layout
 from ..picture import cubes as cube_plan
 from ..picture import overlay as overlay_plan
@@ -35,6 +36,7 @@ from . import (
     stage,
     task_views,
 )
+from .attention import add_attention, add_token_rows
 from .options import SceneOptions
 
 __all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values"]
@@ -112,9 +114,14 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     overlay_width = overlay_plan.width(history, layout.text_size)
     overlay_box = overlay_plan.box(layout.overlay_anchor, overlay_width, layout.text_size)
     places = view_layout.place_views(layout, overlay_width, aspect)
-    views = (neurons.add_neurons(root, history, frames, places.neurons, writer, options.frames_per_record),
-             task_views.add_task_view(root, history, frames, places.task),
-             loss_curve.add_loss_curve(root, history, frames, places.loss))
+    neuron_box = neurons.add_neurons(root, history, frames, places.neurons, writer, options.frames_per_record)
+    loss_box = loss_curve.add_loss_curve(root, history, frames, places.loss)
+    # Attention maps go in a band under the rest, the probe sequence's view beside them there.
+    band = attention_plan.band_under(history, view_layout.union(layout.bounds, overlay_box, neuron_box, loss_box),
+                                     aspect, layout.text_size)
+    sequence_place, attention_place = attention_plan.share_band(band, history)
+    views = (neuron_box, task_views.add_task_view(root, history, frames, sequence_place or places.task), loss_box,
+             add_attention(root, history, frames, attention_place), add_token_rows(root, history, layout))
     stage.set_up(scene, root, view_layout.union(layout.bounds, overlay_box, *views),
                  attribute_colors=writer == "instanced")
     scene.frame_start = options.frame_start  # the first record's frame, or the intro's

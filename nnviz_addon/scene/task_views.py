@@ -23,15 +23,20 @@ def add_task_view(parent: bpy.types.Collection, history: History, record_frames:
     view = picture.plan(history, record_frames, placement)
     if view is None:
         return None
-    collection = objects.new_collection("nnviz · task", parent)
-    for item in view.items:
+    write_items(view.items, objects.new_collection("nnviz · task", parent), view.frames)
+    return view.bounds
+
+
+def write_items(items: list[picture.Text | picture.Patches | picture.Bars], collection: bpy.types.Collection,
+                frames: np.ndarray) -> None:
+    """Create a plan's labels, patches and bars in ``collection``, keyed at ``frames``."""
+    for item in items:
         if isinstance(item, picture.Text):
             _write_text(item, collection)
         elif isinstance(item, picture.Patches):
-            _write_patches(item, collection, view.frames)
+            _write_patches(item, collection, frames)
         else:
-            _write_bars(item, collection, view.frames)
-    return view.bounds
+            _write_bars(item, collection, frames)
 
 
 def _write_text(text: picture.Text, collection: bpy.types.Collection) -> None:

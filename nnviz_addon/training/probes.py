@@ -25,8 +25,16 @@ arrays for ``History.series``; it also has per-run arrays for ``History.static``
 ``table/range``                static (2,): the value range the value bars are drawn over
 ``digits/image``, ``digits/label`` static (8, 8), (): the probe digit
 ``digits/probabilities``       series (R, 10): the class probabilities for the probe digit
+``sequence/input``             static (L,) int: a sequence task's probe sequence (its tokens' ids)
+``sequence/target``            static (L,) int: its target token per position (-100: none asked)
+``sequence/tokens``            static (V,) str: what each token id reads as (``"7"``, ``"="``)
+``sequence/probabilities``     series (R, L, V): the network's probability of each token at each position
+``attention/<module>``         series (R, heads, L, L): each head's attention weights for the probe
+                               sequence (row: the query position, column: the key position), for every
+                               ``MultiheadAttention`` in the model, by its module path (``"2.self_attn"``)
 =============================  ==========================================================================
 
+A sequence task records no neuron activations (no ``probe/input``): its values are per position.
 ``<layer>`` is the module's name (its ``state_dict`` prefix, ``"0"``, ``"fc1"``). A layer's value is its
 output carried through the modules after it that keep its shape (activations, dropout) up to the
 next layer recorded; a flattened image is no longer the image layer's. ``probe/input`` exists when
@@ -38,6 +46,7 @@ No bpy here; the scene reads these keys when present and draws nothing for absen
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -45,7 +54,8 @@ from typing import Any
 import numpy as np
 
 from ..datasets import TABLE_TASK, Dataset
-from ..engine import Tensor, no_grad
+from ..datasets.sequences import token_names
+from ..engine import Tensor, nn, no_grad
 
 RGB_PROBES = 6
 TABLE_PROBES = 6
@@ -185,6 +195,56 @@ def recorded_probe_static(sample: np.ndarray, structure: list[Any]) -> dict[str,
 
 ModelProbe = Callable[[Any], dict[str, np.ndarray]]
 
+ATTENTION_PREFIX = "attention/"  # History.series: attention/<module path>
+
+
+@contextmanager
+def capturing_attention(model: Any) -> Iterator[dict[str, np.ndarray]]:
+    """While open, every ``MultiheadAttention`` in ``model`` also computes its per-head weights
+    (``need_weights=True, average_attn_weights=False``, the same outputs) and keeps the last ones
+    in the yielded dict, by module path; callers still get what they asked for."""
+    captured: dict[str, np.ndarray] = {}
+    attentions = [(name, module) for name, module in model.named_modules()
+                  if isinstance(module, nn.MultiheadAttention)]
+    for name, module in attentions:
+        signature = inspect.signature(type(module).forward)
+
+        def forward(*args: Any, _name: str = name, _module: Any = module, _signature: Any = signature,
+                    **kwargs: Any) -> tuple[Tensor, Tensor | None]:
+            call = _signature.bind(_module, *args, **kwargs)
+            call.apply_defaults()
+            wanted, averaged = call.arguments["need_weights"], call.arguments["average_attn_weights"]
+            call.arguments.update(need_weights=True, average_attn_weights=False)
+            output, weights = type(_module).forward(*call.args, **call.kwargs)
+            captured[_name] = weights.data
+            if not wanted:
+                return output, None
+            return output, weights.mean(dim=-3) if averaged else weights
+
+        module.forward = forward  # an instance attribute: the class's forward is untouched
+    try:
+        yield captured
+    finally:
+        for _, module in attentions:
+            del module.forward
+
+
+def _sequence_probe(dataset: Dataset, probe_index: int, static: dict[str, np.ndarray]) -> ModelProbe:
+    """One sequence: its tokens and targets (static), per record the network's probability of each
+    token at each position and every attention head's weights."""
+    tokens = dataset.x[probe_index]
+    static.update({"sequence/input": tokens, "sequence/target": dataset.y[probe_index],
+                   "sequence/tokens": np.array(token_names(dataset.name))})
+
+    def sequence(model: Any) -> dict[str, np.ndarray]:
+        with evaluating(model), capturing_attention(model) as attention:
+            scores = model(Tensor(tokens[None])).data[0]
+        series = {f"{ATTENTION_PREFIX}{name}": weights[0] for name, weights in attention.items()}
+        series["sequence/probabilities"] = _probabilities(scores, "cross_entropy")
+        return series
+
+    return sequence
+
 
 def make_probes(dataset: Dataset, loss: str, drawn: list[str],
                 seed: int = 0) -> tuple[dict[str, np.ndarray], list[ModelProbe]]:
@@ -197,7 +257,10 @@ def make_probes(dataset: Dataset, loss: str, drawn: list[str],
     dtype = dataset.x.dtype
     probe_index = int(rng.integers(len(dataset)))
     probe_input = dataset.x[probe_index]
-    static: dict[str, np.ndarray] = probe_static(probe_input)
+    if dataset.x.ndim == 2 and dataset.x.dtype.kind in "iu":  # a sequence task's token ids
+        static: dict[str, np.ndarray] = {}
+        return static, [_sequence_probe(dataset, probe_index, static)]
+    static = probe_static(probe_input)
 
     def activations(model: Any) -> dict[str, np.ndarray]:
         recorded = [*drawn, *(name for name in image_layers(model) if name not in drawn)]

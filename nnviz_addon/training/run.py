@@ -10,6 +10,8 @@ History contract says. ``accuracy`` (classification tasks) is measured on the wh
 each record, in eval mode, on the training split. With ``data.test_fraction`` a seeded share of the
 samples is held out (:func:`~.datasets.train_test`): the run trains on the rest, and every record
 also holds the test loss and test accuracy of its weights (metrics ``test_loss``, ``test_accuracy``).
+A sequence task's model scores every token at every position: its loss is the cross-entropy over
+all (sample, position) rows and its accuracy is per token, both over the positions with a target.
 
 Extra per-record data comes from *probes*: callables ``probe(run) -> {name: array}`` given to the
 constructor and called at every record (step 0 included); their arrays go to ``History.series``.
@@ -31,11 +33,13 @@ import numpy as np
 
 from .. import catalog
 from ..datasets import Batches, Dataset, make_dataset, task_info, train_test
-from ..engine import Tensor, nn, optim
+from ..datasets.sequences import IGNORE
+from ..engine import Tensor, manual_seed, nn, optim
 from ..engine.nn import functional as F
 from ..history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec
 from ..preset import layer_stack
 from ..preset.config import ModelConfig, Preset, TrainConfig
+from .blocks import CausalEncoderLayer, PositionalEmbedding, Residual
 from .probes import TaskProbes, evaluating
 
 Probe = Callable[["TrainingRun"], Mapping[str, np.ndarray]]
@@ -86,8 +90,37 @@ def _pairs(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
+def _features(shape: tuple[int, ...]) -> int:
+    """A layer's features (channels) in a traced shape: a vector's size, an image's channels, a
+    sequence's features per position."""
+    return shape[-1] if len(shape) == 2 else shape[0]
+
+
+def _transformer_block(step: layer_stack.Step, dropout: np.random.Generator) -> nn.Module:
+    """torch's batch-first ``TransformerEncoderLayer`` for a ``transformer`` table (its causal
+    variant when asked); the engine draws its weights from its default generator, which
+    :func:`build_stack` seeds first."""
+    table, dim = step.table, step.input[-1]
+    block_class = CausalEncoderLayer if table.get("causal", False) else nn.TransformerEncoderLayer
+    block = block_class(dim, table["heads"], dim_feedforward=layer_stack.feedforward(table, dim),
+                        dropout=table.get("dropout", 0.0), activation=table.get("activation", "relu"),
+                        batch_first=True, norm_first=table.get("norm", "post") == "pre")
+    for _, module in block.named_modules():
+        if isinstance(module, nn.Dropout):
+            module.generator = dropout
+    return block
+
+
 def _stack_module(step: layer_stack.Step, init: np.random.Generator, dropout: np.random.Generator) -> nn.Module:
     table, kind = step.table, step.table["type"]
+    if kind == "embedding":
+        return nn.Embedding(step.vocab, table["dim"], generator=init)
+    if kind == "positional":
+        return PositionalEmbedding(*step.input, generator=init)
+    if kind == "transformer":
+        return _transformer_block(step, dropout)
+    if kind == "residual":
+        return Residual(*(_stack_module(inner, init, dropout) for inner in step.inner))
     if kind == "conv2d":
         return nn.Conv2d(step.input[0], table["out"], _pairs(table["kernel"]), _pairs(table.get("stride", 1)),
                          _pairs(table.get("padding", 0)), _pairs(table.get("dilation", 1)),
@@ -100,9 +133,9 @@ def _stack_module(step: layer_stack.Step, init: np.random.Generator, dropout: np
     if kind == "adaptiveavgpool2d":
         return nn.AdaptiveAvgPool2d(_pairs(table["size"]))
     if kind == "linear":
-        return nn.Linear(step.input[0], table["out"], bias=table.get("bias", True), generator=init)
+        return nn.Linear(step.input[-1], table["out"], bias=table.get("bias", True), generator=init)
     if kind in ("batchnorm", "layernorm"):
-        return getattr(nn, step.module)(step.input[0])  # BatchNorm1d/2d and LayerNorm over the features
+        return getattr(nn, step.module)(_features(step.input))  # BatchNorm1d/2d and LayerNorm over the features
     if kind == "dropout":
         return nn.Dropout(table.get("p", 0.5), generator=dropout)
     if kind == "flatten":
@@ -110,23 +143,77 @@ def _stack_module(step: layer_stack.Step, init: np.random.Generator, dropout: np
     return _activation(kind)
 
 
-def build_stack(tables: Sequence[Mapping[str, Any]], input_shape: tuple[int, ...], init: np.random.Generator,
-                dropout: np.random.Generator) -> tuple[nn.Sequential, list[LayerSpec]]:
-    """The Sequential a list of layer tables describes (shapes as :func:`layer_stack.trace` checks
-    them) and a LayerSpec per layer with weights; each names the activation right after it."""
-    steps = layer_stack.trace(tables, input_shape)
-    modules = [_stack_module(step, init, dropout) for step in steps]
+def _transformer_specs(name: str, step: layer_stack.Step) -> list[LayerSpec]:
+    """A transformer block's parts in the order the signal meets them: the packed Q, K, V
+    projection, the output projection and the feed-forward pair, each norm where it acts."""
+    table, dim = step.table, step.input[-1]
+    hidden = layer_stack.feedforward(table, dim)
+    attention = f"{name}.self_attn"
+
+    def linear(part: str, n_in: int, n_out: int, activation: str | None = None) -> LayerSpec:
+        return LayerSpec(f"{name}.{part}", "Linear", n_in, n_out, f"{name}.{part}.weight", f"{name}.{part}.bias",
+                         activation)
+
+    def norm(part: str) -> LayerSpec:
+        return LayerSpec(f"{name}.{part}", "LayerNorm", dim, dim, f"{name}.{part}.weight", f"{name}.{part}.bias")
+
+    qkv = LayerSpec(attention, "Linear", dim, 3 * dim, f"{attention}.in_proj_weight", f"{attention}.in_proj_bias")
+    attend = [qkv, linear("self_attn.out_proj", dim, dim)]
+    feed = [linear("linear1", dim, hidden, table.get("activation", "relu")), linear("linear2", hidden, dim)]
+    if table.get("norm", "post") == "pre":
+        return [norm("norm1"), *attend, norm("norm2"), *feed]
+    return [*attend, norm("norm1"), *feed, norm("norm2")]
+
+
+def _stack_specs(steps: Sequence[layer_stack.Step], modules: Sequence[nn.Module], prefix: str) -> list[LayerSpec]:
+    """A LayerSpec per layer with weights (``prefix`` + its index names it), each naming the
+    activation right after it; a transformer block's parts and a residual block's layers, inside."""
     structure = []
-    for step, module in zip(steps, modules, strict=True):
+    for position, (step, module) in enumerate(zip(steps, modules, strict=True)):
+        name = f"{prefix}{step.index}"
+        if step.module == layer_stack.RESIDUAL_MODULE:
+            structure += _stack_specs(step.inner, list(module.layers), f"{name}.layers.")
+            continue
+        if step.module == "TransformerEncoderLayer":
+            structure += _transformer_specs(name, step)
+            continue
         if getattr(module, "weight", None) is None:
             continue
-        name = str(step.index)
-        following = tables[step.index + 1]["type"] if step.index + 1 < len(tables) else None
-        channels_in, channels_out = step.input[0], step.output[0]
-        structure.append(LayerSpec(name=name, kind=step.module, in_features=channels_in, out_features=channels_out,
-                                   weight=f"{name}.weight", bias=None if module.bias is None else f"{name}.bias",
+        following = steps[position + 1].table["type"] if position + 1 < len(steps) else None
+        if step.module in ("Embedding", layer_stack.POSITIONAL_MODULE):
+            n_in, n_out = step.vocab or step.input[0], step.output[-1]  # tokens (or positions) → features
+        else:
+            n_in, n_out = _features(step.input), _features(step.output)
+        structure.append(LayerSpec(name=name, kind=step.module, in_features=n_in, out_features=n_out,
+                                   weight=f"{name}.weight",
+                                   bias=None if getattr(module, "bias", None) is None else f"{name}.bias",
                                    activation=following if following in layer_stack.ACTIVATION_TYPES else None))
-    return nn.Sequential(*modules), structure
+    return structure
+
+
+def _all_tables(tables: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The tables and, for a residual block, those inside it."""
+    return [t for table in tables for t in (table, *_all_tables(table.get("layers", ())))]
+
+
+def build_stack(tables: Sequence[Mapping[str, Any]], input_shape: tuple[int, ...], init: np.random.Generator,
+                dropout: np.random.Generator, vocab: int = 0) -> tuple[nn.Sequential, list[LayerSpec]]:
+    """The Sequential a list of layer tables describes (shapes as :func:`layer_stack.trace` checks
+    them, ``vocab`` for a sequence task's tokens) and a LayerSpec per layer with weights."""
+    steps = layer_stack.trace(tables, input_shape, vocab=vocab)
+    if any(table["type"] == "transformer" for table in _all_tables(tables)):
+        # The engine's TransformerEncoderLayer takes no generator: seed the default one it draws from.
+        manual_seed(int(init.integers(2**32)))
+    modules = [_stack_module(step, init, dropout) for step in steps]
+    return nn.Sequential(*modules), _stack_specs(steps, modules, "")
+
+
+def per_position(loss: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
+    """A sequence task's loss: scores (N, L, vocab) and targets (N, L) taken as N·L rows, so every
+    position counts once (a position without a target, ``IGNORE``, not at all)."""
+    def over_positions(outputs: Tensor, targets: Tensor) -> Tensor:
+        return loss(outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1))
+    return over_positions
 
 
 def build_optimizer(config: TrainConfig, parameters: list) -> optim.Optimizer:
@@ -147,9 +234,10 @@ class TrainingRun:
         init_rng, dropout_rng = np.random.default_rng(init_seed), np.random.default_rng(dropout_seed)
         if preset.model.is_stack:
             # a layer-table model takes the task's samples in their own shape (digits: 1×8×8 images)
-            shape = task_info(data).layer_input_shape
+            task = task_info(data)
+            shape = task.layer_input_shape
             dataset = dataclasses.replace(dataset, x=dataset.x.reshape(len(dataset), *shape))
-            self.model, self.structure = build_stack(preset.model.layers, shape, init_rng, dropout_rng)
+            self.model, self.structure = build_stack(preset.model.layers, shape, init_rng, dropout_rng, task.vocab)
         else:
             self.model, self.structure = build_model(preset.model, init_rng, dropout_rng)
         self.dataset: Dataset
@@ -158,6 +246,8 @@ class TrainingRun:
         self.model.train()
         self.optimizer = build_optimizer(train, list(self.model.parameters()))
         self._loss: Callable[[Tensor, Tensor], Tensor] = getattr(F, catalog.LOSSES[train.loss])
+        if task_info(data).is_sequence:
+            self._loss = per_position(self._loss)
         self._batches = Batches(self.dataset, train.batch_size, np.random.default_rng(batch_seed))
         self._probes = [TaskProbes(seed=train.seed)] if probes is None else list(probes)
         self.record_every = train.record_every
@@ -286,8 +376,9 @@ class TrainingRun:
 
     def evaluate(self, x: np.ndarray) -> np.ndarray:
         """The model's outputs for ``x`` in eval mode without gradients (the model goes back to its own mode)."""
+        tokens = np.asarray(x).dtype.kind in "iu"  # a sequence task's ids stay integers
         with evaluating(self.model), np.errstate(over="ignore", invalid="ignore"):
-            return self.model(Tensor(np.asarray(x, dtype=DTYPE))).data
+            return self.model(Tensor(np.asarray(x) if tokens else np.asarray(x, dtype=DTYPE))).data
 
     def accuracy(self, dataset: Dataset | None = None) -> float | None:
         """The fraction of ``dataset`` (default: the training split) classified right; None for a
@@ -298,6 +389,9 @@ class TrainingRun:
         return self._accuracy_of(self.evaluate(dataset.x), dataset.labels)
 
     def _accuracy_of(self, outputs: np.ndarray, labels: np.ndarray) -> float:
+        if outputs.ndim == 3:  # a sequence task: per token, over the positions that have a target
+            asked = labels != IGNORE
+            return float(np.mean(outputs.argmax(axis=-1)[asked] == labels[asked]))
         if outputs.shape[1] == 1:
             # One output: a logit for bce_with_logits, else a probability-like value with 0/1 targets.
             threshold = 0.0 if self.preset.train.loss == "bce_with_logits" else 0.5

@@ -144,7 +144,8 @@ def test_output_size_per_task_and_loss():
     assert output_size("digits", "cross_entropy") == output_size("digits", "bce") == 10
     with pytest.raises(ValueError, match="regression"):
         output_size("rgb", "cross_entropy")
-    assert set(TASKS) == {"rgb", "xor", "circle", "gauss", "spiral", "moons", "digits"}
+    assert set(TASKS) == {"rgb", "xor", "circle", "gauss", "spiral", "moons", "digits", "reverse", "sort",
+                          "modular_addition"}
 
 
 def test_unknown_task_or_loss_is_named():

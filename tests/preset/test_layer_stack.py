@@ -97,7 +97,8 @@ def test_shapes_are_traced_from_the_tasks_input():
     ([*CNN[:6], {"type": "dropout", "p": 1.0}, CNN[6]], "model.layers[6].p must be a number in [0, 1), got 1.0"),
     ([{"type": "conv"}], "model.layers[0].type: 'conv' is not a layer type; allowed: " + ", ".join(layer_stack.TYPES)),
     ([{"type": "flatten"}, {"type": "relu"}],
-     "model.layers: needs at least one conv2d or linear layer (something with weights to learn)"),
+     "model.layers: needs at least one conv2d, linear, embedding or transformer layer (something with weights "
+     "to learn)"),
     ([64, {"type": "relu"}], "model.layers[0]: expected a table like {type = \"linear\", out = 10} (every entry a "
                              "table, or every entry a size), got 64"),
 ])
