@@ -17,8 +17,8 @@ from nnviz_addon.picture import colormap
 
 bpy = pytest.importorskip("bpy")
 torch = pytest.importorskip("torch")
+from support.instanced_mesh import RAMP_TOLERANCE, evaluated_cubes  # noqa: E402
 from support.torch_zoo import train_recorded, zoo  # noqa: E402
-from test_instanced import RAMP_TOLERANCE, evaluated_cubes  # noqa: E402
 
 from nnviz_addon import scene  # noqa: E402
 from nnviz_addon.history import History  # noqa: E402
