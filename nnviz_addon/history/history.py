@@ -38,6 +38,7 @@ import numpy as np
 
 from . import file_format as history_file
 from .atomic import write_atomically
+from .checks import HistoryError, check_history
 
 FORMAT_VERSION = 1
 INPUT_SHAPE_KEY = "input_shape"  # in History.static
@@ -102,19 +103,12 @@ class History:
     static: dict[str, np.ndarray] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        records = len(self.steps)
-        if len(self.loss) != records:
-            raise ValueError(f"History: loss has {len(self.loss)} records but steps has {records}")
-        for kind, arrays in (("params", self.params), ("grads", self.grads), ("metrics", self.metrics),
-                             ("series", self.series)):
-            for key, array in arrays.items():
-                if array.shape[:1] != (records,):
-                    raise ValueError(
-                        f"History: {kind}[{key!r}] has shape {array.shape}, expected {records} records first"
-                    )
-        if set(self.grads) - set(self.params):
-            raise ValueError(f"History: gradients without parameters: {sorted(set(self.grads) - set(self.params))}")
+    def validate(self) -> History:
+        """Check everything the scene relies on (:func:`.checks.check_history`: dtypes, shapes,
+        finite values, increasing steps, size) and return ``self``; a :class:`.checks.HistoryError`
+        (a ValueError) names the array and the record otherwise. ``load`` and ``api.animate`` call it."""
+        check_history(self)
+        return self
 
     @property
     def records(self) -> int:
@@ -179,8 +173,8 @@ class History:
             history_file.check_version(arrays, FORMAT_VERSION)
             history_file.check_arrays(arrays)
             history = cls._from_arrays(arrays)
-            history_file.check_structure(history.structure, history.params)
-        except history_file.HistoryFileError as error:
+            history.validate()
+        except HistoryError as error:
             raise ValueError(f"{path}: {error}") from None
         except (*_UNREADABLE, KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"{path}: not an nnviz history file ({type(error).__name__}: {error})") from error
@@ -262,10 +256,11 @@ class HistoryWriter:
             else:
                 self._grads[key][i] = grad
         for key, value in (metrics or {}).items():
+            number = _metric_number(key, value)
             buffer = self._metrics.get(key)
             if buffer is None:
                 buffer = self._metrics[key] = np.full(len(self._steps), np.nan)
-            buffer[i] = value
+            buffer[i] = number
         for key, value in (series or {}).items():
             value = np.asarray(value)
             buffer = self._series.get(key)
@@ -309,6 +304,16 @@ class HistoryWriter:
             static={k: np.array(v) for k, v in self.static.items()},
             config=dict(self.config),
         )
+
+
+def _metric_number(key: str, value: Any) -> float:
+    """A metric's value as a float, or a ValueError naming the metric (``"high"`` is no number)."""
+    if isinstance(value, str | bytes | bool) or np.ndim(value) != 0:
+        raise ValueError(f"metric {key!r} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"metric {key!r} must be a number, got {value!r}") from None
 
 
 def check_input_shape(input_shape: Any, structure: list[LayerSpec], source: str) -> tuple[int, ...]:

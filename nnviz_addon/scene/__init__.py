@@ -17,7 +17,7 @@ import bpy
 import numpy as np
 
 from ..history import History
-from ..picture import colormap, features, legends, magnitude, view_layout
+from ..picture import census, colormap, features, legends, magnitude, view_layout
 from ..picture import cubes as cube_plan
 from ..picture import overlay as overlay_plan
 from ..preset.limits import writer_for
@@ -59,8 +59,8 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
                                           feature_maps=maps)
     plan = film.timeline(history, options)
     frames = plan.record_frames
-    # Feature-map cells are cubes too: "auto" counts them with the parameters' cubes.
-    writer = writer_for(options.cubes, history.parameter_count + features.cell_count(maps))
+    # Feature-map cells and neurons are cubes too: "auto" counts them as the scene-size check does.
+    writer = writer_for(options.cubes, census.scene_size(history).cubes)
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
     keyed = history.records > 1 and writer == "objects"
     actions = [objects.cube_actions(block) if keyed else [] for block in layout.blocks]  # before any cube

@@ -18,7 +18,7 @@ import numpy as np
 from .. import api, scene
 from ..history import History
 from ..picture import magnitude
-from ..preset.config import Preset, RenderConfig
+from ..preset.config import Preset, RenderConfig, check_scene_size
 from ..scene import objects
 from ..scene.options import SceneOptions
 from ..training.run import TrainingRun
@@ -64,7 +64,9 @@ class Session:
         return self.run is not None and self.run.step != self.keyed_step
 
     def start(self, preset: Preset) -> None:
-        """A fresh run at step 0, its cubes built with the initial weights."""
+        """A fresh run at step 0, its cubes built with the initial weights; a scene too big to build
+        (:func:`..preset.config.check_scene_size`, as train.py checks it) is refused first."""
+        check_scene_size(preset)
         self.run = TrainingRun(preset)  # with the standard probes: neurons and task views, as rendered
         self.preset = preset
         self.options = SceneOptions.from_render_config(preset.render)
