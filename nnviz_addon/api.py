@@ -29,8 +29,8 @@ from .training.run import TrainingRun
 if TYPE_CHECKING:
     from .scene.options import SceneOptions
 
-__all__ = ["TrainingDiverged", "TrainingInterrupted", "animate", "check_scene", "render", "render_config_of", "render_still",
-           "resolve_preset", "train"]
+__all__ = ["TrainingDiverged", "TrainingInterrupted", "animate", "check_scene", "render", "render_config_of",
+           "render_still", "resolve_preset", "train"]
 
 
 class TrainingDiverged(RuntimeError):

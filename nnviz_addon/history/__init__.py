@@ -8,4 +8,5 @@ writes any output so that a failed write leaves nothing half-written."""
 from .checks import HistoryError
 from .history import FORMAT_VERSION, INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec, check_input_shape
 
-__all__ = ["FORMAT_VERSION", "HistoryError", "INPUT_SHAPE_KEY", "History", "HistoryWriter", "LayerSpec", "check_input_shape"]
+__all__ = ["FORMAT_VERSION", "INPUT_SHAPE_KEY", "History", "HistoryError", "HistoryWriter", "LayerSpec",
+           "check_input_shape"]

@@ -4,7 +4,8 @@ A file may come from another machine, another program or a bad disk. Before anyt
 allocated, the size each ``.npy`` header claims is compared with what the archive holds (a tiny
 file claiming a 745 GiB array is refused by name); after reading, every array's dtype and shape
 is checked against the format by the checks every History passes (:mod:`.checks`), so what
-reaches the scene is what it can draw. Each failure is a :class:`HistoryFileError` with one line naming the array (and record).
+reaches the scene is what it can draw. Each failure is a :class:`HistoryFileError` with one line
+naming the array (and record).
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def check_claimed_sizes(path: Path) -> None:
                 header = member.tell()
             claimed = math.prod(shape) * dtype.itemsize
             if claimed > info.file_size - header:
-                raise HistoryFileError(f"{key!r} claims a {dtype} array of shape {shape} ({size_text(claimed)}) but the "
-                                       f"file holds {size_text(info.file_size - header)} of it")
+                raise HistoryFileError(f"{key!r} claims a {dtype} array of shape {shape} ({size_text(claimed)}) "
+                                       f"but the file holds {size_text(info.file_size - header)} of it")
             total += claimed
     if total > MAX_LOADED_BYTES:
         raise HistoryFileError(f"its arrays would take {size_text(total)} in memory; nnviz loads at most "
