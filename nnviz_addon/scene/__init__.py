@@ -125,8 +125,8 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
     ``magnitudes`` (History key → current |gradient| or |update|, as the build's ``magnitude``
     option) size the cubes, by ``size_scale`` (key → the magnitude drawn full size) where given,
     else by the build's size scale; cubes without one are drawn full size rather than frozen at a
-    recorded step. Cubes the user deleted, and keys no cube shows, are
-    skipped. A cube's recorded animation is removed so the live colour shows (the next ``build``
+    recorded step. Cubes the user deleted or whose ``nnviz_index`` was edited by hand, and keys no
+    cube shows, are skipped. A cube's recorded animation is removed so the live colour shows (the next ``build``
     keys the run again).
     """
     root = objects.root_collection()
@@ -167,11 +167,12 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
             by_key.setdefault(key, []).append(obj)
     for key, cubes in by_key.items():
         tensor = np.asarray(values[key], dtype=np.float64)
-        indices = np.array([list(c["nnviz_index"]) for c in cubes], dtype=np.int64).reshape(len(cubes), -1)
-        if indices.shape[1] != tensor.ndim or np.any(indices >= tensor.shape):
-            raise ValueError(f"scene.show_values: {key!r} has shape {tensor.shape}, but the built cubes "
-                             f"show a tensor of shape {tuple(indices.max(axis=0) + 1)}")
-        index = tuple(indices.T)
+        found = [(cube, objects.cube_index(cube, tensor.shape)) for cube in cubes]
+        found = [(cube, at) for cube, at in found if at is not None]  # an index edited by hand addresses nothing
+        if not found:
+            continue
+        cubes = [cube for cube, _ in found]
+        index = tuple(np.array([at for _, at in found], dtype=np.int64).reshape(len(found), -1).T)
         current = tensor[index]
         rgba = colormap.colors(current, color_scale_of(key, tensor))
         keyframes.remove_animation(cube for cube in cubes if cube.animation_data is not None)

@@ -199,9 +199,10 @@ class Session:
 
 def cube_of(obj: bpy.types.Object | None) -> tuple[str, tuple[int, ...]] | None:
     """(parameter, index) of a built cube, None for anything else."""
-    if obj is None or "nnviz_param" not in obj or "nnviz_index" not in obj:
+    if obj is None or "nnviz_param" not in obj:
         return None
-    return str(obj["nnviz_param"]), tuple(int(i) for i in obj["nnviz_index"])
+    index = objects.cube_index(obj)
+    return None if index is None else (str(obj["nnviz_param"]), index)
 
 
 def select_cube(key: str, index: tuple[int, ...]) -> None:
