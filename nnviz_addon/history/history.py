@@ -134,8 +134,9 @@ class History:
     def save(self, path: str | Path) -> Path:
         """Write the run to one ``.npz`` file (see the module docstring for the format), atomically:
         on any failure (a full disk) the earlier file is kept and :class:`~.atomic.OutputError`
-        names ``path``."""
+        names ``path``. A History that :meth:`validate` refuses is not written (a ValueError)."""
         path = Path(path)
+        self.validate()
         arrays: dict[str, np.ndarray] = {
             "format_version": np.asarray(FORMAT_VERSION, dtype=np.int64),
             "name": np.asarray(self.name),

@@ -167,12 +167,17 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
             by_key.setdefault(key, []).append(obj)
     for key, cubes in by_key.items():
         tensor = np.asarray(values[key], dtype=np.float64)
-        found = [(cube, objects.cube_index(cube, tensor.shape)) for cube in cubes]
-        found = [(cube, at) for cube, at in found if at is not None]  # an index edited by hand addresses nothing
+        found = [(cube, objects.cube_index(cube)) for cube in cubes]
+        # an index edited by hand into something else than ndim integers addresses nothing
+        found = [(cube, at) for cube, at in found if at is not None and len(at) == tensor.ndim]
         if not found:
             continue
         cubes = [cube for cube, _ in found]
-        index = tuple(np.array([at for _, at in found], dtype=np.int64).reshape(len(found), -1).T)
+        indices = np.array([at for _, at in found], dtype=np.int64).reshape(len(found), -1)
+        if np.any(indices >= tensor.shape) or np.any(indices < 0):
+            raise ValueError(f"scene.show_values: {key!r} has shape {tensor.shape}, but the built cubes "
+                             f"show a tensor of shape {tuple(indices.max(axis=0) + 1)}")
+        index = tuple(indices.T)
         current = tensor[index]
         rgba = colormap.colors(current, color_scale_of(key, tensor))
         keyframes.remove_animation(cube for cube in cubes if cube.animation_data is not None)

@@ -188,18 +188,12 @@ def key(target: bpy.types.ID, action: bpy.types.Action, frames: np.ndarray,
     keyframes.write_curves(target, action, list(channels), frames, np.stack(list(channels.values())))
 
 
-def cube_index(obj: bpy.types.Object, shape: tuple[int, ...] | None = None) -> tuple[int, ...] | None:
+def cube_index(obj: bpy.types.Object) -> tuple[int, ...] | None:
     """A cube's ``nnviz_index`` as a tuple of ints, or None when it isn't one (edited by hand in
-    the Custom Properties panel) or, given ``shape``, doesn't address an element of it."""
+    the Custom Properties panel into text, a float, a list of lists...)."""
     stored = obj.get("nnviz_index")
-    try:
-        index = tuple(stored) if hasattr(stored, "__len__") and not isinstance(stored, str) else (stored,)
-        if not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
-            return None
-    except TypeError:
-        return None
-    if shape is not None and (len(index) != len(shape) or not all(0 <= i < n for i, n in zip(index, shape,
-                                                                                            strict=True))):
+    index = tuple(stored) if hasattr(stored, "__len__") and not isinstance(stored, str) else (stored,)
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
         return None
     return index
 
