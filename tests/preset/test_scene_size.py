@@ -60,8 +60,9 @@ def test_the_largest_2d_data_set_builds_a_sample_of_its_points():
     # the view draws an even sample of the points, the same ones every time
     rng = np.random.default_rng(0)
     records = 2
+    weights = np.zeros((records, 1, 2))
     history = History("many points", [LayerSpec("0", "Linear", 2, 1, "0.weight", None)], np.arange(records),
-                      np.ones(records), {"0.weight": np.zeros((records, 1, 2))}, {"0.weight": np.zeros((records, 1, 2))},
+                      np.ones(records), {"0.weight": weights}, {"0.weight": weights},
                       series={"boundary/probability": rng.uniform(size=(records, 4, 4))},
                       static={"points/xy": rng.uniform(-1, 1, (limits.MAX_SAMPLES, 2)),
                               "points/labels": rng.integers(0, 2, limits.MAX_SAMPLES),
@@ -81,5 +82,5 @@ def test_the_frame_limit_applies_only_to_a_scene(tmp_path):
                               "--no-render"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     assert frame_range(load_preset(preset)) == (1, 2_000_001)
-    with pytest.raises(PresetError, match="slow.toml: render.frames_per_record: 101 records × 20000 frames"):
+    with pytest.raises(PresetError, match=r"slow\.toml: render\.frames_per_record: 101 records × 20000 frames"):
         check_scene_size(load_preset(preset))
