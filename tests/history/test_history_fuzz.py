@@ -32,7 +32,8 @@ STRUCTURE = [{"name": "0", "kind": "Linear", "in_features": 2, "out_features": 3
 
 def valid_arrays(records: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return {"format_version": np.asarray(1), "name": np.asarray("fuzz"),
-            "structure_json": np.asarray(json.dumps(STRUCTURE)), "config_json": np.asarray("{}"), "steps": np.arange(records, dtype=np.int64) * 3,
+            "structure_json": np.asarray(json.dumps(STRUCTURE)), "config_json": np.asarray("{}"),
+            "steps": np.arange(records, dtype=np.int64) * 3,
             "loss": rng.uniform(0, 1, records), "metric/accuracy": rng.uniform(0, 1, records),
             "param/0.weight": rng.normal(size=(records, 3, 2)).astype(np.float32),
             "param/0.bias": rng.normal(size=(records, 3)).astype(np.float32),
@@ -58,10 +59,10 @@ def edits(draw: Any, arrays: dict[str, np.ndarray]) -> list[tuple[str, str, Any]
     for _ in range(draw(st.integers(0, 3))):
         key = draw(st.sampled_from(KEYS))
         kind = draw(st.sampled_from(["dtype", "shape", "inf", "nan", "order", "remove", "text", "scalar", "empty"]))
-        chosen.append((key, kind, draw(st.sampled_from(DTYPES)) if kind == "dtype" else
-                       draw(st.lists(st.integers(0, 4), min_size=0, max_size=4)) if kind == "shape" else
-                       draw(st.sampled_from(["reversed", "repeated", "shuffled", "negative", "huge"]))
-                       if kind == "order" else draw(st.sampled_from(["", "[", "{}", "[1]", "null", '[{"name": 1}]', "fuzz"]))))
+        details = {"dtype": st.sampled_from(DTYPES), "shape": st.lists(st.integers(0, 4), max_size=4),
+                   "order": st.sampled_from(["reversed", "repeated", "shuffled", "negative", "huge"])}
+        texts = st.sampled_from(["", "[", "{}", "[1]", "null", '[{"name": 1}]', "fuzz"])
+        chosen.append((key, kind, draw(details.get(kind, texts))))
     return chosen
 
 
