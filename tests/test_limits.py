@@ -159,7 +159,8 @@ def test_a_scene_too_big_to_build_is_refused_before_training(tmp_path):
 
 
 def test_the_docs_list_the_limits_the_code_checks():
-    from nnviz_addon.history.file_format import MAX_LOADED_BYTES
+    from nnviz_addon.history.checks import MAX_LOADED_BYTES
+    from nnviz_addon.picture.shapes import MAX_LABEL_CHARS
     from nnviz_addon.preset import limits
 
     cli_doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
@@ -169,5 +170,8 @@ def test_the_docs_list_the_limits_the_code_checks():
                  f"≤ {limits.MAX_LAYER_UNITS:,} units", f"≤ {limits.MAX_RECORDED_BYTES // 2**30} GiB",
                  f"over {limits.WARN_RECORDED_BYTES // 2**30} GiB", f"≤ {limits.CUBE_LIMITS['objects']:,}",
                  f"over {limits.CUBE_WARNINGS['objects']:,}", f"≤ {limits.CUBE_LIMITS['instanced']:,}",
-                 f"over {limits.CUBE_WARNINGS['instanced']:,}", f"≤ {MAX_LOADED_BYTES // 2**30} GiB"):
+                 f"over {limits.CUBE_WARNINGS['instanced']:,}", f"≤ {MAX_LOADED_BYTES // 2**30} GiB",
+                 f"1–{limits.MAX_STEPS:,}", f"2–{limits.MAX_SAMPLES:,}", f"1–{limits.MAX_RENDER_SAMPLES:,}",
+                 f"≤ {limits.MAX_DRAWN_POINTS:,}", f"≤ {MAX_LABEL_CHARS:,} characters",
+                 "feature-map cell and neuron", "strictly increasing", "gradient is finite"):
         assert text in documented, text
