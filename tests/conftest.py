@@ -27,7 +27,8 @@ def hang_guard() -> Iterator[Callable[[float], None]]:
     own deadlines are per example and off in the fuzz tests: a machine under load made them flaky."""
     import faulthandler
 
-    yield lambda seconds: faulthandler.dump_traceback_later(seconds, exit=True)
+    # sys.__stderr__: a test capturing its output (capsys) has replaced sys.stderr with a file without fileno
+    yield lambda seconds: faulthandler.dump_traceback_later(seconds, exit=True, file=sys.__stderr__)
     faulthandler.cancel_dump_traceback_later()
 
 
