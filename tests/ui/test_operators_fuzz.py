@@ -19,12 +19,12 @@ from nnviz_addon.preset.config import find_presets  # noqa: E402
 from nnviz_addon.ui.session import SESSION  # noqa: E402
 
 pytestmark = pytest.mark.bpy
-FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=20,
+FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=12,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 # Settings whose generated values could make a single example take minutes are drawn from small
 # sets here; the checks for their large values have tests of their own (the scene-size limits).
-SMALL = {"steps": st.integers(1, 30), "record_every": st.integers(1, 8), "batch_size": st.integers(1, 300),
+SMALL = {"steps": st.integers(1, 6), "record_every": st.integers(1, 4), "batch_size": st.integers(1, 300),
          "samples": st.sampled_from([2, 3, 50, 300, 100_000]), "frames_per_record": st.sampled_from([1, 2, 600_000]),
          "forward_pass_every": st.integers(1, 4), "render_samples": st.integers(1, 4)}
 LAYERS = st.one_of(st.lists(st.integers(1, 12), min_size=1, max_size=4).map(lambda sizes: ", ".join(map(str, sizes))),
@@ -94,7 +94,7 @@ def test_the_operators_finish_or_report_one_line(settings, tmp_path, hang_guard,
             setattr(settings, prop.identifier, value)
     if "600" in settings.layers:  # a net too big for objects: refused before training, not built
         settings.cubes = "objects"
-    for name in draw(st.lists(st.sampled_from(OPERATIONS), min_size=1, max_size=4), label="operations"):
+    for name in draw(st.lists(st.sampled_from(OPERATIONS), min_size=1, max_size=3), label="operations"):
         try:
             result = call(name, draw, tmp_path)
         except RuntimeError as error:
