@@ -81,7 +81,7 @@ def apply(arrays: dict[str, np.ndarray], changes: list[tuple[str, str, Any]]) ->
             changed = current.copy()
             changed.flat[-1] = np.inf if kind == "inf" else np.nan
             arrays[key] = changed
-        elif kind == "order" and current.ndim == 1 and current.size:
+        elif kind == "order" and current.ndim == 1 and current.size and current.dtype.kind in "iuf":
             arrays[key] = {"reversed": current[::-1], "repeated": np.sort(np.r_[current[1:], current[-1:]]),
                            "shuffled": np.roll(current, 1), "negative": current - 10**6,
                            "huge": current + np.iinfo(np.int64).max // 2 if current.dtype.kind in "iu" else current
