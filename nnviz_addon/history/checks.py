@@ -12,15 +12,29 @@ file and for a History built in memory. Each failure is one :class:`HistoryError
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .history import History
+from .layer_spec import LayerSpec
 
 # More than a run may record (preset.limits.MAX_RECORDED_BYTES) with room for its series and statics.
 MAX_LOADED_BYTES = 8 * 2**30
+
+
+class Checked(Protocol):
+    """The fields of a :class:`~.history.History` the checks read (History itself imports this module)."""
+
+    name: Any
+    structure: Any
+    steps: Any
+    loss: Any
+    params: dict[str, Any]
+    grads: dict[str, Any]
+    metrics: dict[str, Any]
+    series: dict[str, Any]
+    static: dict[str, Any]
+    config: Any
 
 
 class HistoryError(ValueError):
@@ -34,7 +48,7 @@ def size_text(size: float) -> str:
     return f"{int(size)} bytes"
 
 
-def check_history(history: History) -> None:
+def check_history(history: Checked) -> None:
     """Raise :class:`HistoryError` unless the scene can draw ``history`` (see the module docstring)."""
     if not isinstance(history.name, str):
         raise HistoryError(f"'name' must be text, got {type(history.name).__name__}")
@@ -106,12 +120,10 @@ def _finite(key: str, array: np.ndarray, steps: np.ndarray) -> None:
                            "the scene can't draw it")
 
 
-def _check_structure(history: History) -> None:
+def _check_structure(history: Checked) -> None:
     """Each layer names parameters the History holds."""
     if not isinstance(history.structure, list | tuple):
         raise HistoryError(f"'structure' must be a list of LayerSpec, got {type(history.structure).__name__}")
-    from .history import LayerSpec  # the module that defines History imports this one
-
     for index, layer in enumerate(history.structure):
         if not isinstance(layer, LayerSpec):
             raise HistoryError(f"'structure'[{index}] must be a LayerSpec, got {type(layer).__name__}")

@@ -41,7 +41,8 @@ def valid_arrays(records: int, rng: np.random.Generator) -> dict[str, np.ndarray
             "grad/0.bias": rng.normal(size=(records, 3)).astype(np.float32)}
 
 
-KEYS = [*valid_arrays(2, np.random.default_rng(0)), "series/activation/0", "static/probe/input", "param/extra"]
+KEYS = [*valid_arrays(2, np.random.default_rng(0)), "series/activation/0", "static/probe/input", "param/extra",
+        "static/points/xy", "series/boundary/probability", "static/input_shape"]
 
 
 def _cast(array: np.ndarray, dtype: Any) -> np.ndarray:
@@ -135,5 +136,6 @@ def test_a_generated_history_file_loads_and_animates_or_is_one_clear_line(tmp_pa
         from nnviz_addon.scene.options import SceneOptions
 
         bpy.ops.wm.read_factory_settings(use_empty=True)
-        api.animate(history, options=SceneOptions(magnitude=data.draw(st.sampled_from(["none", "gradient", "update"]))))
+        magnitude = data.draw(st.sampled_from(["none", "gradient", "update"]))
+        api.animate(history, options=SceneOptions(magnitude=magnitude))
         assert bpy.context.scene.frame_end >= 1
