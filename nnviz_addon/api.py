@@ -149,10 +149,17 @@ def check_scene(history: History, options: SceneOptions) -> list[str]:
     frames past Blender's last, or more cubes and objects than the chosen writer holds (counted by
     :func:`.picture.census.scene_size`, limited by :func:`.preset.limits.check_scene`, as train.py
     and the panel count a preset). Returns the warnings for a scene that takes minutes to build."""
-    from .picture import census, neurons
+    import numpy as np
+
+    from .picture import census, neurons, task_views
+    from .picture.view_layout import Rect
     from .preset import limits
 
     history.validate()
+    # The probe data the neurons and the task view draw, checked by their own (pure numpy) plans:
+    # the view planned in a unit box is the same check, at a few milliseconds.
+    neurons.column_values(history)
+    task_views.plan(history, np.arange(1.0, history.records + 1), Rect(0.0, 0.0, 1.0, 1.0, 0.1))
     frames, _shown, _added = limits.frame_count(history.records, options.frames_per_record, options.style,
                                                 options.forward_pass, options.forward_pass_every,
                                                 len(neurons.column_keys(history)))
