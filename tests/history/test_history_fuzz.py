@@ -1,7 +1,8 @@
-"""Generated History files keep the one promise: ``History.load`` returns a History the scene can
-draw (with bpy, it is animated, or refused in one line before any scene work), or raises one
-ValueError line naming the file; never a traceback, never a hang. Shapes, dtypes, header-claimed sizes, non-finite values and step orders are drawn
-around a small valid run. Seeded and bounded, as the preset fuzzing."""
+"""Generated History files keep the one promise: ``History.load`` returns a History the scene can draw
+(with bpy, it is animated, or refused in one line before any scene work), or raises one ValueError
+line naming the file; never a traceback, never a hang. Shapes, dtypes, header-claimed sizes, non-finite
+values and step orders are drawn around a small valid run. Seeded and bounded, as the preset
+fuzzing."""
 
 from __future__ import annotations
 
