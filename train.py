@@ -246,11 +246,13 @@ def train(options: argparse.Namespace, metrics: dict[str, Any],
             accuracy = "" if run.last_accuracy is None else f"  accuracy {run.last_accuracy:.3f}"
             print(f"nnviz: step {run.step}/{run.total_steps}  loss {run.last_loss:.4g}{accuracy}", flush=True)
 
-    from nnviz_addon.preset.config import check_scene_size, preset_warnings
+    from nnviz_addon.preset.config import check_scene_size, frame_range, preset_warnings
 
     warnings = preset_warnings(preset)
     if options.out is not None or options.still is not None or options.save_blend is not None:
         warnings += check_scene_size(preset)  # refuses, before training, a scene too big to build
+    if options.still_frame is not None:
+        check_still_frame(options.still_frame, *frame_range(preset))
     for warning in warnings:
         print(f"nnviz: warning: {warning}", file=sys.stderr, flush=True)
     print(f"nnviz: training {preset.name!r} ({preset.source})", flush=True)
@@ -267,6 +269,11 @@ def train(options: argparse.Namespace, metrics: dict[str, Any],
         interrupts.deferred = False  # a second signal, while saving, exits at once
     metrics["train_seconds"] = round(time.perf_counter() - start, 3)
     return history, preset.render, stopped
+
+
+def check_still_frame(frame: int, first: int, last: int) -> None:
+    if not first <= frame <= last:
+        raise UsageError(f"--still-frame {frame}: outside the run's frames {first}..{last}")
 
 
 def load_history(options: argparse.Namespace) -> tuple[Any, Any]:

@@ -29,8 +29,8 @@ from .training.run import TrainingRun
 if TYPE_CHECKING:
     from .scene.options import SceneOptions
 
-__all__ = ["TrainingDiverged", "TrainingInterrupted", "animate", "render", "render_config_of", "render_still",
-           "resolve_preset", "train"]
+__all__ = ["TrainingDiverged", "TrainingInterrupted", "animate", "check_scene", "render", "render_config_of",
+           "render_still", "resolve_preset", "train"]
 
 
 class TrainingDiverged(RuntimeError):
@@ -138,8 +138,40 @@ def animate(history: History | str | Path, *, options: SceneOptions | None = Non
     if not isinstance(history, History):
         history = History.load(history)
     render = render_config_of(history) if render is None else render
+    options = SceneOptions.from_render_config(render) if options is None else options
+    check_scene(history, options)  # before the scene is touched
     configure_render(bpy.context.scene, render)
-    scene.build(history, SceneOptions.from_render_config(render) if options is None else options)
+    scene.build(history, options)
+
+
+def check_scene(history: History, options: SceneOptions) -> list[str]:
+    """Refuse, before any scene work, a History the scene can't draw (:meth:`History.validate`),
+    frames past Blender's last, or more cubes and objects than the chosen writer holds (counted by
+    :func:`.picture.census.scene_size`, limited by :func:`.preset.limits.check_scene`, as train.py
+    and the panel count a preset). Returns the warnings for a scene that takes minutes to build."""
+    import numpy as np
+
+    from .picture import census, neurons, task_views
+    from .picture.view_layout import Rect
+    from .preset import limits
+
+    history.validate()
+    # The probe data the neurons and the task view draw, checked by their own (pure numpy) plans:
+    # the view planned in a unit box is the same check, at a few milliseconds.
+    neurons.column_values(history)
+    task_views.plan(history, np.arange(1.0, history.records + 1), Rect(0.0, 0.0, 1.0, 1.0, 0.1))
+    frames, _shown, _added = limits.frame_count(history.records, options.frames_per_record, options.style,
+                                                options.forward_pass, options.forward_pass_every,
+                                                len(neurons.column_keys(history)))
+    last = options.frame_start - 1 + frames
+    if options.frame_start < 0 or last > limits.MAX_FRAME:
+        raise ValueError(f"frames_per_record: {history.records:,} records × {options.frames_per_record} frames from "
+                         f"frame {options.frame_start} would end at frame {last:,}; Blender's frames are "
+                         f"0..{limits.MAX_FRAME:,}")
+    try:
+        return limits.check_scene(census.scene_size(history), options.cubes)[1]
+    except limits.SceneTooBig as error:
+        raise limits.SceneTooBig(f"{history.name}: {error}") from None
 
 
 def render(path: str | Path, render: RenderConfig | None = None, *, frame_start: int | None = None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,18 @@ ROOT = Path(__file__).resolve().parents[1]
 def rng() -> np.random.Generator:
     """A fixed-seed generator so every test draws the same data each run."""
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def hang_guard() -> Iterator[Callable[[float], None]]:
+    """``hang_guard(seconds)``: a fuzz test that runs longer ends the whole process with every
+    thread's traceback (faulthandler), so a hang fails CI loudly rather than stalling it. Hypothesis'
+    own deadlines are per example and off in the fuzz tests: a machine under load made them flaky."""
+    import faulthandler
+
+    # sys.__stderr__: a test capturing its output (capsys) has replaced sys.stderr with a file without fileno
+    yield lambda seconds: faulthandler.dump_traceback_later(seconds, exit=True, file=sys.__stderr__)
+    faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture

@@ -41,55 +41,15 @@ import numpy as np
 
 from . import file_format as history_file
 from .atomic import write_atomically
+from .checks import HistoryError, check_history
 from .graph import ModelGraph
+from .layer_spec import LayerSpec
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # version 1: no graph_json
 INPUT_SHAPE_KEY = "input_shape"  # in History.static
 # What reading a file that is not a (whole) .npz raises, from numpy, zipfile and zlib.
 _UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One parameterised layer as the scene draws it.
-
-    ``name`` is the module's ``state_dict`` prefix (``"0"``, ``"2"``, ``"fc1"``); ``weight`` and
-    ``bias`` are History keys; ``activation`` is the activation applied after the layer, if any.
-    ``kind`` is the module class (``Linear``, ``Conv2d``, ``LayerNorm``, ``BatchNorm1d``,
-    ``BatchNorm2d``); for ``Conv2d`` the features are channels and the weight is (out, in, kh, kw).
-    """
-
-    name: str
-    kind: str
-    in_features: int
-    out_features: int
-    weight: str
-    bias: str | None
-    activation: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "in_features": self.in_features,
-            "out_features": self.out_features,
-            "weight": self.weight,
-            "bias": self.bias,
-            "activation": self.activation,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LayerSpec:
-        return cls(
-            name=str(data["name"]),
-            kind=str(data["kind"]),
-            in_features=int(data["in_features"]),
-            out_features=int(data["out_features"]),
-            weight=str(data["weight"]),
-            bias=None if data.get("bias") is None else str(data["bias"]),
-            activation=None if data.get("activation") is None else str(data["activation"]),
-        )
 
 
 @dataclass
@@ -108,19 +68,12 @@ class History:
     config: dict[str, Any] = field(default_factory=dict)
     graph: ModelGraph | None = None  # how a recorded model is built; None: draw ``structure`` alone
 
-    def __post_init__(self) -> None:
-        records = len(self.steps)
-        if len(self.loss) != records:
-            raise ValueError(f"History: loss has {len(self.loss)} records but steps has {records}")
-        for kind, arrays in (("params", self.params), ("grads", self.grads), ("metrics", self.metrics),
-                             ("series", self.series)):
-            for key, array in arrays.items():
-                if array.shape[:1] != (records,):
-                    raise ValueError(
-                        f"History: {kind}[{key!r}] has shape {array.shape}, expected {records} records first"
-                    )
-        if set(self.grads) - set(self.params):
-            raise ValueError(f"History: gradients without parameters: {sorted(set(self.grads) - set(self.params))}")
+    def validate(self) -> History:
+        """Check everything the scene relies on (:func:`.checks.check_history`: dtypes, shapes,
+        finite values, increasing steps, size) and return ``self``; a :class:`.checks.HistoryError`
+        (a ValueError) names the array and the record otherwise. ``load`` and ``api.animate`` call it."""
+        check_history(self)
+        return self
 
     @property
     def records(self) -> int:
@@ -146,8 +99,9 @@ class History:
     def save(self, path: str | Path) -> Path:
         """Write the run to one ``.npz`` file (see the module docstring for the format), atomically:
         on any failure (a full disk) the earlier file is kept and :class:`~.atomic.OutputError`
-        names ``path``."""
+        names ``path``. A History that :meth:`validate` refuses is not written (a ValueError)."""
         path = Path(path)
+        self.validate()
         arrays: dict[str, np.ndarray] = {
             "format_version": np.asarray(FORMAT_VERSION, dtype=np.int64),
             "name": np.asarray(self.name),
@@ -187,10 +141,8 @@ class History:
             history_file.check_version(arrays, READABLE_VERSIONS)
             history_file.check_arrays(arrays)
             history = cls._from_arrays(arrays)
-            history_file.check_structure(history.structure, history.params)
-            if history.graph is not None:
-                history_file.check_graph(history.graph.param_keys, history.params)
-        except history_file.HistoryFileError as error:
+            history.validate()
+        except HistoryError as error:
             raise ValueError(f"{path}: {error}") from None
         except (*_UNREADABLE, KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"{path}: not an nnviz history file ({type(error).__name__}: {error})") from error
@@ -274,10 +226,11 @@ class HistoryWriter:
             else:
                 self._grads[key][i] = grad
         for key, value in (metrics or {}).items():
+            number = _metric_number(key, value)
             buffer = self._metrics.get(key)
             if buffer is None:
                 buffer = self._metrics[key] = np.full(len(self._steps), np.nan)
-            buffer[i] = value
+            buffer[i] = number
         for key, value in (series or {}).items():
             value = np.asarray(value)
             buffer = self._series.get(key)
@@ -322,6 +275,16 @@ class HistoryWriter:
             config=dict(self.config),
             graph=self.graph,
         )
+
+
+def _metric_number(key: str, value: Any) -> float:
+    """A metric's value as a float, or a ValueError naming the metric (``"high"`` is no number)."""
+    if isinstance(value, str | bytes | bool) or np.ndim(value) != 0:
+        raise ValueError(f"metric {key!r} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"metric {key!r} must be a number, got {value!r}") from None
 
 
 def check_input_shape(input_shape: Any, structure: list[LayerSpec], source: str) -> tuple[int, ...]:

@@ -94,10 +94,10 @@ def column_keys(history: History) -> dict[str, str]:
     return keys
 
 
-def _columns(history: History, placement: NeuronPlacement
-             ) -> list[tuple[str, str | None, np.ndarray, float]]:
+def column_values(history: History) -> list[tuple[str, str | None, np.ndarray, float]]:
     """(name prefix, layer (None for the input), values (records, neurons), colour scale) of every
-    column there is data for (:func:`column_keys`)."""
+    column there is data for (:func:`column_keys`); a ValueError when a column's data doesn't fit
+    its layer (``api.check_scene`` asks this before any scene work)."""
     columns = []
     keys = column_keys(history)
     if "input" in keys:
@@ -115,9 +115,16 @@ def _columns(history: History, placement: NeuronPlacement
         if values.shape != (history.records, spec.out_features):
             raise ValueError(f"add_neurons: series {key!r} has shape {values.shape}, expected "
                              f"{(history.records, spec.out_features)} (records, out_features)")
-        if spec.name not in placement.layer_x:
-            raise ValueError(f"add_neurons: no column placed for layer {spec.name!r} "
+        columns.append((f"layer {spec.name}", spec.name, values, activation_scale(values, spec.activation)))
+    return columns
+
+
+def _columns(history: History, placement: NeuronPlacement
+             ) -> list[tuple[str, str | None, np.ndarray, float]]:
+    """:func:`column_values`, each layer's column checked to have a place."""
+    columns = column_values(history)
+    for _prefix, layer, _values, _scale in columns:
+        if layer is not None and layer not in placement.layer_x:
+            raise ValueError(f"add_neurons: no column placed for layer {layer!r} "
                              f"(placed: {sorted(placement.layer_x)})")
-        columns.append((f"layer {spec.name}", spec.name, values,
-                        activation_scale(values, spec.activation)))
     return columns

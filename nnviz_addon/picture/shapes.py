@@ -66,6 +66,18 @@ def cube_name(layer: str, role: str, index: tuple[int, ...]) -> str:
     return f"layer {layer} · {role}[{','.join(str(i) for i in index)}]"
 
 
+# A label's line is cut to this many characters (its end replaced by "..."): a run or layer named
+# with 5,000 characters would otherwise widen the picture until the camera sees nothing else.
+MAX_LABEL_CHARS = 100
+
+
+def shortened(text: str) -> str:
+    """``text`` with each line cut to :data:`MAX_LABEL_CHARS`, as labels are drawn."""
+    return "\n".join(line if len(line) <= MAX_LABEL_CHARS else line[:MAX_LABEL_CHARS - 3] + "..."
+                     for line in text.split("\n"))
+
+
 def text_width(text: str, size: float) -> float:
-    """A safe (slightly generous) width of ``text`` set ``size`` high in Blender's default font."""
-    return len(text) * CHAR_WIDTH * size
+    """A safe (slightly generous) width of ``text`` set ``size`` high in Blender's default font,
+    as drawn (:func:`shortened`)."""
+    return len(shortened(text)) * CHAR_WIDTH * size

@@ -5,8 +5,8 @@ and colours at every record (pure numpy, no bpy). ``scene.task_views`` only writ
 One view per kind of task, chosen by which keys the History has:
 
 - rgb: for a few probe colours, swatches of the input, the target and the network's current answer;
-- 2D classification: the data points over a tiled plane whose tiles show P(class 1), like
-  TensorFlow Playground's output map;
+- 2D classification: the data points (an even sample of ``MAX_DRAWN_POINTS`` when there are more)
+  over a tiled plane whose tiles show P(class 1), like TensorFlow Playground's output map;
 - digits: the probe digit as an 8 × 8 image and the ten class probabilities as bars;
 - a sequence task: the probe sequence in, its target, and out, the network's probability of every
   token at every position (a column per position, a row per token, the target's cell green);
@@ -29,6 +29,7 @@ from typing import Literal
 import numpy as np
 
 from ..history import History
+from ..preset.limits import MAX_DRAWN_POINTS
 from .colormap import linear_rgba
 from .shapes import CHAR_WIDTH, Bounds, Label, text_width
 from .view_layout import NEURON_RADIUS, Rect
@@ -144,15 +145,34 @@ def plan(history: History, record_frames: np.ndarray, placement: Rect) -> TaskVi
     ``record_frames`` (one per record, checked by the caller); None when the History has no task
     probe data."""
     data = {**history.static, **history.series}
-    for keys, draw in ((_RGB_KEYS, _rgb_swatches), (_BOUNDARY_KEYS, _decision_boundary),
-                       (_DIGIT_KEYS, _digit), (_TABLE_CLASS_KEYS, _table_classes),
-                       (_TABLE_VALUE_KEYS, _table_values), (_SEQUENCE_KEYS, _sequence)):
-        if all(k in data for k in keys):
-            names = np.asarray(data["task/class_names"]) if "task/class_names" in data else None
-            view = _View(placement, names)
-            draw(view, *(np.asarray(data[k]) for k in keys))
-            return TaskViewPlan(np.asarray(record_frames, dtype=np.float64), view.items, view.bounds())
-    return None
+    keys = _view_keys(data)
+    if keys is None:
+        return None
+    names = np.asarray(data["task/class_names"]) if "task/class_names" in data else None
+    view = _View(placement, names)
+    _DRAW[keys](view, *(np.asarray(data[k]) for k in keys))
+    return TaskViewPlan(np.asarray(record_frames, dtype=np.float64), view.items, view.bounds())
+
+
+def _view_keys(data: dict[str, np.ndarray]) -> tuple[str, ...] | None:
+    """The keys of the view drawn for ``data``: the first kind of task whose keys are all there."""
+    return next((keys for keys in _DRAW if all(k in data for k in keys)), None)
+
+
+def data_point_count(history: History) -> int:
+    """How many data points the History's task view has (it draws a sample of at most
+    ``MAX_DRAWN_POINTS``, :func:`drawn_points`)."""
+    if _view_keys({**history.static, **history.series}) != _BOUNDARY_KEYS:
+        return 0
+    return int(np.shape(history.static["points/xy"])[0]) if np.ndim(history.static["points/xy"]) else 0
+
+
+def drawn_points(count: int) -> np.ndarray:
+    """The indices of the data points drawn of ``count``: all up to ``MAX_DRAWN_POINTS``, else
+    that many spread evenly over the data (the same ones every time)."""
+    if count <= MAX_DRAWN_POINTS:
+        return np.arange(count)
+    return np.linspace(0, count - 1, MAX_DRAWN_POINTS).round().astype(np.int64)
 
 
 @dataclass
@@ -269,14 +289,16 @@ def _decision_boundary(view: _View, xy: np.ndarray, labels: np.ndarray, extent: 
     names = [f"boundary · tile[{r},{c}]" for r, c in zip(rows.tolist(), cols.tolist(), strict=True)]
     view.squares(names, centres, (tile, tile), colors[0], colors if len(colors) > 1 else None)
 
+    chosen = drawn_points(len(xy))
+    xy, labels = xy[chosen], labels[chosen]
     points = to_plane(xy[:, 0].astype(np.float64), xy[:, 1].astype(np.float64))
     radius = max(0.4 * tile, 0.06 * size)
-    names = [f"data · point[{i}]" for i in range(len(points))]
+    names = [f"data · point[{i}]" for i in chosen.tolist()]
     view.blobs(names, "sphere", points, (radius / NEURON_RADIUS,) * 3, (2 * radius,) * 2,
                linear_rgba(palette[labels.astype(np.int64)]), y=-0.5, labels=labels.astype(np.int64))
     # A light ring around each point (a larger disc just behind it) keeps it visible on its own class.
     ring = 1.35 * radius
-    view.blobs([f"data · outline[{i}]" for i in range(len(points))], "sphere", points,
+    view.blobs([f"data · outline[{i}]" for i in chosen.tolist()], "sphere", points,
                (ring / NEURON_RADIUS,) * 3, (2 * ring,) * 2,
                np.tile(linear_rgba(np.array(POINT_OUTLINE_SRGB)), (len(points), 1)), y=-0.2)
 
@@ -445,3 +467,8 @@ def _sequence(view: _View, inputs: np.ndarray, targets: np.ndarray, tokens: np.n
         view.label(name, left - 0.3 * size, grid_top - (t + 0.75) * cell, "RIGHT", scale=text_scale)
     view.label("out", rect.left, grid_top - 0.75 * cell, scale=text_scale)
     view.label("out: P(token) at each position", rect.left, grid_top - vocab * cell - 1.1 * size, scale=0.8)
+
+
+# Each kind of task's keys and the function that draws its view, in the order they are tried.
+_DRAW = {_RGB_KEYS: _rgb_swatches, _BOUNDARY_KEYS: _decision_boundary, _DIGIT_KEYS: _digit,
+         _TABLE_CLASS_KEYS: _table_classes, _TABLE_VALUE_KEYS: _table_values, _SEQUENCE_KEYS: _sequence}

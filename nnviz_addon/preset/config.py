@@ -38,20 +38,21 @@ from ..datasets import (
 )
 from . import layer_stack
 from .limits import (
-    CUBE_LIMITS,
-    CUBE_WARNINGS,
     MAX_FPS,
     MAX_FRAME,
     MAX_LAYER_UNITS,
     MAX_RECORDED_BYTES,
+    MAX_RENDER_SAMPLES,
     MAX_SAMPLES,
+    MAX_STEPS,
     RECORD_DTYPE_BYTES,
     RESOLUTION_RANGE,
     WARN_RECORDED_BYTES,
     WRITERS,
-    pass_frames,
-    pass_records,
-    writer_for,
+    SceneSize,
+    SceneTooBig,
+    check_scene,
+    frame_count,
 )
 
 # The allowed names, as catalog.py lists them for config, training, the panel and the Recorder.
@@ -302,7 +303,7 @@ RULES: dict[str, dict[str, Checker]] = {
         "optimizer": _choice(OPTIMIZERS),
         "lr": _number(0.0, open_min=True),
         "batch_size": _integer(1),
-        "steps": _integer(1),
+        "steps": _integer(1, MAX_STEPS),
         "record_every": _integer(1),
         "seed": _integer(0),
         "momentum": _number(0.0, 1.0, open_max=True),
@@ -315,7 +316,7 @@ RULES: dict[str, dict[str, Checker]] = {
         "frames_per_record": _integer(1),
         "color_scale": _choice(COLOR_SCALES),
         "magnitude": _choice(MAGNITUDES),
-        "samples": _integer(1),
+        "samples": _integer(1, MAX_RENDER_SAMPLES),
         "quality": _choice(RENDER_QUALITIES),
         "style": _choice(STYLES),
         "camera_path": _choice(CAMERA_PATHS),
@@ -468,28 +469,74 @@ def _check_limits(preset: Preset) -> None:
         check_fps(render.fps)
     except PresetError as error:
         raise PresetError(f"render.fps {error}") from None
-    widths = [table.get("out", 0) for table in model.layers] if model.is_stack else model.layers
-    for index, units in enumerate(widths):
+    for index, units in enumerate(_widths(model)):
         if units > MAX_LAYER_UNITS:
             raise PresetError(f"model.layers[{index}] is {units:,} units; allowed at most {MAX_LAYER_UNITS:,}")
+    size = recorded_bytes(preset)
+    if size > MAX_RECORDED_BYTES:
+        raise PresetError(f"train.record_every: {_gib(size)} would be recorded ({record_count(preset.train):,} records "
+                          f"× 2 arrays × {parameter_count(preset):,} parameters × {RECORD_DTYPE_BYTES} bytes); allowed "
+                          f"at most {_gib(MAX_RECORDED_BYTES)} — raise train.record_every or lower train.steps")
+
+
+def _widths(model: ModelConfig) -> list[int]:
+    return [table.get("out", 0) for table in model.layers] if model.is_stack else list(model.layers)
+
+
+def _check_frames(preset: Preset) -> None:
+    """The run's last frame, forward passes included, within Blender's: for runs that build a scene."""
+    render = preset.render
     records = record_count(preset.train)
-    frames = 1 + (records - 1) * render.frames_per_record
-    passes = ""
-    if render.style == "film":
-        # the film's forward passes add frames: at most one stage per layer and the input
-        shown = len(pass_records(records, render.forward_pass, render.forward_pass_every))
-        added = shown * pass_frames(len(widths) + 1)
-        frames += added
-        passes = f" and {shown:,} forward passes ({added:,} frames)" if shown else ""
+    frames, shown, added = _frames(preset)
+    passes = f" and {shown:,} forward passes ({added:,} frames)" if shown else ""
     if frames > MAX_FRAME:
         raise PresetError(f"render.frames_per_record: {records:,} records × {render.frames_per_record} frames{passes} "
                           f"would end at frame {frames:,}, past Blender's last frame {MAX_FRAME:,}; "
                           "lower frames_per_record or raise train.record_every")
-    size = recorded_bytes(preset)
-    if size > MAX_RECORDED_BYTES:
-        raise PresetError(f"train.record_every: {_gib(size)} would be recorded ({records:,} records × 2 arrays × "
-                          f"{parameter_count(preset):,} parameters × {RECORD_DTYPE_BYTES} bytes); allowed at most "
-                          f"{_gib(MAX_RECORDED_BYTES)} — raise train.record_every or lower train.steps")
+
+
+def _frames(preset: Preset) -> tuple[int, int, int]:
+    """(last frame, forward passes, frames they add): the film's passes have at most one stage per
+    layer and the input."""
+    render = preset.render
+    return frame_count(record_count(preset.train), render.frames_per_record, render.style, render.forward_pass,
+                       render.forward_pass_every, len(_widths(preset.model)) + 1)
+
+
+def frame_range(preset: Preset) -> tuple[int, int]:
+    """The first and last frame of the scene ``preset``'s full run builds."""
+    return 1, _frames(preset)[0]
+
+
+def scene_size(preset: Preset) -> SceneSize:
+    """What the scene of ``preset``'s run will create, counted from the preset before training (as
+    ``picture.census`` counts it from the History): cubes for parameters and feature-map cells,
+    neurons for the probe input and each layer's outputs, and a 2-D task's data points."""
+    task = task_info(preset.data)
+    model = preset.model
+    cells = neurons = 0
+    if model.is_stack:
+        steps = layer_stack.trace(model.layers, task.layer_input_shape)
+        first = task.layer_input_shape
+        cells = math.prod(first) if len(first) == 3 else 0
+        neurons = first[0] if len(first) == 1 else 0
+        for step in steps:
+            if len(step.output) == 3 and step.module in IMAGE_MODULES:
+                cells += math.prod(step.output)
+            elif len(step.output) == 1 and step.module in VECTOR_MODULES:
+                neurons += step.output[0]
+    else:
+        neurons = sum(model.layers) + (sum(model.layers[1:-1]) if model.norm is not None else 0)
+    data = preset.data
+    two_d = task.inputs == 2 and task.classes and data.task != TABLE_TASK  # the view shows the training split
+    points = data.samples - test_size(data.samples, data.test_fraction) if two_d else 0
+    return SceneSize(parameter_count(preset), cells, neurons, points)
+
+
+# The layers whose outputs the probes record (training/probes.py): image layers as feature maps,
+# parameterised vector layers as neuron columns.
+IMAGE_MODULES = ("Conv2d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")
+VECTOR_MODULES = ("Linear", "LayerNorm", "BatchNorm1d")
 
 
 def preset_warnings(preset: Preset) -> list[str]:
@@ -502,19 +549,17 @@ def preset_warnings(preset: Preset) -> list[str]:
 
 
 def check_scene_size(preset: Preset) -> list[str]:
-    """Refuse a model with more cubes than the writer ``render.cubes`` picks can hold
-    (``CUBE_LIMITS``); the warnings (as :func:`preset_warnings`) past ``CUBE_WARNINGS``. For runs
-    that build a scene."""
-    cubes = parameter_count(preset)
-    writer = writer_for(preset.render.cubes, cubes)
-    if cubes > CUBE_LIMITS[writer]:
-        hint = ' or render.cubes = "instanced"' if writer == "objects" else ""
-        raise PresetError(f"{preset.source}: model.layers has {cubes:,} parameters, one cube each; a scene of "
-                          f"{writer} holds at most {CUBE_LIMITS[writer]:,} — use smaller layers{hint}, "
-                          "or train with --no-render")
-    if cubes > CUBE_WARNINGS[writer]:
-        return [f"{preset.source}: {cubes:,} cubes drawn as {writer}; building the scene will take minutes"]
-    return []
+    """Refuse a run whose scene can't be built: its last frame past Blender's, or more cubes and
+    objects than the writer ``render.cubes`` picks holds (``limits.check_scene``, counting
+    everything :func:`scene_size` does); the warnings, as :func:`preset_warnings`. For runs that
+    build a scene (train.py without --no-render, the panel, ``api.animate``)."""
+    try:
+        _check_frames(preset)
+        _writer, warnings = check_scene(scene_size(preset), preset.render.cubes)
+    except (PresetError, SceneTooBig) as error:
+        raise PresetError(f"{preset.source}: model.layers has {error}" if isinstance(error, SceneTooBig)
+                          else f"{preset.source}: {error}") from None
+    return [f"{preset.source}: {warning}" for warning in warnings]
 
 
 def _stack_output(model: ModelConfig, task: TaskInfo, loss: str) -> tuple[int, str | None]:

@@ -5,14 +5,18 @@ a film's forward passes add. Plain numbers and counting rules; no numpy, no bpy.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 MAX_SAMPLES = 100_000
 
 # -- Limits (README "Limits"). Blender's own hard ranges, so nothing is clamped silently: -------
 RESOLUTION_RANGE = (4, 65_536)  # RenderSettings.resolution_x/_y
 MAX_FPS = 32_767  # RenderSettings.fps
 MAX_FRAME = 1_048_574  # Scene.frame_end
+MAX_RENDER_SAMPLES = 16_777_216  # Cycles' samples (EEVEE takes more, but no render needs them)
 # -- and nnviz's own, so a run ends in a clear message rather than a MemoryError an hour in: -----
 MAX_LAYER_UNITS = 100_000  # one entry of model.layers
+MAX_STEPS = 1_000_000_000  # train.steps: more than a day of the smallest network's training
 RECORD_DTYPE_BYTES = 4  # a History holds float32 values and gradients
 MAX_RECORDED_BYTES = 4 * 2**30  # values + gradients of every record, held in memory while training
 WARN_RECORDED_BYTES = 2**30
@@ -30,13 +34,81 @@ WRITERS = ("auto", "objects", "instanced")  # render.cubes: which scene writer d
 AUTO_INSTANCED_ABOVE = 10_000
 
 
-def writer_for(choice: str, parameter_count: int) -> str:
-    """``"objects"`` or ``"instanced"`` for a ``render.cubes`` choice and a network's size."""
+# A 2-D task's view draws at most this many of its data points (an even sample of them when
+# there are more): each is two objects, and 100,000 of them never finished building.
+MAX_DRAWN_POINTS = 500
+
+
+class SceneTooBig(ValueError):
+    """A scene past what its writer holds; the message says what was counted and the limit."""
+
+
+@dataclass(frozen=True)
+class SceneSize:
+    """What a scene will create, counted the same way from a preset before training
+    (``config.scene_size``) and from a History when it is built (``picture.census``)."""
+
+    parameters: int  # one cube per weight and bias
+    feature_cells: int = 0  # one cube per feature-map cell (the probe image, each image layer's maps)
+    neurons: int = 0  # the probe input and every drawn layer's outputs
+    data_points: int = 0  # a 2-D task's data, before its view samples MAX_DRAWN_POINTS of them
+
+    @property
+    def cubes(self) -> int:
+        """What the cube writer holds: parameters, feature-map cells and neurons."""
+        return self.parameters + self.feature_cells + self.neurons
+
+    @property
+    def drawn_points(self) -> int:
+        return min(self.data_points, MAX_DRAWN_POINTS)
+
+    def held(self, writer: str) -> int:
+        """What counts against ``writer``'s budget: every cube as its own object, plus two objects per
+        drawn data point; the instanced writer holds the cubes in a few objects, so only they count."""
+        return self.cubes + 2 * self.drawn_points if writer == "objects" else self.cubes
+
+    def describe(self) -> str:
+        parts = [f"{self.parameters:,} parameters"]
+        parts += [f"{count:,} {what}" for count, what in ((self.feature_cells, "feature-map cells"),
+                                                          (self.neurons, "neurons"),
+                                                          (2 * self.drawn_points, "data-point objects")) if count]
+        return ", ".join(parts)
+
+
+def writer_for(choice: str, cubes: int) -> str:
+    """``"objects"`` or ``"instanced"`` for a ``render.cubes`` choice and the scene's
+    :attr:`SceneSize.cubes`."""
     if choice not in WRITERS:
         raise ValueError(f"render.cubes must be one of {WRITERS}, got {choice!r}")
     if choice == "auto":
-        return "instanced" if parameter_count > AUTO_INSTANCED_ABOVE else "objects"
+        return "instanced" if cubes > AUTO_INSTANCED_ABOVE else "objects"
     return choice
+
+
+def check_scene(size: SceneSize, choice: str) -> tuple[str, list[str]]:
+    """The writer that draws a scene of ``size`` and the warnings (past ``CUBE_WARNINGS``), or
+    :class:`SceneTooBig` past ``CUBE_LIMITS``. The one check the CLI, the API and the panel make."""
+    writer = writer_for(choice, size.cubes)
+    held = size.held(writer)
+    if held > CUBE_LIMITS[writer]:
+        hint = ' or render.cubes = "instanced"' if writer == "objects" else ""
+        raise SceneTooBig(f"{size.describe()}: {held:,} cubes and objects; a scene of {writer} holds at most "
+                          f"{CUBE_LIMITS[writer]:,} — use smaller layers{hint}, or train with --no-render")
+    if held > CUBE_WARNINGS[writer]:
+        return writer, [f"{held:,} cubes drawn as {writer}; building the scene will take minutes"]
+    return writer, []
+
+
+def frame_count(records: int, frames_per_record: int, style: str = "diagram", forward_pass: str = "none",
+                forward_pass_every: int = 1, columns: int = 0) -> tuple[int, int, int]:
+    """(the last frame, forward passes shown, frames they add) of a run of ``records`` drawn
+    ``frames_per_record`` apart; the film's forward passes over ``columns`` neuron columns add frames."""
+    frames = 1 + (records - 1) * frames_per_record
+    if style != "film":
+        return frames, 0, 0
+    shown = pass_count(records, forward_pass, forward_pass_every)
+    added = shown * pass_frames(columns)
+    return frames + added, shown, added
 
 
 FORWARD_STEP_FRAMES = 12  # between two columns of neurons lighting up in the forward pass
@@ -60,3 +132,11 @@ def pass_records(records: int, mode: str, every: int) -> list[int]:
         raise ValueError(f"pass_records: every must be at least 1, got {every}")
     middle = range(every, records - 1, every) if mode == "every" else range(0)
     return sorted({0, *middle, records - 1})
+
+
+def pass_count(records: int, mode: str, every: int) -> int:
+    """``len(pass_records(records, mode, every))``, counted without listing a billion records."""
+    if mode == "none" or records < 1:
+        return 0
+    middle = len(range(every, records - 1, every)) if mode == "every" else 0
+    return min(records, 2) + middle

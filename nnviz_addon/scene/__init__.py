@@ -18,7 +18,7 @@ import numpy as np
 
 from ..history import History
 from ..picture import attention as attention_plan
-from ..picture import colormap, features, legends, magnitude, view_layout
+from ..picture import census, colormap, features, legends, magnitude, view_layout
 from ..picture import cubes as cube_plan
 from ..picture import overlay as overlay_plan
 from ..preset.limits import writer_for
@@ -74,8 +74,8 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
                                           feature_maps=maps, graph=history.graph)
     plan = film.timeline(history, options)
     frames = plan.record_frames
-    # Feature-map cells are cubes too: "auto" counts them with the parameters' cubes.
-    writer = writer_for(options.cubes, history.parameter_count + features.cell_count(maps))
+    # Feature-map cells and neurons are cubes too: "auto" counts them as the scene-size check does.
+    writer = writer_for(options.cubes, census.scene_size(history).cubes)
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
     keyed = history.records > 1 and writer == "objects"
     actions = [objects.cube_actions(block) if keyed else [] for block in layout.blocks]  # before any cube
@@ -147,8 +147,8 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
     ``magnitudes`` (History key → current |gradient| or |update|, as the build's ``magnitude``
     option) size the cubes, by ``size_scale`` (key → the magnitude drawn full size) where given,
     else by the build's size scale; cubes without one are drawn full size rather than frozen at a
-    recorded step. Cubes the user deleted, and keys no cube shows, are
-    skipped. A cube's recorded animation is removed so the live colour shows (the next ``build``
+    recorded step. Cubes the user deleted or whose ``nnviz_index`` was edited by hand, and keys no
+    cube shows, are skipped. A cube's recorded animation is removed so the live colour shows (the next ``build``
     keys the run again).
     """
     root = objects.root_collection()
@@ -189,8 +189,14 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
             by_key.setdefault(key, []).append(obj)
     for key, cubes in by_key.items():
         tensor = np.asarray(values[key], dtype=np.float64)
-        indices = np.array([list(c["nnviz_index"]) for c in cubes], dtype=np.int64).reshape(len(cubes), -1)
-        if indices.shape[1] != tensor.ndim or np.any(indices >= tensor.shape):
+        found = [(cube, objects.cube_index(cube)) for cube in cubes]
+        # an index edited by hand into something else than ndim integers addresses nothing
+        found = [(cube, at) for cube, at in found if at is not None and len(at) == tensor.ndim]
+        if not found:
+            continue
+        cubes = [cube for cube, _ in found]
+        indices = np.array([at for _, at in found], dtype=np.int64).reshape(len(found), -1)
+        if np.any(indices >= tensor.shape) or np.any(indices < 0):
             raise ValueError(f"scene.show_values: {key!r} has shape {tensor.shape}, but the built cubes "
                              f"show a tensor of shape {tuple(indices.max(axis=0) + 1)}")
         index = tuple(indices.T)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..history import History
 from ..picture.legends import ColorLegend, SizeCubes
-from ..picture.shapes import CUBE_SIZE, Block, Label
+from ..picture.shapes import CUBE_SIZE, Block, Label, shortened
 from ..picture.view_layout import NEURON_RADIUS
 from . import keyframes
 
@@ -188,6 +188,16 @@ def key(target: bpy.types.ID, action: bpy.types.Action, frames: np.ndarray,
     keyframes.write_curves(target, action, list(channels), frames, np.stack(list(channels.values())))
 
 
+def cube_index(obj: bpy.types.Object) -> tuple[int, ...] | None:
+    """A cube's ``nnviz_index`` as a tuple of ints, or None when it isn't one (edited by hand in
+    the Custom Properties panel into text, a float, a list of lists...)."""
+    stored = obj.get("nnviz_index")
+    index = tuple(stored) if hasattr(stored, "__len__") and not isinstance(stored, str) else (stored,)
+    if not all(isinstance(i, int) and not isinstance(i, bool) for i in index):
+        return None
+    return index
+
+
 def add_cubes(block: Block, mesh: bpy.types.Mesh, collection: bpy.types.Collection,
               values: np.ndarray, rgba: np.ndarray, sizes: np.ndarray | None = None,
               tag: str = "nnviz_param") -> list[bpy.types.Object]:
@@ -237,9 +247,10 @@ def set_sizes(cubes: Iterable[bpy.types.Object], sizes: Iterable[float]) -> None
 
 
 def add_label(label: Label, name: str, collection: bpy.types.Collection) -> bpy.types.Object:
-    """Text standing in the picture plane, in the shared material."""
+    """Text standing in the picture plane, in the shared material; a long line is shortened as the
+    layout measured it (:func:`..picture.shapes.shortened`)."""
     curve = tagged(bpy.data.curves.new(name, type="FONT"))
-    curve.body = label.text
+    curve.body = shortened(label.text)
     curve.size = label.size
     curve.align_x = label.align
     curve.materials.append(object_color_material())

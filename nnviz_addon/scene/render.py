@@ -138,11 +138,14 @@ def render_mp4(path: str | Path, render: Any | None = None, *, frame_start: int 
     """
     path = check_output(path)
     scene = bpy.context.scene
-    configure_render(scene, render)
+    check_camera(scene)
     start = scene.frame_start if frame_start is None else int(frame_start)
     end = scene.frame_end if frame_end is None else int(frame_end)
+    for name, frame in (("frame_start", start), ("frame_end", end)):
+        check_frame(scene, frame, name)
     if end < start:
         raise ValueError(f"frame range {start}..{end}: the end comes before the start")
+    configure_render(scene, render)
 
     saved = (scene.frame_start, scene.frame_end, scene.render.filepath)
     total = end - start + 1
@@ -192,6 +195,7 @@ def render_png(path: str | Path, render: Any | None = None, *, frame: int | None
     """
     path = check_output(path, ".png")
     scene = bpy.context.scene
+    check_camera(scene)
     if frame is not None:
         check_frame(scene, frame)
     if render is not None:
@@ -251,10 +255,18 @@ def save_blend(path: str | Path) -> Path:
     return write_atomically(Path(path).absolute(), write, check=check_blend_header)
 
 
-def check_frame(scene: bpy.types.Scene, frame: int) -> None:
-    """A clear error unless ``frame`` lies in the scene's frame range."""
+def check_frame(scene: bpy.types.Scene, frame: int, name: str = "frame") -> None:
+    """A clear error unless ``frame`` (the argument ``name``) lies in the scene's frame range."""
     if not scene.frame_start <= int(frame) <= scene.frame_end:
-        raise ValueError(f"frame {frame} is outside the scene's frames {scene.frame_start}..{scene.frame_end}")
+        raise ValueError(f"{name} {frame} is outside the scene's frames {scene.frame_start}..{scene.frame_end}")
+
+
+def check_camera(scene: bpy.types.Scene) -> None:
+    """One line, rather than Blender's two-line "Cannot render, no camera", for a scene nothing
+    was built in."""
+    if scene.camera is None:
+        raise ValueError(f"scene {scene.name!r} has no camera to render from: build a run first (Build, Train or "
+                         "Import History in the panel, or api.animate)")
 
 
 def _settings_of(struct: Any) -> dict[str, Any]:

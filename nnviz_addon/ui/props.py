@@ -139,7 +139,7 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
     motion: EnumProperty(name="Motion", items=_items(catalog.MOTIONS), default="linear",
                          description="Linear steps between records, or smooth (eased) ones")
     cubes: EnumProperty(name="Cubes", default="auto", items=[
-        ("auto", "Auto", f"One object per cube up to {AUTO_INSTANCED_ABOVE:,} parameters, instanced above"),
+        ("auto", "Auto", f"One object per cube up to {AUTO_INSTANCED_ABOVE:,} cubes, instanced above"),
         ("objects", "Objects", "One keyed object per weight: click a cube to see its curve"),
         ("instanced", "Instanced", "One Geometry Nodes object per tensor: fast for big networks"),
     ])

@@ -18,7 +18,7 @@ import numpy as np
 from .. import api, scene
 from ..history import History
 from ..picture import magnitude
-from ..preset.config import Preset, RenderConfig
+from ..preset.config import Preset, RenderConfig, check_scene_size
 from ..scene import objects
 from ..scene.options import SceneOptions
 from ..training.run import TrainingRun
@@ -64,7 +64,9 @@ class Session:
         return self.run is not None and self.run.step != self.keyed_step
 
     def start(self, preset: Preset) -> None:
-        """A fresh run at step 0, its cubes built with the initial weights."""
+        """A fresh run at step 0, its cubes built with the initial weights; a scene too big to build
+        (:func:`..preset.config.check_scene_size`, as train.py checks it) is refused first."""
+        check_scene_size(preset)
         self.run = TrainingRun(preset)  # with the standard probes: neurons and task views, as rendered
         self.preset = preset
         self.options = SceneOptions.from_render_config(preset.render)
@@ -197,9 +199,10 @@ class Session:
 
 def cube_of(obj: bpy.types.Object | None) -> tuple[str, tuple[int, ...]] | None:
     """(parameter, index) of a built cube, None for anything else."""
-    if obj is None or "nnviz_param" not in obj or "nnviz_index" not in obj:
+    if obj is None or "nnviz_param" not in obj:
         return None
-    return str(obj["nnviz_param"]), tuple(int(i) for i in obj["nnviz_index"])
+    index = objects.cube_index(obj)
+    return None if index is None else (str(obj["nnviz_param"]), index)
 
 
 def select_cube(key: str, index: tuple[int, ...]) -> None:

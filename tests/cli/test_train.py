@@ -68,7 +68,7 @@ def test_no_render_writes_history_and_metrics(tmp_path):
     pytest.param(["--preset", "xor", "--no-render", "--still", "x.jpg"], "must end in .png", marks=pytest.mark.bpy),
     (["--preset", "xor", "--no-render", "--still-frame", "3"], "--still-frame needs --still"),
     pytest.param(["--preset", "xor", "--steps", "4", "--out", "x.mp4", "--still", "x.png", "--still-frame", "99"],
-                 "frame 99 is outside the scene's frames 1..2", marks=pytest.mark.bpy),
+                 "--still-frame 99: outside the run's frames 1..2", marks=pytest.mark.bpy),
 ])
 def test_bad_input_is_one_clear_line(tmp_path, args, message, request):
     if request.node.get_closest_marker("bpy"):

@@ -62,7 +62,7 @@ BAD = {
     "version_other": (lambda a: {"format_version": np.array(3)}, "history format version 3, this nnviz reads 1 or 2"),
     "name_number": (lambda a: {"name": np.array(3.0)}, "'name' must be a text scalar"),
     "structure_unknown_key": (lambda a: {"structure_json": np.array(str(a["structure_json"]).replace(
-        '"0.weight"', '"7.weight"'))}, "layer '0' names weight '7.weight', which the file does not hold"),
+        '"0.weight"', '"7.weight"'))}, "layer '0' names weight '7.weight', which the history does not hold"),
     "structure_not_json": (lambda a: {"structure_json": np.array("[{")}, "not an nnviz history file"),
     "structure_not_layers": (lambda a: {"structure_json": np.array("[1, 2]")}, "not an nnviz history file"),
     "config_list": (lambda a: {"config_json": np.array("[1]")}, "'config_json' must be a JSON object, got list"),

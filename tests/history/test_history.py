@@ -65,8 +65,8 @@ def test_wrong_shape_names_both_shapes():
 
 
 def test_inconsistent_record_counts_are_refused():
-    with pytest.raises(ValueError, match="loss has 1 records but steps has 2"):
-        History("t", STRUCTURE, np.arange(2), np.zeros(1), {}, {})
+    with pytest.raises(ValueError, match=r"'loss' has shape \(1,\), expected \(2,\)"):
+        History("t", STRUCTURE, np.arange(2), np.zeros(1), {}, {}).validate()
 
 
 def test_load_refuses_other_files_clearly(tmp_path):

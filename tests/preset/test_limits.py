@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 
 from nnviz_addon.preset.config import (
-    CUBE_LIMITS,
-    MAX_FRAME,
     PresetError,
     check_scene_size,
     load_preset,
@@ -19,6 +17,7 @@ from nnviz_addon.preset.config import (
     preset_warnings,
     recorded_bytes,
 )
+from nnviz_addon.preset.limits import CUBE_LIMITS, MAX_FRAME
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAIN = ROOT / "train.py"
@@ -37,12 +36,6 @@ def xor(**sections: dict) -> dict:
     ({"render": {"resolution": [1280, 70_000]}}, "must each be in 4..65536"),
     ({"render": {"fps": 40_000}}, "render.fps 40000: frames per second must be in 1..32767"),
     ({"model": {"layers": [2, 100_000_000, 1]}}, "model.layers[1] is 100,000,000 units; allowed at most 100,000"),
-    ({"train": {"steps": 2_000_000, "record_every": 1}}, f"past Blender's last frame {MAX_FRAME:,}; lower"),
-    ({"render": {"frames_per_record": 20_000}}, "render.frames_per_record: 101 records × 20000 frames"),
-    # 1,048,001 frames of records fit; a pass every record (4 stages × 12 frames each) does not
-    ({"train": {"steps": 1_047_999, "record_every": 1}, "render": {"frames_per_record": 1, "style": "film",
-                                                                   "forward_pass": "every", "forward_pass_every": 1}},
-     "1,048,000 records × 1 frames and 1,048,000 forward passes"),
     ({"model": {"layers": [2, 20_000, 1]}, "train": {"steps": 100_000, "record_every": 1}},
      "train.record_every: 59.6 GiB would be recorded (100,001 records × 2 arrays × 80,001 parameters × 4 bytes); "
      "allowed at most 4 GiB — raise train.record_every or lower train.steps"),
@@ -51,6 +44,22 @@ def test_limits_are_refused_naming_the_setting(sections, message):
     with pytest.raises(PresetError) as error:
         preset_from_dict(xor(**sections), source="big.toml")
     assert str(error.value).startswith("big.toml: ")
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(("sections", "message"), [
+    ({"train": {"steps": 2_000_000, "record_every": 1}}, f"past Blender's last frame {MAX_FRAME:,}; lower"),
+    ({"render": {"frames_per_record": 20_000}}, "render.frames_per_record: 101 records × 20000 frames"),
+    # 1,048,001 frames of records fit; a pass every record (4 stages × 12 frames each) does not
+    ({"train": {"steps": 1_047_999, "record_every": 1}, "render": {"frames_per_record": 1, "style": "film",
+                                                                   "forward_pass": "every", "forward_pass_every": 1}},
+     "1,048,000 records × 1 frames and 1,048,000 forward passes"),
+])
+def test_frames_past_blenders_are_refused_for_a_scene_only(sections, message):
+    preset = preset_from_dict(xor(**sections), source="long.toml")  # trains, with --no-render
+    with pytest.raises(PresetError) as error:
+        check_scene_size(preset)
+    assert str(error.value).startswith("long.toml: render.frames_per_record: ")
     assert message in str(error.value)
 
 
@@ -65,11 +74,16 @@ def test_a_heavy_but_legitimate_run_is_a_warning():
 def test_the_cube_budget_is_per_way_of_holding_cubes():
     objects = {"cubes": "objects"}
     big = preset_from_dict(xor(model={"layers": [2, 512, 512, 1]}, train={"steps": 4}, render=objects))
-    with pytest.raises(PresetError, match=r"264,705 parameters, one cube each; a scene of objects holds at most "
+    with pytest.raises(PresetError, match=r"264,705 parameters, 1,027 neurons, 400 data-point objects: 266,132 "
+                                          "cubes and objects; a scene of objects holds at most "
                                           f"{CUBE_LIMITS['objects']:,}" r" — use smaller layers or render\.cubes"):
         check_scene_size(big)
     medium = preset_from_dict(xor(model={"layers": [2, 150, 150, 1]}, train={"steps": 4}, render=objects))
     assert "cubes drawn as objects" in check_scene_size(medium)[0]
+    # neurons and data points count too: 99,535 parameters alone would fit
+    crowded = preset_from_dict(xor(model={"layers": [2, 313, 313, 1]}, train={"steps": 4}, render=objects))
+    with pytest.raises(PresetError, match=r"99,535 parameters, 629 neurons, 400 data-point objects: 100,564"):
+        check_scene_size(crowded)
     assert check_scene_size(preset_from_dict(xor())) == []
     # auto draws the big one instanced, which holds it; past the instanced budget it is refused too
     assert check_scene_size(preset_from_dict(xor(model={"layers": [2, 512, 512, 1]}, train={"steps": 4}))) == []
@@ -145,7 +159,8 @@ def test_a_scene_too_big_to_build_is_refused_before_training(tmp_path):
 
 
 def test_the_docs_list_the_limits_the_code_checks():
-    from nnviz_addon.history.file_format import MAX_LOADED_BYTES
+    from nnviz_addon.history.checks import MAX_LOADED_BYTES
+    from nnviz_addon.picture.shapes import MAX_LABEL_CHARS
     from nnviz_addon.preset import limits
 
     cli_doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
@@ -155,5 +170,8 @@ def test_the_docs_list_the_limits_the_code_checks():
                  f"≤ {limits.MAX_LAYER_UNITS:,} units", f"≤ {limits.MAX_RECORDED_BYTES // 2**30} GiB",
                  f"over {limits.WARN_RECORDED_BYTES // 2**30} GiB", f"≤ {limits.CUBE_LIMITS['objects']:,}",
                  f"over {limits.CUBE_WARNINGS['objects']:,}", f"≤ {limits.CUBE_LIMITS['instanced']:,}",
-                 f"over {limits.CUBE_WARNINGS['instanced']:,}", f"≤ {MAX_LOADED_BYTES // 2**30} GiB"):
+                 f"over {limits.CUBE_WARNINGS['instanced']:,}", f"≤ {MAX_LOADED_BYTES // 2**30} GiB",
+                 f"1–{limits.MAX_STEPS:,}", f"2–{limits.MAX_SAMPLES:,}", f"1–{limits.MAX_RENDER_SAMPLES:,}",
+                 f"≤ {limits.MAX_DRAWN_POINTS:,}", f"≤ {MAX_LABEL_CHARS:,} characters",
+                 "feature-map cell and neuron", "strictly increasing", "gradient is finite"):
         assert text in documented, text
