@@ -30,8 +30,11 @@ from typing import Any
 import numpy as np
 
 from .. import catalog
-from ..history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec, check_input_shape
+from ..history import INPUT_SHAPE_KEY, History, LayerSpec, check_input_shape
+from ..preset.limits import MAX_RECORDED_BYTES
 from .probes import carried_outputs, feature_kinds, feature_static, probe_static, series_of
+from .record_buffer import RecordBuffer
+from .watch import StepWatch
 
 # torch module class name → the activation name nnviz shows
 _ACTIVATIONS = {module_class: name for name, module_class in catalog.RECORDED_ACTIVATIONS.items()}
@@ -102,7 +105,8 @@ class Recorder:
     """
 
     def __init__(self, model: Any, name: str = "PyTorch run", config: dict[str, Any] | None = None,
-                 capacity: int = 64, input_shape: tuple[int, ...] | None = None, probe: Any = None) -> None:
+                 capacity: int = 64, input_shape: tuple[int, ...] | None = None, probe: Any = None,
+                 dtype: str | None = None) -> None:
         import torch  # (fails here, clearly, when torch is missing)
 
         self.model = model
@@ -121,19 +125,22 @@ class Recorder:
         named = dict(model.named_parameters(remove_duplicate=False))
         self._keys = [key for layer in structure for key in (layer.weight, layer.bias) if key is not None]
         tensors = {key: named[key] for key in self._keys}
-        dtype = np.result_type(*[self._numpy(t) for t in tensors.values()])
-        self._writer = HistoryWriter(
-            name=name, structure=structure, shapes={k: tuple(t.shape) for k, t in tensors.items()},
-            dtype=dtype, capacity=capacity, config=config or {"source": "torch"},
-        )
+        self._owners = {key: _owner(model, key) for key in self._keys}
+        stored = np.result_type(*[self._numpy(t) for t in tensors.values()]) if dtype is None else _dtype(dtype)
+        self._buffer = RecordBuffer({k: tuple(t.shape) for k, t in tensors.items()}, stored, capacity)
+        self._name, self._structure = name, structure
+        self._config = config or {"source": "torch"}
+        self._static: dict[str, np.ndarray] = {}
+        self._watch: StepWatch | None = None
+        self._memory_warned = False
         if input_shape is not None:
-            self._writer.static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
+            self._static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
         self._probe = None
         if probe is not None:
             self._probe = torch.as_tensor(probe).detach()
-            self._writer.static.update(probe_static(self._numpy(self._probe)))
+            self._static.update(probe_static(self._numpy(self._probe)))
             kinds = feature_kinds(model.named_modules())
-            self._writer.static.update(feature_static(kinds))
+            self._static.update(feature_static(kinds))
             image_layers = kinds[:, 0].tolist()
             self._recorded = [layer.name for layer in structure] + [n for n in image_layers if n not in
                                                                      {layer.name for layer in structure}]
@@ -143,15 +150,79 @@ class Recorder:
         return tensor.detach().cpu().numpy()
 
     def snapshot(self, step: int, loss: float | None = None, metrics: dict[str, float] | None = None) -> None:
-        """Record every drawn parameter's value and gradient now (call after ``optimizer.step()``)."""
-        last = self._writer.last_step
-        if last is not None and step <= last:
-            raise ValueError(f"nnviz Recorder: step {step} is not after the last recorded step {last}")
+        """Record every drawn parameter's value and gradient now (call after ``optimizer.step()``).
+        ``loss`` may be a number or a one-element tensor."""
+        if self._buffer.steps and step <= self._buffer.steps[-1]:
+            raise ValueError(f"nnviz Recorder: step {step} is not after the last recorded step "
+                             f"{self._buffer.steps[-1]}")
         tensors = self._current_parameters()
-        values = {k: self._numpy(t) for k, t in tensors.items()}
-        grads = {k: None if t.grad is None else self._numpy(t.grad) for k, t in tensors.items()}
-        series = None if self._probe is None else self._probe_series()
-        self._writer.record(step, float("nan") if loss is None else float(loss), values, grads, metrics, series)
+        values, grads, _ = self._buffer.append(step, loss, metrics)
+        try:
+            for key, tensor in tensors.items():
+                _copy_into(values[key], tensor)
+                if tensor.grad is None:
+                    grads[key].fill(0)
+                else:
+                    _copy_into(grads[key], tensor.grad)
+            if self._probe is not None:
+                self._buffer.set_series(self._probe_series())
+        except BaseException:
+            self._buffer.drop_last()  # no half-written record
+            raise
+        self._warn_about_memory()
+
+    def watch(self, optimizer: Any, every: int = 1) -> Recorder:
+        """Record after every ``every``-th ``optimizer.step()`` from now on, through the optimizer's
+        step hooks: no :meth:`snapshot` calls in the loop. The model as it is now is recorded first
+        (step 0) unless something was recorded already; steps are counted from the last record.
+        Returns the Recorder, so ``with Recorder(model).watch(opt, every=5) as rec:`` takes the hooks
+        off again at the end of the block (as does :meth:`unwatch`). Give the loss with :meth:`log`,
+        or pass a closure to ``step`` and its result is taken.
+        """
+        if self._watch is not None and self._watch.active:
+            raise ValueError("nnviz Recorder.watch: already watching an optimizer; unwatch() it first")
+        if not self._buffer.steps:
+            self.snapshot(0)
+        self._watch = StepWatch(optimizer, every, self._buffer.steps[-1],
+                                record=lambda step, loss, metrics: self.snapshot(step, loss, metrics or None),
+                                update_last=self._buffer.update_last)
+        return self
+
+    def unwatch(self) -> None:
+        """Take the hooks :meth:`watch` put on the optimizer off again."""
+        if self._watch is not None:
+            self._watch.remove()
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.unwatch()
+
+    def log(self, loss: Any = None, **metrics: Any) -> None:
+        """The loss (and any metrics, by name) of the step just taken, or of the one about to be taken
+        when called before ``optimizer.step()``: the first call tells which (see :mod:`.watch`).
+        Numbers or one-element tensors. Needs :meth:`watch`; with :meth:`snapshot` pass them to it."""
+        if self._watch is None:
+            raise ValueError("nnviz Recorder.log: log() goes with watch(optimizer); "
+                             "with snapshot() pass loss= and metrics= to it")
+        values = dict(metrics)
+        if loss is not None:
+            values["loss"] = loss
+        self._watch.log(values)
+
+    @property
+    def records(self) -> int:
+        return len(self._buffer)
+
+    def _warn_about_memory(self) -> None:
+        held = len(self._buffer) * self._buffer.bytes_per_record
+        if held > MAX_RECORDED_BYTES and not self._memory_warned:
+            self._memory_warned = True
+            warnings.warn(f"nnviz Recorder: {len(self._buffer)} records hold {_mib(held)} in memory "
+                          f"({_mib(self._buffer.bytes_per_record)} each); past {_mib(MAX_RECORDED_BYTES)} a run "
+                          f"may not fit in memory or animate: record less often (every=) or store "
+                          f"dtype='float16'", stacklevel=3)
 
     def _probe_series(self) -> dict[str, np.ndarray]:
         """Every leaf module's output for the probe sample, in the order they ran, reduced to the
@@ -182,17 +253,65 @@ class Recorder:
     def _current_parameters(self) -> dict[str, Any]:
         """The drawn parameters looked up by name now: ``lin.weight = nn.Parameter(...)`` after the
         Recorder was made replaces the tensor, and the new one is what trains."""
-        named = dict(self.model.named_parameters(remove_duplicate=False))
-        missing = [key for key in self._keys if key not in named]
+        found = {key: getattr(module, attribute, None) for key, (module, attribute) in self._owners.items()}
+        missing = [key for key, tensor in found.items() if tensor is None]
         if missing:
+            named = dict(self.model.named_parameters(remove_duplicate=False))
             raise ValueError(f"nnviz Recorder: parameter {missing[0]!r} is no longer in the model "
                              f"(it has {', '.join(named)})")
-        return {key: named[key] for key in self._keys}
+        return found
 
     def history(self) -> History:
-        return self._writer.history()
+        """The run so far as a History (copies, so recording can go on), up to the first record
+        whose values are not finite (a warning names its step)."""
+        records = len(self._buffer)
+        bad = self._buffer.first_non_finite()
+        if bad is not None:
+            records, key = bad
+            kept = (f"kept the {records} records before it (steps {self._buffer.steps[0]} to "
+                    f"{self._buffer.steps[records - 1]})" if records else "no record before it is finite")
+            warnings.warn(f"nnviz Recorder: {key!r} stopped being finite (inf or nan) at step "
+                          f"{self._buffer.steps[records]}; {kept}", stacklevel=2)
+        arrays = self._buffer.joined(records)
+        return History(name=self._name, structure=list(self._structure), config=dict(self._config),
+                       static={k: np.array(v) for k, v in self._static.items()}, **arrays)
 
     def save(self, path: str | Path) -> Path:
-        if not len(self._writer):
-            raise ValueError("nnviz Recorder: nothing recorded yet; call snapshot() after optimizer.step()")
-        return self.history().save(path)
+        """Write the run to the ``.npz`` ``path``, creating its folder; a run whose values stopped
+        being finite is saved up to the last finite record, with a warning naming the step."""
+        if not len(self._buffer):
+            raise ValueError("nnviz Recorder: nothing recorded yet; call watch(optimizer) before training "
+                             "or snapshot() after optimizer.step()")
+        history = self.history()
+        if not history.records:
+            raise ValueError(f"nnviz Recorder: nothing to save to {path}: the first record (step "
+                             f"{self._buffer.steps[0]}) is already not finite")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return history.save(path)
+
+
+def _owner(model: Any, key: str) -> tuple[Any, str]:
+    """The module holding parameter ``key`` and its attribute name (``"0.weight"``: ``model[0]``, ``"weight"``)."""
+    path, _, attribute = key.rpartition(".")
+    return (model.get_submodule(path) if path else model), attribute
+
+
+def _copy_into(row: np.ndarray, tensor: Any) -> None:
+    """One memory copy from a tensor into a buffer row (converting to the row's dtype as it goes)."""
+    tensor = tensor.detach()
+    if tensor.device.type != "cpu":
+        tensor = tensor.cpu()
+    np.copyto(row, tensor.numpy(), casting="same_kind")
+
+
+def _dtype(name: str) -> np.dtype:
+    allowed = ("float16", "float32", "float64")
+    if name not in allowed:
+        raise ValueError(f"nnviz Recorder: dtype must be one of {', '.join(allowed)} (or None: the model's), "
+                         f"got {name!r}")
+    return np.dtype(name)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.0f} MiB"
