@@ -2,13 +2,14 @@
 
     python train.py --preset presets/xor.toml --out out/xor.mp4          # with the bpy module
     blender -b -P train.py -- --preset xor --out out/xor.mp4             # inside Blender
-    python train.py --preset xor --no-render --history run.npz           # training only (numpy)
+    python train.py --preset xor --no-render --save-history run.npz      # training only (numpy)
     python train.py --history run.npz --out run.mp4                      # render a saved run
     python train.py --preset xor --no-render --still xor.png             # one picture (last frame)
 
 Errors end the script with one line, ``nnviz: error: ...``, and a non-zero exit code. A run that
-diverges still saves what it recorded (``--history``, ``--save-blend``, ``--metrics``) but is not
-rendered, and exits with code 1: replay the kept records with ``--history run.npz --out x.mp4``.
+diverges still saves what it recorded (``--save-history``, ``--save-blend``, ``--metrics``) but is not
+rendered, and exits with code 1: replay the kept records with ``--history run.npz --out x.mp4``. ``--history`` is only ever read and
+``--save-history`` only written, so a saved run is never replaced by a new one by mistake.
 Ctrl-C (SIGINT) or SIGTERM during training stops it after the current step and saves the same way
 (exit code 130 or 143); during rendering it stops at the next frame and removes the unfinished file.
 Every output replaces an earlier file only once it is complete (see nnviz_addon/atomic.py).
@@ -78,7 +79,8 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
                         help="draw the cubes as one object each, instanced by Geometry Nodes, or auto")
     parser.add_argument("--save-blend", type=Path, metavar="PATH", help="also save the animated scene")
     parser.add_argument("--history", type=Path, metavar="PATH",
-                        help="write the recorded run to this .npz; without --preset, animate this saved run")
+                        help="animate this saved run (.npz) instead of training a preset; it is only read")
+    parser.add_argument("--save-history", type=Path, metavar="PATH", help="write the trained run to this .npz")
     parser.add_argument("--metrics", type=Path, metavar="PATH", help="write a JSON summary of the run")
     parser.add_argument("--no-render", action="store_true", help="train (and save) only, no MP4")
     parser.add_argument("--still", type=Path, metavar="PATH",
@@ -88,9 +90,14 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
     if options.preset is None and options.history is None:
         raise UsageError("give --preset (a .toml file or a shipped preset's name), or --history RUN.npz "
                          "to animate a saved run")
+    if options.preset is not None and options.history is not None:
+        raise UsageError(f"--preset trains a new run and --history {options.history} animates a saved one; give "
+                         f"one of them (to keep the new run, name its file with --save-history PATH)")
     if options.preset is None:
         if not options.history.is_file():
-            raise UsageError(f"--history {options.history}: no such file (without --preset it is read)")
+            raise UsageError(f"--history {options.history}: no such file")
+        if options.save_history is not None:
+            raise UsageError("--save-history needs --preset: it writes the run --preset trains")
         if options.steps is not None or options.seed is not None:
             raise UsageError("--steps and --seed need --preset: a saved run is animated, not retrained")
     if options.out is None and not options.no_render:
@@ -105,9 +112,7 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
 def outputs(options: argparse.Namespace) -> dict[str, Path]:
     """The files this run writes, by option (``--out``)."""
     chosen = {f"--{name.replace('_', '-')}": getattr(options, name)
-              for name in ("out", "still", "history", "metrics", "save_blend")}
-    if options.preset is None:
-        del chosen["--history"]  # read, not written
+              for name in ("out", "still", "save_history", "metrics", "save_blend")}
     return {option: path for option, path in chosen.items() if path is not None}
 
 
@@ -322,9 +327,9 @@ def run(options: argparse.Namespace, interrupts: Interrupts) -> int:
             options.still = check_output(options.still, ".png")
     if options.preset is not None:
         history, render_config, stopped = train(options, metrics, interrupts)
-        if options.history is not None:
-            history.save(options.history)
-            print(f"nnviz: saved the run to {options.history}", flush=True)
+        if options.save_history is not None:
+            history.save(options.save_history)
+            print(f"nnviz: saved the run to {options.save_history}", flush=True)
     else:
         history, render_config = load_history(options)
         stopped = None
