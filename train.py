@@ -4,6 +4,7 @@
     blender -b -P train.py -- --preset xor --out out/xor.mp4             # inside Blender
     python train.py --preset xor --no-render --save-history run.npz      # training only (numpy)
     python train.py --history run.npz --out run.mp4                      # render a saved run
+    python train.py --checkpoints runs/ckpts --out run.mp4               # render a folder of state_dicts
     python train.py --preset xor --no-render --still xor.png             # one picture (last frame)
 
 Errors end the script with one line, ``nnviz: error: ...``, and a non-zero exit code. A run that
@@ -80,6 +81,8 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--save-blend", type=Path, metavar="PATH", help="also save the animated scene")
     parser.add_argument("--history", type=Path, metavar="PATH",
                         help="animate this saved run (.npz) instead of training a preset; it is only read")
+    parser.add_argument("--checkpoints", type=Path, metavar="DIR",
+                        help="animate the folder's state_dict files (.pt, .pth, .ckpt, .safetensors) in step order")
     parser.add_argument("--save-history", type=Path, metavar="PATH", help="write the trained run to this .npz")
     parser.add_argument("--metrics", type=Path, metavar="PATH", help="write a JSON summary of the run")
     parser.add_argument("--no-render", action="store_true", help="train (and save) only, no MP4")
@@ -87,15 +90,21 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
                         help="also render one frame to this PNG (the last, or --still-frame)")
     parser.add_argument("--still-frame", type=int, metavar="N", help="the frame --still renders")
     options = parser.parse_args(args)
-    if options.preset is None and options.history is None:
-        raise UsageError("give --preset (a .toml file or a shipped preset's name), or --history RUN.npz "
-                         "to animate a saved run")
+    sources = [option for option, given in (("--preset", options.preset), ("--history", options.history),
+                                            ("--checkpoints", options.checkpoints)) if given is not None]
+    if not sources:
+        raise UsageError("give --preset (a .toml file or a shipped preset's name), --history RUN.npz "
+                         "to animate a saved run, or --checkpoints DIR to animate a folder of checkpoints")
     if options.preset is not None and options.history is not None:
         raise UsageError(f"--preset trains a new run and --history {options.history} animates a saved one; give "
                          f"one of them (to keep the new run, name its file with --save-history PATH)")
+    if len(sources) > 1:
+        raise UsageError(f"{' and '.join(sources)} each name the run to animate; give one")
+    if options.history is not None and not options.history.is_file():
+        raise UsageError(f"--history {options.history}: no such file")
+    if options.checkpoints is not None and not options.checkpoints.is_dir():
+        raise UsageError(f"--checkpoints {options.checkpoints}: no such folder")
     if options.preset is None:
-        if not options.history.is_file():
-            raise UsageError(f"--history {options.history}: no such file")
         if options.save_history is not None:
             raise UsageError("--save-history needs --preset: it writes the run --preset trains")
         if options.steps is not None or options.seed is not None:
@@ -275,12 +284,19 @@ def train(options: argparse.Namespace, metrics: dict[str, Any],
 
 
 def load_history(options: argparse.Namespace) -> tuple[Any, Any]:
-    """A saved run and its render settings (its preset's, with the command line's overrides)."""
+    """A saved run (or folder of checkpoints) and its render settings (its preset's, with the command
+    line's overrides)."""
     from nnviz_addon import api
     from nnviz_addon.history import History
+    from nnviz_addon.training.checkpoints import read_checkpoints
 
-    history = History.load(options.history)
-    print(f"nnviz: animating {history.name!r} from {options.history}", flush=True)
+    if options.checkpoints is not None:
+        history = read_checkpoints(options.checkpoints)
+        print(f"nnviz: animating {history.records} checkpoints (steps {history.steps[0]} to {history.steps[-1]}) "
+              f"from {options.checkpoints}", flush=True)
+    else:
+        history = History.load(options.history)
+        print(f"nnviz: animating {history.name!r} from {options.history}", flush=True)
     return history, dataclasses.replace(api.render_config_of(history), **render_overrides(options))
 
 

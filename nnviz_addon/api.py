@@ -11,6 +11,7 @@ Three calls, usable from Blender's Python console, a script, or ``python`` with 
 
     history.save("/tmp/xor.npz")                  # ...and later, or elsewhere:
     api.animate("/tmp/xor.npz")
+    api.animate("runs/checkpoints/")              # a folder of torch state_dict files, in step order
 
 Training needs only numpy; :func:`animate`, :func:`render` and :func:`render_still` import bpy
 when first called.
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from .history import History
 from .preset.config import Preset, PresetError, RenderConfig, find_presets, load_preset, preset_from_dict
+from .training.checkpoints import read_checkpoints
 from .training.run import TrainingRun
 
 if TYPE_CHECKING:
@@ -115,7 +117,8 @@ def render_config_of(history: History) -> RenderConfig:
 
 def animate(history: History | str | Path, *, options: SceneOptions | None = None,
             render: RenderConfig | None = None) -> None:
-    """Build the scene for ``history`` (a History or a ``.npz`` path) and keyframe every record.
+    """Build the scene for ``history`` (a History, a ``.npz`` path, or a folder of checkpoints read
+    by :func:`~.training.checkpoints.read_checkpoints`) and keyframe every record.
 
     Replaces any earlier nnviz scene. The scene's output (engine, resolution, fps, MP4) is set from
     ``render`` first — the layout and camera are chosen for its aspect ratio — defaulting to the
@@ -136,7 +139,7 @@ def animate(history: History | str | Path, *, options: SceneOptions | None = Non
     from .scene.render import configure_render
 
     if not isinstance(history, History):
-        history = History.load(history)
+        history = read_checkpoints(history) if Path(history).is_dir() else History.load(history)
     render = render_config_of(history) if render is None else render
     configure_render(bpy.context.scene, render)
     scene.build(history, SceneOptions.from_render_config(render) if options is None else options)

@@ -1,0 +1,89 @@
+"""What recording every step costs a PyTorch loop: the Recorder's ``watch`` against the loop alone.
+
+``python bench/bench_record.py [--steps 200] [--rounds 7]`` (needs torch, not Blender). A
+784-256-10 MLP (ReLU), batch 64, SGD with momentum, on the CPU, in one process. Each round runs the
+same number of steps three ways, interleaved so machine noise hits each alike:
+
+- **loop alone**: zero_grad, forward, cross-entropy, backward, step;
+- **+ recording every step**: the same with ``Recorder(model).watch(opt, every=1)`` and ``rec.log(loss=...)``
+  (every value and gradient, 1.6 MB a step, kept in memory);
+- **+ recording with a probe**: the same, also recording what each layer makes of one input sample.
+
+It prints the median time a step of each, and the ratios against the loop alone. The issue's
+targets: at most 1.3x recording every step, at most 1.5x with a probe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from nnviz_addon.training.record import Recorder  # noqa: E402
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def one_round(steps: int, recording: str | None) -> float:
+    """Seconds a step of a fresh run, recorded as ``recording`` says (None, "values", "probe")."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = torch.randn(64, 784), torch.randint(0, 10, (64,))
+    rec = None
+    if recording is not None:
+        rec = Recorder(model, probe=x[0] if recording == "probe" else None).watch(opt, every=1)
+    start = time.perf_counter()
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        if rec is not None:
+            rec.log(loss=loss)
+    seconds = (time.perf_counter() - start) / steps
+    if rec is not None:
+        rec.unwatch()
+        assert rec.records == steps + 1
+    del rec
+    gc.collect()
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=200, help="steps a round (each recorded: 1.6 MB a step)")
+    parser.add_argument("--rounds", type=int, default=7)
+    options = parser.parse_args()
+    variants = {"loop alone": None, "+ recording every step": "values", "+ recording with a probe": "probe"}
+    one_round(20, None)  # warm up torch's kernels
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(options.rounds):
+        for name, recording in variants.items():
+            times[name].append(one_round(options.steps, recording))
+    alone = statistics.median(times["loop alone"])
+    print(f"{cpu_model()}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+          f"{options.steps} steps x {options.rounds} rounds, medians")
+    for name, seconds in times.items():
+        median = statistics.median(seconds)
+        print(f"  {name:28s} {median * 1e3:7.3f} ms a step   {median / alone:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
