@@ -9,8 +9,9 @@
 
 Errors end the script with one line, ``nnviz: error: ...``, and a non-zero exit code. A run that
 diverges still saves what it recorded (``--save-history``, ``--save-blend``, ``--metrics``) but is not
-rendered, and exits with code 1: replay the kept records with ``--history run.npz --out x.mp4``. ``--history`` is only ever read and
-``--save-history`` only written, so a saved run is never replaced by a new one by mistake.
+rendered, and exits with code 1: replay the kept records with ``--history run.npz --out x.mp4``.
+``--history`` is only ever read and ``--save-history`` only written, so a saved run is never
+replaced by a new one by mistake.
 Ctrl-C (SIGINT) or SIGTERM during training stops it after the current step and saves the same way
 (exit code 130 or 143); during rendering it stops at the next frame and removes the unfinished file.
 Every output replaces an earlier file only once it is complete (see nnviz_addon/atomic.py).

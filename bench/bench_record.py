@@ -27,7 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nnviz_addon.training.record import Recorder  # noqa: E402
+from nnviz_addon.training.record import Recorder
 
 
 def cpu_model() -> str:

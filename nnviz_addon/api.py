@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .history import History
-from .preset.config import Preset, PresetError, RenderConfig, find_presets, load_preset, preset_from_dict
+from .preset.config import Preset, PresetError, RenderConfig, find_presets, load_preset, render_config_from_dict
 from .training.checkpoints import read_checkpoints
 from .training.run import TrainingRun
 
@@ -108,11 +108,13 @@ def train(preset: Preset | str | Path, *, steps: int | None = None, seed: int | 
 
 
 def render_config_of(history: History) -> RenderConfig:
-    """The ``[render]`` settings of the preset ``history`` was trained from; the defaults for a run
+    """The ``[render]`` settings stored with ``history`` (those of the preset it was trained from),
+    read from that section alone: the preset's data file need not exist here. The defaults for a run
     recorded without one (e.g. from PyTorch)."""
-    if {"model", "data", "train"} <= set(history.config):
-        return preset_from_dict(history.config, source=f"the preset stored in {history.name!r}").render
-    return RenderConfig()
+    stored = history.config.get("render")
+    if stored is None:
+        return RenderConfig()
+    return render_config_from_dict(stored, source=f"the [render] settings stored in {history.name!r}")
 
 
 def animate(history: History | str | Path, *, options: SceneOptions | None = None,

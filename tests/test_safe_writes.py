@@ -117,7 +117,8 @@ def test_png_size_refuses_a_cut_png(tmp_path):
 # -- a full disk ------------------------------------------------------------------------------------
 
 def test_a_full_disk_keeps_the_old_history(tmp_path):
-    assert train("--preset", "xor", "--steps", "8", "--no-render", "--save-history", tmp_path / "run.npz").returncode == 0
+    saved = train("--preset", "xor", "--steps", "8", "--no-render", "--save-history", tmp_path / "run.npz")
+    assert saved.returncode == 0
     before = (tmp_path / "run.npz").read_bytes()
     result = train("--preset", "xor", "--no-render", "--save-history", tmp_path / "run.npz", file_size_limit=64_000)
     line = error_line(result)

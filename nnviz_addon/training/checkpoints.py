@@ -15,6 +15,7 @@ a ``state_dict``, so pass the ``model`` to :func:`read_checkpoints` to name them
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -155,7 +156,7 @@ def read_checkpoints(folder: str | Path, *, name: str | None = None, model: Any 
         tensors, step, loss = _state_and_step(path, _load(path))
         read.append((step, path, loss, tensors))
     read.sort(key=lambda item: item[0])
-    for (step, path, *_), (next_step, next_path, *_) in zip(read, read[1:], strict=False):
+    for (step, path, *_), (next_step, next_path, *_) in itertools.pairwise(read):
         if step == next_step:
             raise CheckpointError(f"{next_path}: step {step} again (also {path}); one checkpoint a step")
     _, first_path, _, first = read[0]

@@ -135,7 +135,8 @@ class RecordBuffer:
                 parts.append(arrays[key][:n] if key in arrays else np.zeros((n, *shape), dtype=dtype))
             return np.concatenate(parts) if parts else np.zeros((0, *shape), dtype=dtype)
 
-        series_kinds = {key: (array.shape[1:], array.dtype) for chunk, _ in taken for key, array in chunk.series.items()}
+        series_kinds = {key: (array.shape[1:], array.dtype)
+                        for chunk, _ in taken for key, array in chunk.series.items()}
         metric_names = sorted({name for values in self.metrics[:records] for name in values})
         return {
             "steps": np.asarray(self.steps[:records], dtype=np.int64),

@@ -131,7 +131,7 @@ def test_log_without_watch_says_what_to_do():
 
 
 def test_float16_storage_halves_the_bytes_and_loads(tmp_path):
-    model, x, y = _model_and_data()
+    model, _, _ = _model_and_data()
     rec = Recorder(model, dtype="float16")
     rec.snapshot(1)
     history = History.load(rec.save(tmp_path / "half.npz"))
