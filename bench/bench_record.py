@@ -1,6 +1,6 @@
 """What recording every step costs a PyTorch loop: the Recorder's ``watch`` against the loop alone.
 
-``python bench/bench_record.py [--steps 200] [--rounds 7]`` (needs torch, not Blender). A
+``python bench/bench_record.py [--steps 200] [--rounds 7] [--threads 1]`` (needs torch, not Blender). A
 784-256-10 MLP (ReLU), batch 64, SGD with momentum, on the CPU, in one process. Each round runs the
 same number of steps three ways, interleaved so machine noise hits each alike:
 
@@ -70,7 +70,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=200, help="steps a round (each recorded: 1.6 MB a step)")
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch's threads (1: steadier on a small machine other work shares)")
     options = parser.parse_args()
+    torch.set_num_threads(options.threads)
     variants = {"loop alone": None, "+ recording every step": "values", "+ recording with a probe": "probe"}
     one_round(20, None)  # warm up torch's kernels
     times: dict[str, list[float]] = {name: [] for name in variants}

@@ -17,6 +17,13 @@ from collections.abc import Callable
 from typing import Any
 
 
+def check_every(every: object, source: str) -> int:
+    """``every`` as a whole number of optimizer steps >= 1, else a ValueError starting with ``source``."""
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ValueError(f"{source}: every must be a whole number of optimizer steps >= 1, got {every!r}")
+    return every
+
+
 class StepWatch:
     """Hooks on one optimizer that call ``record(step, loss, metrics)`` after every ``every``-th step.
 
@@ -26,9 +33,7 @@ class StepWatch:
     def __init__(self, optimizer: Any, every: int, first_step: int,
                  record: Callable[[int, Any, dict[str, Any]], None],
                  update_last: Callable[[dict[str, Any]], None]) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"nnviz Recorder.watch: every must be a whole number of optimizer steps >= 1, "
-                             f"got {every!r}")
+        check_every(every, "nnviz Recorder.watch")
         for name in ("register_step_pre_hook", "register_step_post_hook"):
             if not callable(getattr(optimizer, name, None)):
                 raise TypeError(f"nnviz Recorder.watch: {type(optimizer).__name__} has no {name}(); "
