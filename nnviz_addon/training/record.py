@@ -32,6 +32,7 @@ import numpy as np
 from .. import catalog
 from ..history import INPUT_SHAPE_KEY, History, LayerSpec, check_input_shape
 from ..preset.limits import MAX_RECORDED_BYTES
+from .distributed import is_main_process, unwrapped
 from .probes import carried_outputs, feature_kinds, feature_static, probe_static, series_of
 from .record_buffer import RecordBuffer
 from .watch import StepWatch
@@ -109,7 +110,11 @@ class Recorder:
                  dtype: str | None = None) -> None:
         import torch  # (fails here, clearly, when torch is missing)
 
-        self.model = model
+        self.model = model = unwrapped(model)  # names as in the user's own state_dict, not module.0.weight
+        self._watch: StepWatch | None = None
+        self.recording = is_main_process()
+        if not self.recording:  # other ranks of a distributed run: nothing to describe, copy or save
+            return
         structure, skipped = describe(model)
         if skipped:
             warnings.warn(f"nnviz Recorder: skipping modules it cannot draw: {', '.join(skipped)}",
@@ -131,7 +136,6 @@ class Recorder:
         self._name, self._structure = name, structure
         self._config = config or {"source": "torch"}
         self._static: dict[str, np.ndarray] = {}
-        self._watch: StepWatch | None = None
         self._memory_warned = False
         if input_shape is not None:
             self._static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
@@ -151,7 +155,9 @@ class Recorder:
 
     def snapshot(self, step: int, loss: float | None = None, metrics: dict[str, float] | None = None) -> None:
         """Record every drawn parameter's value and gradient now (call after ``optimizer.step()``).
-        ``loss`` may be a number or a one-element tensor."""
+        ``loss`` may be a number or a one-element tensor. Does nothing on ranks other than 0."""
+        if not self.recording:
+            return
         if self._buffer.steps and step <= self._buffer.steps[-1]:
             raise ValueError(f"nnviz Recorder: step {step} is not after the last recorded step "
                              f"{self._buffer.steps[-1]}")
@@ -179,6 +185,8 @@ class Recorder:
         off again at the end of the block (as does :meth:`unwatch`). Give the loss with :meth:`log`,
         or pass a closure to ``step`` and its result is taken.
         """
+        if not self.recording:
+            return self
         if self._watch is not None and self._watch.active:
             raise ValueError("nnviz Recorder.watch: already watching an optimizer; unwatch() it first")
         if not self._buffer.steps:
@@ -203,6 +211,8 @@ class Recorder:
         """The loss (and any metrics, by name) of the step just taken, or of the one about to be taken
         when called before ``optimizer.step()``: the first call tells which (see :mod:`.watch`).
         Numbers or one-element tensors. Needs :meth:`watch`; with :meth:`snapshot` pass them to it."""
+        if not self.recording:
+            return
         if self._watch is None:
             raise ValueError("nnviz Recorder.log: log() goes with watch(optimizer); "
                              "with snapshot() pass loss= and metrics= to it")
@@ -213,7 +223,7 @@ class Recorder:
 
     @property
     def records(self) -> int:
-        return len(self._buffer)
+        return len(self._buffer) if self.recording else 0
 
     def _warn_about_memory(self) -> None:
         held = len(self._buffer) * self._buffer.bytes_per_record
@@ -264,6 +274,8 @@ class Recorder:
     def history(self) -> History:
         """The run so far as a History (copies, so recording can go on), up to the first record
         whose values are not finite (a warning names its step)."""
+        if not self.recording:
+            raise ValueError("nnviz Recorder: this process is not rank 0 of the distributed run; rank 0 records")
         records = len(self._buffer)
         bad = self._buffer.first_non_finite()
         if bad is not None:
@@ -276,9 +288,12 @@ class Recorder:
         return History(name=self._name, structure=list(self._structure), config=dict(self._config),
                        static={k: np.array(v) for k, v in self._static.items()}, **arrays)
 
-    def save(self, path: str | Path) -> Path:
+    def save(self, path: str | Path) -> Path | None:
         """Write the run to the ``.npz`` ``path``, creating its folder; a run whose values stopped
-        being finite is saved up to the last finite record, with a warning naming the step."""
+        being finite is saved up to the last finite record, with a warning naming the step. On
+        ranks other than 0 of a distributed run nothing is written and None is returned."""
+        if not self.recording:
+            return None
         if not len(self._buffer):
             raise ValueError("nnviz Recorder: nothing recorded yet; call watch(optimizer) before training "
                              "or snapshot() after optimizer.step()")

@@ -27,8 +27,8 @@ TICK_BUDGET_S = 0.03  # training time per timer event: keeps the viewport respon
 # Expected failures, reported to the user: bad settings or files (PresetError is a ValueError),
 # a render that could not finish (RuntimeError).
 HANDLED_ERRORS = (ValueError, OSError, RuntimeError)
-UNDOABLE = frozenset({'REGISTER', 'UNDO'})
-AS_PANEL = "PANEL"  # an Import History choice that keeps the panel's value  # one undo step per use (a whole training run is one)
+UNDOABLE = frozenset({'REGISTER', 'UNDO'})  # one undo step per use (a whole training run is one)
+AS_PANEL = "PANEL"  # an Import History choice that keeps the panel's value
 
 
 def reports_errors(method: Callable[[Any, bpy.types.Context], set[str]]) -> Callable[..., set[str]]:
