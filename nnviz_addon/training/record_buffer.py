@@ -43,6 +43,8 @@ class RecordBuffer:
     def __init__(self, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype, capacity: int = 64) -> None:
         self.shapes = {key: tuple(shape) for key, shape in shapes.items()}
         self.dtype = np.dtype(dtype)
+        # values and gradients of one record (series not counted: a probe's few values)
+        self.bytes_per_record = 2 * self.dtype.itemsize * sum(int(np.prod(s)) for s in self.shapes.values())
         self.steps: list[int] = []
         self.loss: list[float] = []
         self.metrics: list[dict[str, float]] = []
@@ -52,10 +54,6 @@ class RecordBuffer:
     def __len__(self) -> int:
         return len(self.steps)
 
-    @property
-    def bytes_per_record(self) -> int:
-        """Values and gradients of one record (series not counted: they are a probe's few values)."""
-        return 2 * self.dtype.itemsize * sum(int(np.prod(shape)) for shape in self.shapes.values())
 
     def append(self, step: int, loss: Any, metrics: Mapping[str, Any] | None = None
                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
