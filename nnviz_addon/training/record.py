@@ -1,15 +1,18 @@
 """Record a real PyTorch training run as an nnviz History.
 
-Train your own model your own way; call :meth:`Recorder.snapshot` after each ``optimizer.step()``
-you want to see, then :meth:`Recorder.save` the ``.npz`` and animate it with
-``train.py --history run.npz --out run.mp4`` or the panel's *Import history* button::
+Train your own model your own way; let :meth:`Recorder.watch` record every N-th
+``optimizer.step()`` through the optimizer's step hooks (or call :meth:`Recorder.snapshot` yourself),
+then :meth:`Recorder.save` the ``.npz`` and animate it with ``train.py --history run.npz --out
+run.mp4`` or the panel's *Import history* button::
 
-    rec = Recorder(model, name="my MLP")
-    for step in range(1, 501):
-        opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); opt.step()
-        if step % 5 == 0:
-            rec.snapshot(step, loss=loss.item())
-    rec.save("run.npz")
+    with Recorder(model, name="my MLP").watch(opt, every=5) as rec:
+        for step in range(1, 501):
+            opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); opt.step()
+            rec.log(loss=loss)
+    rec.save("runs/run.npz")
+
+Records are copied straight into preallocated buffers (:mod:`.record_buffer`); the hooks live in
+:mod:`.watch`; DDP and ``torch.compile`` wrappers are looked through (:mod:`.distributed`).
 
 ``Recorder(model, probe=x)`` with one input sample ``x`` (no batch dimension) also records what each
 drawn layer, and each image layer (Conv2d, BatchNorm2d, the pools), makes of ``x`` at every snapshot,
@@ -130,7 +133,7 @@ class Recorder:
         named = dict(model.named_parameters(remove_duplicate=False))
         self._keys = [key for layer in structure for key in (layer.weight, layer.bias) if key is not None]
         tensors = {key: named[key] for key in self._keys}
-        self._owners = {key: _owner(model, key) for key in self._keys}
+        self._owners = {key: key.rpartition(".")[::2] for key in self._keys}  # "0.weight": ("0", "weight")
         stored = np.result_type(*[self._numpy(t) for t in tensors.values()]) if dtype is None else _dtype(dtype)
         self._buffer = RecordBuffer({k: tuple(t.shape) for k, t in tensors.items()}, stored, capacity)
         self._name, self._structure = name, structure
@@ -263,7 +266,7 @@ class Recorder:
     def _current_parameters(self) -> dict[str, Any]:
         """The drawn parameters looked up by name now: ``lin.weight = nn.Parameter(...)`` after the
         Recorder was made replaces the tensor, and the new one is what trains."""
-        found = {key: getattr(module, attribute, None) for key, (module, attribute) in self._owners.items()}
+        found = {key: _parameter(self.model, path, attribute) for key, (path, attribute) in self._owners.items()}
         missing = [key for key, tensor in found.items() if tensor is None]
         if missing:
             named = dict(self.model.named_parameters(remove_duplicate=False))
@@ -306,10 +309,15 @@ class Recorder:
         return history.save(path)
 
 
-def _owner(model: Any, key: str) -> tuple[Any, str]:
-    """The module holding parameter ``key`` and its attribute name (``"0.weight"``: ``model[0]``, ``"weight"``)."""
-    path, _, attribute = key.rpartition(".")
-    return (model.get_submodule(path) if path else model), attribute
+def _parameter(model: Any, path: str, attribute: str) -> Any:
+    """The tensor at ``path``.``attribute`` now (a few attribute look-ups, where ``named_parameters``
+    walks the whole model), or None when it is gone."""
+    module = model
+    for part in path.split(".") if path else ():
+        module = getattr(module, part, None)
+        if module is None:
+            return None
+    return getattr(module, attribute, None)
 
 
 def _copy_into(row: np.ndarray, tensor: Any) -> None:

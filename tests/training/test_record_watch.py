@@ -152,3 +152,13 @@ def test_records_past_a_chunk_keep_every_value_in_order():
     assert history.steps.tolist() == list(range(1, 12))
     assert history.params["0.weight"][:, 0, 0].tolist() == list(range(1, 12))
     assert np.isnan(history.metrics["m"][1]) and history.metrics["m"][2] == 3
+
+
+def test_a_layer_replaced_after_watch_began_is_the_one_recorded():
+    model, _, _ = _model_and_data()
+    rec = Recorder(model)
+    model[2] = torch.nn.Linear(4, 1)
+    with torch.no_grad():
+        model[2].weight.fill_(3.0)
+    rec.snapshot(1)
+    np.testing.assert_array_equal(rec.history().params["2.weight"][-1], np.full((1, 4), 3.0))
