@@ -7,7 +7,10 @@ same number of steps three ways, interleaved so machine noise hits each alike:
 - **loop alone**: zero_grad, forward, cross-entropy, backward, step;
 - **+ recording every step**: the same with ``Recorder(model).watch(opt, every=1)`` and ``rec.log(loss=...)``
   (every value and gradient, 1.6 MB a step, kept in memory);
-- **+ recording with a probe**: the same, also recording what each layer makes of one input sample.
+- **+ recording with a probe**: the same, also recording what each layer makes of one input sample;
+- **+ recording as float16**: ``dtype="float16"``, half the bytes;
+- **memory floor**: no training, only writing a step's 1.6 MB (values and gradients) into fresh
+  memory, as any recording must: the part of the cost the machine's memory sets, not the Recorder.
 
 It prints the median time a step of each, and the ratios against the loop alone. The issue's
 targets: at most 1.3x recording every step, at most 1.5x with a probe.
@@ -23,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -40,15 +44,30 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def memory_floor(steps: int) -> float:
+    """Seconds a step to write one record's values and gradients (2 x 203,530 float32) into fresh memory."""
+    record = np.ones(2 * (784 * 256 + 256 + 256 * 10 + 10), dtype=np.float32)
+    start = time.perf_counter()
+    rows = np.empty((steps, record.size), dtype=np.float32)
+    for row in rows:
+        np.copyto(row, record)
+    seconds = (time.perf_counter() - start) / steps
+    del rows
+    return seconds
+
+
 def one_round(steps: int, recording: str | None) -> float:
-    """Seconds a step of a fresh run, recorded as ``recording`` says (None, "values", "probe")."""
+    """Seconds a step of a fresh run, recorded as ``recording`` says (None, "values", "probe", "float16")."""
+    if recording == "floor":
+        return memory_floor(steps)
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x, y = torch.randn(64, 784), torch.randint(0, 10, (64,))
     rec = None
     if recording is not None:
-        rec = Recorder(model, probe=x[0] if recording == "probe" else None).watch(opt, every=1)
+        rec = Recorder(model, probe=x[0] if recording == "probe" else None,
+                       dtype="float16" if recording == "float16" else None).watch(opt, every=1)
     start = time.perf_counter()
     for _ in range(steps):
         opt.zero_grad()
@@ -74,7 +93,8 @@ def main() -> None:
                         help="torch's threads (1: steadier on a small machine other work shares)")
     options = parser.parse_args()
     torch.set_num_threads(options.threads)
-    variants = {"loop alone": None, "+ recording every step": "values", "+ recording with a probe": "probe"}
+    variants = {"loop alone": None, "+ recording every step": "values", "+ recording with a probe": "probe",
+                "+ recording as float16": "float16", "memory floor (no training)": "floor"}
     one_round(20, None)  # warm up torch's kernels
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(options.rounds):
