@@ -85,6 +85,7 @@ def test_files_without_a_step_or_with_pickled_code_are_refused_by_name(tmp_path)
         read_checkpoints(tmp_path / "empty")
 
 
+@pytest.mark.callbacks  # safetensors is installed in the callbacks leg's environment
 def test_safetensors_files_read_like_torch_ones(tmp_path):
     safetensors_torch = pytest.importorskip("safetensors.torch")
     saved = _train_and_save(tmp_path / "st", save=lambda m, s: safetensors_torch.save_file(
