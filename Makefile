@@ -4,11 +4,12 @@ DEMO_PRESET ?= presets/rgb_perceptron.toml
 DEMO_OUT ?= out/rgb_perceptron.mp4
 
 # One virtual environment per Blender/numpy line we support (see requirements/).
-VENVS := .venv .venv-np2 .venv-bpy42 .venv-bpy45
+VENVS := .venv .venv-np2 .venv-bpy42 .venv-bpy45 .venv-callbacks
 .venv_req := requirements/dev.txt
 .venv-np2_req := requirements/numpy2.txt
 .venv-bpy42_req := requirements/bpy42.txt
 .venv-bpy45_req := requirements/bpy45.txt
+.venv-callbacks_req := requirements/callbacks.txt
 
 .PHONY: setup setup-all system-deps demo test lint extension bench clean
 
@@ -25,6 +26,7 @@ system-deps:
 .venv-np2/.installed: requirements/numpy2.txt
 .venv-bpy42/.installed: requirements/bpy42.txt
 .venv-bpy45/.installed: requirements/bpy45.txt
+.venv-callbacks/.installed: requirements/callbacks.txt
 
 setup: system-deps .venv/.installed
 
@@ -38,7 +40,8 @@ lint: .venv/.installed
 	.venv/bin/ruff check .
 
 # The whole suite: lint; everything on Blender 5.0 (numpy 1.26) with PyTorch parity and the slow renders;
-# the engine on numpy 2; the Blender tests on the 4.2 and 4.5 LTS wheels.
+# the engine on numpy 2; the Blender tests on the 4.2 and 4.5 LTS wheels; the Lightning and Hugging Face
+# callbacks against those libraries.
 test: system-deps setup-all lint
 	bash tools/run_tests.sh
 
@@ -52,6 +55,7 @@ bench: .venv/.installed
 	.venv/bin/python bench/bench_overhead.py
 	.venv/bin/python bench/bench_render.py
 	.venv/bin/python bench/bench_film.py
+	.venv/bin/python bench/bench_record.py
 
 clean:
 	rm -rf dist out .pytest_cache

@@ -2,13 +2,16 @@
 
     python train.py --preset presets/xor.toml --out out/xor.mp4          # with the bpy module
     blender -b -P train.py -- --preset xor --out out/xor.mp4             # inside Blender
-    python train.py --preset xor --no-render --history run.npz           # training only (numpy)
+    python train.py --preset xor --no-render --save-history run.npz      # training only (numpy)
     python train.py --history run.npz --out run.mp4                      # render a saved run
+    python train.py --checkpoints runs/ckpts --out run.mp4               # render a folder of state_dicts
     python train.py --preset xor --no-render --still xor.png             # one picture (last frame)
 
 Errors end the script with one line, ``nnviz: error: ...``, and a non-zero exit code. A run that
-diverges still saves what it recorded (``--history``, ``--save-blend``, ``--metrics``) but is not
+diverges still saves what it recorded (``--save-history``, ``--save-blend``, ``--metrics``) but is not
 rendered, and exits with code 1: replay the kept records with ``--history run.npz --out x.mp4``.
+``--history`` is only ever read and ``--save-history`` only written, so a saved run is never
+replaced by a new one by mistake.
 Ctrl-C (SIGINT) or SIGTERM during training stops it after the current step and saves the same way
 (exit code 130 or 143); during rendering it stops at the next frame and removes the unfinished file.
 Every output replaces an earlier file only once it is complete (see nnviz_addon/history/atomic.py).
@@ -54,7 +57,7 @@ def script_arguments(argv: list[str]) -> list[str]:
 
 
 def parse_arguments(args: list[str]) -> argparse.Namespace:
-    from nnviz_addon.catalog import CAMERA_PATHS, FORWARD_PASSES, MOTIONS, STYLES
+    from nnviz_addon.catalog import CAMERA_PATHS, COLOR_SCALES, FORWARD_PASSES, MAGNITUDES, MOTIONS, STYLES
     from nnviz_addon.preset.limits import WRITERS
 
     parser = ArgumentParser(prog="train.py", description=__doc__.split("\n\n")[0])
@@ -73,24 +76,42 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
                         help="film: none, intro (before and after the run) or every (also every N records)")
     parser.add_argument("--forward-pass-every", type=records_apart, metavar="N",
                         help="film: with --forward-pass every, a pass every N records")
+    parser.add_argument("--color-scale", choices=COLOR_SCALES,
+                        help="colours scaled over the whole network (global) or each layer on its own (layer)")
+    parser.add_argument("--magnitude", choices=tuple(MAGNITUDES),
+                        help="what a cube's size shows: none, gradient (|dL/dw|) or update (|dw|)")
     parser.add_argument("--motion", choices=MOTIONS, help="linear or smooth (eased) change between records")
     parser.add_argument("--cubes", choices=WRITERS,
                         help="draw the cubes as one object each, instanced by Geometry Nodes, or auto")
     parser.add_argument("--save-blend", type=Path, metavar="PATH", help="also save the animated scene")
     parser.add_argument("--history", type=Path, metavar="PATH",
-                        help="write the recorded run to this .npz; without --preset, animate this saved run")
+                        help="animate this saved run (.npz) instead of training a preset; it is only read")
+    parser.add_argument("--checkpoints", type=Path, metavar="DIR",
+                        help="animate the folder's state_dict files (.pt, .pth, .ckpt, .safetensors) in step order")
+    parser.add_argument("--save-history", type=Path, metavar="PATH", help="write the trained run to this .npz")
     parser.add_argument("--metrics", type=Path, metavar="PATH", help="write a JSON summary of the run")
     parser.add_argument("--no-render", action="store_true", help="train (and save) only, no MP4")
     parser.add_argument("--still", type=Path, metavar="PATH",
                         help="also render one frame to this PNG (the last, or --still-frame)")
     parser.add_argument("--still-frame", type=int, metavar="N", help="the frame --still renders")
     options = parser.parse_args(args)
-    if options.preset is None and options.history is None:
-        raise UsageError("give --preset (a .toml file or a shipped preset's name), or --history RUN.npz "
-                         "to animate a saved run")
+    sources = [option for option, given in (("--preset", options.preset), ("--history", options.history),
+                                            ("--checkpoints", options.checkpoints)) if given is not None]
+    if not sources:
+        raise UsageError("give --preset (a .toml file or a shipped preset's name), --history RUN.npz "
+                         "to animate a saved run, or --checkpoints DIR to animate a folder of checkpoints")
+    if options.preset is not None and options.history is not None:
+        raise UsageError(f"--preset trains a new run and --history {options.history} animates a saved one; give "
+                         f"one of them (to keep the new run, name its file with --save-history PATH)")
+    if len(sources) > 1:
+        raise UsageError(f"{' and '.join(sources)} each name the run to animate; give one")
+    if options.history is not None and not options.history.is_file():
+        raise UsageError(f"--history {options.history}: no such file")
+    if options.checkpoints is not None and not options.checkpoints.is_dir():
+        raise UsageError(f"--checkpoints {options.checkpoints}: no such folder")
     if options.preset is None:
-        if not options.history.is_file():
-            raise UsageError(f"--history {options.history}: no such file (without --preset it is read)")
+        if options.save_history is not None:
+            raise UsageError("--save-history needs --preset: it writes the run --preset trains")
         if options.steps is not None or options.seed is not None:
             raise UsageError("--steps and --seed need --preset: a saved run is animated, not retrained")
     if options.out is None and not options.no_render:
@@ -105,9 +126,7 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
 def outputs(options: argparse.Namespace) -> dict[str, Path]:
     """The files this run writes, by option (``--out``)."""
     chosen = {f"--{name.replace('_', '-')}": getattr(options, name)
-              for name in ("out", "still", "history", "metrics", "save_blend")}
-    if options.preset is None:
-        del chosen["--history"]  # read, not written
+              for name in ("out", "still", "save_history", "metrics", "save_blend")}
     return {option: path for option, path in chosen.items() if path is not None}
 
 
@@ -225,7 +244,7 @@ def render_overrides(options: argparse.Namespace) -> dict[str, Any]:
               "quality": "draft" if options.draft else None,
               "style": options.style, "camera_path": options.camera_path, "motion": options.motion,
               "forward_pass": options.forward_pass, "forward_pass_every": options.forward_pass_every,
-              "cubes": options.cubes}
+              "cubes": options.cubes, "color_scale": options.color_scale, "magnitude": options.magnitude}
     return {key: value for key, value in chosen.items() if value is not None}
 
 
@@ -277,12 +296,19 @@ def check_still_frame(frame: int, first: int, last: int) -> None:
 
 
 def load_history(options: argparse.Namespace) -> tuple[Any, Any]:
-    """A saved run and its render settings (its preset's, with the command line's overrides)."""
+    """A saved run (or folder of checkpoints) and its render settings (its preset's, with the command
+    line's overrides)."""
     from nnviz_addon import api
     from nnviz_addon.history import History
+    from nnviz_addon.training.checkpoints import read_checkpoints
 
-    history = History.load(options.history)
-    print(f"nnviz: animating {history.name!r} from {options.history}", flush=True)
+    if options.checkpoints is not None:
+        history = read_checkpoints(options.checkpoints)
+        print(f"nnviz: animating {history.records} checkpoints (steps {history.steps[0]} to {history.steps[-1]}) "
+              f"from {options.checkpoints}", flush=True)
+    else:
+        history = History.load(options.history)
+        print(f"nnviz: animating {history.name!r} from {options.history}", flush=True)
     return history, dataclasses.replace(api.render_config_of(history), **render_overrides(options))
 
 
@@ -329,9 +355,9 @@ def run(options: argparse.Namespace, interrupts: Interrupts) -> int:
             options.still = check_output(options.still, ".png")
     if options.preset is not None:
         history, render_config, stopped = train(options, metrics, interrupts)
-        if options.history is not None:
-            history.save(options.history)
-            print(f"nnviz: saved the run to {options.history}", flush=True)
+        if options.save_history is not None:
+            history.save(options.save_history)
+            print(f"nnviz: saved the run to {options.save_history}", flush=True)
     else:
         history, render_config = load_history(options)
         stopped = None

@@ -11,6 +11,7 @@ Three calls, usable from Blender's Python console, a script, or ``python`` with 
 
     history.save("/tmp/xor.npz")                  # ...and later, or elsewhere:
     api.animate("/tmp/xor.npz")
+    api.animate("runs/checkpoints/")              # a folder of torch state_dict files, in step order
 
 Training needs only numpy; :func:`animate`, :func:`render` and :func:`render_still` import bpy
 when first called.
@@ -23,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .history import History
-from .preset.config import Preset, PresetError, RenderConfig, find_presets, load_preset, preset_from_dict
+from .preset.config import Preset, PresetError, RenderConfig, find_presets, load_preset, render_config_from_dict
+from .training.checkpoints import read_checkpoints
 from .training.run import TrainingRun
 
 if TYPE_CHECKING:
@@ -106,16 +108,19 @@ def train(preset: Preset | str | Path, *, steps: int | None = None, seed: int | 
 
 
 def render_config_of(history: History) -> RenderConfig:
-    """The ``[render]`` settings of the preset ``history`` was trained from; the defaults for a run
+    """The ``[render]`` settings stored with ``history`` (those of the preset it was trained from),
+    read from that section alone: the preset's data file need not exist here. The defaults for a run
     recorded without one (e.g. from PyTorch)."""
-    if {"model", "data", "train"} <= set(history.config):
-        return preset_from_dict(history.config, source=f"the preset stored in {history.name!r}").render
-    return RenderConfig()
+    stored = history.config.get("render")
+    if stored is None:
+        return RenderConfig()
+    return render_config_from_dict(stored, source=f"the [render] settings stored in {history.name!r}")
 
 
 def animate(history: History | str | Path, *, options: SceneOptions | None = None,
             render: RenderConfig | None = None) -> None:
-    """Build the scene for ``history`` (a History or a ``.npz`` path) and keyframe every record.
+    """Build the scene for ``history`` (a History, a ``.npz`` path, or a folder of checkpoints read
+    by :func:`~.training.checkpoints.read_checkpoints`) and keyframe every record.
 
     Replaces any earlier nnviz scene. The scene's output (engine, resolution, fps, MP4) is set from
     ``render`` first — the layout and camera are chosen for its aspect ratio — defaulting to the
@@ -136,7 +141,7 @@ def animate(history: History | str | Path, *, options: SceneOptions | None = Non
     from .scene.render import configure_render
 
     if not isinstance(history, History):
-        history = History.load(history)
+        history = read_checkpoints(history) if Path(history).is_dir() else History.load(history)
     render = render_config_of(history) if render is None else render
     options = SceneOptions.from_render_config(render) if options is None else options
     check_scene(history, options)  # before the scene is touched

@@ -78,7 +78,8 @@ def rendered_run(tmp_path_factory) -> Callable[[str], RenderedRun]:
             preset.write_text((ROOT / "presets" / "xor.toml").read_text() + "samples = 1\n")
             command = [sys.executable, str(ROOT / "train.py"), "--preset", str(preset),
                        "--steps", "16", "--engine", engine, "--resolution", "160x90", "--fps", "12",
-                       "--out", str(video), "--metrics", str(folder / "m.json"), "--history", str(folder / "run.npz")]
+                       "--out", str(video), "--metrics", str(folder / "m.json"),
+                       "--save-history", str(folder / "run.npz")]
             result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
             renders[engine] = RenderedRun(folder, video, result)
         return renders[engine]

@@ -17,4 +17,5 @@ run "Blender 5.0.1 + numpy 1.26 + torch: everything" .venv tests
 run "numpy 2.x + torch: engine, data, training, the pip-installed recorder (no Blender)" .venv-np2 tests -m "not bpy"
 run "Blender 4.5 LTS: Blender tests" .venv-bpy45 tests -m bpy
 run "Blender 4.2 LTS: Blender tests" .venv-bpy42 tests -m bpy
+run "PyTorch Lightning + transformers: the recording callbacks" .venv-callbacks tests -m callbacks
 exit $status

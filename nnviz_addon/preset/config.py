@@ -648,6 +648,24 @@ def preset_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Preset:
     return preset
 
 
+def render_config_from_dict(table: Any, source: str = "<dict>") -> RenderConfig:
+    """A ``[render]`` section on its own, checked key by key as in a preset (resolution, fps): what
+    animating a saved run needs, without its model, data or data files."""
+    try:
+        render = _section("render", table)
+        try:
+            check_resolution(*render.resolution)
+        except PresetError as error:
+            raise PresetError(f"render.resolution {error}") from None
+        try:
+            check_fps(render.fps)
+        except PresetError as error:
+            raise PresetError(f"render.fps {error}") from None
+    except PresetError as error:
+        raise PresetError(f"{source}: {error}") from None
+    return render
+
+
 def load_preset(path: str | Path) -> Preset:
     """Read and validate one preset file."""
     path = Path(path)

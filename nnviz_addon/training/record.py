@@ -1,15 +1,18 @@
 """Record a real PyTorch training run as an nnviz History.
 
-Train your own model your own way; call :meth:`Recorder.snapshot` after each ``optimizer.step()``
-you want to see, then :meth:`Recorder.save` the ``.npz`` and animate it with
-``train.py --history run.npz --out run.mp4`` or the panel's *Import history* button::
+Train your own model your own way; let :meth:`Recorder.watch` record every N-th
+``optimizer.step()`` through the optimizer's step hooks (or call :meth:`Recorder.snapshot` yourself),
+then :meth:`Recorder.save` the ``.npz`` and animate it with ``train.py --history run.npz --out
+run.mp4`` or the panel's *Import history* button::
 
-    rec = Recorder(model, name="my MLP")
-    for step in range(1, 501):
-        opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); opt.step()
-        if step % 5 == 0:
-            rec.snapshot(step, loss=loss.item())
-    rec.save("run.npz")
+    with Recorder(model, name="my MLP").watch(opt, every=5) as rec:
+        for step in range(1, 501):
+            opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); opt.step()
+            rec.log(loss=loss)
+    rec.save("runs/run.npz")
+
+Records are copied straight into preallocated buffers (:mod:`.record_buffer`); the hooks live in
+:mod:`.watch`; DDP and ``torch.compile`` wrappers are looked through (:mod:`.distributed`).
 
 Every parameter is recorded, and the History carries the model's :class:`~..history.ModelGraph`
 (module tree, running order, skips; found by :mod:`.model_graph`), so the scene draws the whole
@@ -37,7 +40,9 @@ from typing import Any
 import numpy as np
 
 from .. import catalog
-from ..history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec, ModelGraph, check_input_shape
+from ..history import INPUT_SHAPE_KEY, History, LayerSpec, ModelGraph, check_input_shape
+from ..preset.limits import MAX_RECORDED_BYTES
+from .distributed import is_main_process, unwrapped
 from .model_graph import ProbeError, describe_model, evaluating, fit_probe, model_output
 from .probes import (
     carried_outputs,
@@ -47,6 +52,8 @@ from .probes import (
     recorded_probe_static,
     series_of,
 )
+from .record_buffer import RecordBuffer
+from .watch import StepWatch
 
 PROBE_TOKENS_SHOWN = 32  # token ids of a probe listed in the frame
 # torch module class name → the activation name nnviz shows
@@ -156,10 +163,15 @@ class Recorder:
 
     def __init__(self, model: Any, name: str = "PyTorch run", config: dict[str, Any] | None = None,
                  capacity: int = 64, input_shape: tuple[int, ...] | None = None, probe: Any = None,
-                 class_names: list[str] | None = None, probe_label: int | None = None) -> None:
+                 class_names: list[str] | None = None, probe_label: int | None = None,
+                 dtype: str | None = None) -> None:
         import torch  # noqa: F401 - fails here, clearly, when torch is missing
 
-        self.model = model
+        self.model = model = unwrapped(model)  # names as in the user's own state_dict, not module.0.weight
+        self._watch: StepWatch | None = None
+        self.recording = is_main_process()
+        if not self.recording:  # other ranks of a distributed run: nothing to describe, copy or save
+            return
         self._probe = None
         output = None
         if probe is not None:  # checked by one forward pass now, not at the first snapshot
@@ -193,25 +205,28 @@ class Recorder:
         self.skipped = skipped
         named = dict(model.named_parameters(remove_duplicate=False))
         tensors = {key: named[key] for key in self._keys}
-        dtype = np.result_type(*[self._numpy(t) for t in tensors.values()])
-        self._writer = HistoryWriter(
-            name=name, structure=structure, shapes={k: tuple(t.shape) for k, t in tensors.items()},
-            dtype=dtype, capacity=capacity, config=config or {"source": "torch"}, graph=self.graph,
-        )
+        self._owners = {key: key.rpartition(".")[::2] for key in self._keys}  # "0.weight": ("0", "weight")
+        stored = np.result_type(*[self._numpy(t) for t in tensors.values()]) if dtype is None else _dtype(dtype)
+        self._buffer = RecordBuffer({k: tuple(t.shape) for k, t in tensors.items()}, stored, capacity)
+        self._name, self._structure = name, structure
+        self._config = config or {"source": "torch"}
+        self._static: dict[str, np.ndarray] = {}
+        self._memory_warned = False
+        self._classes = 0
         if input_shape is not None:
-            self._writer.static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
+            self._static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
         if sample is not None:
-            self._writer.static.update(recorded_probe_static(sample, structure))
+            self._static.update(recorded_probe_static(sample, structure))
             kinds = feature_kinds(model.named_modules())
             self._recorded = [layer.name for layer in structure] + [n for n in kinds[:, 0].tolist()
                                                                      if n not in {layer.name for layer in structure}]
-            self._writer.static.update(feature_static(self._repeated_kinds(kinds)))
+            self._static.update(feature_static(self._repeated_kinds(kinds)))
             self._classes = output.shape[-1] if output.dim() == 2 and output.shape[-1] >= 2 else 0
             if self._classes:
                 if class_names is not None:
-                    self._writer.static["task/class_names"] = np.array([str(n) for n in class_names])
+                    self._static["task/class_names"] = np.array([str(n) for n in class_names])
                 label = -1 if probe_label is None else int(probe_label)
-                self._writer.static["table/labels"] = np.array([label], dtype=np.int64)
+                self._static["table/labels"] = np.array([label], dtype=np.int64)
 
     def _repeated_kinds(self, kinds: np.ndarray) -> np.ndarray:
         """``feature_kinds`` with a row per later call of an image layer that runs more than once (its
@@ -228,15 +243,85 @@ class Recorder:
         return tensor.detach().cpu().numpy()
 
     def snapshot(self, step: int, loss: float | None = None, metrics: dict[str, float] | None = None) -> None:
-        """Record every drawn parameter's value and gradient now (call after ``optimizer.step()``)."""
-        last = self._writer.last_step
-        if last is not None and step <= last:
-            raise ValueError(f"nnviz Recorder: step {step} is not after the last recorded step {last}")
+        """Record every drawn parameter's value and gradient now (call after ``optimizer.step()``).
+        ``loss`` may be a number or a one-element tensor. Does nothing on ranks other than 0."""
+        if not self.recording:
+            return
+        if self._buffer.steps and step <= self._buffer.steps[-1]:
+            raise ValueError(f"nnviz Recorder: step {step} is not after the last recorded step "
+                             f"{self._buffer.steps[-1]}")
         tensors = self._current_parameters()
-        values = {k: self._numpy(t) for k, t in tensors.items()}
-        grads = {k: None if t.grad is None else self._numpy(t.grad) for k, t in tensors.items()}
-        series = None if self._probe is None else self._probe_series()
-        self._writer.record(step, float("nan") if loss is None else float(loss), values, grads, metrics, series)
+        values, grads, _ = self._buffer.append(step, loss, metrics)
+        try:
+            for key, tensor in tensors.items():
+                _copy_into(values[key], tensor)
+                if tensor.grad is None:
+                    grads[key].fill(0)
+                else:
+                    _copy_into(grads[key], tensor.grad)
+            if self._probe is not None:
+                self._buffer.set_series(self._probe_series())
+        except BaseException:
+            self._buffer.drop_last()  # no half-written record
+            raise
+        self._warn_about_memory()
+
+    def watch(self, optimizer: Any, every: int = 1) -> Recorder:
+        """Record after every ``every``-th ``optimizer.step()`` from now on, through the optimizer's
+        step hooks: no :meth:`snapshot` calls in the loop. The model as it is now is recorded first
+        (step 0) unless something was recorded already; steps are counted from the last record.
+        Returns the Recorder, so ``with Recorder(model).watch(opt, every=5) as rec:`` takes the hooks
+        off again at the end of the block (as does :meth:`unwatch`). Give the loss with :meth:`log`,
+        or pass a closure to ``step`` and its result is taken.
+        """
+        if not self.recording:
+            return self
+        if self._watch is not None and self._watch.active:
+            raise ValueError("nnviz Recorder.watch: already watching an optimizer; unwatch() it first")
+        if not self._buffer.steps:
+            self.snapshot(0)
+        self._watch = StepWatch(optimizer, every, self._buffer.steps[-1],
+                                record=lambda step, loss, metrics: self.snapshot(step, loss, metrics or None),
+                                update_last=self._buffer.update_last)
+        return self
+
+    def unwatch(self) -> None:
+        """Take the hooks :meth:`watch` put on the optimizer off again."""
+        if self._watch is not None:
+            self._watch.remove()
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.unwatch()
+
+    def log(self, loss: Any = None, **metrics: Any) -> None:
+        """The loss (and any metrics, by name) of the step just taken, or of the one about to be taken
+        when called before ``optimizer.step()``: the first call tells which (see :mod:`.watch`).
+        Numbers or one-element tensors. Needs :meth:`watch`; with :meth:`snapshot` pass them to it."""
+        if not self.recording:
+            return
+        if self._watch is None:
+            raise ValueError("nnviz Recorder.log: log() goes with watch(optimizer); "
+                             "with snapshot() pass loss= and metrics= to it")
+        values = dict(metrics)
+        if loss is not None:
+            values["loss"] = loss
+        self._watch.log(values)
+
+    @property
+    def records(self) -> int:
+        return len(self._buffer) if self.recording else 0
+
+    def _warn_about_memory(self) -> None:
+        held = len(self._buffer) * self._buffer.bytes_per_record
+        if held > MAX_RECORDED_BYTES and not self._memory_warned:
+            self._memory_warned = True
+            warnings.warn(f"nnviz Recorder: {len(self._buffer)} records hold {_mib(held)} in memory "
+                          f"({_mib(self._buffer.bytes_per_record)} each); past {_mib(MAX_RECORDED_BYTES)} a run "
+                          f"may not fit in memory or animate: record less often (every=) or store "
+                          f"dtype='float16'", stacklevel=3)
 
     def _probe_series(self) -> dict[str, np.ndarray]:
         """What the model makes of the probe now: every leaf module's output in the order they ran
@@ -302,17 +387,75 @@ class Recorder:
     def _current_parameters(self) -> dict[str, Any]:
         """The drawn parameters looked up by name now: ``lin.weight = nn.Parameter(...)`` after the
         Recorder was made replaces the tensor, and the new one is what trains."""
-        named = dict(self.model.named_parameters(remove_duplicate=False))
-        missing = [key for key in self._keys if key not in named]
+        found = {key: _parameter(self.model, path, attribute) for key, (path, attribute) in self._owners.items()}
+        missing = [key for key, tensor in found.items() if tensor is None]
         if missing:
+            named = dict(self.model.named_parameters(remove_duplicate=False))
             raise ValueError(f"nnviz Recorder: parameter {missing[0]!r} is no longer in the model "
                              f"(it has {', '.join(named)})")
-        return {key: named[key] for key in self._keys}
+        return found
 
     def history(self) -> History:
-        return self._writer.history()
+        """The run so far as a History (copies, so recording can go on), up to the first record
+        whose values are not finite (a warning names its step)."""
+        if not self.recording:
+            raise ValueError("nnviz Recorder: this process is not rank 0 of the distributed run; rank 0 records")
+        records = len(self._buffer)
+        bad = self._buffer.first_non_finite()
+        if bad is not None:
+            records, key = bad
+            kept = (f"kept the {records} records before it (steps {self._buffer.steps[0]} to "
+                    f"{self._buffer.steps[records - 1]})" if records else "no record before it is finite")
+            warnings.warn(f"nnviz Recorder: {key!r} stopped being finite (inf or nan) at step "
+                          f"{self._buffer.steps[records]}; {kept}", stacklevel=2)
+        arrays = self._buffer.joined(records)
+        return History(name=self._name, structure=list(self._structure), config=dict(self._config),
+                       static={k: np.array(v) for k, v in self._static.items()}, graph=self.graph, **arrays)
 
-    def save(self, path: str | Path) -> Path:
-        if not len(self._writer):
-            raise ValueError("nnviz Recorder: nothing recorded yet; call snapshot() after optimizer.step()")
-        return self.history().save(path)
+    def save(self, path: str | Path) -> Path | None:
+        """Write the run to the ``.npz`` ``path``, creating its folder; a run whose values stopped
+        being finite is saved up to the last finite record, with a warning naming the step. On
+        ranks other than 0 of a distributed run nothing is written and None is returned."""
+        if not self.recording:
+            return None
+        if not len(self._buffer):
+            raise ValueError("nnviz Recorder: nothing recorded yet; call watch(optimizer) before training "
+                             "or snapshot() after optimizer.step()")
+        history = self.history()
+        if not history.records:
+            raise ValueError(f"nnviz Recorder: nothing to save to {path}: the first record (step "
+                             f"{self._buffer.steps[0]}) is already not finite")
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return history.save(path)
+
+
+def _parameter(model: Any, path: str, attribute: str) -> Any:
+    """The tensor at ``path``.``attribute`` now (a few attribute look-ups, where ``named_parameters``
+    walks the whole model), or None when it is gone."""
+    module = model
+    for part in path.split(".") if path else ():
+        module = getattr(module, part, None)
+        if module is None:
+            return None
+    return getattr(module, attribute, None)
+
+
+def _copy_into(row: np.ndarray, tensor: Any) -> None:
+    """One memory copy from a tensor (on any device) into a buffer row, through a tensor view of the
+    row: torch converts to the row's dtype as it copies, 20x faster than numpy for float16."""
+    import torch
+
+    torch.from_numpy(row).copy_(tensor.detach())
+
+
+def _dtype(name: str) -> np.dtype:
+    allowed = ("float16", "float32", "float64")
+    if name not in allowed:
+        raise ValueError(f"nnviz Recorder: dtype must be one of {', '.join(allowed)} (or None: the model's), "
+                         f"got {name!r}")
+    return np.dtype(name)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.0f} MiB"

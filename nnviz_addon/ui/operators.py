@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import bpy
-from bpy.props import FloatProperty, IntVectorProperty, StringProperty
+from bpy.props import EnumProperty, FloatProperty, IntVectorProperty, StringProperty
 
+from .. import catalog
 from ..history import History
-from ..preset.config import find_presets, load_preset
+from ..preset.config import find_presets, load_preset, render_config_from_dict
 from ..scene.options import SceneOptions
 from ..scene.render import render_mp4
 from . import props
@@ -27,6 +28,7 @@ TICK_BUDGET_S = 0.03  # training time per timer event: keeps the viewport respon
 # a render that could not finish (RuntimeError).
 HANDLED_ERRORS = (ValueError, OSError, RuntimeError)
 UNDOABLE = frozenset({'REGISTER', 'UNDO'})  # one undo step per use (a whole training run is one)
+AS_PANEL = "PANEL"  # an Import History choice that keeps the panel's value
 
 
 def reports_errors(method: Callable[[Any, bpy.types.Context], set[str]]) -> Callable[..., set[str]]:
@@ -240,6 +242,13 @@ class NNVIZ_OT_import_history(IdleOperator, bpy.types.Operator):
 
     filepath: StringProperty(name="File", subtype='FILE_PATH', options={'SKIP_SAVE'})
     filter_glob: StringProperty(default="*.npz", options={'HIDDEN'})
+    # Shown beside the file browser; "as in the panel" keeps the Display panel's choice.
+    color_scale: EnumProperty(name="Colour scale", default=AS_PANEL, items=[
+        (AS_PANEL, "As in the panel", "The Display panel's colour scale"),
+        *[(name, name, "") for name in catalog.COLOR_SCALES]])
+    magnitude: EnumProperty(name="Cube size", default=AS_PANEL, items=[
+        (AS_PANEL, "As in the panel", "The Display panel's cube size"),
+        *[(mode, label, description) for mode, (label, description) in catalog.MAGNITUDES.items()]])
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         if self.filepath:
@@ -252,7 +261,11 @@ class NNVIZ_OT_import_history(IdleOperator, bpy.types.Operator):
         if not self.filepath:
             raise ValueError("File: choose a history file (.npz) to import")
         history = History.load(bpy.path.abspath(self.filepath))
-        render_config = props.to_preset(_settings(context)).render
+        # The panel's [render] settings alone: its model and data settings have no say over a saved run.
+        render = props.to_preset_dict(_settings(context))["render"]
+        render.update({key: getattr(self, key) for key in ("color_scale", "magnitude")
+                       if getattr(self, key) != AS_PANEL})
+        render_config = render_config_from_dict(render, source=props.SETTINGS_SOURCE)
         SESSION.show_history(history, SceneOptions.from_render_config(render_config), render_config)
         self.report({'INFO'}, SESSION.message)
         return {'FINISHED'}

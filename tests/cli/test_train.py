@@ -34,7 +34,7 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
 
 def test_no_render_writes_history_and_metrics(tmp_path):
     result = train("--preset", "xor", "--steps", "12", "--seed", "2", "--no-render",
-                   "--history", tmp_path / "run.npz", "--metrics", tmp_path / "metrics.json", cwd=tmp_path)
+                   "--save-history", tmp_path / "run.npz", "--metrics", tmp_path / "metrics.json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "loss" in result.stdout and "step 12/12" in result.stdout
     history = History.load(tmp_path / "run.npz")
@@ -88,7 +88,7 @@ def test_divergence_saves_what_was_recorded_and_fails(tmp_path):
     text = (ROOT / "presets" / "rgb_perceptron.toml").read_text()
     preset.write_text(text.replace('output_activation = "sigmoid"', "").replace("lr = 4.0", "lr = 1e6"))
     video = ["--out", tmp_path / "run.mp4"] if importlib.util.find_spec("bpy") else ["--no-render"]
-    result = train("--preset", preset, "--history", tmp_path / "run.npz", "--metrics", tmp_path / "m.json",
+    result = train("--preset", preset, "--save-history", tmp_path / "run.npz", "--metrics", tmp_path / "m.json",
                    *video, cwd=tmp_path)
     assert "diverged at step" in one_error_line(result)
     assert History.load(tmp_path / "run.npz").records >= 1

@@ -249,7 +249,7 @@ def test_set_parameter_records_the_loss_of_the_edited_weights():
 def test_train_py_writes_the_test_metrics(tmp_path):
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run([sys.executable, str(root / "train.py"), "--preset", "overfit", "--steps", "30",
-                             "--no-render", "--history", str(tmp_path / "run.npz"), "--metrics",
+                             "--no-render", "--save-history", str(tmp_path / "run.npz"), "--metrics",
                              str(tmp_path / "m.json")], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "m.json").read_text())

@@ -117,9 +117,10 @@ def test_png_size_refuses_a_cut_png(tmp_path):
 # -- a full disk ------------------------------------------------------------------------------------
 
 def test_a_full_disk_keeps_the_old_history(tmp_path):
-    assert train("--preset", "xor", "--steps", "8", "--no-render", "--history", tmp_path / "run.npz").returncode == 0
+    saved = train("--preset", "xor", "--steps", "8", "--no-render", "--save-history", tmp_path / "run.npz")
+    assert saved.returncode == 0
     before = (tmp_path / "run.npz").read_bytes()
-    result = train("--preset", "xor", "--no-render", "--history", tmp_path / "run.npz", file_size_limit=64_000)
+    result = train("--preset", "xor", "--no-render", "--save-history", tmp_path / "run.npz", file_size_limit=64_000)
     line = error_line(result)
     assert f"{tmp_path / 'run.npz'}: not written" in line and "earlier file is kept" in line, line
     assert result.returncode == 1
@@ -180,7 +181,7 @@ def signal_after(process: subprocess.Popen, line_start: str, number: int) -> tup
 @pytest.mark.parametrize("number", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_stops_training_and_saves_the_records(tmp_path, number):
     history_path, metrics_path = tmp_path / "run.npz", tmp_path / "m.json"
-    process = start("--preset", long_preset(tmp_path), "--no-render", "--history", history_path,
+    process = start("--preset", long_preset(tmp_path), "--no-render", "--save-history", history_path,
                     "--metrics", metrics_path)
     _, stderr, seconds = signal_after(process, "nnviz: step", number)
     assert process.returncode == 128 + number, stderr
@@ -213,11 +214,11 @@ def test_a_signal_stops_a_render_and_removes_its_temporary(tmp_path, number):
 
 
 def test_a_killed_runs_temporary_is_swept_by_the_next_run(tmp_path):
-    process = start("--preset", long_preset(tmp_path), "--no-render", "--history", tmp_path / "run.npz")
+    process = start("--preset", long_preset(tmp_path), "--no-render", "--save-history", tmp_path / "run.npz")
     signal_after(process, "nnviz: step", signal.SIGKILL)
     left = tmp_path / f".run.partial-{process.pid}.npz"
     left.write_bytes(b"half a file, as a SIGKILL during the save leaves it")
-    result = train("--preset", "xor", "--steps", "4", "--no-render", "--history", tmp_path / "run.npz")
+    result = train("--preset", "xor", "--steps", "4", "--no-render", "--save-history", tmp_path / "run.npz")
     assert result.returncode == 0, result.stderr
     assert f"removed {left}" in result.stdout
     assert names(tmp_path) == ["run.npz"]

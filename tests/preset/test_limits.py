@@ -136,15 +136,15 @@ def read_only_folder(tmp_path):
             folder.chmod(0o755)
 
 
-@pytest.mark.parametrize("option", ["--history", "--metrics", "--save-blend"])
+@pytest.mark.parametrize("option", ["--save-history", "--metrics", "--save-blend"])
 def test_an_output_in_a_read_only_folder_is_refused_up_front(read_only_folder, option):
-    suffix = {"--history": ".npz", "--metrics": ".json", "--save-blend": ".blend"}[option]
+    suffix = {"--save-history": ".npz", "--metrics": ".json", "--save-blend": ".blend"}[option]
     target = read_only_folder / f"run{suffix}"
     line = refused_before_training(train("--preset", "xor", "--no-render", option, target))
     assert f"{option} {target}: the folder {read_only_folder} is not writable" in line
 
 
-@pytest.mark.parametrize("option", ["--history", "--metrics", "--save-blend"])
+@pytest.mark.parametrize("option", ["--save-history", "--metrics", "--save-blend"])
 def test_an_output_naming_a_directory_is_refused_up_front(tmp_path, option):
     line = refused_before_training(train("--preset", "xor", "--no-render", option, tmp_path))
     assert f"{option} {tmp_path}: is a directory; give a file name" in line
