@@ -304,7 +304,9 @@ def fit_probe(model: Any, probe: Any) -> tuple[Any, Any]:
             error = exc
             continue
         outputs.append(output)
-        if output is not None and output.dim() >= 1 and output.shape[0] == 1:
+        # a batch of one goes in and comes out (an unbatched call whose output merely has one row doesn't count)
+        one_in = batch.dim() >= 1 and batch.shape[0] == 1
+        if one_in and output is not None and output.dim() >= 1 and output.shape[0] == 1:
             fits.append((batch, output))
     shape = tuple(tensor.shape)
     if (len(outputs) == 2 and None not in outputs and tensor.dim() >= 1 and tensor.shape[0] > 1

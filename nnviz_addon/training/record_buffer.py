@@ -67,7 +67,8 @@ class RecordBuffer:
         self.steps.append(int(step))
         self.loss.append(as_number(loss))
         self.metrics.append({key: as_number(value) for key, value in (metrics or {}).items()})
-        return ({k: a[row] for k, a in chunk.params.items()}, {k: a[row] for k, a in chunk.grads.items()},
+        # a[row, ...] is a view even for a 0-d parameter (a[row] would be a numpy scalar, a copy)
+        return ({k: a[row, ...] for k, a in chunk.params.items()}, {k: a[row, ...] for k, a in chunk.grads.items()},
                 len(self.steps) - 1)
 
     def update_last(self, values: Mapping[str, Any]) -> None:
