@@ -1000,9 +1000,10 @@ class Tensor:
 
     def softmax(self, dim: int) -> Tensor:
         axis = _normalize_dim(dim, self.ndim)
-        shifted = self.data - self.data.max(axis=axis, keepdims=True)
-        out = np.exp(shifted)
-        out /= out.sum(axis=axis, keepdims=True)
+        with np.errstate(invalid="ignore"):  # a row of only -inf gives NaN silently, as in torch
+            shifted = self.data - self.data.max(axis=axis, keepdims=True)
+            out = np.exp(shifted)
+            out /= out.sum(axis=axis, keepdims=True)
 
         def backward(g: np.ndarray) -> tuple[np.ndarray]:
             return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
