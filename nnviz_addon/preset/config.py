@@ -460,15 +460,8 @@ def recorded_bytes(preset: Preset) -> int:
 
 
 def _check_limits(preset: Preset) -> None:
-    render, model = preset.render, preset.model
-    try:
-        check_resolution(*render.resolution)
-    except PresetError as error:
-        raise PresetError(f"render.resolution {error}") from None
-    try:
-        check_fps(render.fps)
-    except PresetError as error:
-        raise PresetError(f"render.fps {error}") from None
+    model = preset.model
+    _check_render_ranges(preset.render)
     for index, units in enumerate(_widths(model)):
         if units > MAX_LAYER_UNITS:
             raise PresetError(f"model.layers[{index}] is {units:,} units; allowed at most {MAX_LAYER_UNITS:,}")
@@ -653,17 +646,22 @@ def render_config_from_dict(table: Any, source: str = "<dict>") -> RenderConfig:
     animating a saved run needs, without its model, data or data files."""
     try:
         render = _section("render", table)
-        try:
-            check_resolution(*render.resolution)
-        except PresetError as error:
-            raise PresetError(f"render.resolution {error}") from None
-        try:
-            check_fps(render.fps)
-        except PresetError as error:
-            raise PresetError(f"render.fps {error}") from None
+        _check_render_ranges(render)
     except PresetError as error:
         raise PresetError(f"{source}: {error}") from None
     return render
+
+
+def _check_render_ranges(render: RenderConfig) -> None:
+    """The resolution and frame rate within Blender's ranges, the message naming the key."""
+    try:
+        check_resolution(*render.resolution)
+    except PresetError as error:
+        raise PresetError(f"render.resolution {error}") from None
+    try:
+        check_fps(render.fps)
+    except PresetError as error:
+        raise PresetError(f"render.fps {error}") from None
 
 
 def load_preset(path: str | Path) -> Preset:

@@ -2,20 +2,12 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
+from support.histories import mlp
 
 from nnviz_addon.history import LayerSpec
 from nnviz_addon.picture.layout import camera_framing, layout_network
 from nnviz_addon.picture.shapes import CHAR_WIDTH, CUBE_SIZE
 from nnviz_addon.picture.view_layout import layout_for_frame
-
-
-def mlp(*sizes: int) -> tuple[list[LayerSpec], dict[str, tuple[int, ...]]]:
-    structure, shapes = [], {}
-    for i, (a, b) in enumerate(pairwise(sizes)):
-        name = str(2 * i)
-        structure.append(LayerSpec(name, "Linear", a, b, f"{name}.weight", f"{name}.bias"))
-        shapes[f"{name}.weight"], shapes[f"{name}.bias"] = (b, a), (b,)
-    return structure, shapes
 
 
 def all_positions(layout) -> np.ndarray:

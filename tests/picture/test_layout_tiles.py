@@ -1,24 +1,15 @@
 """Big and image-shaped layers: first-layer weights as image tiles, conv kernels as tiles, wide
 matrices wrapped into bands, and how many pixels a cube gets in a frame (pure numpy, no bpy)."""
 
-from itertools import pairwise
 
 import numpy as np
 import pytest
+from support.histories import mlp
 
 from nnviz_addon.history import LayerSpec
 from nnviz_addon.picture.layout import layout_network
 from nnviz_addon.picture.shapes import CHAR_WIDTH
 from nnviz_addon.picture.view_layout import cube_pixels, layout_for_frame
-
-
-def mlp(*sizes: int) -> tuple[list[LayerSpec], dict[str, tuple[int, ...]]]:
-    structure, shapes = [], {}
-    for i, (a, b) in enumerate(pairwise(sizes)):
-        name = str(2 * i)
-        structure.append(LayerSpec(name, "Linear", a, b, f"{name}.weight", f"{name}.bias"))
-        shapes[f"{name}.weight"], shapes[f"{name}.bias"] = (b, a), (b,)
-    return structure, shapes
 
 
 def block(layout, key: str):

@@ -49,3 +49,13 @@ def loss_history(loss, step_every: int = 1, **metrics) -> History:
     return History(name="a run", structure=[LayerSpec("0", "Linear", 1, 1, "0.weight", None, None)],
                    steps=np.arange(records) * step_every, loss=np.asarray(loss, dtype=np.float64), params=zeros,
                    grads=zeros, metrics=metrics)
+
+
+def mlp(*sizes: int) -> tuple[list[LayerSpec], dict[str, tuple[int, ...]]]:
+    """The structure and parameter shapes of a Linear network of ``sizes`` (no History needed)."""
+    structure, shapes = [], {}
+    for i, (a, b) in enumerate(pairwise(sizes)):
+        name = str(2 * i)
+        structure.append(LayerSpec(name, "Linear", a, b, f"{name}.weight", f"{name}.bias"))
+        shapes[f"{name}.weight"], shapes[f"{name}.bias"] = (b, a), (b,)
+    return structure, shapes
