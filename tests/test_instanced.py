@@ -238,8 +238,9 @@ import json, sys
 import numpy as np
 import bpy
 from bpy_extras.object_utils import world_to_camera_view
-from nnviz_addon import colormap, scene
-from nnviz_addon.config import RenderConfig
+from nnviz_addon import scene
+from nnviz_addon.picture import colormap
+from nnviz_addon.preset.config import RenderConfig
 from nnviz_addon.history import History, LayerSpec
 from nnviz_addon.scene import instanced
 from nnviz_addon.scene.render import configure_render, render_png

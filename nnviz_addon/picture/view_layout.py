@@ -219,18 +219,19 @@ def place_views(layout: Layout, overlay_width: float, aspect: float = 16 / 9) ->
 def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]], aspect: float,
                      legend_caption: str = "", size_labels: Sequence[str] = (), size_caption: str = "",
                      input_shape: Sequence[int] | None = None,
-                     feature_maps: Sequence[FeatureMap] = ()) -> Layout:
+                     feature_maps: Sequence[FeatureMap] = (),
+                     layer_notes: Mapping[str, str] | None = None) -> Layout:
     """:func:`.layout.layout_network` for a picture of width/height ``aspect``: the layers in a row,
     or, in a frame narrower than tall, stacked top to bottom when the whole picture (learning views
     included) then shows larger. A nearly square frame (4:5) still fits most rows better, with the
     task view under them, but a deep network's row is too long for it and stacks even there.
-    ``input_shape`` and ``feature_maps`` as for ``layout_network``."""
+    ``input_shape``, ``feature_maps`` and ``layer_notes`` as for ``layout_network``."""
     def arranged(stacked: bool) -> Layout:
         # A band of feature maps may take more or less of the layers' width: the narrower, the taller,
         # and the task view may need the room beside it. The one that shows the picture largest wins.
+        widths = FEATURE_WIDTHS if feature_maps else FEATURE_WIDTHS[:1]
         options = [layout_network(structure, shapes, aspect, legend_caption, size_labels, size_caption, stacked,
-                                  input_shape, feature_maps, width) for width in (FEATURE_WIDTHS if feature_maps
-                                                                                   else FEATURE_WIDTHS[:1])]
+                                  input_shape, feature_maps, width, layer_notes) for width in widths]
         return min(options, key=lambda layout: picture_scale(layout, aspect))
 
     row = arranged(stacked=False)

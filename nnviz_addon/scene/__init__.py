@@ -33,8 +33,9 @@ DEFAULT_OPTIONS = SceneOptions()
 
 
 def color_scale_for(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> dict[str, float]:
-    """History key → the |value| that maps to the end of the colour map, over all records."""
-    return cube_plan.color_scales(history, options.color_scale)
+    """History key → the |value| (or with ``color_values = "change"`` the |w − w₀|) that maps to the
+    end of the colour map, over all records."""
+    return cube_plan.color_scales(cube_plan.shown_history(history, options.color_values), options.color_scale)
 
 
 def clear() -> None:
@@ -50,13 +51,16 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     scene = bpy.context.scene
     clear()
     aspect = stage.frame_aspect(scene.render)
-    scales = cube_plan.scales_for(history, options.color_scale, options.magnitude)
+    # What the cubes show (values, or changes since the first record) is scaled, drawn and, in the
+    # film, given depth; the probe's views read the run itself.
+    shown = cube_plan.shown_history(history, options.color_values)
+    scales = cube_plan.scales_for(shown, options.color_scale, options.magnitude, options.color_values)
     shapes = {key: array.shape[1:] for key, array in history.params.items()}
     maps = features.feature_maps(history)
     layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=scales.caption,
                                           size_labels=scales.size_labels, size_caption=scales.size_caption,
                                           input_shape=history.input_shape,
-                                          feature_maps=maps)
+                                          feature_maps=maps, layer_notes=scales.layer_notes)
     plan = film.timeline(history, options)
     frames = plan.record_frames
     # Feature-map cells are cubes too: "auto" counts them with the parameters' cubes.
@@ -76,7 +80,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     for name, label in layout.layer_labels.items():
         layer_collections[name] = collection = objects.new_collection(f"nnviz · layer {name}", root)
         objects.add_label(label, f"{label.text} · label", collection)
-    for tensor, block_actions in zip(cube_plan.plan(history, layout.blocks, scales), actions, strict=True):
+    for tensor, block_actions in zip(cube_plan.plan(shown, layout.blocks, scales), actions, strict=True):
         if writer == "instanced":
             instanced.add_tensor(tensor, layer_collections[tensor.block.layer], int(frames[0]),
                                  options.frames_per_record)
@@ -110,7 +114,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
         instanced.carry_object_colors([obj for obj in root.all_objects if obj.type == "MESH"
                                        and instanced.TENSOR_PROPERTY not in obj and not obj.hide_render])
     if options.style == "film":
-        film.dress(scene, root, history, options, layout, plan, scales, views, overlay_box)
+        film.dress(scene, root, shown, options, layout, plan, scales, views, overlay_box)
     if options.motion == "smooth":
         keyframes.smooth(obj for obj in root.all_objects if obj != scene.camera)
         instanced.ease(root)
