@@ -60,6 +60,8 @@ TASK_MIN_SHARE = 0.6
 PORTRAIT_ASPECT = 1.0
 # The shares of the layers' width a band of feature maps may take (layout_for_frame tries each).
 FEATURE_WIDTHS = (0.7, 0.5, 1.0)
+# Cubes narrower than this many pixels are drawn without gaps (cube_fill).
+CLEAN_CUBE_PIXELS = 3.0
 # The overlay's usual widest line, for judging a layout before the history's own lines are measured.
 TYPICAL_OVERLAY_LINE = "loss 0.00556   accuracy 100.0%"
 
@@ -263,12 +265,22 @@ def picture_scale(layout: Layout, aspect: float) -> float:
 def cube_pixels(layout: Layout, resolution: tuple[int, int]) -> float:
     """How many pixels wide each cube of ``layout`` is drawn in a ``resolution`` (width, height)
     frame, the whole picture (learning views included) framed as the scene frames it. Below about
-    2 a cube no longer reads as a cube; see README's "Big layers" for what nnviz does then."""
+    2 a cube no longer reads as a cube; see docs/big-networks.md for what nnviz does then (and
+    :func:`cube_fill`)."""
     width, height = resolution
     aspect = width / height
     scale = picture_scale(layout, aspect)
     frame_width = scale if aspect >= 1 else scale * aspect  # the ortho scale spans the wider side
     return CUBE_SIZE * width / frame_width
+
+
+def cube_fill(layout: Layout, resolution: tuple[int, int]) -> float:
+    """How many times ``CUBE_SIZE`` a cube's edge is drawn in a ``resolution`` frame: 1, with its gap
+    to the next cube, or, when a cube is under ``CLEAN_CUBE_PIXELS`` wide, 1 / ``CUBE_SIZE`` (the
+    whole grid cell, no gap). A gap under a pixel wide is not seen as a gap: it mixes the background
+    into some pixels and not others, a moiré of grey lines across a tile; without gaps a tile is a
+    picture of its weights, and the gaps between tiles (a whole cell) still set the tiles apart."""
+    return 1 / CUBE_SIZE if cube_pixels(layout, resolution) < CLEAN_CUBE_PIXELS else 1.0
 
 
 def _under_the_stack(width: float, bottom: float, top: float, aspect: float, size: float) -> tuple[Rect, Rect]:

@@ -11,6 +11,7 @@ the colour legend.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import bpy
@@ -27,6 +28,7 @@ from .options import SceneOptions
 __all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values"]
 
 SCALE_PROPERTY = "nnviz_scale"
+FILL_PROPERTY = "nnviz_cube_fill"  # view_layout.cube_fill of the build: the cubes' edge ÷ CUBE_SIZE
 MAGNITUDE_PROPERTY = "nnviz_magnitude"  # the SceneOptions.magnitude the scene was built with
 MAGNITUDE_SCALE_PROPERTY = "nnviz_magnitude_scale"  # History key → magnitude drawn full size
 DEFAULT_OPTIONS = SceneOptions()
@@ -63,6 +65,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
                                           feature_maps=maps, layer_notes=scales.layer_notes)
     plan = film.timeline(history, options)
     frames = plan.record_frames
+    fill = view_layout.cube_fill(layout, stage.render_size(scene.render))
     # Feature-map cells are cubes too: "auto" counts them with the parameters' cubes.
     writer = writer_for(options.cubes, history.parameter_count + features.cell_count(maps))
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
@@ -74,6 +77,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     root[SCALE_PROPERTY] = scales.color
     root[MAGNITUDE_PROPERTY] = options.magnitude
     root[MAGNITUDE_SCALE_PROPERTY] = scales.size
+    root[FILL_PROPERTY] = fill
     mesh = objects.shared_cube_mesh()
 
     layer_collections: dict[str, bpy.types.Collection] = {}
@@ -82,14 +86,11 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
         objects.add_label(label, f"{label.text} · label", collection)
     for tensor, block_actions in zip(cube_plan.plan(shown, layout.blocks, scales), actions, strict=True):
         if writer == "instanced":
-            instanced.add_tensor(tensor, layer_collections[tensor.block.layer], int(frames[0]),
-                                 options.frames_per_record)
+            _add_instanced(tensor, layer_collections[tensor.block.layer], int(frames[0]), options.frames_per_record,
+                           fill)
             continue
-        sizes = tensor.sizes
-        made = objects.add_cubes(tensor.block, mesh, layer_collections[tensor.block.layer], tensor.values[0],
-                                 tensor.rgba[0], None if sizes is None else sizes[0])
-        if keyed:
-            objects.key_cubes(made, block_actions, frames, tensor.values, tensor.rgba, sizes)
+        _add_objects(tensor, mesh, layer_collections[tensor.block.layer], frames if keyed else None, block_actions,
+                     fill)
 
     feature_maps.add_feature_maps(root, history, layout, frames, writer, options.frames_per_record)
 
@@ -120,6 +121,30 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
         instanced.ease(root)
 
 
+def _add_objects(tensor: cube_plan.TensorCubes, mesh: bpy.types.Mesh, collection: bpy.types.Collection,
+                 frames: np.ndarray | None, actions: list[bpy.types.Action], fill: float) -> None:
+    """One object per cube of ``tensor``, keyed at ``frames`` (None: a still, not keyed), each
+    ``fill`` times its usual edge (a cube's size scales its full edge)."""
+    sizes = None if tensor.sizes is None else tensor.sizes * fill
+    unsized = None if fill == 1 else np.full(len(tensor.block.positions), fill)
+    made = objects.add_cubes(tensor.block, mesh, collection, tensor.values[0], tensor.rgba[0],
+                             unsized if sizes is None else sizes[0])
+    if frames is not None:
+        objects.key_cubes(made, actions, frames, tensor.values, tensor.rgba, sizes)
+
+
+def _add_instanced(tensor: cube_plan.TensorCubes, collection: bpy.types.Collection, frame_start: int,
+                   frames_per_record: int, fill: float) -> None:
+    """The instanced object drawing ``tensor``, its squares ``fill`` times their usual edge: the
+    object is scaled by ``fill`` in the picture plane and its squares' centres divided by it, so they
+    land where the layout put them while the writer's own square size stays as it is."""
+    if fill != 1:
+        shrunk = tensor.block.positions * np.array([1 / fill, 1.0, 1 / fill])
+        tensor = dataclasses.replace(tensor, block=dataclasses.replace(tensor.block, positions=shrunk))
+    obj = instanced.add_tensor(tensor, collection, frame_start, frames_per_record)
+    obj.scale = (fill, 1.0, fill)
+
+
 def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, float] | None = None,
                 magnitudes: Mapping[str, np.ndarray] | None = None,
                 size_scale: Mapping[str, float] | None = None) -> None:
@@ -138,6 +163,7 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
         return
     built_scales = root[SCALE_PROPERTY].to_dict() if SCALE_PROPERTY in root else {}
     built_size_scales = root[MAGNITUDE_SCALE_PROPERTY].to_dict() if MAGNITUDE_SCALE_PROPERTY in root else {}
+    fill = float(root.get(FILL_PROPERTY, 1.0))
     magnitudes = magnitudes or {}
     sized = root.get(MAGNITUDE_PROPERTY, "none") != "none"
 
@@ -185,6 +211,6 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
         sizes = live_magnitudes(key, tensor)
         if sizes is not None:
             live, key_size_scale = sizes
-            objects.set_sizes(cubes, magnitude.sizes(live[index], key_size_scale).tolist())
+            objects.set_sizes(cubes, (magnitude.sizes(live[index], key_size_scale) * fill).tolist())
         elif sized:
-            objects.set_sizes(cubes, [1.0] * len(cubes))
+            objects.set_sizes(cubes, [fill] * len(cubes))

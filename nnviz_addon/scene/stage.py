@@ -64,6 +64,12 @@ def set_up(scene: bpy.types.Scene, collection: bpy.types.Collection, bounds: Bou
     _show_object_colors_in_viewports(COLOR_TYPE[attribute_colors])
 
 
+def render_size(settings: bpy.types.RenderSettings) -> tuple[int, int]:
+    """The rendered picture's (width, height) in pixels, the resolution percentage applied."""
+    percent = settings.resolution_percentage / 100
+    return max(1, round(settings.resolution_x * percent)), max(1, round(settings.resolution_y * percent))
+
+
 def frame_aspect(settings: bpy.types.RenderSettings) -> float:
     """The rendered picture's width / height, pixel aspect included."""
     return camera_plan.aspect((settings.resolution_x, settings.resolution_y),
