@@ -245,6 +245,8 @@ def train(options: argparse.Namespace, metrics: dict[str, Any],
         if due(last=run.finished):
             accuracy = "" if run.last_accuracy is None else f"  accuracy {run.last_accuracy:.3f}"
             print(f"nnviz: step {run.step}/{run.total_steps}  loss {run.last_loss:.4g}{accuracy}", flush=True)
+        if run.finished and run.warning:
+            print(f"nnviz: warning: {run.warning}", file=sys.stderr, flush=True)
 
     from nnviz_addon.preset.config import check_scene_size, preset_warnings
 

@@ -227,7 +227,10 @@ def _text(key: str, value: Any) -> str:
     return value
 
 
-def _flag(key: str, value: Any) -> bool:
+def _flag(key: str, value: Any) -> bool | None:
+    """true or false; None (the preset as ``Preset.to_dict`` wrote it) keeps the setting's default."""
+    if value is None:
+        return None
     if not isinstance(value, bool):
         raise PresetError(f"{key}: expected true or false, got {_describe(value)}")
     return value

@@ -103,8 +103,9 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
                                  "text make a classification, real numbers a regression")
     table_features: StringProperty(name="Feature columns", description="Comma-separated column names; "
                                    "empty uses every column but the target")
-    standardize: BoolProperty(name="Standardise", description="Shift and scale each feature by the training "
-                              "split's mean and standard deviation")
+    standardize: BoolProperty(name="Standardise", default=True,
+                              description="Shift and scale each feature by the training split's mean and "
+                                          "standard deviation (a table's columns may come on any scale)")
     test_fraction: FloatProperty(name="Test fraction", min=0.0, max=0.95, default=0.0,
                                  description="Held out (seeded by the data seed) for the test loss and accuracy")
 
