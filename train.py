@@ -54,7 +54,7 @@ def script_arguments(argv: list[str]) -> list[str]:
 
 
 def parse_arguments(args: list[str]) -> argparse.Namespace:
-    from nnviz_addon.catalog import CAMERA_PATHS, FORWARD_PASSES, MOTIONS, STYLES
+    from nnviz_addon.catalog import CAMERA_PATHS, COLOR_SCALES, COLOR_VALUES, FORWARD_PASSES, MOTIONS, STYLES
     from nnviz_addon.preset.limits import WRITERS
 
     parser = ArgumentParser(prog="train.py", description=__doc__.split("\n\n")[0])
@@ -73,6 +73,10 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
                         help="film: none, intro (before and after the run) or every (also every N records)")
     parser.add_argument("--forward-pass-every", type=records_apart, metavar="N",
                         help="film: with --forward-pass every, a pass every N records")
+    parser.add_argument("--color-scale", choices=COLOR_SCALES,
+                        help="one colour scale for all layers (global), one per layer (layer), or auto")
+    parser.add_argument("--color-values", choices=tuple(COLOR_VALUES),
+                        help="colour shows each weight's value, or its change since the first record")
     parser.add_argument("--motion", choices=MOTIONS, help="linear or smooth (eased) change between records")
     parser.add_argument("--cubes", choices=WRITERS,
                         help="draw the cubes as one object each, instanced by Geometry Nodes, or auto")
@@ -225,7 +229,7 @@ def render_overrides(options: argparse.Namespace) -> dict[str, Any]:
               "quality": "draft" if options.draft else None,
               "style": options.style, "camera_path": options.camera_path, "motion": options.motion,
               "forward_pass": options.forward_pass, "forward_pass_every": options.forward_pass_every,
-              "cubes": options.cubes}
+              "cubes": options.cubes, "color_scale": options.color_scale, "color_values": options.color_values}
     return {key: value for key, value in chosen.items() if value is not None}
 
 

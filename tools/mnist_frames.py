@@ -5,8 +5,9 @@ A torch 784-128-10 (``Flatten, Linear(784, 128), ReLU, Linear(128, 10)``) is tra
 (made here, no download), recorded with ``Recorder(model, input_shape=(28, 28))``, animated with
 every default by ``train.py --history run.npz`` and its first and last frames rendered at 1280×720
 in Workbench, each in its own process as a user runs it. Prints how many pixels the two frames
-differ in (the target is 10% or more); ``--docs`` also copies them to
-``docs/frames/mnist_first.png`` and ``mnist_last.png``, the frames docs/big-networks.md shows.
+differ in (the target is 10% or more); ``--docs`` also renders the last frame with
+``--color-values change`` and copies the three to ``docs/frames/mnist_first.png``,
+``mnist_last.png`` and ``mnist_last_change.png``, the frames docs/big-networks.md shows.
 Needs torch and the bpy wheel; about two minutes on a 2-core machine.
 """
 
@@ -79,10 +80,11 @@ def record_run(path: Path, samples: int = 600, seed: int = 0, record_every: int 
     return accuracy
 
 
-def render_frame(history: Path, png: Path, frame: int | None = None) -> None:
-    """Render ``frame`` (default the last) of ``history`` animated with train.py's defaults to ``png``."""
+def render_frame(history: Path, png: Path, frame: int | None = None, *options: str) -> None:
+    """Render ``frame`` (default the last) of ``history`` animated with train.py's defaults (and
+    its ``options``) to ``png``."""
     command = [sys.executable, str(ROOT / "train.py"), "--history", str(history), "--no-render",
-               "--still", str(png), "--resolution", "x".join(map(str, RESOLUTION))]
+               "--still", str(png), "--resolution", "x".join(map(str, RESOLUTION)), *options]
     if frame is not None:
         command += ["--still-frame", str(frame)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
@@ -128,8 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"training accuracy {result['accuracy']:.2%}; first and last frames differ in "
               f"{result['changed']:.1%} of their pixels (target ≥ 10%)")
         if args.docs:
-            for name in ("first", "last"):
-                shutil.copyfile(result[name], DOCS_FRAMES / f"mnist_{name}.png")
+            change = Path(scratch) / "mnist_last_change.png"
+            render_frame(Path(scratch) / "mnist_shaped.npz", change, None, "--color-values", "change")
+            for path in (result["first"], result["last"], change):
+                shutil.copyfile(path, DOCS_FRAMES / path.name)
     return 0 if result["changed"] >= 0.10 and result["accuracy"] >= TARGET_ACCURACY else 1
 
 

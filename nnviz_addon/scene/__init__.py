@@ -41,9 +41,11 @@ def color_scale_for(history: History, options: SceneOptions = DEFAULT_OPTIONS) -
 
 
 def clear() -> None:
-    """Remove every object, collection, mesh, material, action and world nnviz made, and the film's bloom."""
+    """Remove every object, collection, mesh, material, action and world nnviz made, and the film's
+    bloom, and render the scene's other objects again."""
     objects.remove_all()
     bloom.remove(bpy.context.scene)
+    stage.show_others(bpy.context.scene)
 
 
 def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
@@ -119,6 +121,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     if options.motion == "smooth":
         keyframes.smooth(obj for obj in root.all_objects if obj != scene.camera)
         instanced.ease(root)
+    stage.hide_others(scene, root)  # only nnviz's picture is rendered
 
 
 def _add_objects(tensor: cube_plan.TensorCubes, mesh: bpy.types.Mesh, collection: bpy.types.Collection,
