@@ -285,16 +285,37 @@ def load_history(options: argparse.Namespace) -> tuple[Any, Any]:
     return history, dataclasses.replace(api.render_config_of(history), **render_overrides(options))
 
 
+def duration(seconds: float) -> str:
+    """``42 s``, ``3 min 5 s``, ``1 h 2 min``: a time left, as a person reads it."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
 def render(out: Path, metrics: dict[str, Any]) -> None:
+    import bpy
+
     from nnviz_addon import api
     from nnviz_addon.cli.console import frame_chatter_hidden
 
+    scene = bpy.context.scene
+    frames = scene.frame_end - scene.frame_start + 1
+    print(f"nnviz: rendering {frames} frames at {scene.render.resolution_x}×{scene.render.resolution_y} "
+          f"({scene.render.engine.removeprefix('BLENDER_').lower()}); the time left follows each frame report",
+          flush=True)
+
     def report(done: int, total: int) -> None:
         if done == 1 or done * RENDER_REPORTS // total != (done - 1) * RENDER_REPORTS // total:
-            print(f"nnviz: frame {done}/{total}", file=progress, flush=True)
+            spent = time.perf_counter() - start
+            left = "" if done == total else f", about {duration(spent / done * (total - done))} left"
+            print(f"nnviz: frame {done}/{total}  ({duration(spent)} so far{left})", file=progress, flush=True)
 
     start = time.perf_counter()
-    with frame_chatter_hidden() as progress:  # Blender's line per frame would bury ours
+    with frame_chatter_hidden() as progress:  # Blender's line per frame and EGL's noise would bury ours
         path = api.render(out, progress=report)
     metrics["render_seconds"] = round(time.perf_counter() - start, 3)
     print(f"nnviz: wrote {path}", flush=True)
@@ -361,7 +382,10 @@ def run(options: argparse.Namespace, interrupts: Interrupts) -> int:
                 save_blend(options.save_blend)
                 print(f"nnviz: saved the scene to {options.save_blend}", flush=True)
             if picturing:
-                path = api.render_still(options.still, frame=options.still_frame)
+                from nnviz_addon.cli.console import frame_chatter_hidden
+
+                with frame_chatter_hidden():  # its "Saved:" names a temporary file; we name the real one
+                    path = api.render_still(options.still, frame=options.still_frame)
                 print(f"nnviz: wrote {path}", flush=True)
             if rendering:
                 render(options.out, metrics)
