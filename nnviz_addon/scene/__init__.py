@@ -116,6 +116,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     if writer == "instanced":
         instanced.carry_object_colors([obj for obj in root.all_objects if obj.type == "MESH"
                                        and instanced.TENSOR_PROPERTY not in obj and not obj.hide_render])
+        objects.show_colors_as_materials(obj for obj in root.all_objects if obj.type in ("CURVE", "FONT"))
     if options.style == "film":
         film.dress(scene, root, shown, options, layout, plan, scales, views, overlay_box)
     if options.motion == "smooth":
