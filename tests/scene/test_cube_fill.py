@@ -129,3 +129,34 @@ def test_rendered_tiles_show_their_weights_without_moire(tmp_path):
     # sub-pixel gaps mix the dark background into every pixel by a different amount
     assert gapless >= 0.95 and gapless > with_gaps
     assert gapless_error <= 12 and gapless_error < gaps_error / 2
+
+
+@pytest.mark.bpy
+@pytest.mark.parametrize(("resolution", "fill"), [((320, 180), 1 / CUBE_SIZE), ((1280, 720), 1.0)])
+def test_the_objects_writer_draws_tiny_cubes_a_whole_cell_wide(resolution, fill):
+    import bpy
+
+    from nnviz_addon import scene
+    from nnviz_addon.history import History
+    from nnviz_addon.scene import SceneOptions
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    rng = np.random.default_rng(0)
+    structure = [LayerSpec("0", "Linear", 64, 32, "0.weight", "0.bias", "relu"),
+                 LayerSpec("2", "Linear", 32, 10, "2.weight", "2.bias", None)]
+    params = {"0.weight": rng.normal(0, 0.3, (3, 32, 64)), "0.bias": rng.normal(0, 0.1, (3, 32)),
+              "2.weight": rng.normal(0, 0.3, (3, 10, 32)), "2.bias": rng.normal(0, 0.1, (3, 10))}
+    grads = {key: rng.normal(0, 0.01, values.shape) for key, values in params.items()}
+    history = History("digits-like", structure, np.arange(3), np.ones(3), params, grads,
+                      static={"input_shape": np.array([8, 8])})
+    render = bpy.context.scene.render
+    render.resolution_x, render.resolution_y, render.resolution_percentage = *resolution, 100
+    scene.build(history, SceneOptions(cubes="objects"))
+    cubes = [obj for obj in bpy.data.objects if "nnviz_param" in obj]
+    assert {tuple(round(s, 6) for s in cube.scale) for cube in cubes} == {(round(fill, 6), 1.0, round(fill, 6))}
+    # sizes that show gradients scale the whole cell's edge, keyed as the records go
+    scene.build(history, SceneOptions(cubes="objects", magnitude="gradient"))
+    bpy.context.scene.frame_set(3)
+    sizes = [cube.scale[0] for cube in bpy.data.objects if "nnviz_param" in cube]
+    assert max(sizes) == pytest.approx(fill) and min(sizes) < 0.5 * fill
+    scene.clear()
