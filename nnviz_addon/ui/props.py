@@ -302,6 +302,8 @@ def panel_values(preset: Preset) -> dict[str, Any]:
             continue
         if field.prop in ("layers", "table_features"):
             value = ", ".join(str(item) for item in value)
+        elif field.prop == "standardize":  # left unset, it follows the task: the box shows what happens
+            value = preset.data.standardizes
         elif value is None:
             value = NONE
         _check_fits(field, value, preset.source)
