@@ -97,8 +97,9 @@ import json, sys
 import numpy as np
 import bpy
 from bpy_extras.object_utils import world_to_camera_view
-from nnviz_addon import api, colormap  # noqa: E402
-from nnviz_addon.config import RenderConfig  # noqa: E402
+from nnviz_addon import api  # noqa: E402
+from nnviz_addon.picture import colormap  # noqa: E402
+from nnviz_addon.preset.config import RenderConfig  # noqa: E402
 out = sys.argv[1]
 bpy.ops.wm.read_factory_settings(use_empty=True)
 history = api.train("digits_cnn", steps=20)

@@ -341,7 +341,7 @@ RENDER = textwrap.dedent("""
     import bpy
 
     import nnviz_addon
-    from nnviz_addon.config import find_presets
+    from nnviz_addon.preset.config import find_presets
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     nnviz_addon.register()

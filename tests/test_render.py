@@ -25,7 +25,7 @@ import json, sys
 import numpy as np
 import bpy
 from nnviz_addon import scene
-from nnviz_addon.config import RenderConfig
+from nnviz_addon.preset.config import RenderConfig
 from nnviz_addon.history import History, LayerSpec
 from nnviz_addon.scene.render import render_mp4, render_png, configure_render
 

@@ -178,7 +178,7 @@ def test_rendered_swatch_pixels_are_the_probe_colours(tmp_path):
     script = tmp_path / "render.py"
     script.write_text(textwrap.dedent(f"""
         import bpy, numpy as np
-        from nnviz_addon.config import find_presets, load_preset
+        from nnviz_addon.preset.config import find_presets, load_preset
         from nnviz_addon.training import TrainingRun
         from nnviz_addon.view_layout import Rect
         from nnviz_addon.scene import stage, task_views, objects
