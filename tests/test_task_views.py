@@ -179,8 +179,8 @@ def test_rendered_swatch_pixels_are_the_probe_colours(tmp_path):
     script.write_text(textwrap.dedent(f"""
         import bpy, numpy as np
         from nnviz_addon.preset.config import find_presets, load_preset
-        from nnviz_addon.training import TrainingRun
-        from nnviz_addon.view_layout import Rect
+        from nnviz_addon.training.run import TrainingRun
+        from nnviz_addon.picture.view_layout import Rect
         from nnviz_addon.scene import stage, task_views, objects
         history = TrainingRun(load_preset(find_presets()["rgb_perceptron"]).replace(
             train={{"steps": 4, "record_every": 2}})).run()
