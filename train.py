@@ -296,6 +296,21 @@ def duration(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60} min"
 
 
+def first_frame_seconds(scene: Any) -> float:
+    """How long the scene's first frame takes to render (into Blender's render result, no file): the
+    estimate of a frame's cost printed before a video starts. It includes the render engine's
+    one-off start-up, so short videos are estimated a little long."""
+    import bpy
+
+    current = scene.frame_current
+    scene.frame_set(scene.frame_start)
+    start = time.perf_counter()
+    bpy.ops.render.render()
+    seconds = time.perf_counter() - start
+    scene.frame_set(current)
+    return seconds
+
+
 def render(out: Path, metrics: dict[str, Any]) -> None:
     import bpy
 
@@ -304,9 +319,11 @@ def render(out: Path, metrics: dict[str, Any]) -> None:
 
     scene = bpy.context.scene
     frames = scene.frame_end - scene.frame_start + 1
+    with frame_chatter_hidden():
+        one_frame = first_frame_seconds(scene)
     print(f"nnviz: rendering {frames} frames at {scene.render.resolution_x}×{scene.render.resolution_y} "
-          f"({scene.render.engine.removeprefix('BLENDER_').lower()}); the time left follows each frame report",
-          flush=True)
+          f"({scene.render.engine.removeprefix('BLENDER_').lower()}): about {duration(one_frame * frames)} "
+          f"(a trial frame took {one_frame:.1f} s)", flush=True)
 
     def report(done: int, total: int) -> None:
         if done == 1 or done * RENDER_REPORTS // total != (done - 1) * RENDER_REPORTS // total:
