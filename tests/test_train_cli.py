@@ -116,10 +116,11 @@ def test_renders_an_mp4(rendered_run, engine):
     # Our progress, readable: not buried under Blender's line per frame (5.0: "Video append frame N"),
     # the frame count first, then the time spent and left after each frame; no EGL noise.
     framed = [line for line in run.result.stdout.splitlines() if "frame" in line.lower()]
-    assert re.match(r"nnviz: rendering 5 frames at 160×90 \(\w+\): about \d+ s \(a trial frame took [\d.]+ s\)$",
+    took = r"(\d+ h )?(\d+ min )?\d+ s"  # train.py's duration(): "42 s", "3 min 5 s", "1 h 2 min"
+    assert re.match(rf"nnviz: rendering 5 frames at 160×90 \(\w+\): about {took} \(a trial frame took [\d.]+ s\)$",
                     framed[0]), run.result.stdout
     assert [line.split("  ")[0] for line in framed[1:]] == [f"nnviz: frame {n}/5" for n in range(1, 6)]
-    assert all(re.search(r"\(\d+ s so far(, about \d+ s left)?\)$", line) for line in framed[1:]), framed
+    assert all(re.search(rf"\({took} so far(, about {took} left)?\)$", line) for line in framed[1:]), framed
     assert "left" in framed[1] and "left" not in framed[-1]
     assert "EGL" not in run.result.stderr and "partial" not in run.result.stdout
     assert frames_and_size(run.video) == (5, (160, 90))  # records at steps 0, 4, 8, 12, 16
