@@ -170,11 +170,12 @@ class Interrupts:
         self.received = number
         if self.deferred:
             return
+        from nnviz_addon.cli.console import write_to_real_stderr
         from nnviz_addon.history import atomic
 
         removed = ", ".join(str(path) for path in atomic.remove_temporaries()) or "nothing unfinished"
-        print(f"nnviz: error: stopped by {self.name}; removed {removed}; earlier files are kept",
-              file=sys.stderr, flush=True)
+        sys.stderr.flush()
+        write_to_real_stderr(f"nnviz: error: stopped by {self.name}; removed {removed}; earlier files are kept")
         os._exit(self.exit_code)  # the only way out of Blender's render loop; nothing is left to save
 
 

@@ -28,6 +28,14 @@ FRAME_CHATTER = re.compile(r"^(?:[\d:.]+\s+\w+\s+\|\s*)?(?:Video append frame \d
 # Mesa's complaint when Blender first asks it for a rendering context without a display.
 EGL_NOISE = re.compile(r"^EGL Error \(0x[0-9A-Fa-f]+\): EGL_BAD_MATCH\b")
 STDOUT, STDERR = 1, 2
+_real_stderr: list[int] = []  # while a block holds Blender's output back: the real standard error
+
+
+def write_to_real_stderr(line: str) -> None:
+    """Write ``line`` to the process's standard error as the terminal sees it, also inside
+    :func:`frame_chatter_hidden` (for a message the user must see although the process then exits
+    at once, before the held-back output is passed on)."""
+    os.write(_real_stderr[-1] if _real_stderr else STDERR, (line + "\n").encode("utf-8", "replace"))
 
 
 def _flush_c_stdout() -> None:
@@ -55,9 +63,11 @@ def frame_chatter_hidden() -> Iterator[TextIO]:
             os.fdopen(real_out, "w", buffering=1, encoding="utf-8", errors="replace") as progress:
         os.dup2(out_sink.fileno(), STDOUT)
         os.dup2(err_sink.fileno(), STDERR)
+        _real_stderr.append(real_err)
         try:
             yield progress
         finally:
+            _real_stderr.pop()
             sys.stdout.flush()  # Python's own writes to descriptors 1 and 2 in the block belong in the sinks
             sys.stderr.flush()
             _flush_c_stdout()
