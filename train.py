@@ -57,7 +57,9 @@ def script_arguments(argv: list[str]) -> list[str]:
 
 
 def parse_arguments(args: list[str]) -> argparse.Namespace:
-    from nnviz_addon.catalog import CAMERA_PATHS, COLOR_SCALES, FORWARD_PASSES, MAGNITUDES, MOTIONS, STYLES
+    from nnviz_addon.catalog import (
+        CAMERA_PATHS, COLOR_SCALES, COLOR_VALUES, FORWARD_PASSES, MAGNITUDES, MOTIONS, STYLES,
+    )
     from nnviz_addon.preset.limits import WRITERS
 
     parser = ArgumentParser(prog="train.py", description=__doc__.split("\n\n")[0])
@@ -77,7 +79,9 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
     parser.add_argument("--forward-pass-every", type=records_apart, metavar="N",
                         help="film: with --forward-pass every, a pass every N records")
     parser.add_argument("--color-scale", choices=COLOR_SCALES,
-                        help="colours scaled over the whole network (global) or each layer on its own (layer)")
+                        help="one colour scale for all layers (global), one per layer (layer), or auto")
+    parser.add_argument("--color-values", choices=tuple(COLOR_VALUES),
+                        help="colour shows each weight's value, or its change since the first record")
     parser.add_argument("--magnitude", choices=tuple(MAGNITUDES),
                         help="what a cube's size shows: none, gradient (|dL/dw|) or update (|dw|)")
     parser.add_argument("--motion", choices=MOTIONS, help="linear or smooth (eased) change between records")
@@ -185,11 +189,12 @@ class Interrupts:
         self.received = number
         if self.deferred:
             return
+        from nnviz_addon.cli.console import write_to_real_stderr
         from nnviz_addon.history import atomic
 
         removed = ", ".join(str(path) for path in atomic.remove_temporaries()) or "nothing unfinished"
-        print(f"nnviz: error: stopped by {self.name}; removed {removed}; earlier files are kept",
-              file=sys.stderr, flush=True)
+        sys.stderr.flush()
+        write_to_real_stderr(f"nnviz: error: stopped by {self.name}; removed {removed}; earlier files are kept")
         os._exit(self.exit_code)  # the only way out of Blender's render loop; nothing is left to save
 
 
@@ -244,7 +249,8 @@ def render_overrides(options: argparse.Namespace) -> dict[str, Any]:
               "quality": "draft" if options.draft else None,
               "style": options.style, "camera_path": options.camera_path, "motion": options.motion,
               "forward_pass": options.forward_pass, "forward_pass_every": options.forward_pass_every,
-              "cubes": options.cubes, "color_scale": options.color_scale, "magnitude": options.magnitude}
+              "cubes": options.cubes, "color_scale": options.color_scale, "color_values": options.color_values,
+              "magnitude": options.magnitude}
     return {key: value for key, value in chosen.items() if value is not None}
 
 
@@ -264,6 +270,8 @@ def train(options: argparse.Namespace, metrics: dict[str, Any],
         if due(last=run.finished):
             accuracy = "" if run.last_accuracy is None else f"  accuracy {run.last_accuracy:.3f}"
             print(f"nnviz: step {run.step}/{run.total_steps}  loss {run.last_loss:.4g}{accuracy}", flush=True)
+        if run.finished and run.warning:
+            print(f"nnviz: warning: {run.warning}", file=sys.stderr, flush=True)
 
     from nnviz_addon.preset.config import check_scene_size, frame_range, preset_warnings
 
@@ -312,16 +320,54 @@ def load_history(options: argparse.Namespace) -> tuple[Any, Any]:
     return history, dataclasses.replace(api.render_config_of(history), **render_overrides(options))
 
 
+def duration(seconds: float) -> str:
+    """``42 s``, ``3 min 5 s``, ``1 h 2 min``: a time left, as a person reads it."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+def first_frame_seconds(scene: Any) -> float:
+    """How long the scene's first frame takes to render (into Blender's render result, no file): the
+    estimate of a frame's cost printed before a video starts. It includes the render engine's
+    one-off start-up, so short videos are estimated a little long."""
+    import bpy
+
+    current = scene.frame_current
+    scene.frame_set(scene.frame_start)
+    start = time.perf_counter()
+    bpy.ops.render.render()
+    seconds = time.perf_counter() - start
+    scene.frame_set(current)
+    return seconds
+
+
 def render(out: Path, metrics: dict[str, Any]) -> None:
+    import bpy
+
     from nnviz_addon import api
     from nnviz_addon.cli.console import frame_chatter_hidden
 
+    scene = bpy.context.scene
+    frames = scene.frame_end - scene.frame_start + 1
+    with frame_chatter_hidden():
+        one_frame = first_frame_seconds(scene)
+    print(f"nnviz: rendering {frames} frames at {scene.render.resolution_x}×{scene.render.resolution_y} "
+          f"({scene.render.engine.removeprefix('BLENDER_').lower()}): about {duration(one_frame * frames)} "
+          f"(a trial frame took {one_frame:.1f} s)", flush=True)
+
     def report(done: int, total: int) -> None:
         if done == 1 or done * RENDER_REPORTS // total != (done - 1) * RENDER_REPORTS // total:
-            print(f"nnviz: frame {done}/{total}", file=progress, flush=True)
+            spent = time.perf_counter() - start
+            left = "" if done == total else f", about {duration(spent / done * (total - done))} left"
+            print(f"nnviz: frame {done}/{total}  ({duration(spent)} so far{left})", file=progress, flush=True)
 
     start = time.perf_counter()
-    with frame_chatter_hidden() as progress:  # Blender's line per frame would bury ours
+    with frame_chatter_hidden() as progress:  # Blender's line per frame and EGL's noise would bury ours
         path = api.render(out, progress=report)
     metrics["render_seconds"] = round(time.perf_counter() - start, 3)
     print(f"nnviz: wrote {path}", flush=True)
@@ -388,7 +434,10 @@ def run(options: argparse.Namespace, interrupts: Interrupts) -> int:
                 save_blend(options.save_blend)
                 print(f"nnviz: saved the scene to {options.save_blend}", flush=True)
             if picturing:
-                path = api.render_still(options.still, frame=options.still_frame)
+                from nnviz_addon.cli.console import frame_chatter_hidden
+
+                with frame_chatter_hidden():  # its "Saved:" names a temporary file; we name the real one
+                    path = api.render_still(options.still, frame=options.still_frame)
                 print(f"nnviz: wrote {path}", flush=True)
             if rendering:
                 render(options.out, metrics)

@@ -41,7 +41,15 @@ RENDER_QUALITIES: dict[str, tuple[str, str]] = {
     "final": ("Final", "Full anti-aliasing (8 Workbench samples) and the render samples set below"),
     "draft": ("Draft", "A quick look: Workbench FXAA instead of 8 samples, 4 EEVEE/Cycles samples"),
 }
-COLOR_SCALES: tuple[str, ...] = ("global", "layer")
+# How the colour map's end is chosen (picture/cubes.py): "auto" gives each layer its own scale when
+# one layer would use only a small part of one shared scale, else shares it; "global": one scale, the
+# run's largest |value|; "layer": each layer its own robust scale (a high percentile of its |values|).
+COLOR_SCALES: tuple[str, ...] = ("auto", "global", "layer")
+# What a cube's colour shows → (panel label, description)
+COLOR_VALUES: dict[str, tuple[str, str]] = {
+    "value": ("Value w", "A cube's colour is its weight's value"),
+    "change": ("Change w − w₀", "A cube's colour is how far its weight moved since the first record"),
+}
 STYLES: tuple[str, ...] = ("diagram", "film")  # the flat face-on picture, or lit 3D blocks under a moving camera
 CAMERA_PATHS: tuple[str, ...] = ("fly-through", "orbit", "static")  # the film's camera; see picture/film.py
 MOTIONS: tuple[str, ...] = ("linear", "smooth")  # how keyed values move between two records
@@ -57,6 +65,7 @@ __all__ = [
     "ACTIVATIONS",
     "CAMERA_PATHS",
     "COLOR_SCALES",
+    "COLOR_VALUES",
     "DRAWN_LAYERS",
     "FORWARD_PASSES",
     "LOGIT_LOSSES",

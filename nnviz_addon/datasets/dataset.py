@@ -31,8 +31,16 @@ class DataConfig:
     path: str = ""  # table only: a .csv (header row) or .npz; relative to the preset's folder
     features: tuple[str, ...] = ()  # table only: the feature columns; () = every column but the target
     target: str = ""  # table only: the column to predict
-    standardize: bool = False  # shift and scale the features by the training split's mean and std
+    # Shift and scale the features by the training split's mean and std; None (the default) does so
+    # for a table, whose columns come on any scale, and not for the built-in tasks.
+    standardize: bool | None = None
     test_fraction: float = 0.0  # held out (seeded by seed) for the test loss and accuracy; 0 = none
+
+
+    @property
+    def standardizes(self) -> bool:
+        """Whether the features are standardised: ``standardize`` as set, else only for a table."""
+        return self.task == TABLE_TASK if self.standardize is None else self.standardize
 
 
 @dataclass(frozen=True, eq=False)

@@ -287,7 +287,8 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
                    aspect: float = 16 / 9, legend_caption: str = "", size_labels: Sequence[str] = (),
                    size_caption: str = "", stacked: bool = False,
                    input_shape: Sequence[int] | None = None,
-                   feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7) -> Layout:
+                   feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7,
+                   layer_notes: Mapping[str, str] | None = None) -> Layout:
     """Positions of every cube and label for a network whose parameters have the given shapes
     (History key → tensor shape without the record axis), its layers in a row or, with
     ``stacked``, top to bottom. ``legend_caption`` is only measured, so the frame holds it. With
@@ -295,7 +296,8 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     the colour legend. ``input_shape`` (one input sample's shape, ``History.input_shape``) makes a
     first Linear layer's weights tiles of that image (see the module docstring). ``feature_maps``
     (:func:`.picture.features.feature_maps`) go in a band under the layers, above the legend, at most
-    ``feature_width`` times as wide as the layers when that fits."""
+    ``feature_width`` times as wide as the layers when that fits. ``layer_notes`` (layer name → text)
+    are added to those layers' labels, e.g. each layer's own colour scale."""
     shapes = {k: tuple(int(n) for n in v) for k, v in shapes.items()}
     layers = list(structure)
     for spec in layers:
@@ -318,6 +320,9 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
         size = text_size_for(sum(grid_widths) + layer_gap * (len(layers) - 1), max(grid_heights), aspect)
     titles = [layer_title(s, shapes[s.weight]) if s.kind != "tensor" else f"{s.name} {tuple(shapes[s.weight])}"
               for s in layers]
+    notes = layer_notes or {}
+    titles = [f"{title} · {notes[s.name]}" if s.name in notes else title
+              for s, title in zip(layers, titles, strict=True)]
     # A layer's slot is wide enough for its grid and its label, whichever is wider.
     slot_widths = [max(width, text_width(title, size)) for width, title in zip(grid_widths, titles, strict=True)]
     if stacked:

@@ -66,6 +66,8 @@ FEATURE_WIDTHS = (0.7, 0.5, 1.0)
 MODEL_TEXT_CELLS = 1.25
 MODEL_TEXT_SHARE = 11 / 720
 MODEL_TEXT_MAX_SHARE = 1 / 30  # as a preset's layer labels
+# Cubes narrower than this many pixels are drawn without gaps (cube_fill).
+CLEAN_CUBE_PIXELS = 3.0
 # The overlay's usual widest line, for judging a layout before the history's own lines are measured.
 TYPICAL_OVERLAY_LINE = "loss 0.00556   accuracy 100.0%"
 
@@ -225,12 +227,13 @@ def place_views(layout: Layout, overlay_width: float, aspect: float = 16 / 9) ->
 def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]], aspect: float,
                      legend_caption: str = "", size_labels: Sequence[str] = (), size_caption: str = "",
                      input_shape: Sequence[int] | None = None,
-                     feature_maps: Sequence[FeatureMap] = (), graph: ModelGraph | None = None) -> Layout:
+                     feature_maps: Sequence[FeatureMap] = (), graph: ModelGraph | None = None,
+                     layer_notes: Mapping[str, str] | None = None) -> Layout:
     """:func:`.layout.layout_network` for a picture of width/height ``aspect``: the layers in a row,
     or, in a frame narrower than tall, stacked top to bottom when the whole picture (learning views
     included) then shows larger. A nearly square frame (4:5) still fits most rows better, with the
     task view under them, but a deep network's row is too long for it and stacks even there.
-    ``input_shape`` and ``feature_maps`` as for ``layout_network``. A recorded model's ``graph``
+    ``input_shape``, ``feature_maps`` and ``layer_notes`` as for ``layout_network``. A recorded model's ``graph``
     draws every parameter grouped as the model nests them (:func:`.model_layout.layout_model`)."""
     if graph is not None:
         return _model_for_frame(graph, structure, shapes, aspect, legend_caption, size_labels, size_caption,
@@ -239,9 +242,9 @@ def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[
     def arranged(stacked: bool) -> Layout:
         # A band of feature maps may take more or less of the layers' width: the narrower, the taller,
         # and the task view may need the room beside it. The one that shows the picture largest wins.
+        widths = FEATURE_WIDTHS if feature_maps else FEATURE_WIDTHS[:1]
         options = [layout_network(structure, shapes, aspect, legend_caption, size_labels, size_caption, stacked,
-                                  input_shape, feature_maps, width) for width in (FEATURE_WIDTHS if feature_maps
-                                                                                   else FEATURE_WIDTHS[:1])]
+                                  input_shape, feature_maps, width, layer_notes) for width in widths]
         return min(options, key=lambda layout: picture_scale(layout, aspect))
 
     row = arranged(stacked=False)
@@ -298,12 +301,22 @@ def picture_scale(layout: Layout, aspect: float) -> float:
 def cube_pixels(layout: Layout, resolution: tuple[int, int]) -> float:
     """How many pixels wide each cube of ``layout`` is drawn in a ``resolution`` (width, height)
     frame, the whole picture (learning views included) framed as the scene frames it. Below about
-    2 a cube no longer reads as a cube; see README's "Big layers" for what nnviz does then."""
+    2 a cube no longer reads as a cube; see docs/big-networks.md for what nnviz does then (and
+    :func:`cube_fill`)."""
     width, height = resolution
     aspect = width / height
     scale = picture_scale(layout, aspect)
     frame_width = scale if aspect >= 1 else scale * aspect  # the ortho scale spans the wider side
     return CUBE_SIZE * width / frame_width
+
+
+def cube_fill(layout: Layout, resolution: tuple[int, int]) -> float:
+    """How many times ``CUBE_SIZE`` a cube's edge is drawn in a ``resolution`` frame: 1, with its gap
+    to the next cube, or, when a cube is under ``CLEAN_CUBE_PIXELS`` wide, 1 / ``CUBE_SIZE`` (the
+    whole grid cell, no gap). A gap under a pixel wide is not seen as a gap: it mixes the background
+    into some pixels and not others, a moiré of grey lines across a tile; without gaps a tile is a
+    picture of its weights, and the gaps between tiles (a whole cell) still set the tiles apart."""
+    return 1 / CUBE_SIZE if cube_pixels(layout, resolution) < CLEAN_CUBE_PIXELS else 1.0
 
 
 def _under_the_stack(width: float, bottom: float, top: float, aspect: float, size: float) -> tuple[Rect, Rect]:

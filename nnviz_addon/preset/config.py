@@ -66,6 +66,7 @@ MOMENTUM_OPTIMIZERS = catalog.MOMENTUM_OPTIMIZERS
 RENDER_ENGINES = catalog.RENDER_ENGINES
 RENDER_QUALITIES = tuple(catalog.RENDER_QUALITIES)
 COLOR_SCALES = catalog.COLOR_SCALES
+COLOR_VALUES = tuple(catalog.COLOR_VALUES)  # what a cube's colour shows: its value, or its change since record 0
 MAGNITUDES = tuple(catalog.MAGNITUDES)  # what a cube's size can show, as picture/magnitude.py draws it
 STYLES = catalog.STYLES
 CAMERA_PATHS = catalog.CAMERA_PATHS
@@ -111,7 +112,8 @@ class RenderConfig:
     resolution: tuple[int, int] = (1280, 720)
     fps: int = 24
     frames_per_record: int = 1
-    color_scale: str = "global"
+    color_scale: str = "auto"  # auto | global | layer (picture/cubes.py: resolved_scale)
+    color_values: str = "value"  # value (w) | change (w − w₀, since the first record)
     magnitude: str = "none"  # what a cube's size shows: none | gradient (|∂L/∂w|) | update (|Δw|)
     samples: int = 16  # Cycles / EEVEE render samples
     quality: str = "final"  # "draft": Workbench FXAA and few samples, for a quick look
@@ -226,7 +228,10 @@ def _text(key: str, value: Any) -> str:
     return value
 
 
-def _flag(key: str, value: Any) -> bool:
+def _flag(key: str, value: Any) -> bool | None:
+    """true or false; None (the preset as ``Preset.to_dict`` wrote it) keeps the setting's default."""
+    if value is None:
+        return None
     if not isinstance(value, bool):
         raise PresetError(f"{key}: expected true or false, got {_describe(value)}")
     return value
@@ -315,6 +320,7 @@ RULES: dict[str, dict[str, Checker]] = {
         "fps": _integer(1),
         "frames_per_record": _integer(1),
         "color_scale": _choice(COLOR_SCALES),
+        "color_values": _choice(COLOR_VALUES),
         "magnitude": _choice(MAGNITUDES),
         "samples": _integer(1, MAX_RENDER_SAMPLES),
         "quality": _choice(RENDER_QUALITIES),

@@ -11,6 +11,7 @@ the colour legend.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import bpy
@@ -42,20 +43,24 @@ from .options import SceneOptions
 __all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values"]
 
 SCALE_PROPERTY = "nnviz_scale"
+FILL_PROPERTY = "nnviz_cube_fill"  # view_layout.cube_fill of the build: the cubes' edge ÷ CUBE_SIZE
 MAGNITUDE_PROPERTY = "nnviz_magnitude"  # the SceneOptions.magnitude the scene was built with
 MAGNITUDE_SCALE_PROPERTY = "nnviz_magnitude_scale"  # History key → magnitude drawn full size
 DEFAULT_OPTIONS = SceneOptions()
 
 
 def color_scale_for(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> dict[str, float]:
-    """History key → the |value| that maps to the end of the colour map, over all records."""
-    return cube_plan.color_scales(history, options.color_scale)
+    """History key → the |value| (or with ``color_values = "change"`` the |w − w₀|) that maps to the
+    end of the colour map, over all records."""
+    return cube_plan.color_scales(cube_plan.shown_history(history, options.color_values), options.color_scale)
 
 
 def clear() -> None:
-    """Remove every object, collection, mesh, material, action and world nnviz made, and the film's bloom."""
+    """Remove every object, collection, mesh, material, action and world nnviz made, and the film's
+    bloom, and render the scene's other objects again."""
     objects.remove_all()
     bloom.remove(bpy.context.scene)
+    stage.show_others(bpy.context.scene)
 
 
 def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
@@ -65,15 +70,19 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     scene = bpy.context.scene
     clear()
     aspect = stage.frame_aspect(scene.render)
-    scales = cube_plan.scales_for(history, options.color_scale, options.magnitude)
+    # What the cubes show (values, or changes since the first record) is scaled, drawn and, in the
+    # film, given depth; the probe's views read the run itself.
+    shown = cube_plan.shown_history(history, options.color_values)
+    scales = cube_plan.scales_for(shown, options.color_scale, options.magnitude, options.color_values)
     shapes = {key: array.shape[1:] for key, array in history.params.items()}
     maps = features.feature_maps(history)
     layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=scales.caption,
                                           size_labels=scales.size_labels, size_caption=scales.size_caption,
                                           input_shape=history.input_shape,
-                                          feature_maps=maps, graph=history.graph)
+                                          feature_maps=maps, graph=history.graph, layer_notes=scales.layer_notes)
     plan = film.timeline(history, options)
     frames = plan.record_frames
+    fill = view_layout.cube_fill(layout, stage.render_size(scene.render))
     # Feature-map cells and neurons are cubes too: "auto" counts them as the scene-size check does.
     writer = writer_for(options.cubes, census.scene_size(history).cubes)
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
@@ -85,6 +94,7 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     root[SCALE_PROPERTY] = scales.color
     root[MAGNITUDE_PROPERTY] = options.magnitude
     root[MAGNITUDE_SCALE_PROPERTY] = scales.size
+    root[FILL_PROPERTY] = fill
     mesh = objects.shared_cube_mesh()
 
     layer_collections: dict[str, bpy.types.Collection] = {}
@@ -93,16 +103,13 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
         objects.add_label(label, f"{label.text} · label", collection)
     if layout.part_labels or layout.skips:
         model_parts.add_parts(root, layout)
-    for tensor, block_actions in zip(cube_plan.plan(history, layout.blocks, scales), actions, strict=True):
+    for tensor, block_actions in zip(cube_plan.plan(shown, layout.blocks, scales), actions, strict=True):
         if writer == "instanced":
-            instanced.add_tensor(tensor, layer_collections[tensor.block.layer], int(frames[0]),
-                                 options.frames_per_record)
+            _add_instanced(tensor, layer_collections[tensor.block.layer], int(frames[0]), options.frames_per_record,
+                           fill)
             continue
-        sizes = tensor.sizes
-        made = objects.add_cubes(tensor.block, mesh, layer_collections[tensor.block.layer], tensor.values[0],
-                                 tensor.rgba[0], None if sizes is None else sizes[0])
-        if keyed:
-            objects.key_cubes(made, block_actions, frames, tensor.values, tensor.rgba, sizes)
+        _add_objects(tensor, mesh, layer_collections[tensor.block.layer], frames if keyed else None, block_actions,
+                     fill)
 
     feature_maps.add_feature_maps(root, history, layout, frames, writer, options.frames_per_record)
 
@@ -131,11 +138,37 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     if writer == "instanced":
         instanced.carry_object_colors([obj for obj in root.all_objects if obj.type == "MESH"
                                        and instanced.TENSOR_PROPERTY not in obj and not obj.hide_render])
+        objects.show_colors_as_materials(obj for obj in root.all_objects if obj.type in ("CURVE", "FONT"))
     if options.style == "film":
-        film.dress(scene, root, history, options, layout, plan, scales, views, overlay_box)
+        film.dress(scene, root, shown, options, layout, plan, scales, views, overlay_box)
     if options.motion == "smooth":
         keyframes.smooth(obj for obj in root.all_objects if obj != scene.camera)
         instanced.ease(root)
+    stage.hide_others(scene, root)  # only nnviz's picture is rendered
+
+
+def _add_objects(tensor: cube_plan.TensorCubes, mesh: bpy.types.Mesh, collection: bpy.types.Collection,
+                 frames: np.ndarray | None, actions: list[bpy.types.Action], fill: float) -> None:
+    """One object per cube of ``tensor``, keyed at ``frames`` (None: a still, not keyed), each
+    ``fill`` times its usual edge (a cube's size scales its full edge)."""
+    sizes = None if tensor.sizes is None else tensor.sizes * fill
+    unsized = None if fill == 1 else np.full(len(tensor.block.positions), fill)
+    made = objects.add_cubes(tensor.block, mesh, collection, tensor.values[0], tensor.rgba[0],
+                             unsized if sizes is None else sizes[0])
+    if frames is not None:
+        objects.key_cubes(made, actions, frames, tensor.values, tensor.rgba, sizes)
+
+
+def _add_instanced(tensor: cube_plan.TensorCubes, collection: bpy.types.Collection, frame_start: int,
+                   frames_per_record: int, fill: float) -> None:
+    """The instanced object drawing ``tensor``, its squares ``fill`` times their usual edge: the
+    object is scaled by ``fill`` in the picture plane and its squares' centres divided by it, so they
+    land where the layout put them while the writer's own square size stays as it is."""
+    if fill != 1:
+        shrunk = tensor.block.positions * np.array([1 / fill, 1.0, 1 / fill])
+        tensor = dataclasses.replace(tensor, block=dataclasses.replace(tensor.block, positions=shrunk))
+    obj = instanced.add_tensor(tensor, collection, frame_start, frames_per_record)
+    obj.scale = (fill, 1.0, fill)
 
 
 def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, float] | None = None,
@@ -156,6 +189,7 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
         return
     built_scales = root[SCALE_PROPERTY].to_dict() if SCALE_PROPERTY in root else {}
     built_size_scales = root[MAGNITUDE_SCALE_PROPERTY].to_dict() if MAGNITUDE_SCALE_PROPERTY in root else {}
+    fill = float(root.get(FILL_PROPERTY, 1.0))
     magnitudes = magnitudes or {}
     sized = root.get(MAGNITUDE_PROPERTY, "none") != "none"
 
@@ -209,6 +243,6 @@ def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, fl
         sizes = live_magnitudes(key, tensor)
         if sizes is not None:
             live, key_size_scale = sizes
-            objects.set_sizes(cubes, magnitude.sizes(live[index], key_size_scale).tolist())
+            objects.set_sizes(cubes, (magnitude.sizes(live[index], key_size_scale) * fill).tolist())
         elif sized:
-            objects.set_sizes(cubes, [1.0] * len(cubes))
+            objects.set_sizes(cubes, [fill] * len(cubes))

@@ -102,6 +102,25 @@ def object_color_material() -> bpy.types.Material:
     return material
 
 
+def show_colors_as_materials(objects: Iterable[bpy.types.Object]) -> None:
+    """Give each of the curve and text ``objects`` a copy of the shared material whose viewport
+    colour is the object's ``color``, one copy per colour. Workbench in Attribute colour mode (an
+    instanced scene) draws a curve or text, which has no colour attribute, in its material's
+    viewport colour: with the shared material every loss curve and label would be one grey. The
+    copies emit the object colour as the shared one does, so EEVEE and Cycles are unchanged."""
+    shared = object_color_material()
+    by_color: dict[tuple[float, ...], bpy.types.Material] = {}
+    for obj in objects:
+        color = tuple(round(c, 6) for c in obj.color)
+        if color not in by_color:
+            material = shared.copy()
+            material.name = f"{MATERIAL_NAME} {len(by_color)}"
+            material[ROLE] = f"{MATERIAL_NAME} · viewport colour"  # never found as the shared one
+            material.diffuse_color = color
+            by_color[color] = material
+        obj.data.materials[0] = by_color[color]
+
+
 def shared_mesh(name: str, vertices: Sequence[Sequence[float]] | np.ndarray,
                 faces: Sequence[Sequence[int]]) -> bpy.types.Mesh:
     """The tagged mesh ``name`` with the shared material, made from ``vertices`` and ``faces`` the

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..picture.magnitude import MODES
-from ..preset.config import CAMERA_PATHS, COLOR_SCALES, FORWARD_PASSES, MOTIONS, STYLES
+from ..preset.config import CAMERA_PATHS, COLOR_SCALES, COLOR_VALUES, FORWARD_PASSES, MOTIONS, STYLES
 from ..preset.limits import WRITERS
 
 
@@ -14,9 +14,11 @@ from ..preset.limits import WRITERS
 class SceneOptions:
     """``frames_per_record``: frames between two recorded steps (record r is at
     ``frame_start + r * frames_per_record``). ``color_scale``: ``"global"`` scales every parameter by
-    the largest |value| of the whole run, ``"layer"`` each tensor by its own (the size scale follows
-    the same choice). ``magnitude``: what a cube's size shows, ``"none"`` (all full size),
-    ``"gradient"`` (|∂L/∂w|) or ``"update"`` (|Δw| since the previous record); see
+    the largest |value| of the whole run, ``"layer"`` each layer by its own robust scale (the 99th
+    percentile of its |values|), ``"auto"`` picks one of them (:func:`..picture.cubes.resolved_scale`;
+    the size scale follows the same choice). ``color_values``: what the colours show, ``"value"`` (w)
+    or ``"change"`` (w − w₀, since the first record). ``magnitude``: what a cube's size shows,
+    ``"none"`` (all full size), ``"gradient"`` (|∂L/∂w|) or ``"update"`` (|Δw| since the previous record); see
     :mod:`nnviz_addon.picture.magnitude`. ``style``: ``"diagram"`` (flat, face-on) or ``"film"`` (lit 3D
     blocks whose depth shows |value|, a moving camera, a heads-up overlay: :mod:`.film`), with the
     film's ``camera_path`` and ``camera_timing`` (shares of the film on its opening and closing
@@ -28,7 +30,8 @@ class SceneOptions:
     (:func:`nnviz_addon.picture.cubes.writer_for`)."""
 
     frames_per_record: int = 1
-    color_scale: str = "global"
+    color_scale: str = "auto"
+    color_values: str = "value"
     frame_start: int = 1
     magnitude: str = "none"
     style: str = "diagram"
@@ -52,8 +55,8 @@ class SceneOptions:
             raise ValueError(f"SceneOptions.cubes must be one of {WRITERS}, got {self.cubes!r}")
         if self.magnitude not in MODES:
             raise ValueError(f"SceneOptions.magnitude must be one of {MODES}, got {self.magnitude!r}")
-        for name, allowed in (("style", STYLES), ("camera_path", CAMERA_PATHS), ("motion", MOTIONS),
-                              ("forward_pass", FORWARD_PASSES)):
+        for name, allowed in (("color_values", COLOR_VALUES), ("style", STYLES), ("camera_path", CAMERA_PATHS),
+                              ("motion", MOTIONS), ("forward_pass", FORWARD_PASSES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"SceneOptions.{name} must be one of {allowed}, got {getattr(self, name)!r}")
         if not isinstance(self.forward_pass_every, int) or self.forward_pass_every < 1:
@@ -66,14 +69,14 @@ class SceneOptions:
     @classmethod
     def from_render_config(cls, render: Any, frame_start: int = 1) -> SceneOptions:
         """From a ``config.RenderConfig`` (or anything with its ``frames_per_record``,
-        ``color_scale`` and ``magnitude`` attributes; the film's ``style``, ``camera_path``,
+        ``color_scale`` and ``magnitude`` attributes; ``color_values``, the film's ``style``, ``camera_path``,
         ``camera_timing``, ``motion`` and ``forward_pass``, and ``cubes`` (else ``"auto"``), are read
         where it has them)."""
-        film = {name: getattr(render, name) for name in ("style", "camera_path", "motion", "forward_pass",
-                                                        "forward_pass_every")
-                if hasattr(render, name)}
+        optional = {name: getattr(render, name) for name in ("color_values", "style", "camera_path", "motion",
+                                                            "forward_pass", "forward_pass_every")
+                    if hasattr(render, name)}
         if hasattr(render, "camera_timing"):
-            film["camera_timing"] = tuple(float(t) for t in render.camera_timing)
+            optional["camera_timing"] = tuple(float(t) for t in render.camera_timing)
         return cls(frames_per_record=int(render.frames_per_record), color_scale=str(render.color_scale),
                    frame_start=frame_start, magnitude=str(render.magnitude),
-                   cubes=str(getattr(render, "cubes", "auto")), **film)
+                   cubes=str(getattr(render, "cubes", "auto")), **optional)

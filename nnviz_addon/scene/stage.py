@@ -17,11 +17,13 @@ from ..picture.camera import CAMERA_DISTANCE
 from ..picture.shapes import Bounds
 from .objects import root_collection, tagged
 
-__all__ = ["BACKGROUND", "BOUNDS_PROPERTY", "CAMERA_DISTANCE", "COLOR_TYPE", "frame_aspect", "frame_camera", "set_up"]
+__all__ = ["BACKGROUND", "BOUNDS_PROPERTY", "CAMERA_DISTANCE", "COLOR_TYPE", "frame_aspect", "frame_camera",
+           "hide_others", "set_up", "show_others"]
 
 BACKGROUND = (0.012, 0.012, 0.014)  # linear; a near-black neutral the off-white zero stands out on
 BOUNDS_PROPERTY = "nnviz_bounds"
 COLOR_TYPE = {False: "OBJECT", True: "VERTEX"}  # Workbench's colour source, by attribute_colors
+HIDDEN_PROPERTY = "nnviz_hidden"  # on the scene: the user's objects hide_others took out of the render
 
 
 
@@ -62,6 +64,34 @@ def set_up(scene: bpy.types.Scene, collection: bpy.types.Collection, bounds: Bou
     view.gamma = 1.0
     scene.display_settings.display_device = "sRGB"
     _show_object_colors_in_viewports(COLOR_TYPE[attribute_colors])
+
+
+def hide_others(scene: bpy.types.Scene, collection: bpy.types.Collection) -> None:
+    """Take every object of ``scene`` outside ``collection`` out of the render (``hide_render``,
+    the Outliner's camera icon) so that only nnviz's picture is rendered (a fresh Blender's default
+    cube would cover the first layer). Nothing is deleted, the viewport still shows them, and
+    :func:`show_others` puts them back, as clearing nnviz's scene does."""
+    ours = set(collection.all_objects)
+    hidden = [obj for obj in scene.objects if obj not in ours and not obj.hide_render]
+    for obj in hidden:
+        obj.hide_render = True
+    scene[HIDDEN_PROPERTY] = [*scene.get(HIDDEN_PROPERTY, []), *(obj.name for obj in hidden)]
+
+
+def show_others(scene: bpy.types.Scene) -> None:
+    """Render again the objects :func:`hide_others` hid (those still there)."""
+    for name in scene.get(HIDDEN_PROPERTY, []):
+        obj = bpy.data.objects.get(name)
+        if obj is not None:
+            obj.hide_render = False
+    if HIDDEN_PROPERTY in scene:
+        del scene[HIDDEN_PROPERTY]
+
+
+def render_size(settings: bpy.types.RenderSettings) -> tuple[int, int]:
+    """The rendered picture's (width, height) in pixels, the resolution percentage applied."""
+    percent = settings.resolution_percentage / 100
+    return max(1, round(settings.resolution_x * percent)), max(1, round(settings.resolution_y * percent))
 
 
 def frame_aspect(settings: bpy.types.RenderSettings) -> float:

@@ -45,6 +45,9 @@ from .probes import TaskProbes, evaluating
 Probe = Callable[["TrainingRun"], Mapping[str, np.ndarray]]
 
 DTYPE = np.float32
+# A classifier whose final training accuracy is within this of always guessing the most common
+# class learnt nothing: the end-of-run message says so, with the likely causes.
+CHANCE_MARGIN = 0.05
 
 
 def _activation(name: str) -> nn.Module:
@@ -242,7 +245,7 @@ class TrainingRun:
             self.model, self.structure = build_model(preset.model, init_rng, dropout_rng)
         self.dataset: Dataset
         self.test_set: Dataset | None
-        self.dataset, self.test_set = train_test(dataset, data.test_fraction, data.seed, standardize=data.standardize)
+        self.dataset, self.test_set = train_test(dataset, data.test_fraction, data.seed, standardize=data.standardizes)
         self.model.train()
         self.optimizer = build_optimizer(train, list(self.model.parameters()))
         self._loss: Callable[[Tensor, Tensor], Tensor] = getattr(F, catalog.LOSSES[train.loss])
@@ -260,6 +263,7 @@ class TrainingRun:
         self.diverged = False
         self.interrupted = False
         self.message = ""
+        self.warning = ""  # set at the end of a run that learnt nothing: the likely causes
         self.writer = HistoryWriter(
             name=preset.name,
             structure=self.structure,
@@ -303,7 +307,10 @@ class TrainingRun:
             self._record(value)
         if self.step == self.total_steps:
             self.finished = True
+            self.warning = self._chance_warning()
             self.message = f"finished {self.step} steps: {self._summary()}"
+            if self.warning:
+                self.message += f". {self.warning}"
         return value
 
     def tick(self, budget_s: float = 0.03) -> int:
@@ -440,6 +447,24 @@ class TrainingRun:
         kept = len(self.writer)
         self.message = (f"diverged at step {step}: {reason}; kept {kept} record{'s' * (kept != 1)} "
                         f"up to step {self.writer.last_step}")
+
+    def _chance_warning(self) -> str:
+        """What to tell the user when a classifier ends no better than always guessing the most
+        common class (within ``CHANCE_MARGIN``), with the likely causes; "" otherwise."""
+        labels = self.dataset.labels
+        if self.last_accuracy is None or labels is None or not len(labels):
+            return ""
+        chance = float(np.bincount(labels).max() / len(labels))
+        if self.last_accuracy > chance + CHANCE_MARGIN:
+            return ""
+        data = self.preset.data
+        causes = []
+        if not data.standardizes:
+            causes.append("features on very different scales (set data.standardize = true)")
+        causes.append(f"the learning rate (train.lr = {self.preset.train.lr:g}: try 10× smaller or larger)")
+        causes.append(f"too few steps (train.steps = {self.total_steps})")
+        return (f"accuracy {self.last_accuracy:.3f} is chance level (always guessing the most common class "
+                f"scores {chance:.3f}): it learnt nothing; likely causes: {'; '.join(causes)}")
 
     def _summary(self) -> str:
         accuracy = "" if self.last_accuracy is None else f", accuracy {self.last_accuracy:.3f}"

@@ -103,8 +103,9 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
                                  "text make a classification, real numbers a regression")
     table_features: StringProperty(name="Feature columns", description="Comma-separated column names; "
                                    "empty uses every column but the target")
-    standardize: BoolProperty(name="Standardise", description="Shift and scale each feature by the training "
-                              "split's mean and standard deviation")
+    standardize: BoolProperty(name="Standardise", default=True,
+                              description="Shift and scale each feature by the training split's mean and "
+                                          "standard deviation (a table's columns may come on any scale)")
     test_fraction: FloatProperty(name="Test fraction", min=0.0, max=0.95, default=0.0,
                                  description="Held out (seeded by the data seed) for the test loss and accuracy")
 
@@ -119,8 +120,11 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
     momentum: FloatProperty(name="Momentum", min=0.0, max=0.999, default=0.0)
     weight_decay: FloatProperty(name="Weight decay", min=0.0, default=0.0, precision=4)
 
-    color_scale: EnumProperty(name="Colour scale", items=_items(catalog.COLOR_SCALES), default="global",
-                              description="Scale colours over the whole network or per layer")
+    color_scale: EnumProperty(name="Colour scale", items=_items(catalog.COLOR_SCALES), default="auto",
+                              description="One colour scale for the whole network, one per layer (its 99th "
+                                          "percentile |value|), or auto: per layer when the layers' ranges differ")
+    color_values: EnumProperty(name="Colour shows", default="value", items=[
+        (mode, label, description) for mode, (label, description) in catalog.COLOR_VALUES.items()])
     frames_per_record: IntProperty(name="Frames per record", min=1, default=1)
     magnitude: EnumProperty(name="Cube size", default="none", items=[
         (mode, label, description) for mode, (label, description) in catalog.MAGNITUDES.items()])
@@ -186,6 +190,7 @@ FIELDS: tuple[Field, ...] = tuple(Field(prop, *path.split(".")) for prop, path i
     ("train_seed", "train.seed"), ("momentum", "train.momentum"), ("weight_decay", "train.weight_decay"),
     ("engine", "render.engine"), ("resolution", "render.resolution"), ("fps", "render.fps"),
     ("frames_per_record", "render.frames_per_record"), ("color_scale", "render.color_scale"),
+    ("color_values", "render.color_values"),
     ("magnitude", "render.magnitude"), ("quality", "render.quality"), ("render_samples", "render.samples"),
     ("style", "render.style"), ("camera_path", "render.camera_path"), ("camera_timing", "render.camera_timing"),
     ("motion", "render.motion"), ("forward_pass", "render.forward_pass"),
@@ -297,6 +302,8 @@ def panel_values(preset: Preset) -> dict[str, Any]:
             continue
         if field.prop in ("layers", "table_features"):
             value = ", ".join(str(item) for item in value)
+        elif field.prop == "standardize":  # left unset, it follows the task: the box shows what happens
+            value = preset.data.standardizes
         elif value is None:
             value = NONE
         _check_fits(field, value, preset.source)

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import api, scene
 from ..history import History
+from ..picture import cubes as cube_plan
 from ..picture import magnitude
 from ..preset.config import Preset, RenderConfig, check_scene_size
 from ..scene import objects
@@ -47,6 +48,8 @@ class Session:
         self.preset: Preset | None = None
         self.options: SceneOptions | None = None
         self.scale: dict[str, float] = {}  # History key → |value| at the end of the colour map
+        self.one_scale = True  # whether the build coloured every tensor on one scale
+        self.origin: dict[str, np.ndarray] = {}  # with color_values = "change": the first record's values
         self.size_scale: dict[str, float] = {}  # History key → the |gradient| or |Δw| drawn full size
         self.shown: dict[str, np.ndarray] = {}  # the values last shown live, for the |Δw| view
         self.keyed_step = 0  # the step the keyframes go up to
@@ -91,6 +94,10 @@ class Session:
         history = self.run.history()
         api.animate(history, options=self.options, render=self.preset.render)
         self.scale = scene.color_scale_for(history, self.options)
+        shown = cube_plan.shown_history(history, self.options.color_values)
+        self.one_scale = cube_plan.resolved_scale(shown, self.options.color_scale) == "global"
+        self.origin = ({key: values[0] for key, values in history.params.items()}
+                       if self.options.color_values == "change" else {})
         # Live sizes start afresh from the keyed run; |Δw| counts from the weights as keyed.
         self.size_scale = {}
         self.shown = {key: value.copy() for key, value in self.run.model.parameter_arrays().items()}
@@ -135,19 +142,24 @@ class Session:
     def show_live(self) -> None:
         """Colour the cubes with the weights as they are now (no keyframes; fast enough per tick).
 
-        The colour scale only grows, to the largest |value| seen so far, so growing weights don't
-        saturate and the colours don't flicker as the maximum moves.
+        The colour scale only grows (to the largest |value| seen so far, or with a scale per layer to
+        each tensor's robust scale), so growing weights don't saturate and the colours don't flicker
+        as the maximum moves. With ``color_values = "change"`` the colours show w − w₀.
         """
         values = self.run.model.parameter_arrays()
-        now = {key: float(np.max(np.abs(array), initial=0.0)) for key, array in values.items()}
-        if self.options.color_scale == "global":
-            now = dict.fromkeys(now, max(now.values(), default=0.0))
+        colored = {key: array - self.origin[key] if key in self.origin else array for key, array in values.items()}
+        if self.one_scale:
+            top = max((float(np.max(np.abs(a), initial=0.0)) for a in colored.values()), default=0.0)
+            now = dict.fromkeys(colored, top)
+        else:
+            now = {key: cube_plan.robust_scale([array]) for key, array in colored.items()}
         self.scale = {key: max(self.scale.get(key, 0.0), value) for key, value in now.items()}
         magnitudes = self.live_magnitudes(values)
         if magnitudes:
-            now = magnitude.run_scale({key: m[None] for key, m in magnitudes.items()}, self.options.color_scale)
+            now = magnitude.run_scale({key: m[None] for key, m in magnitudes.items()},
+                                      "global" if self.one_scale else "layer")
             self.size_scale = {key: max(self.size_scale.get(key, 0.0), value) for key, value in now.items()}
-        scene.show_values(values, self.scale, magnitudes=magnitudes, size_scale=self.size_scale)
+        scene.show_values(colored, self.scale, magnitudes=magnitudes, size_scale=self.size_scale)
 
     def live_magnitudes(self, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """What the cubes' sizes show now: each weight's gradient, or its change since last shown."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -112,9 +113,16 @@ def test_renders_an_mp4(rendered_run, engine):
     bpy = pytest.importorskip("bpy")
     run = rendered_run(engine)  # --out, --history and --metrics of a 16-step xor run, shared with test_render
     assert run.result.returncode == 0, run.result.stderr[-3000:]
-    # Our progress, readable: not buried under Blender's line per frame (5.0: "Video append frame N").
-    assert [line for line in run.result.stdout.splitlines() if "frame" in line.lower()] == [
-        *(f"nnviz: frame {n}/5" for n in range(1, 6))], run.result.stdout
+    # Our progress, readable: not buried under Blender's line per frame (5.0: "Video append frame N"),
+    # the frame count first, then the time spent and left after each frame; no EGL noise.
+    framed = [line for line in run.result.stdout.splitlines() if "frame" in line.lower()]
+    took = r"(\d+ h )?(\d+ min )?\d+ s"  # train.py's duration(): "42 s", "3 min 5 s", "1 h 2 min"
+    assert re.match(rf"nnviz: rendering 5 frames at 160×90 \(\w+\): about {took} \(a trial frame took [\d.]+ s\)$",
+                    framed[0]), run.result.stdout
+    assert [line.split("  ")[0] for line in framed[1:]] == [f"nnviz: frame {n}/5" for n in range(1, 6)]
+    assert all(re.search(rf"\({took} so far(, about {took} left)?\)$", line) for line in framed[1:]), framed
+    assert "left" in framed[1] and "left" not in framed[-1]
+    assert "EGL" not in run.result.stderr and "partial" not in run.result.stdout
     assert frames_and_size(run.video) == (5, (160, 90))  # records at steps 0, 4, 8, 12, 16
     assert sorted(p.name for p in run.folder.iterdir()) == ["m.json", "out", "run.npz"]
     assert json.loads((run.folder / "m.json").read_text())["render_seconds"] > 0
@@ -124,6 +132,9 @@ def test_renders_an_mp4(rendered_run, engine):
     result = train("--history", run.folder / "run.npz", "--resolution", "96x54", "--engine", engine,
                    "--no-render", "--still", again)
     assert result.returncode == 0, result.stderr[-3000:]
+    # the still's messages name the real file, not the hidden one it is written to first; no EGL noise
+    assert f"nnviz: wrote {again}" in result.stdout and "partial" not in result.stdout, result.stdout
+    assert "EGL" not in result.stderr, result.stderr
     image = bpy.data.images.load(str(again))
     try:
         assert tuple(image.size) == (96, 54)
@@ -275,7 +286,9 @@ with frame_chatter_hidden() as progress:
         os.write(1, f"00:01.250  render           | Video append frame {frame}\\nFra:{frame} Mem:1M\\n".encode())
         os.write(1, b"Append frame 3\\nTime: 00:01.20 (Saving: 00:00.00)\\n\\n")
         print(f"nnviz: frame {frame}/2", file=progress, flush=True)
+    os.write(2, b"EGL Error (0x3009): EGL_BAD_MATCH: Arguments are inconsistent\\n" * 3)
     os.write(1, b"Warning: something worth seeing\\n")
+    os.write(2, b"Error: a real one\\n")
 print("after", flush=True)
 """
 
@@ -285,6 +298,7 @@ def test_frame_chatter_is_hidden_and_the_rest_of_blenders_output_kept():
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["before", "nnviz: frame 1/2", "nnviz: frame 2/2",
                                           "Warning: something worth seeing", "after"]
+    assert result.stderr.splitlines() == ["Error: a real one"]  # EGL's harmless complaint held back
 
 
 def test_arguments_after_the_double_dash():

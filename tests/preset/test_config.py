@@ -165,7 +165,8 @@ def test_wrong_types_name_key_expected_type_and_value(section, key, value, expec
     ("render", "fps", 0, "render.fps must be at least 1"),
     ("render", "frames_per_record", 0, "render.frames_per_record must be at least 1"),
     ("render", "engine", "opengl", "allowed: workbench, eevee, cycles"),
-    ("render", "color_scale", "local", "allowed: global, layer"),
+    ("render", "color_scale", "local", "allowed: auto, global, layer"),
+        ("render", "color_values", "delta", "allowed: value, change"),
     ("render", "samples", 0, "render.samples must be at least 1"),
     ("render", "quality", "rough", "render.quality: 'rough' is not allowed; allowed: final, draft"),
 ])

@@ -53,10 +53,11 @@ def test_names_and_custom_properties():
     assert {c.active_material for c in cubes()} == {bpy.data.materials["nnviz · object colour"]}
 
 
-@pytest.mark.parametrize("color_scale", ["global", "layer"])
-def test_keyed_colours_and_values_follow_the_history(color_scale):
+@pytest.mark.parametrize(("color_scale", "color_values"), [("global", "value"), ("layer", "value"),
+                                                           ("auto", "change")])
+def test_keyed_colours_and_values_follow_the_history(color_scale, color_values):
     history = synthetic_history((3, 5, 2), records=7, seed=3)
-    options = SceneOptions(frames_per_record=3, frame_start=5, color_scale=color_scale)
+    options = SceneOptions(frames_per_record=3, frame_start=5, color_scale=color_scale, color_values=color_values)
     scene.build(history, options)
     bpy_scene = bpy.context.scene
     assert (bpy_scene.frame_start, bpy_scene.frame_end) == (5, 5 + 6 * 3)
@@ -67,6 +68,8 @@ def test_keyed_colours_and_values_follow_the_history(color_scale):
         for cube in sample:
             key, index = cube["nnviz_param"], tuple(cube["nnviz_index"])
             value = history.params[key][record][index]
+            if color_values == "change":  # the colour (and the value a cube reports) is w − w₀
+                value -= history.params[key][0][index]
             expected = colormap.colors(np.array(value), scales[key])
             assert evaluated(cube)["nnviz_value"] == pytest.approx(value, abs=1e-6)
             np.testing.assert_allclose(evaluated(cube).color, expected, atol=1e-6)
@@ -78,8 +81,10 @@ def test_colour_scale_global_and_per_layer():
     per_layer = scene.color_scale_for(history, SceneOptions(color_scale="layer"))
     assert set(global_scale) == set(per_layer) == set(history.params)
     assert set(global_scale.values()) == {history.value_range()}
-    for key, scale in per_layer.items():
-        assert scale == np.abs(history.params[key]).max()
+    for key, scale in per_layer.items():  # the 99th percentile of the layer's weight and bias together
+        layer = key.split(".")[0]
+        pooled = np.concatenate([np.abs(v).ravel() for k, v in history.params.items() if k.startswith(f"{layer}.")])
+        assert scale == pytest.approx(np.percentile(pooled, 99))
 
 
 def datablock_counts() -> dict[str, int]:
