@@ -58,7 +58,13 @@ def script_arguments(argv: list[str]) -> list[str]:
 
 def parse_arguments(args: list[str]) -> argparse.Namespace:
     from nnviz_addon.catalog import (
-        CAMERA_PATHS, COLOR_SCALES, COLOR_VALUES, FORWARD_PASSES, MAGNITUDES, MOTIONS, STYLES,
+        CAMERA_PATHS,
+        COLOR_SCALES,
+        COLOR_VALUES,
+        FORWARD_PASSES,
+        MAGNITUDES,
+        MOTIONS,
+        STYLES,
     )
     from nnviz_addon.preset.limits import WRITERS
 

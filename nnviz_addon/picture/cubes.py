@@ -155,7 +155,7 @@ def scales_for(history: History, color_scale: str, magnitude_mode: str, color_va
         labels = ("−scale", "0", "+scale")
         symbol = "|w − w₀|" if change else "|w|"
         caption = (f"{'w − w₀, ' if change else ''}each layer on its own scale "
-                   f"({ROBUST_PERCENTILE:.0f}th pct {symbol}, beside its name)")
+                   f"({ROBUST_PERCENTILE:.0f}th pct {symbol})")
         notes = {layer: f"±{scale:.2g}" for layer, scale in layer_scales(history).items()}
     if magnitude_mode == "none":
         return CubeScales(scales, labels, caption, layer_notes=notes)

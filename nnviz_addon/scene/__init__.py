@@ -76,13 +76,17 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
     scales = cube_plan.scales_for(shown, options.color_scale, options.magnitude, options.color_values)
     shapes = {key: array.shape[1:] for key, array in history.params.items()}
     maps = features.feature_maps(history)
+    # The film leaves the layers' ±scale notes out: its close-up, framed around the labels, would
+    # reach into the heads-up band with the longer labels.
     layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=scales.caption,
                                           size_labels=scales.size_labels, size_caption=scales.size_caption,
                                           input_shape=history.input_shape,
-                                          feature_maps=maps, graph=history.graph, layer_notes=scales.layer_notes)
+                                          feature_maps=maps, graph=history.graph,
+                                          layer_notes={} if options.style == "film" else scales.layer_notes)
     plan = film.timeline(history, options)
     frames = plan.record_frames
-    fill = view_layout.cube_fill(layout, stage.render_size(scene.render))
+    # The film's camera comes close to the blocks, so only the diagram's face-on framing tells how small a cube is.
+    fill = 1.0 if options.style == "film" else view_layout.cube_fill(layout, stage.render_size(scene.render))
     # Feature-map cells and neurons are cubes too: "auto" counts them as the scene-size check does.
     writer = writer_for(options.cubes, census.scene_size(history).cubes)
     # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
@@ -140,11 +144,19 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
                                        and instanced.TENSOR_PROPERTY not in obj and not obj.hide_render])
         objects.show_colors_as_materials(obj for obj in root.all_objects if obj.type in ("CURVE", "FONT"))
     if options.style == "film":
-        film.dress(scene, root, shown, options, layout, plan, scales, views, overlay_box)
+        film.dress(scene, root, shown, options, layout, plan, _film_depth_scales(shown, scales), views,
+                   overlay_box)
     if options.motion == "smooth":
         keyframes.smooth(obj for obj in root.all_objects if obj != scene.camera)
         instanced.ease(root)
     stage.hide_others(scene, root)  # only nnviz's picture is rendered
+
+
+def _film_depth_scales(shown: History, scales: cube_plan.CubeScales) -> cube_plan.CubeScales:
+    """``scales`` for the film, whose block depths take the colour scale: the depths show |value| on
+    the run's one global scale whatever scale the colours use, so the film's shots (framed for the
+    deepest block) and depths compare across layers as the colours may not."""
+    return dataclasses.replace(scales, color=dict.fromkeys(scales.color, shown.value_range()))
 
 
 def _add_objects(tensor: cube_plan.TensorCubes, mesh: bpy.types.Mesh, collection: bpy.types.Collection,

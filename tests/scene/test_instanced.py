@@ -100,8 +100,9 @@ def test_film_blocks_are_as_deep_as_the_objects_writers_cubes_and_mix_between_re
     options = SceneOptions(cubes="instanced", style="film", magnitude=mode, color_scale="layer",
                            frames_per_record=2, frame_start=1)
     scene.build(history, options)
-    if mode == "none":  # depth follows |value| on the colour scale, else the magnitude on the size scale
-        shown, scales = history.params, scene.color_scale_for(history, options)
+    if mode == "none":  # depth follows |value| on the run's one scale (whatever the colours use), else
+        # the magnitude on the size scale
+        shown, scales = history.params, dict.fromkeys(history.params, history.value_range())
     else:
         shown = magnitude.per_record(history, mode)
         scales = magnitude.run_scale(shown, "layer")
