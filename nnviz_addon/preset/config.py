@@ -515,10 +515,10 @@ def scene_size(preset: Preset) -> SceneSize:
     model = preset.model
     cells = neurons = 0
     if model.is_stack:
-        steps = layer_stack.trace(model.layers, task.layer_input_shape)
+        steps = layer_stack.trace(model.layers, task.layer_input_shape, vocab=task.vocab)
         first = task.layer_input_shape
         cells = math.prod(first) if len(first) == 3 else 0
-        neurons = first[0] if len(first) == 1 else 0
+        neurons = first[0] if len(first) == 1 and not task.vocab else 0  # tokens have no input column
         for step in steps:
             if len(step.output) == 3 and step.module in IMAGE_MODULES:
                 cells += math.prod(step.output)

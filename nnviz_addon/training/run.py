@@ -454,7 +454,8 @@ class TrainingRun:
         labels = self.dataset.labels
         if self.last_accuracy is None or labels is None or not len(labels):
             return ""
-        chance = float(np.bincount(labels).max() / len(labels))
+        labels = labels[labels >= 0]  # a sequence task's labels are per position, -100 where none is asked
+        chance = float(np.bincount(labels.ravel()).max() / labels.size)
         if self.last_accuracy > chance + CHANCE_MARGIN:
             return ""
         data = self.preset.data
