@@ -76,7 +76,9 @@ def check_history(history: Checked) -> None:
         if name not in history.params:
             raise HistoryError(f"'grad/{name}' has no parameter 'param/{name}'")
         _real_records(f"grad/{name}", array, records, per_record=history.params[name].shape[1:])
-    missing = sorted(set(history.params) - set(history.grads))
+    # A run of values only (a folder of checkpoints keeps no gradients) has none; otherwise every
+    # parameter has its gradient.
+    missing = sorted(set(history.params) - set(history.grads)) if history.grads else []
     if missing:
         raise HistoryError(f"'param/{missing[0]}' has no gradient 'grad/{missing[0]}'")
     for name, array in history.series.items():

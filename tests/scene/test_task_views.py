@@ -170,7 +170,6 @@ def test_rendered_swatch_pixels_are_the_probe_colours(tmp_path):
         import bpy, numpy as np
         from nnviz_addon.preset.config import find_presets, load_preset
         from nnviz_addon.training.run import TrainingRun
-from support.histories import short_run
         from nnviz_addon.picture.view_layout import Rect
         from nnviz_addon.scene import stage, task_views, objects
         history = TrainingRun(load_preset(find_presets()["rgb_perceptron"]).replace(
