@@ -135,6 +135,7 @@ def test_a_rendered_digits_cnn_frame_shows_its_feature_maps(tmp_path):
 
 @pytest.mark.torch
 def test_a_recorded_torch_cnn_draws_and_names_the_maps_of_its_pools(tmp_path):
+    pytest.importorskip("torch")  # the Blender legs have no torch
     from support.recorded import train_recorded_cnn
 
     from nnviz_addon.history import History

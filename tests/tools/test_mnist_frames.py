@@ -25,6 +25,7 @@ def coloured_share(pixels: np.ndarray) -> float:
 @pytest.mark.bpy
 @pytest.mark.slow
 def test_a_recorded_mnist_shaped_run_shows_its_learning(tmp_path):
+    pytest.importorskip("torch")  # the Blender legs have no torch
     result = mnist_frames.measure(tmp_path)
     assert result["accuracy"] >= 0.99
     assert result["changed"] >= 0.10, f"only {result['changed']:.1%} of the pixels changed"
