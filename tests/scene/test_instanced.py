@@ -260,9 +260,11 @@ assert not [name for name in sys.modules if name.startswith("nnviz")]
 """
 
 
-# Known regression, open: since the colour work of #20 the step counter renders near white in Cycles
-# (cubes and legend still match); strict, so the test says when it is fixed.
-CYCLES_COUNTER = pytest.mark.xfail(strict=True, reason="the counter's text renders near white in Cycles since #20")
+# Known and open: since #20 shortened the legend caption (the layout shifted), the brightest pixel
+# of the step counter's box in the Cycles render is near white instead of the counter's colour
+# (cubes and legend still match). Not yet told apart: a 1-sample firefly or a label now in the box.
+# Not strict: the Blender lines may differ.
+CYCLES_COUNTER = pytest.mark.xfail(reason="Cycles: the counter box's brightest pixel is near white since #20")
 
 
 @pytest.mark.slow
