@@ -249,7 +249,7 @@ print("ANTI-ALIASING", scene.display.render_aa)
 @pytest.mark.slow
 def test_a_saved_blend_split_into_frame_ranges_renders_the_same_frames(tmp_path):
     pytest.importorskip("bpy")
-    from support.pixels import png_pixels
+    from tests.support.pixels import png_pixels
 
     blend = tmp_path / "run.blend"
     result = train("--preset", "xor", "--steps", "16", "--resolution", "160x90", "--draft", "--no-render",

@@ -19,7 +19,7 @@ from nnviz_addon.engine.nn import functional as EF
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-from support.parity import assert_close, assert_parameter_grads, check_module, copy_weights  # noqa: E402  (imports torch)
+from tests.support.parity import assert_close, assert_parameter_grads, check_module, copy_weights  # noqa: E402  (imports torch)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import bench_transformer  # noqa: E402  (the benchmark's model, trained here against torch)

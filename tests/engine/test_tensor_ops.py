@@ -12,7 +12,7 @@ from nnviz_addon.engine.nn import functional as EF
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-from support.parity import assert_close, check  # noqa: E402  (imports torch)
+from tests.support.parity import assert_close, check  # noqa: E402  (imports torch)
 
 
 def normal(*shapes: tuple[int, ...]):

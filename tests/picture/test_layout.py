@@ -2,12 +2,12 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
-from support.histories import mlp
 
 from nnviz_addon.history import LayerSpec
 from nnviz_addon.picture.layout import camera_framing, layout_network
 from nnviz_addon.picture.shapes import CHAR_WIDTH, CUBE_SIZE
 from nnviz_addon.picture.view_layout import layout_for_frame
+from tests.support.histories import mlp
 
 
 def all_positions(layout) -> np.ndarray:

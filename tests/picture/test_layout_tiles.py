@@ -4,12 +4,12 @@ matrices wrapped into bands, and how many pixels a cube gets in a frame (pure nu
 
 import numpy as np
 import pytest
-from support.histories import mlp
 
 from nnviz_addon.history import LayerSpec
 from nnviz_addon.picture.layout import layout_network
 from nnviz_addon.picture.shapes import CHAR_WIDTH
 from nnviz_addon.picture.view_layout import cube_pixels, layout_for_frame
+from tests.support.histories import mlp
 
 
 def block(layout, key: str):

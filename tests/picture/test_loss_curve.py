@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from support.histories import loss_history
 
 from nnviz_addon.picture import loss_curve
 from nnviz_addon.picture.view_layout import NEURON_RADIUS, Rect
+from tests.support.histories import loss_history
 
 RECT = Rect(left=0.0, bottom=0.0, width=10.0, height=4.0, text_size=1.0)
 

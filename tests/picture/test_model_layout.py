@@ -16,7 +16,7 @@ from nnviz_addon.picture.view_layout import layout_for_frame, picture_scale
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-from support.torch_zoo import train_recorded, zoo  # noqa: E402
+from tests.support.torch_zoo import train_recorded, zoo  # noqa: E402
 
 ZOO = sorted(zoo())
 WIDTH, HEIGHT = 1280, 720

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from support.histories import loss_history
 
 from nnviz_addon.picture import overlay
+from tests.support.histories import loss_history
 
 
 def test_title_on_top_then_the_counter_a_line_and_a_half_below_it():

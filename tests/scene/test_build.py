@@ -11,10 +11,9 @@ import pytest
 from nnviz_addon.picture import colormap
 
 bpy = pytest.importorskip("bpy")
-from support.histories import short_run, synthetic_history  # noqa: E402
-
 from nnviz_addon import scene  # noqa: E402
 from nnviz_addon.scene import SceneOptions  # noqa: E402
+from tests.support.histories import short_run, synthetic_history  # noqa: E402
 
 pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
 ROOT = Path(__file__).resolve().parents[2]
@@ -275,7 +274,7 @@ RENDER_SCRIPT = textwrap.dedent("""
     import bpy, numpy as np
     from bpy_extras.object_utils import world_to_camera_view
     sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
-    from support.histories import synthetic_history
+    from tests.support.histories import synthetic_history
     from nnviz_addon import scene
     from nnviz_addon.picture import colormap
     bpy.ops.wm.read_factory_settings(use_empty=True)

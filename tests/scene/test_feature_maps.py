@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 
 bpy = pytest.importorskip("bpy")
-from support.instanced_mesh import RAMP_TOLERANCE, between, evaluated_cubes  # noqa: E402
-from support.pixels import png_pixels  # noqa: E402
-from support.scripts import run  # noqa: E402
-
 from nnviz_addon import api, scene  # noqa: E402
 from nnviz_addon.picture import colormap  # noqa: E402
 from nnviz_addon.scene import SceneOptions, instanced  # noqa: E402
 from nnviz_addon.scene.feature_maps import FEATURE_PROPERTY  # noqa: E402
+from tests.support.instanced_mesh import RAMP_TOLERANCE, between, evaluated_cubes  # noqa: E402
+from tests.support.pixels import png_pixels  # noqa: E402
+from tests.support.scripts import run  # noqa: E402
 
 pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
 FRAMES_PER_RECORD = 2
@@ -136,9 +135,8 @@ def test_a_rendered_digits_cnn_frame_shows_its_feature_maps(tmp_path):
 @pytest.mark.torch
 def test_a_recorded_torch_cnn_draws_and_names_the_maps_of_its_pools(tmp_path):
     pytest.importorskip("torch")  # the Blender legs have no torch
-    from support.recorded import train_recorded_cnn
-
     from nnviz_addon.history import History
+    from tests.support.recorded import train_recorded_cnn
 
     _, _, rec, _ = train_recorded_cnn(steps=4, every=2)
     history = History.load(rec.save(tmp_path / "cnn.npz"))

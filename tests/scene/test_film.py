@@ -14,13 +14,13 @@ import pytest
 bpy = pytest.importorskip("bpy")
 from bpy_extras.object_utils import world_to_camera_view  # noqa: E402
 from mathutils import Vector  # noqa: E402
-from support.pixels import png_pixels  # noqa: E402
-from support.scripts import run  # noqa: E402
 
 from nnviz_addon import api, scene  # noqa: E402
 from nnviz_addon.picture import film as film_plan  # noqa: E402
 from nnviz_addon.preset.config import find_presets, load_preset  # noqa: E402
 from nnviz_addon.scene import keyframes  # noqa: E402
+from tests.support.pixels import png_pixels  # noqa: E402
+from tests.support.scripts import run  # noqa: E402
 
 pytestmark = pytest.mark.bpy
 ROOT = Path(__file__).resolve().parents[2]
@@ -370,9 +370,8 @@ def test_conv_kernels_flash_at_their_layers_turn_by_the_level_of_the_channel_the
             np.testing.assert_allclose(depths(lit), expected, rtol=1e-4, err_msg=spec.name)
             np.testing.assert_allclose(depths(lit + film_plan.FLASH_FRAMES), normal, rtol=1e-5)
         else:
-            from support.instanced_mesh import evaluated_blocks
-
             from nnviz_addon.scene import instanced
+            from tests.support.instanced_mesh import evaluated_blocks
 
             obj = instanced.tensor_objects(bpy.data.collections["nnviz"])[spec.weight]
             drawn = np.asarray(obj.get(instanced.INDICES_PROPERTY, np.arange(share.size)), dtype=np.intp)
@@ -390,9 +389,8 @@ def test_conv_kernels_flash_at_their_layers_turn_by_the_level_of_the_channel_the
 
 @pytest.mark.parametrize("cubes", ["objects", "instanced"])
 def test_a_run_of_one_record_flashes_its_weights_in_its_pass(cubes: str) -> None:
-    from support.instanced_mesh import evaluated_blocks
-
     from nnviz_addon.scene import film, instanced
+    from tests.support.instanced_mesh import evaluated_blocks
 
     full = api.train("xor", steps=STEPS)
     first = {name: {key: array[:1] for key, array in getattr(full, name).items()}
@@ -448,10 +446,9 @@ def test_instanced_cubes_pause_during_a_pass() -> None:
 
 
 def test_a_pass_lights_the_instanced_neuron_columns_in_turn_with_that_records_activations() -> None:
-    from support.instanced_mesh import RAMP_TOLERANCE
-
     from nnviz_addon.picture import colormap, neurons
     from nnviz_addon.scene import film, instanced
+    from tests.support.instanced_mesh import RAMP_TOLERANCE
 
     build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2, cubes="instanced")
     history = api.train("xor", steps=STEPS)
@@ -500,9 +497,8 @@ def test_only_the_weight_and_bias_blocks_cast_workbench_shadows_with_either_writ
 
 
 def test_instanced_weight_blocks_flash_by_their_share_of_the_signal_in_a_pass() -> None:
-    from support.instanced_mesh import evaluated_blocks
-
     from nnviz_addon.scene import film, instanced
+    from tests.support.instanced_mesh import evaluated_blocks
 
     build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2, cubes="instanced")
     history = api.train("xor", steps=STEPS)
@@ -540,7 +536,7 @@ def test_instanced_weight_blocks_flash_by_their_share_of_the_signal_in_a_pass() 
 
 def _column_colors(obj, frame) -> np.ndarray:
     """The (neurons, 3) colours of an instanced neuron column's evaluated squares at ``frame``."""
-    from support.instanced_mesh import evaluated_cubes
+    from tests.support.instanced_mesh import evaluated_cubes
 
     bpy.context.scene.frame_set(int(frame))
     return evaluated_cubes(obj)[0][:, :3]

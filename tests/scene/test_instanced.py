@@ -19,12 +19,11 @@ from nnviz_addon.picture.shapes import CUBE_SIZE
 from nnviz_addon.preset.limits import writer_for
 
 bpy = pytest.importorskip("bpy")
-from support.histories import synthetic_history  # noqa: E402
-from support.instanced_mesh import RAMP_TOLERANCE, between, evaluated_blocks, evaluated_cubes  # noqa: E402
-from support.pixels import png_pixels  # noqa: E402
-
 from nnviz_addon import api, scene  # noqa: E402
 from nnviz_addon.scene import SceneOptions, instanced  # noqa: E402
+from tests.support.histories import synthetic_history  # noqa: E402
+from tests.support.instanced_mesh import RAMP_TOLERANCE, between, evaluated_blocks, evaluated_cubes  # noqa: E402
+from tests.support.pixels import png_pixels  # noqa: E402
 
 pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-from support.histories import short_run
 
 from nnviz_addon.history import History
 from nnviz_addon.picture import colormap, view_layout
 from nnviz_addon.picture.layout import layout_network
 from nnviz_addon.picture.shapes import text_width
+from tests.support.histories import short_run
 
 bpy = pytest.importorskip("bpy")
 from nnviz_addon.picture import neurons as neuron_plan  # noqa: E402
@@ -109,10 +109,9 @@ def digits() -> History:
 
 @pytest.mark.parametrize("frame", [1, 2, 4, 5])  # records at frames 1, 3 and 5
 def test_instanced_columns_follow_the_recorded_activations_on_and_between_records(digits, frame):
-    from support.instanced_mesh import RAMP_TOLERANCE, between, evaluated_cubes
-
     from nnviz_addon import scene
     from nnviz_addon.scene import SceneOptions, instanced
+    from tests.support.instanced_mesh import RAMP_TOLERANCE, between, evaluated_cubes
 
     options = {"frames_per_record": 2, "frame_start": 1}
     scene.build(digits, SceneOptions(cubes="objects", **options))  # where the spheres go, and how big

@@ -8,11 +8,10 @@ import pytest
 from nnviz_addon.history import History, LayerSpec
 
 bpy = pytest.importorskip("bpy")
-from support.overlay_text import counter_size, mesh_points, reference_text  # noqa: E402
-
 from nnviz_addon import scene  # noqa: E402
 from nnviz_addon.picture import overlay as overlay_plan  # noqa: E402
 from nnviz_addon.scene import SceneOptions, overlay  # noqa: E402
+from tests.support.overlay_text import counter_size, mesh_points, reference_text  # noqa: E402
 
 pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
 

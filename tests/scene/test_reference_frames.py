@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REFERENCES = ROOT / "tests" / "data" / "reference_frames"
 sys.path.insert(0, str(ROOT / "tools"))
 from render_reference_frames import CASES, file_name  # noqa: E402
-from support.pixels import png_pixels  # noqa: E402
+
+from tests.support.pixels import png_pixels  # noqa: E402
 
 
 @pytest.fixture(scope="module")

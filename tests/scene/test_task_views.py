@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support.histories import short_run
 
 from nnviz_addon.history import History
 from nnviz_addon.picture import colormap
 from nnviz_addon.picture.view_layout import Rect
+from tests.support.histories import short_run
 
 bpy = pytest.importorskip("bpy")
 from nnviz_addon.picture import task_views as task_plan  # noqa: E402

@@ -17,12 +17,11 @@ from nnviz_addon.picture import colormap
 
 bpy = pytest.importorskip("bpy")
 torch = pytest.importorskip("torch")
-from support.instanced_mesh import RAMP_TOLERANCE, evaluated_cubes  # noqa: E402
-from support.torch_zoo import train_recorded, zoo  # noqa: E402
-
 from nnviz_addon import scene  # noqa: E402
 from nnviz_addon.history import History  # noqa: E402
 from nnviz_addon.scene import SceneOptions, instanced  # noqa: E402
+from tests.support.instanced_mesh import RAMP_TOLERANCE, evaluated_cubes  # noqa: E402
+from tests.support.torch_zoo import train_recorded, zoo  # noqa: E402
 
 pytestmark = [pytest.mark.bpy, pytest.mark.torch, pytest.mark.usefixtures("empty_blend")]
 ROOT = Path(__file__).resolve().parents[2]

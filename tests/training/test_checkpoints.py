@@ -125,7 +125,7 @@ def test_a_checkpoint_folder_becomes_an_mp4_with_one_command(tmp_path):
 
     assert bpy.data.movieclips.load(str(video)).frame_duration == 6  # six records, a frame each
     sys.path.insert(0, str(ROOT / "tests"))
-    from support.pixels import png_pixels  # the last frame shows coloured cubes, not an empty stage
+    from tests.support.pixels import png_pixels  # the last frame shows coloured cubes, not an empty stage
 
     pixels = png_pixels(still)
     assert pixels.shape[:2] == (90, 160)

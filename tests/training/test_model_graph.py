@@ -13,10 +13,10 @@ from nnviz_addon.training.model_graph import describe_model
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
-from support.torch_zoo import train_recorded, zoo  # noqa: E402
 from torch import nn  # noqa: E402
 
 from nnviz_addon.training.record import Recorder  # noqa: E402
+from tests.support.torch_zoo import train_recorded, zoo  # noqa: E402
 
 ZOO = sorted(zoo())
 

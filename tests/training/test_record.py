@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from support.recorded import train_recorded_cnn
 
 from nnviz_addon.history import History
 from nnviz_addon.training.record import Recorder
+from tests.support.recorded import train_recorded_cnn
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch

@@ -14,8 +14,6 @@ import pytest
 
 bpy = pytest.importorskip("bpy")
 
-from support.overlay_text import counter_size, mesh_points, reference_text  # noqa: E402
-
 from nnviz_addon import api, scene  # noqa: E402
 from nnviz_addon.picture import colormap  # noqa: E402
 from nnviz_addon.picture import overlay as overlay_plan  # noqa: E402
@@ -25,6 +23,7 @@ from nnviz_addon.scene import overlay  # noqa: E402
 from nnviz_addon.scene.options import SceneOptions  # noqa: E402
 from nnviz_addon.training.run import TrainingRun  # noqa: E402
 from nnviz_addon.ui.session import SESSION  # noqa: E402
+from tests.support.overlay_text import counter_size, mesh_points, reference_text  # noqa: E402
 
 pytestmark = pytest.mark.bpy
 
