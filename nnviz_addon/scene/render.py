@@ -104,6 +104,10 @@ def _set_quality(scene: bpy.types.Scene, render: Any) -> None:
         scene.display.viewport_aa = "FXAA"  # the viewport's own default, kept by a final render
     if render.engine == "cycles":
         scene.cycles.samples = samples
+        # nnviz's colours are emission, whose albedo pass is black: a denoiser guided by albedo and
+        # normals then sharpens thin text up to 12% past its colour (white for a grey label), so it
+        # denoises the colour alone.
+        scene.cycles.denoising_input_passes = "RGB"
     elif render.engine == "eevee":
         scene.eevee.taa_render_samples = samples
 

@@ -259,15 +259,10 @@ assert not [name for name in sys.modules if name.startswith("nnviz")]
 """
 
 
-# Known and open: since #20 shortened the legend caption (the layout shifted), the brightest pixel
-# of the step counter's box in the Cycles render is near white instead of the counter's colour
-# (cubes and legend still match). Not yet told apart: a 1-sample firefly or a label now in the box.
-# Not strict: the Blender lines may differ.
-CYCLES_COUNTER = pytest.mark.xfail(reason="Cycles: the counter box's brightest pixel is near white since #20")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ["workbench", "eevee", pytest.param("cycles", marks=CYCLES_COUNTER)])
+@pytest.mark.parametrize("engine", ["workbench", "eevee", "cycles"])
 def test_rendered_cubes_show_the_colour_map_between_records_also_without_nnviz(engine, tmp_path):
     out, blend, again = tmp_path / "frame.png", tmp_path / "scene.blend", tmp_path / "again.png"
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(RENDER), engine, str(out), str(blend)],
