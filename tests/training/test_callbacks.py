@@ -100,3 +100,68 @@ def test_a_bad_every_is_refused_when_the_callback_is_made(tmp_path):
 
     with pytest.raises(ValueError, match="nnviz NnvizCallback: every must be a whole number"):
         NnvizCallback(tmp_path / "x.npz", every=0)
+
+
+# Run as a file: Lightning's "ddp" strategy starts rank 1 by running this script again. Each rank
+# says whether it recorded; rank 0 also saves its model's last weights to compare with the History.
+LIGHTNING_DDP = """
+import json, sys
+from pathlib import Path
+import torch
+import lightning
+from nnviz_addon.training.callbacks import NnvizCallback
+
+out = Path(sys.argv[1])
+
+class Tiny(lightning.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 2))
+
+    def training_step(self, batch, _index):
+        x, y = batch
+        return torch.nn.functional.cross_entropy(self.model(x), y)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+torch.manual_seed(0)
+x = torch.randn(32, 4)
+loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, (x[:, 0] > 0).long()), batch_size=4)
+module = Tiny()
+callback = NnvizCallback(out / "ddp.npz", every=1)
+trainer = lightning.Trainer(max_steps=3, strategy="ddp", accelerator="cpu", devices=2, callbacks=[callback],
+                            logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                            enable_model_summary=False)
+trainer.fit(module, loader)
+rank = trainer.global_rank
+(out / f"rank{rank}.json").write_text(json.dumps({"recorded": callback.recorder is not None}))
+if rank == 0:
+    torch.save({k: v.detach() for k, v in module.state_dict().items()}, out / "last.pt")
+"""
+
+
+@pytest.mark.slow  # two processes, each importing Lightning and joining a gloo group
+def test_under_lightnings_ddp_strategy_only_rank_0_records_under_the_models_own_names(tmp_path):
+    pytest.importorskip("lightning")
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "fit.py"
+    script.write_text(LIGHTNING_DDP)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, str(script), str(tmp_path)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((tmp_path / "rank0.json").read_text()) == {"recorded": True}
+    assert json.loads((tmp_path / "rank1.json").read_text()) == {"recorded": False}
+    history = History.load(tmp_path / "ddp.npz")
+    assert history.steps.tolist() == [0, 1, 2, 3]
+    assert sorted(history.params) == ["model.0.bias", "model.0.weight", "model.2.bias", "model.2.weight"]
+    last = torch.load(tmp_path / "last.pt", weights_only=True)
+    for key, value in last.items():
+        np.testing.assert_array_equal(history.params[key][-1], value.numpy())
