@@ -49,9 +49,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .. import catalog
 from .checks import Checker, SettingError, choice, flag, is_integer
 
-ACTIVATION_TYPES = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "identity", "softmax")
+# The activations a layer table may name: the catalogue's, softmax (over the features) included.
+ACTIVATION_TYPES = tuple(catalog.OUTPUT_ACTIVATIONS)
 
 Shape = tuple[int, ...]  # one sample's shape: (features,) or (channels, height, width)
 
