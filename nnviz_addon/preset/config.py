@@ -418,7 +418,7 @@ def scene_size(preset: Preset) -> SceneSize:
         cells = math.prod(first) if len(first) == 3 else 0
         neurons = first[0] if len(first) == 1 and not task.vocab else 0  # tokens have no input column
         for step in steps:
-            if len(step.output) == 3 and step.module in IMAGE_MODULES:
+            if len(step.output) == 3 and step.module in catalog.IMAGE_LAYERS:
                 cells += math.prod(step.output)
             elif len(step.output) == 1 and step.module in VECTOR_MODULES:
                 neurons += step.output[0]
@@ -430,9 +430,8 @@ def scene_size(preset: Preset) -> SceneSize:
     return SceneSize(parameter_count(preset), cells, neurons, points)
 
 
-# The layers whose outputs the probes record (training/probes.py): image layers as feature maps,
-# parameterised vector layers as neuron columns.
-IMAGE_MODULES = ("Conv2d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")
+# The layers whose outputs the probes record (training/probes.py) as neuron columns: the parameterised
+# vector layers (image layers, catalog.IMAGE_LAYERS, as feature maps).
 VECTOR_MODULES = ("Linear", "LayerNorm", "BatchNorm1d")
 
 

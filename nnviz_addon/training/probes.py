@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import catalog
 from ..datasets import TABLE_TASK, Dataset
 from ..datasets.sequences import token_names
 from ..engine import Tensor, nn, no_grad
@@ -83,15 +84,10 @@ def evaluating(model: Any) -> Iterator[None]:
             model.train()
 
 
-# Module classes (engine and torch alike) whose output is a stack of feature maps worth recording.
-IMAGE_LAYERS = ("Conv2d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")
-
-
-
 def feature_kinds(named_modules: Any) -> np.ndarray:
     """(L, 2) str: the name and class of each image layer among ``(name, module)`` pairs."""
     rows = [(name, type(module).__name__) for name, module in named_modules
-            if type(module).__name__ in IMAGE_LAYERS]
+            if type(module).__name__ in catalog.IMAGE_LAYERS]
     return np.array(rows, dtype=str).reshape(-1, 2)
 
 
@@ -101,7 +97,7 @@ def feature_static(kinds: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def image_layers(model: Any) -> list[str]:
-    """The names of ``model``'s children that are image layers (:data:`IMAGE_LAYERS`)."""
+    """The names of ``model``'s children that are image layers (:data:`catalog.IMAGE_LAYERS`)."""
     return feature_kinds(model.named_children())[:, 0].tolist()
 
 
