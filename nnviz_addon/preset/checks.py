@@ -106,3 +106,33 @@ def any_text(key: str, value: Any) -> str:
     if not isinstance(value, str):
         raise SettingError(f"{key}: expected a string, got {describe(value)}")
     return value
+
+
+def int_list(min_length: int, exact: bool = False) -> Checker:
+    """A list of at least (or exactly) ``min_length`` integers ≥ 1, as a tuple."""
+    wanted = f"{'exactly' if exact else 'at least'} {min_length}"
+
+    def check(key: str, value: Any) -> tuple[int, ...]:
+        if not isinstance(value, list | tuple):
+            raise SettingError(f"{key}: expected a list of integers, got {describe(value)}")
+        if len(value) < min_length or (exact and len(value) != min_length):
+            raise SettingError(f"{key} must have {wanted} entries, got {len(value)}: {list(value)}")
+        return tuple(integer(minimum=1)(f"{key}[{i}]", item) for i, item in enumerate(value))
+    return check
+
+
+def number_pair(minimum: float, maximum: float) -> Checker:
+    """Two numbers in [minimum, maximum], as a tuple."""
+    def check(key: str, value: Any) -> tuple[float, float]:
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise SettingError(f"{key}: expected a list of two numbers in [{minimum:g}, {maximum:g}], "
+                               f"got {describe(value)}")
+        return tuple(number(minimum, maximum)(f"{key}[{i}]", item) for i, item in enumerate(value))
+    return check
+
+
+def text_list(key: str, value: Any) -> tuple[str, ...]:
+    """A list of non-empty names (a table's columns), as a tuple."""
+    if not isinstance(value, list | tuple):
+        raise SettingError(f"{key}: expected a list of column names, got {describe(value)}")
+    return tuple(text(f"{key}[{i}]", item) for i, item in enumerate(value))

@@ -44,11 +44,14 @@ from .checks import (
     checkers,
     choice,
     describe,
+    int_list,
     integer,
     number,
+    number_pair,
     optional_flag,
     setting,
     text,
+    text_list,
 )
 from .limits import (
     MAX_FPS,
@@ -77,34 +80,7 @@ def _layers(key: str, value: Any) -> tuple[int, ...] | tuple[dict[str, Any], ...
     """Sizes (at least two) or layer tables: every entry one or the other."""
     if isinstance(value, list | tuple) and any(isinstance(v, Mapping) for v in value):
         return layer_stack.check_tables(key, value)
-    return _int_list(2)(key, value)
-
-
-def _int_list(min_length: int, exact: bool = False) -> Checker:
-    wanted = f"{'exactly' if exact else 'at least'} {min_length}"
-
-    def check(key: str, value: Any) -> tuple[int, ...]:
-        if not isinstance(value, list | tuple):
-            raise SettingError(f"{key}: expected a list of integers, got {describe(value)}")
-        if len(value) < min_length or (exact and len(value) != min_length):
-            raise SettingError(f"{key} must have {wanted} entries, got {len(value)}: {list(value)}")
-        return tuple(integer(minimum=1)(f"{key}[{i}]", item) for i, item in enumerate(value))
-    return check
-
-
-def _fraction_pair(minimum: float, maximum: float) -> Checker:
-    def check(key: str, value: Any) -> tuple[float, float]:
-        if not isinstance(value, list | tuple) or len(value) != 2:
-            raise SettingError(f"{key}: expected a list of two numbers in [{minimum:g}, {maximum:g}], "
-                               f"got {describe(value)}")
-        return tuple(number(minimum, maximum)(f"{key}[{i}]", item) for i, item in enumerate(value))
-    return check
-
-
-def _text_list(key: str, value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list | tuple):
-        raise SettingError(f"{key}: expected a list of column names, got {describe(value)}")
-    return tuple(text(f"{key}[{i}]", item) for i, item in enumerate(value))
+    return int_list(2)(key, value)
 
 
 # Each section's keys: a field each, declared with its default and its checker (checks.setting).
@@ -141,7 +117,7 @@ class TrainConfig:
 @dataclass(frozen=True)
 class RenderConfig:
     engine: str = setting(choice(catalog.RENDER_ENGINES), "workbench")
-    resolution: tuple[int, int] = setting(_int_list(2, exact=True), (1280, 720))
+    resolution: tuple[int, int] = setting(int_list(2, exact=True), (1280, 720))
     fps: int = setting(integer(1), 24)
     frames_per_record: int = setting(integer(1), 1)
     # auto | global | layer (picture/cubes.py: resolved_scale)
@@ -157,7 +133,7 @@ class RenderConfig:
     # film only: fly-through | orbit | static
     camera_path: str = setting(choice(catalog.CAMERA_PATHS), "fly-through")
     # film: the run's share on the opening, closing shot
-    camera_timing: tuple[float, float] = setting(_fraction_pair(0.0, 0.45), (0.1, 0.2))
+    camera_timing: tuple[float, float] = setting(number_pair(0.0, 0.45), (0.1, 0.2))
     motion: str = setting(choice(catalog.MOTIONS), "linear")  # linear | smooth (eased between records)
     # film only: none | intro (before the run and at its end) | every (also every N records)
     forward_pass: str = setting(choice(catalog.FORWARD_PASSES), "none")
@@ -176,7 +152,7 @@ _DATA_CHECKERS: dict[str, Checker] = {
     "noise": number(0.0, 1.0),
     "mapping": choice(RGB_MAPPINGS),
     "path": any_text,
-    "features": _text_list,
+    "features": text_list,
     "target": any_text,
     "standardize": optional_flag,
     "test_fraction": number(0.0, 1.0, open_max=True),
