@@ -23,6 +23,9 @@ NORMS: dict[str, str] = {"layernorm": "LayerNorm", "batchnorm": "BatchNorm1d"}
 # Module classes whose parameters the scene draws as layers: a weight matrix, a conv's kernels as
 # tiles, or a norm's one row per feature (channel).
 DRAWN_LAYERS: tuple[str, ...] = ("Linear", "Conv2d", *NORMS.values(), "BatchNorm2d")
+# Module classes (engine and torch alike) whose output is a stack of feature maps worth recording
+# (the probes) and counting (the scene-size check before training).
+IMAGE_LAYERS: tuple[str, ...] = ("Conv2d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")
 
 # preset name → nn.functional loss
 LOSSES: dict[str, str] = {
@@ -68,6 +71,7 @@ __all__ = [
     "COLOR_VALUES",
     "DRAWN_LAYERS",
     "FORWARD_PASSES",
+    "IMAGE_LAYERS",
     "LOGIT_LOSSES",
     "LOSSES",
     "MAGNITUDES",

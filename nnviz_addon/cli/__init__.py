@@ -1,1 +1,1 @@
-"""``train.py``'s body: the headless command line and its console output."""
+"""The headless command line ``train.py`` runs: its arguments, the run, its console output."""

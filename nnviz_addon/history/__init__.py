@@ -5,9 +5,10 @@ contract between training (our engine or PyTorch) and the picture. Plain numpy; 
 reads and checks files, ``atomic``
 writes any output so that a failed write leaves nothing half-written."""
 
+from . import keys
 from .checks import HistoryError
 from .graph import ModelGraph, ModuleNode, Skip
-from .history import FORMAT_VERSION, INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec, check_input_shape
+from .history import FORMAT_VERSION, History, HistoryWriter, LayerSpec, check_input_shape
 
-__all__ = ["FORMAT_VERSION", "INPUT_SHAPE_KEY", "History", "HistoryError", "HistoryWriter", "LayerSpec", "ModelGraph",
-           "ModuleNode", "Skip", "check_input_shape"]
+__all__ = ["FORMAT_VERSION", "History", "HistoryError", "HistoryWriter", "LayerSpec", "ModelGraph",
+           "ModuleNode", "Skip", "check_input_shape", "keys"]

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .keys import GRAD, METRIC, PARAM, SERIES, STATIC, stored
 from .layer_spec import LayerSpec
 
 # More than a run may record (preset.limits.MAX_RECORDED_BYTES) with room for its series and statics.
@@ -67,30 +68,30 @@ def check_history(history: Checked) -> None:
                            f"after step {int(steps[at - 1])}")
     _real_records("loss", history.loss, records, per_record=())
     for name, array in history.metrics.items():
-        _real_records(f"metric/{name}", array, records, per_record=())
+        _real_records(stored(METRIC, name), array, records, per_record=())
     if not history.params:
-        raise HistoryError("it holds no parameters ('param/...')")
+        raise HistoryError(f"it holds no parameters ('{PARAM}/...')")
     for name, array in history.params.items():
-        _real_records(f"param/{name}", array, records)
+        _real_records(stored(PARAM, name), array, records)
     for name, array in history.grads.items():
         if name not in history.params:
-            raise HistoryError(f"'grad/{name}' has no parameter 'param/{name}'")
-        _real_records(f"grad/{name}", array, records, per_record=history.params[name].shape[1:])
+            raise HistoryError(f"'{stored(GRAD, name)}' has no parameter '{stored(PARAM, name)}'")
+        _real_records(stored(GRAD, name), array, records, per_record=history.params[name].shape[1:])
     # A run of values only (a folder of checkpoints keeps no gradients) has none; otherwise every
     # parameter has its gradient.
     missing = sorted(set(history.params) - set(history.grads)) if history.grads else []
     if missing:
-        raise HistoryError(f"'param/{missing[0]}' has no gradient 'grad/{missing[0]}'")
+        raise HistoryError(f"'{stored(PARAM, missing[0])}' has no gradient '{stored(GRAD, missing[0])}'")
     for name, array in history.series.items():
-        array = _array(f"series/{name}", array)
+        array = _array(stored(SERIES, name), array)
         if array.dtype.kind not in "biuf" or array.shape[:1] != (records,):
-            raise HistoryError(f"'series/{name}' must be real numbers, {records} records first; got "
+            raise HistoryError(f"'{stored(SERIES, name)}' must be real numbers, {records} records first; got "
                                f"{array.dtype} of shape {array.shape}")
     for name, array in history.static.items():
-        _array(f"static/{name}", array)
-    for group, arrays in (("param", history.params), ("grad", history.grads)):
+        _array(stored(STATIC, name), array)
+    for group, arrays in ((PARAM, history.params), (GRAD, history.grads)):
         for name, array in arrays.items():
-            _finite(f"{group}/{name}", array, steps)
+            _finite(stored(group, name), array, steps)
     total = sum(np.asarray(a).nbytes for group in (history.params, history.grads, history.series, history.static)
                 for a in group.values())
     if total > MAX_LOADED_BYTES:

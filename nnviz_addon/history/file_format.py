@@ -19,7 +19,6 @@ import numpy as np
 
 from .checks import MAX_LOADED_BYTES, HistoryError, size_text
 
-GROUPS = ("param", "grad", "metric", "series", "static")
 TEXT_KEYS = ("name", "structure_json", "config_json")
 OPTIONAL_TEXT_KEYS = ("graph_json",)
 

@@ -43,11 +43,11 @@ from . import file_format as history_file
 from .atomic import write_atomically
 from .checks import HistoryError, check_history
 from .graph import ModelGraph
+from .keys import GRAD, GROUPS, INPUT_SHAPE, METRIC, PARAM, SERIES, STATIC, stored
 from .layer_spec import LayerSpec
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # version 1: no graph_json
-INPUT_SHAPE_KEY = "input_shape"  # in History.static
 # What reading a file that is not a (whole) .npz raises, from numpy, zipfile and zlib.
 _UNREADABLE = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
 
@@ -83,7 +83,7 @@ class History:
     def input_shape(self) -> tuple[int, ...] | None:
         """The shape of one input sample (``(8, 8)`` for digits, ``(28, 28)``, ``(C, H, W)``) when the
         run recorded one, else None. The scene draws the first layer's weights as images of it."""
-        shape = self.static.get(INPUT_SHAPE_KEY)
+        shape = self.static.get(INPUT_SHAPE)
         return None if shape is None else tuple(int(n) for n in np.asarray(shape).reshape(-1))
 
     @property
@@ -112,10 +112,10 @@ class History:
         }
         if self.graph is not None:
             arrays["graph_json"] = np.asarray(self.graph.to_json())
-        for prefix, group in (("param", self.params), ("grad", self.grads), ("metric", self.metrics),
-                              ("series", self.series), ("static", self.static)):
+        for prefix, group in ((PARAM, self.params), (GRAD, self.grads), (METRIC, self.metrics),
+                              (SERIES, self.series), (STATIC, self.static)):
             for key, array in group.items():
-                arrays[f"{prefix}/{key}"] = np.asarray(array)
+                arrays[stored(prefix, key)] = np.asarray(array)
         def write(partial: Path) -> None:
             # np.savez_compressed's layout, written here because numpy leaves its archive unclosed
             # when a write fails (a full disk), which then complains again when collected.
@@ -150,7 +150,7 @@ class History:
 
     @classmethod
     def _from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> History:
-        groups: dict[str, dict[str, np.ndarray]] = {p: {} for p in history_file.GROUPS}
+        groups: dict[str, dict[str, np.ndarray]] = {p: {} for p in GROUPS}
         for key, array in arrays.items():
             prefix, sep, name = key.partition("/")
             if sep and prefix in groups:
@@ -163,11 +163,11 @@ class History:
             structure=[LayerSpec.from_dict(d) for d in json.loads(str(arrays["structure_json"]))],
             steps=arrays["steps"],
             loss=arrays["loss"],
-            params=groups["param"],
-            grads=groups["grad"],
-            metrics=groups["metric"],
-            series=groups["series"],
-            static=groups["static"],
+            params=groups[PARAM],
+            grads=groups[GRAD],
+            metrics=groups[METRIC],
+            series=groups[SERIES],
+            static=groups[STATIC],
             config=config,
             graph=ModelGraph.from_json(str(arrays["graph_json"])) if "graph_json" in arrays else None,
         )

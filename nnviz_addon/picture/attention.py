@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..history import History
+from ..history.keys import ATTENTION_PREFIX, SEQUENCE_INPUT, SEQUENCE_PROBABILITIES, SEQUENCE_TOKENS
 from .colormap import linear_rgba
 from .shapes import Bounds, Label, text_width
 from .task_views import Patches, Text
 from .view_layout import Rect
 
-PREFIX = "attention/"  # History.series: attention/<module path>, (R, heads, L, L)
 # A cell's colour from its weight: a near-black for 0 up to a warm yellow-white for 1 (sRGB).
 LOW_SRGB = np.array([0.05, 0.05, 0.07])
 HIGH_SRGB = np.array([1.0, 0.86, 0.35])
@@ -43,8 +43,8 @@ class AttentionPlan:
 
 def attention_keys(history: History) -> list[str]:
     """The History keys of every attention layer's recorded weights, in recorded order."""
-    return [key for key, values in history.series.items()
-            if key.startswith(PREFIX) and np.ndim(values) == 4 and np.shape(values)[-1] == np.shape(values)[-2]]
+    return [key for key, values in history.series.items() if key.startswith(ATTENTION_PREFIX)
+            and np.ndim(values) == 4 and np.shape(values)[-1] == np.shape(values)[-2]]
 
 
 def band_under(history: History, picture: Bounds, aspect: float, text_size: float) -> Rect | None:
@@ -65,7 +65,7 @@ def share_band(band: Rect | None, history: History) -> tuple[Rect | None, Rect |
     """(the sequence task view's part of the maps' band, the maps' part): the probe sequence in and
     out on the left, as wide as its grid of positions × tokens wants at the band's height (at most
     ``SEQUENCE_MAX_SHARE`` of it), when the History has that view; else (None, ``band``)."""
-    probabilities = history.series.get("sequence/probabilities")
+    probabilities = history.series.get(SEQUENCE_PROBABILITIES)
     if band is None or probabilities is None or np.ndim(probabilities) != 3:
         return None, band
     length, vocab = np.shape(probabilities)[1:]
@@ -77,8 +77,8 @@ def share_band(band: Rect | None, history: History) -> tuple[Rect | None, Rect |
 
 def token_labels(history: History, length: int) -> list[str]:
     """What each of the probe's ``length`` positions reads as: its token, else its index."""
-    ids = history.static.get("sequence/input")
-    names = history.static.get("sequence/tokens")
+    ids = history.static.get(SEQUENCE_INPUT)
+    names = history.static.get(SEQUENCE_TOKENS)
     if ids is None or np.shape(ids) != (length,):
         return [str(i) for i in range(length)]
     ids = np.asarray(ids, dtype=np.int64)
@@ -129,7 +129,7 @@ def plan(history: History, record_frames: np.ndarray, rect: Rect) -> AttentionPl
         weights = np.asarray(history.series[key], dtype=np.float64)
         tokens = token_labels(history, length)
         top -= 1.6 * size
-        text(f"{key[len(PREFIX):]} · {heads} head{'s' * (heads != 1)}", rect.left, top, size)
+        text(f"{key.removeprefix(ATTENTION_PREFIX)} · {heads} head{'s' * (heads != 1)}", rect.left, top, size)
         grid_top = top - 0.4 * size - label_cells * cell
         grid_left = rect.left + label_cells * cell
         q, k = np.divmod(np.arange(length * length), length)
@@ -137,7 +137,7 @@ def plan(history: History, record_frames: np.ndarray, rect: Rect) -> AttentionPl
             left = grid_left + head * (length + TILE_GAP) * cell
             centres = np.column_stack([left + (k + 0.5) * cell, np.zeros(len(q)), grid_top - (q + 0.5) * cell])
             colours = cell_colors(weights[:, head].reshape(len(weights), -1))
-            names = [f"attention · {key[len(PREFIX):]} · head {head}[{i},{j}]"
+            names = [f"attention · {key.removeprefix(ATTENTION_PREFIX)} · head {head}[{i},{j}]"
                      for i, j in zip(q.tolist(), k.tolist(), strict=True)]
             items.append(Patches(names, "square", centres, (0.94 * cell, 1.0, 0.94 * cell), colours[0],
                                  colours if len(colours) > 1 else None))

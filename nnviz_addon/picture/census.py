@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..history import History
+from ..history import History, keys
 from ..preset.limits import SceneSize
 from . import features, neurons, task_views
 
 
 def scene_size(history: History) -> SceneSize:
     columns = neurons.column_keys(history)
-    neuron_count = sum(int(np.size(history.static[key])) if key == "probe/input"
+    neuron_count = sum(int(np.size(history.static[key])) if key == keys.PROBE_INPUT
                        else int(np.prod(np.shape(history.series[key])[1:])) for key in columns.values())
     return SceneSize(parameters=history.parameter_count,
                      feature_cells=features.cell_count(features.feature_maps(history)),

@@ -23,13 +23,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..history import History
+from ..history.keys import FEATURE_KINDS, FEATURE_PREFIX, PROBE_IMAGE
 from ..preset.layer_stack import shape_text
-from ..training.probes import FEATURE_KINDS
 from . import colormap
 from .shapes import TILE_GAP, Block, Label, text_width
 
-PROBE_IMAGE = "probe/image"  # History.static
-FEATURE_PREFIX = "feature/"  # History.series
 CAPTION = "maps: each layer's output for the probe image, white 0 to red at its largest over the run"
 GROUP_GAP = 3.0  # cells between two groups: wider than the gap between two maps of one group
 LABEL_SCALE = 0.7  # of the layout's text size: two lines per group, under the layer labels' size
@@ -74,7 +72,7 @@ def feature_maps(history: History) -> list[FeatureMap]:
     for key, values in history.series.items():
         if not key.startswith(FEATURE_PREFIX) or np.ndim(values) != 4:
             continue
-        layer = key[len(FEATURE_PREFIX):]
+        layer = key.removeprefix(FEATURE_PREFIX)
         shape = tuple(int(n) for n in np.shape(values)[1:])
         kind = kinds.get(layer)
         module, _, call = layer.partition("#")  # a module's later calls are recorded as "<name>#2", ...

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..history import History
+from ..history import History, keys
 from .colormap import linear_rgba
 from .shapes import CHAR_WIDTH, Bounds, Label
 from .view_layout import NEURON_RADIUS, Rect
@@ -100,8 +100,8 @@ def bevel_end_factors(loss: np.ndarray) -> np.ndarray:
 def curve_series(history: History) -> dict[str, np.ndarray]:
     """The losses drawn: the training loss, and the test loss when the run held out a test split."""
     series = {"loss": np.asarray(history.loss, dtype=np.float64)}
-    if "test_loss" in history.metrics:
-        series["test loss"] = np.asarray(history.metrics["test_loss"], dtype=np.float64)
+    if keys.TEST_LOSS in history.metrics:
+        series["test loss"] = np.asarray(history.metrics[keys.TEST_LOSS], dtype=np.float64)
     return series
 
 

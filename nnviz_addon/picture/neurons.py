@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..history import History
+from ..history.keys import PROBE_INPUT, activation
 from . import colormap
 from .shapes import Bounds, Label, text_width
 from .view_layout import CAPTION_SCALE, NEURON_CAPTION, NEURON_RADIUS, NeuronPlacement
@@ -67,7 +68,7 @@ def plan(history: History, frames: np.ndarray, placement: NeuronPlacement,
         spacing = placement.spacing(count, layer)
         positions = placement.positions(x, count, layer)
         radius = NEURON_RADIUS * spacing
-        key = "probe/input" if layer is None else f"activation/{layer}"
+        key = PROBE_INPUT if layer is None else activation(layer)
         columns.append(NeuronColumn(prefix, positions, spacing, values, colormap.colors(values, scale), key, scale))
         low = np.minimum(low, positions.min(axis=0) - radius)
         high = np.maximum(high, positions.max(axis=0) + radius)
@@ -87,10 +88,10 @@ def plan(history: History, frames: np.ndarray, placement: NeuronPlacement,
 def column_keys(history: History) -> dict[str, str]:
     """Name prefix → History key of every neuron column there is data for, input first: ``"input"``
     → ``probe/input``, ``"layer <name>"`` → ``activation/<name>``."""
-    keys = {"input": "probe/input"} if "probe/input" in history.static and history.structure else {}
+    keys = {"input": PROBE_INPUT} if PROBE_INPUT in history.static and history.structure else {}
     for spec in history.structure:
-        if f"activation/{spec.name}" in history.series:
-            keys[f"layer {spec.name}"] = f"activation/{spec.name}"
+        if activation(spec.name) in history.series:
+            keys[f"layer {spec.name}"] = activation(spec.name)
     return keys
 
 
@@ -101,10 +102,10 @@ def column_values(history: History) -> list[tuple[str, str | None, np.ndarray, f
     columns = []
     keys = column_keys(history)
     if "input" in keys:
-        probe = np.asarray(history.static["probe/input"], dtype=np.float64).ravel()
+        probe = np.asarray(history.static[PROBE_INPUT], dtype=np.float64).ravel()
         expected = history.structure[0].in_features
         if probe.shape != (expected,):
-            raise ValueError(f"add_neurons: static 'probe/input' has shape {probe.shape}, but layer "
+            raise ValueError(f"add_neurons: static '{PROBE_INPUT}' has shape {probe.shape}, but layer "
                              f"{history.structure[0].name!r} takes ({expected},)")
         columns.append(("input", None, probe[None, :], activation_scale(probe, None)))
     for spec in history.structure:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..history import History
+from ..history.keys import ACCURACY, TEST_ACCURACY, TEST_LOSS
 from .layout import LINE_SPACING, OVERLAY_LINES
 from .shapes import Bounds, Label, text_width
 
@@ -68,13 +69,13 @@ def keyed_values(history: History) -> dict[str, np.ndarray]:
         "Loss": _known(history.loss),
         "Loss Decimals": loss_decimals(np.asarray(history.loss, dtype=np.float64)),
     }
-    if "accuracy" in history.metrics:
-        values["Accuracy %"] = _known(100.0 * np.asarray(history.metrics["accuracy"], dtype=np.float64))
-    if "test_loss" in history.metrics:
-        test_loss = np.asarray(history.metrics["test_loss"], dtype=np.float64)
+    if ACCURACY in history.metrics:
+        values["Accuracy %"] = _known(100.0 * np.asarray(history.metrics[ACCURACY], dtype=np.float64))
+    if TEST_LOSS in history.metrics:
+        test_loss = np.asarray(history.metrics[TEST_LOSS], dtype=np.float64)
         values["Test Loss"], values["Test Loss Decimals"] = _known(test_loss), loss_decimals(test_loss)
-    if "test_accuracy" in history.metrics:
-        values["Test Accuracy %"] = _known(100.0 * np.asarray(history.metrics["test_accuracy"], dtype=np.float64))
+    if TEST_ACCURACY in history.metrics:
+        values["Test Accuracy %"] = _known(100.0 * np.asarray(history.metrics[TEST_ACCURACY], dtype=np.float64))
     return values
 
 

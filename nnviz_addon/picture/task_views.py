@@ -28,7 +28,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..history import History
+from ..history import History, keys
 from ..preset.limits import MAX_DRAWN_POINTS
 from .colormap import linear_rgba
 from .shapes import CHAR_WIDTH, Bounds, Label, text_width
@@ -48,12 +48,13 @@ TRUE_CLASS_BAR_SRGB = (0.35, 0.85, 0.45)
 TRACK_SRGB = (0.09, 0.09, 0.09)
 BAR_CAPTION_ROW = 1.2  # text sizes between the top of the digit image and the top of the bars
 
-_RGB_KEYS = ("rgb/inputs", "rgb/targets", "rgb/outputs")
-_BOUNDARY_KEYS = ("points/xy", "points/labels", "boundary/extent", "boundary/probability")
-_DIGIT_KEYS = ("digits/image", "digits/label", "digits/probabilities")
-_TABLE_CLASS_KEYS = ("table/labels", "table/probabilities")
-_TABLE_VALUE_KEYS = ("table/targets", "table/predictions", "table/range")
-_SEQUENCE_KEYS = ("sequence/input", "sequence/target", "sequence/tokens", "sequence/probabilities")
+# Each view's keys, in the order its drawing function takes the arrays.
+_RGB_KEYS = (keys.RGB_INPUTS, keys.RGB_TARGETS, keys.RGB_OUTPUTS)
+_BOUNDARY_KEYS = (keys.POINTS_XY, keys.POINTS_LABELS, keys.BOUNDARY_EXTENT, keys.BOUNDARY_PROBABILITY)
+_DIGIT_KEYS = (keys.DIGITS_IMAGE, keys.DIGITS_LABEL, keys.DIGITS_PROBABILITIES)
+_TABLE_CLASS_KEYS = (keys.TABLE_LABELS, keys.TABLE_PROBABILITIES)
+_TABLE_VALUE_KEYS = (keys.TABLE_TARGETS, keys.TABLE_PREDICTIONS, keys.TABLE_RANGE)
+_SEQUENCE_KEYS = (keys.SEQUENCE_INPUT, keys.SEQUENCE_TARGET, keys.SEQUENCE_TOKENS, keys.SEQUENCE_PROBABILITIES)
 SEQUENCE_CELL_SRGB = (0.16, 0.16, 0.18)  # behind a token of the probe sequence
 
 
@@ -145,18 +146,18 @@ def plan(history: History, record_frames: np.ndarray, placement: Rect) -> TaskVi
     ``record_frames`` (one per record, checked by the caller); None when the History has no task
     probe data."""
     data = {**history.static, **history.series}
-    keys = _view_keys(data)
-    if keys is None:
+    drawn = _view_keys(data)
+    if drawn is None:
         return None
-    names = np.asarray(data["task/class_names"]) if "task/class_names" in data else None
+    names = np.asarray(data[keys.CLASS_NAMES]) if keys.CLASS_NAMES in data else None
     view = _View(placement, names)
-    _DRAW[keys](view, *(np.asarray(data[k]) for k in keys))
+    _DRAW[drawn](view, *(np.asarray(data[k]) for k in drawn))
     return TaskViewPlan(np.asarray(record_frames, dtype=np.float64), view.items, view.bounds())
 
 
 def _view_keys(data: dict[str, np.ndarray]) -> tuple[str, ...] | None:
     """The keys of the view drawn for ``data``: the first kind of task whose keys are all there."""
-    return next((keys for keys in _DRAW if all(k in data for k in keys)), None)
+    return next((view_keys for view_keys in _DRAW if all(k in data for k in view_keys)), None)
 
 
 def data_point_count(history: History) -> int:
@@ -164,7 +165,8 @@ def data_point_count(history: History) -> int:
     ``MAX_DRAWN_POINTS``, :func:`drawn_points`)."""
     if _view_keys({**history.static, **history.series}) != _BOUNDARY_KEYS:
         return 0
-    return int(np.shape(history.static["points/xy"])[0]) if np.ndim(history.static["points/xy"]) else 0
+    points = history.static[keys.POINTS_XY]
+    return int(np.shape(points)[0]) if np.ndim(points) else 0
 
 
 def drawn_points(count: int) -> np.ndarray:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..history import History
+from ..history import History, keys
 from .shapes import Block, Bounds, Label, text_width
 
 ROW_LABEL_SIZE = 0.8  # of a grid cell: the name as tall as its row leaves room for
@@ -19,7 +19,7 @@ ROW_LABEL_SIZE = 0.8  # of a grid cell: the name as tall as its row leaves room 
 
 def row_labels(history: History, blocks: Sequence[Block]) -> list[Label]:
     """A label per row of every Embedding weight among ``blocks``."""
-    names = history.static.get("sequence/tokens")
+    names = history.static.get(keys.SEQUENCE_TOKENS)
     weights = {spec.weight for spec in history.structure if spec.kind == "Embedding"}
     labels = []
     for block in blocks:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,22 @@ from ..datasets import (
     test_size,
 )
 from . import layer_stack
+from .checks import (
+    Checker,
+    SettingError,
+    any_text,
+    checkers,
+    choice,
+    describe,
+    int_list,
+    integer,
+    number,
+    number_pair,
+    optional_flag,
+    setting,
+    text,
+    text_list,
+)
 from .limits import (
     MAX_FPS,
     MAX_FRAME,
@@ -55,37 +71,29 @@ from .limits import (
     frame_count,
 )
 
-# The allowed names, as catalog.py lists them for config, training, the panel and the Recorder.
-ACTIVATIONS = tuple(catalog.ACTIVATIONS)
-OUTPUT_ACTIVATIONS = tuple(catalog.OUTPUT_ACTIVATIONS)
-NORMS = tuple(catalog.NORMS)
-LOSSES = tuple(catalog.LOSSES)
-LOGIT_LOSSES = catalog.LOGIT_LOSSES
-OPTIMIZERS = tuple(catalog.OPTIMIZERS)
-MOMENTUM_OPTIMIZERS = catalog.MOMENTUM_OPTIMIZERS
-RENDER_ENGINES = catalog.RENDER_ENGINES
-RENDER_QUALITIES = tuple(catalog.RENDER_QUALITIES)
-COLOR_SCALES = catalog.COLOR_SCALES
-COLOR_VALUES = tuple(catalog.COLOR_VALUES)  # what a cube's colour shows: its value, or its change since record 0
-MAGNITUDES = tuple(catalog.MAGNITUDES)  # what a cube's size can show, as picture/magnitude.py draws it
-STYLES = catalog.STYLES
-CAMERA_PATHS = catalog.CAMERA_PATHS
-MOTIONS = catalog.MOTIONS
-FORWARD_PASSES = catalog.FORWARD_PASSES
 
-
-class PresetError(ValueError):
+class PresetError(SettingError):
     """A preset that can't be used; the message names the file, the key and what is allowed."""
 
+
+def _layers(key: str, value: Any) -> tuple[int, ...] | tuple[dict[str, Any], ...]:
+    """Sizes (at least two) or layer tables: every entry one or the other."""
+    if isinstance(value, list | tuple) and any(isinstance(v, Mapping) for v in value):
+        return layer_stack.check_tables(key, value)
+    return int_list(2)(key, value)
+
+
+# Each section's keys: a field each, declared with its default and its checker (checks.setting).
 
 @dataclass(frozen=True)
 class ModelConfig:
     # sizes, input first (Linear layers), or layer tables (dicts with a "type"; see layer_stack)
-    layers: tuple[int, ...] | tuple[dict[str, Any], ...]
-    activation: str = "tanh"
-    output_activation: str | None = None
-    norm: str | None = None  # None | "layernorm" | "batchnorm", after each hidden Linear
-    dropout: float = 0.0  # after each hidden activation
+    layers: tuple[int, ...] | tuple[dict[str, Any], ...] = setting(_layers)
+    activation: str = setting(choice(catalog.ACTIVATIONS), "tanh")
+    output_activation: str | None = setting(choice(catalog.OUTPUT_ACTIVATIONS, optional=True), None)
+    # None | "layernorm" | "batchnorm", after each hidden Linear
+    norm: str | None = setting(choice(catalog.NORMS, optional=True), None)
+    dropout: float = setting(number(0.0, 1.0, open_max=True), 0.0)  # after each hidden activation
 
     @property
     def is_stack(self) -> bool:
@@ -95,39 +103,68 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    loss: str
-    optimizer: str
-    lr: float
-    batch_size: int = 32
-    steps: int = 200
-    record_every: int = 1
-    seed: int = 0
-    momentum: float = 0.0
-    weight_decay: float = 0.0
+    loss: str = setting(choice(catalog.LOSSES))
+    optimizer: str = setting(choice(catalog.OPTIMIZERS))
+    lr: float = setting(number(0.0, open_min=True))
+    batch_size: int = setting(integer(1), 32)
+    steps: int = setting(integer(1, MAX_STEPS), 200)
+    record_every: int = setting(integer(1), 1)
+    seed: int = setting(integer(0), 0)
+    momentum: float = setting(number(0.0, 1.0, open_max=True), 0.0)
+    weight_decay: float = setting(number(0.0), 0.0)
 
 
 @dataclass(frozen=True)
 class RenderConfig:
-    engine: str = "workbench"
-    resolution: tuple[int, int] = (1280, 720)
-    fps: int = 24
-    frames_per_record: int = 1
-    color_scale: str = "auto"  # auto | global | layer (picture/cubes.py: resolved_scale)
-    color_values: str = "value"  # value (w) | change (w − w₀, since the first record)
-    magnitude: str = "none"  # what a cube's size shows: none | gradient (|∂L/∂w|) | update (|Δw|)
-    samples: int = 16  # Cycles / EEVEE render samples
-    quality: str = "final"  # "draft": Workbench FXAA and few samples, for a quick look
-    style: str = "diagram"  # diagram | film
-    camera_path: str = "fly-through"  # film only: fly-through | orbit | static
-    camera_timing: tuple[float, float] = (0.1, 0.2)  # film: the run's share on the opening, closing shot
-    motion: str = "linear"  # linear | smooth (eased between records)
-    forward_pass: str = "none"  # film only: none | intro (before the run and at its end) | every (also every N records)
-    forward_pass_every: int = 10  # with forward_pass = "every": a pass every this many records
-    cubes: str = "auto"  # which writer draws the cubes: auto | objects | instanced (picture/cubes.py)
+    engine: str = setting(choice(catalog.RENDER_ENGINES), "workbench")
+    resolution: tuple[int, int] = setting(int_list(2, exact=True), (1280, 720))
+    fps: int = setting(integer(1), 24)
+    frames_per_record: int = setting(integer(1), 1)
+    # auto | global | layer (picture/cubes.py: resolved_scale)
+    color_scale: str = setting(choice(catalog.COLOR_SCALES), "auto")
+    # what a cube's colour shows: value (w) | change (w − w₀, since the first record)
+    color_values: str = setting(choice(catalog.COLOR_VALUES), "value")
+    # what a cube's size shows: none | gradient (|∂L/∂w|) | update (|Δw|), as picture/magnitude.py draws it
+    magnitude: str = setting(choice(catalog.MAGNITUDES), "none")
+    samples: int = setting(integer(1, MAX_RENDER_SAMPLES), 16)  # Cycles / EEVEE render samples
+    # "draft": Workbench FXAA and few samples, for a quick look
+    quality: str = setting(choice(catalog.RENDER_QUALITIES), "final")
+    style: str = setting(choice(catalog.STYLES), "diagram")  # diagram | film
+    # film only: fly-through | orbit | static
+    camera_path: str = setting(choice(catalog.CAMERA_PATHS), "fly-through")
+    # film: the run's share on the opening, closing shot
+    camera_timing: tuple[float, float] = setting(number_pair(0.0, 0.45), (0.1, 0.2))
+    motion: str = setting(choice(catalog.MOTIONS), "linear")  # linear | smooth (eased between records)
+    # film only: none | intro (before the run and at its end) | every (also every N records)
+    forward_pass: str = setting(choice(catalog.FORWARD_PASSES), "none")
+    # with forward_pass = "every": a pass every this many records
+    forward_pass_every: int = setting(integer(1), 10)
+    # which writer draws the cubes: auto | objects | instanced (picture/cubes.py)
+    cubes: str = setting(choice(WRITERS), "auto")
 
+
+# [data] is the datasets' DataConfig, which can't know the preset's checkers (an earlier stage):
+# its keys' checkers are listed here (tests/preset/test_config.py checks they name its fields).
+_DATA_CHECKERS: dict[str, Checker] = {
+    "task": choice(TASK_NAMES),
+    "samples": integer(2, MAX_SAMPLES),
+    "seed": integer(0),
+    "noise": number(0.0, 1.0),
+    "mapping": choice(RGB_MAPPINGS),
+    "path": any_text,
+    "features": text_list,
+    "target": any_text,
+    "standardize": optional_flag,
+    "test_fraction": number(0.0, 1.0, open_max=True),
+}
 
 SECTIONS: dict[str, type] = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig,
                              "render": RenderConfig}
+
+
+RULES: dict[str, dict[str, Checker]] = {
+    section: _DATA_CHECKERS if config_type is DataConfig else checkers(config_type)
+    for section, config_type in SECTIONS.items()}
 
 
 @dataclass(frozen=True)
@@ -163,183 +200,20 @@ class Preset:
                 override = dataclasses.asdict(override)
             if not isinstance(override, Mapping):
                 raise PresetError(f"{self.source}: override for {section!r} must be a dict of keys or a "
-                                  f"config object, got {_describe(override)}")
+                                  f"config object, got {describe(override)}")
             data[section] = {**data.get(section, {}), **override}  # unknown sections fail validation
         return preset_from_dict(data, self.source)
 
 
-# ----------------------------------------------------------------------------------------------
-# Reading and checking one value. Each checker takes (key path, value) and returns the value in
-# the dataclass's form, or raises PresetError (the source file is added by preset_from_dict).
-
-Checker = Callable[[str, Any], Any]
-
-
-def _describe(value: Any) -> str:
-    return f"{value!r} ({type(value).__name__})"
-
-
-def _integer(minimum: int | None = None, maximum: int | None = None) -> Checker:
-    def check(key: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise PresetError(f"{key}: expected an integer, got {_describe(value)}")
-        if minimum is not None and value < minimum:
-            raise PresetError(f"{key} must be at least {minimum}, got {value}")
-        if maximum is not None and value > maximum:
-            raise PresetError(f"{key} must be at most {maximum}, got {value}")
-        return value
-    return check
-
-
-def _number(minimum: float, maximum: float | None = None, *, open_min: bool = False,
-            open_max: bool = False) -> Checker:
-    low, high = "(" if open_min else "[", ")" if open_max or maximum is None else "]"
-    allowed = f"{low}{minimum:g}, {'∞' if maximum is None else f'{maximum:g}'}{high}"
-
-    def check(key: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise PresetError(f"{key}: expected a number, got {_describe(value)}")
-        number = float(value)
-        too_low = number <= minimum if open_min else number < minimum
-        too_high = maximum is not None and (number >= maximum if open_max else number > maximum)
-        if not math.isfinite(number) or too_low or too_high:
-            raise PresetError(f"{key} must be in {allowed}, got {value}")
-        return number
-    return check
-
-
-def _choice(options: tuple[str, ...], optional: bool = False) -> Checker:
-    allowed = ", ".join(options) + (", none" if optional else "")
-
-    def check(key: str, value: Any) -> str | None:
-        if optional and (value is None or value == "none"):
-            return None
-        if not isinstance(value, str):
-            raise PresetError(f"{key}: expected a string (one of {allowed}), got {_describe(value)}")
-        if value not in options:
-            raise PresetError(f"{key}: {value!r} is not allowed; allowed: {allowed}")
-        return value
-    return check
-
-
-def _text(key: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise PresetError(f"{key}: expected a non-empty string, got {_describe(value)}")
-    return value
-
-
-def _flag(key: str, value: Any) -> bool | None:
-    """true or false; None (the preset as ``Preset.to_dict`` wrote it) keeps the setting's default."""
-    if value is None:
-        return None
-    if not isinstance(value, bool):
-        raise PresetError(f"{key}: expected true or false, got {_describe(value)}")
-    return value
-
-
-def _any_text(key: str, value: Any) -> str:
-    if not isinstance(value, str):
-        raise PresetError(f"{key}: expected a string, got {_describe(value)}")
-    return value
-
-
-def _text_list(key: str, value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list | tuple):
-        raise PresetError(f"{key}: expected a list of column names, got {_describe(value)}")
-    return tuple(_text(f"{key}[{i}]", item) for i, item in enumerate(value))
-
-
-def _int_list(min_length: int, exact: bool = False) -> Checker:
-    wanted = f"{'exactly' if exact else 'at least'} {min_length}"
-
-    def check(key: str, value: Any) -> tuple[int, ...]:
-        if not isinstance(value, list | tuple):
-            raise PresetError(f"{key}: expected a list of integers, got {_describe(value)}")
-        if len(value) < min_length or (exact and len(value) != min_length):
-            raise PresetError(f"{key} must have {wanted} entries, got {len(value)}: {list(value)}")
-        return tuple(_integer(minimum=1)(f"{key}[{i}]", item) for i, item in enumerate(value))
-    return check
-
-
-def _layers(key: str, value: Any) -> tuple[int, ...] | tuple[dict[str, Any], ...]:
-    """Sizes (at least two) or layer tables: every entry one or the other."""
-    if isinstance(value, list | tuple) and any(isinstance(v, Mapping) for v in value):
-        try:
-            return layer_stack.check_tables(key, value)
-        except layer_stack.LayerError as error:
-            raise PresetError(str(error)) from None
-    return _int_list(2)(key, value)
-
-
 # [model] keys that shape a list of sizes; a list of layer tables says all of it in its tables.
 SIZES_ONLY_KEYS = ("activation", "output_activation", "norm", "dropout")
-
-def _fraction_pair(minimum: float, maximum: float) -> Checker:
-    def check(key: str, value: Any) -> tuple[float, float]:
-        if not isinstance(value, list | tuple) or len(value) != 2:
-            raise PresetError(f"{key}: expected a list of two numbers in [{minimum:g}, {maximum:g}], "
-                              f"got {_describe(value)}")
-        return tuple(_number(minimum, maximum)(f"{key}[{i}]", item) for i, item in enumerate(value))
-    return check
-
-
-RULES: dict[str, dict[str, Checker]] = {
-    "model": {
-        "layers": _layers,
-        "activation": _choice(ACTIVATIONS),
-        "output_activation": _choice(OUTPUT_ACTIVATIONS, optional=True),
-        "norm": _choice(NORMS, optional=True),
-        "dropout": _number(0.0, 1.0, open_max=True),
-    },
-    "data": {
-        "task": _choice(TASK_NAMES),
-        "samples": _integer(2, MAX_SAMPLES),
-        "seed": _integer(0),
-        "noise": _number(0.0, 1.0),
-        "mapping": _choice(RGB_MAPPINGS),
-        "path": _any_text,
-        "features": _text_list,
-        "target": _any_text,
-        "standardize": _flag,
-        "test_fraction": _number(0.0, 1.0, open_max=True),
-    },
-    "train": {
-        "loss": _choice(LOSSES),
-        "optimizer": _choice(OPTIMIZERS),
-        "lr": _number(0.0, open_min=True),
-        "batch_size": _integer(1),
-        "steps": _integer(1, MAX_STEPS),
-        "record_every": _integer(1),
-        "seed": _integer(0),
-        "momentum": _number(0.0, 1.0, open_max=True),
-        "weight_decay": _number(0.0),
-    },
-    "render": {
-        "engine": _choice(RENDER_ENGINES),
-        "resolution": _int_list(2, exact=True),
-        "fps": _integer(1),
-        "frames_per_record": _integer(1),
-        "color_scale": _choice(COLOR_SCALES),
-        "color_values": _choice(COLOR_VALUES),
-        "magnitude": _choice(MAGNITUDES),
-        "samples": _integer(1, MAX_RENDER_SAMPLES),
-        "quality": _choice(RENDER_QUALITIES),
-        "style": _choice(STYLES),
-        "camera_path": _choice(CAMERA_PATHS),
-        "camera_timing": _fraction_pair(0.0, 0.45),
-        "motion": _choice(MOTIONS),
-        "forward_pass": _choice(FORWARD_PASSES),
-        "forward_pass_every": _integer(1),
-        "cubes": _choice(WRITERS),
-    },
-}
 
 
 def _section(name: str, table: Any) -> Any:
     """Build one section's dataclass from its table."""
     config_type = SECTIONS[name]
     if not isinstance(table, Mapping):
-        raise PresetError(f"[{name}]: expected a table of settings, got {_describe(table)}")
+        raise PresetError(f"[{name}]: expected a table of settings, got {describe(table)}")
     rules = RULES[name]
     unknown = sorted(set(table) - set(rules))
     if unknown:
@@ -390,7 +264,7 @@ def _check_together(preset: Preset) -> None:
     try:
         outputs = output_size(task, loss)
     except ValueError as error:
-        regression_losses = ", ".join(loss for loss in LOSSES if loss != "cross_entropy")
+        regression_losses = ", ".join(loss for loss in catalog.LOSSES if loss != "cross_entropy")
         raise PresetError(f"train.loss: {error}; use one of {regression_losses}") from None
     if width != outputs and data.task == TABLE_TASK and task.classes:
         classes = ", ".join(table_of(data).class_names)
@@ -404,7 +278,7 @@ def _check_together(preset: Preset) -> None:
                     if loss == "cross_entropy" else "; for 2 outputs (one per class) use cross_entropy")
         raise PresetError(f"{last} is {width} but task {data.task!r} with loss {loss!r} "
                           f"needs {outputs} output{'s' if outputs > 1 else ''}{hint}")
-    if loss in LOGIT_LOSSES and out_act not in (None, "identity"):
+    if loss in catalog.LOGIT_LOSSES and out_act not in (None, "identity"):
         raise PresetError(f"{act} {out_act!r} makes no sense with loss {loss!r}: that loss "
                           "applies its own sigmoid/softmax to raw scores (logits), so leave "
                           "that output activation out")
@@ -416,8 +290,8 @@ def _check_together(preset: Preset) -> None:
     if out_act == "softmax" and width == 1:
         raise PresetError(f"{act} 'softmax' over a single output is always 1; "
                           "use 'sigmoid' for one output")
-    if train.momentum and train.optimizer not in MOMENTUM_OPTIMIZERS:
-        raise PresetError(f"train.momentum is used only by {', '.join(MOMENTUM_OPTIMIZERS)}, not "
+    if train.momentum and train.optimizer not in catalog.MOMENTUM_OPTIMIZERS:
+        raise PresetError(f"train.momentum is used only by {', '.join(catalog.MOMENTUM_OPTIMIZERS)}, not "
                           f"{train.optimizer!r} (Adam's betas play that part); remove it")
 
 
@@ -520,7 +394,7 @@ def scene_size(preset: Preset) -> SceneSize:
         cells = math.prod(first) if len(first) == 3 else 0
         neurons = first[0] if len(first) == 1 and not task.vocab else 0  # tokens have no input column
         for step in steps:
-            if len(step.output) == 3 and step.module in IMAGE_MODULES:
+            if len(step.output) == 3 and step.module in catalog.IMAGE_LAYERS:
                 cells += math.prod(step.output)
             elif len(step.output) == 1 and step.module in VECTOR_MODULES:
                 neurons += step.output[0]
@@ -532,9 +406,8 @@ def scene_size(preset: Preset) -> SceneSize:
     return SceneSize(parameter_count(preset), cells, neurons, points)
 
 
-# The layers whose outputs the probes record (training/probes.py): image layers as feature maps,
-# parameterised vector layers as neuron columns.
-IMAGE_MODULES = ("Conv2d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")
+# The layers whose outputs the probes record (training/probes.py) as neuron columns: the parameterised
+# vector layers (image layers, catalog.IMAGE_LAYERS, as feature maps).
 VECTOR_MODULES = ("Linear", "LayerNorm", "BatchNorm1d")
 
 
@@ -627,7 +500,7 @@ def preset_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Preset:
     """Validate a preset given as plain data (a parsed TOML file, or ``Preset.to_dict()``)."""
     try:
         if not isinstance(data, Mapping):
-            raise PresetError(f"expected a table of settings, got {_describe(data)}")
+            raise PresetError(f"expected a table of settings, got {describe(data)}")
         allowed = ("name", *SECTIONS)
         unknown = sorted(set(data) - set(allowed))
         if unknown:
@@ -639,10 +512,10 @@ def preset_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Preset:
             if section not in data:
                 raise PresetError(f"missing section [{section}]")
         sections = {section: _section(section, data.get(section, {})) for section in SECTIONS}
-        preset = Preset(name=_text("name", data["name"]), source=source, **sections)
+        preset = Preset(name=text("name", data["name"]), source=source, **sections)
         _check_together(preset)
         _check_limits(preset)
-    except PresetError as error:
+    except SettingError as error:  # a checker's, a layer table's or the preset's own
         raise PresetError(f"{source}: {error}") from None
     return preset
 
@@ -653,7 +526,7 @@ def render_config_from_dict(table: Any, source: str = "<dict>") -> RenderConfig:
     try:
         render = _section("render", table)
         _check_render_ranges(render)
-    except PresetError as error:
+    except SettingError as error:
         raise PresetError(f"{source}: {error}") from None
     return render
 

@@ -45,50 +45,44 @@ training (building).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-ACTIVATION_TYPES = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "silu", "identity", "softmax")
+from .. import catalog
+from .checks import Checker, SettingError, choice, flag, is_integer
+
+# The activations a layer table may name: the catalogue's, softmax (over the features) included.
+ACTIVATION_TYPES = tuple(catalog.OUTPUT_ACTIVATIONS)
 
 Shape = tuple[int, ...]  # one sample's shape: (features,) or (channels, height, width)
 
 
-class LayerError(ValueError):
+class LayerError(SettingError):
     """A layer table that can't be used; the message starts with its key path (``model.layers[3]``)."""
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _count(minimum: int) -> Callable[[str, Any], int]:
+def _count(minimum: int) -> Checker:
     def check(key: str, value: Any) -> int:
-        if not _is_int(value) or value < minimum:
+        if not is_integer(value) or value < minimum:
             raise LayerError(f"{key}: expected an integer of at least {minimum}, got {value!r}")
         return value
     return check
 
 
-def _pair(minimum: int, words: tuple[str, ...] = ()) -> Callable[[str, Any], Any]:
+def _pair(minimum: int, words: tuple[str, ...] = ()) -> Checker:
     """An integer or [height, width] of integers ≥ minimum (or one of ``words``)."""
     allowed = f"an integer ≥ {minimum} or [height, width]" + "".join(f" or {w!r}" for w in words)
 
     def check(key: str, value: Any) -> Any:
         if isinstance(value, str) and value in words:
             return value
-        if _is_int(value) and value >= minimum:
+        if is_integer(value) and value >= minimum:
             return value
-        if isinstance(value, (list, tuple)) and len(value) == 2 and all(_is_int(v) and v >= minimum for v in value):
+        if isinstance(value, (list, tuple)) and len(value) == 2 and all(is_integer(v) and v >= minimum for v in value):
             return list(value)
         raise LayerError(f"{key}: expected {allowed}, got {value!r}")
     return check
-
-
-def _flag(key: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise LayerError(f"{key}: expected true or false, got {value!r}")
-    return value
 
 
 def _probability(key: str, value: Any) -> float:
@@ -97,30 +91,22 @@ def _probability(key: str, value: Any) -> float:
     return float(value)
 
 
-def _choice(*options: str) -> Callable[[str, Any], str]:
-    def check(key: str, value: Any) -> str:
-        if value not in options:
-            raise LayerError(f"{key}: {value!r} is not allowed; allowed: {', '.join(options)}")
-        return value
-    return check
-
-
 def _tables(key: str, value: Any) -> tuple[dict[str, Any], ...]:
     """A residual block's layers: checked as the stack's own (by the function below, which uses _KEYS)."""
     return _checked_tables(key, value)
 
 
 # type → {key: (checker, required)}
-_KEYS: dict[str, dict[str, tuple[Callable[[str, Any], Any], bool]]] = {
+_KEYS: dict[str, dict[str, tuple[Checker, bool]]] = {
     "conv2d": {"out": (_count(1), True), "kernel": (_pair(1), True), "stride": (_pair(1), False),
                "padding": (_pair(0, ("same", "valid")), False), "dilation": (_pair(1), False),
-               "bias": (_flag, False), "in": (_count(1), False)},
+               "bias": (flag, False), "in": (_count(1), False)},
     "maxpool2d": {"kernel": (_pair(1), True), "stride": (_pair(1), False), "padding": (_pair(0), False),
                   "dilation": (_pair(1), False)},
     "avgpool2d": {"kernel": (_pair(1), True), "stride": (_pair(1), False), "padding": (_pair(0), False)},
     "adaptiveavgpool2d": {"size": (_pair(1), True)},
     "flatten": {},
-    "linear": {"out": (_count(1), True), "bias": (_flag, False), "in": (_count(1), False)},
+    "linear": {"out": (_count(1), True), "bias": (flag, False), "in": (_count(1), False)},
     "batchnorm": {},
     "layernorm": {},
     "dropout": {"p": (_probability, False)},
@@ -128,8 +114,8 @@ _KEYS: dict[str, dict[str, tuple[Callable[[str, Any], Any], bool]]] = {
     "embedding": {"dim": (_count(1), True), "vocab": (_count(1), False)},
     "positional": {"length": (_count(1), False)},
     "transformer": {"heads": (_count(1), True), "feedforward": (_count(1), False),
-                    "norm": (_choice("post", "pre"), False), "causal": (_flag, False),
-                    "activation": (_choice("relu", "gelu"), False), "dropout": (_probability, False)},
+                    "norm": (choice(("post", "pre")), False), "causal": (flag, False),
+                    "activation": (choice(("relu", "gelu")), False), "dropout": (_probability, False)},
     "residual": {"layers": (_tables, True)},
 }
 WEIGHT_TYPES = ("conv2d", "linear", "embedding", "transformer")  # a stack needs one: something to learn
@@ -175,7 +161,10 @@ def _checked_tables(key: str, value: Any) -> tuple[dict[str, Any], ...]:
         if missing:
             raise LayerError(f"{where}: a {kind} layer needs {', '.join(repr(m) for m in missing)}")
         checked = {"type": kind}
-        checked.update({name: rules[name][0](f"{where}.{name}", table[name]) for name in table if name != "type"})
+        try:
+            checked.update({name: rules[name][0](f"{where}.{name}", table[name]) for name in table if name != "type"})
+        except SettingError as error:  # a shared checker's: the stack's own error, as every other here
+            raise LayerError(str(error)) from None
         tables.append(checked)
     return tuple(tables)
 
@@ -185,7 +174,7 @@ def _checked_tables(key: str, value: Any) -> tuple[dict[str, Any], ...]:
 
 
 def as_pair(value: int | Sequence[int]) -> tuple[int, int]:
-    return (value, value) if _is_int(value) else (int(value[0]), int(value[1]))  # type: ignore[index]
+    return (value, value) if is_integer(value) else (int(value[0]), int(value[1]))  # type: ignore[index]
 
 
 def shape_text(shape: Shape) -> str:

@@ -121,7 +121,7 @@ def pass_frames(columns: int, step: int = FORWARD_STEP_FRAMES) -> int:
 
 
 def pass_records(records: int, mode: str, every: int) -> list[int]:
-    """The records a forward pass of ``mode`` (see :data:`config.FORWARD_PASSES`) shows, in order:
+    """The records a forward pass of ``mode`` (see :data:`catalog.FORWARD_PASSES`) shows, in order:
     ``"intro"`` record 0 before the run and the last record (the trained network) after it;
     ``"every"`` also every ``every``-th record in between."""
     if mode == "none" or records < 1:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..catalog import CAMERA_PATHS, COLOR_SCALES, COLOR_VALUES, FORWARD_PASSES, MOTIONS, STYLES
 from ..picture.magnitude import MODES
-from ..preset.config import CAMERA_PATHS, COLOR_SCALES, COLOR_VALUES, FORWARD_PASSES, MOTIONS, STYLES
 from ..preset.limits import WRITERS
 
 
@@ -55,7 +55,7 @@ class SceneOptions:
             raise ValueError(f"SceneOptions.cubes must be one of {WRITERS}, got {self.cubes!r}")
         if self.magnitude not in MODES:
             raise ValueError(f"SceneOptions.magnitude must be one of {MODES}, got {self.magnitude!r}")
-        for name, allowed in (("color_values", COLOR_VALUES), ("style", STYLES), ("camera_path", CAMERA_PATHS),
+        for name, allowed in (("color_values", tuple(COLOR_VALUES)), ("style", STYLES), ("camera_path", CAMERA_PATHS),
                               ("motion", MOTIONS), ("forward_pass", FORWARD_PASSES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"SceneOptions.{name} must be one of {allowed}, got {getattr(self, name)!r}")

@@ -15,8 +15,8 @@ from typing import Any
 
 import bpy
 
+from ..catalog import RENDER_ENGINES
 from ..history.atomic import check_blend_header, png_size, write_atomically
-from ..preset.config import RENDER_ENGINES
 from . import bloom, objects, stage
 
 # A callback told ``(frames_done, frames_total)`` after each frame is written.
@@ -24,7 +24,7 @@ Progress = Callable[[int, int], None]
 
 
 def engine_id(engine: str) -> str:
-    """Blender's identifier for one of :data:`config.RENDER_ENGINES`.
+    """Blender's identifier for one of :data:`catalog.RENDER_ENGINES`.
 
     EEVEE is ``BLENDER_EEVEE_NEXT`` on 4.2–4.5 and ``BLENDER_EEVEE`` again from 5.0; ask the enum
     rather than the version number.

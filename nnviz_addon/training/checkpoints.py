@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..history import INPUT_SHAPE_KEY, History, LayerSpec, check_input_shape
+from ..history import History, LayerSpec, check_input_shape, keys
 
 TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
 SAFETENSORS_SUFFIX = ".safetensors"
@@ -190,7 +190,7 @@ def read_checkpoints(folder: str | Path, *, name: str | None = None, model: Any 
     static = {}
     if input_shape is not None:
         shape = check_input_shape(input_shape, structure, "nnviz checkpoints")
-        static[INPUT_SHAPE_KEY] = np.asarray(shape, dtype=np.int64)
+        static[keys.INPUT_SHAPE] = np.asarray(shape, dtype=np.int64)
     return History(name=name or folder.resolve().name, structure=structure,
                    steps=np.asarray([item[0] for item in read], dtype=np.int64),
                    loss=np.asarray([item[2] for item in read], dtype=np.float64),

@@ -1,38 +1,8 @@
 """What the network does, measured at record time: the data the task views and neurons show.
 
 A probe looks at the model once per record (under ``no_grad``, in eval mode) and returns per-record
-arrays for ``History.series``; it also has per-run arrays for ``History.static``. Keys:
-
-=============================  ==========================================================================
-``activation/<layer>``         series (R, out): a drawn layer's output after its activation, for the
-                               probe input ``probe/input`` (static, (in,)); layers whose output is a vector
-``feature/<layer>``            series (R, C, H, W): an image layer's feature maps for the probe image
-                               ``probe/image`` (static, (C, H, W)): every Conv2d, BatchNorm2d and pool
-                               (MaxPool2d, AvgPool2d, AdaptiveAvgPool2d), after the activation that follows it
-``feature_kinds``              static (L, 2) str: each ``feature/`` layer's name and module class
-                               (``["2", "MaxPool2d"]``), so layers without parameters are named too
-``rgb/inputs``, ``rgb/targets`` static (P, 3): probe colours and the mapping's answer for them
-``rgb/outputs``                series (R, P, 3): the network's colours for the probe colours
-``points/xy``, ``points/labels`` static (N, 2), (N,): the 2D task's data
-``boundary/extent``            static (4,): xmin, xmax, ymin, ymax of the decision-boundary grid
-``boundary/probability``       series (R, G, G): P(class 1) on the grid, row = y, column = x; a table of
-                               more than two classes: (R, G, G, C), each class's probability
-``task/class_names``           static (C,) str: a table's class names (the views' legend)
-``table/labels``               static (P,): the true class of each of a table's probe samples
-``table/probabilities``        series (R, P, C): the network's class probabilities for them
-``table/targets``              static (P,): a regression table's probe samples' target values
-``table/predictions``          series (R, P): the network's values for them
-``table/range``                static (2,): the value range the value bars are drawn over
-``digits/image``, ``digits/label`` static (8, 8), (): the probe digit
-``digits/probabilities``       series (R, 10): the class probabilities for the probe digit
-``sequence/input``             static (L,) int: a sequence task's probe sequence (its tokens' ids)
-``sequence/target``            static (L,) int: its target token per position (-100: none asked)
-``sequence/tokens``            static (V,) str: what each token id reads as (``"7"``, ``"="``)
-``sequence/probabilities``     series (R, L, V): the network's probability of each token at each position
-``attention/<module>``         series (R, heads, L, L): each head's attention weights for the probe
-                               sequence (row: the query position, column: the key position), for every
-                               ``MultiheadAttention`` in the model, by its module path (``"2.self_attn"``)
-=============================  ==========================================================================
+arrays for ``History.series``; it also has per-run arrays for ``History.static``, under the keys
+:mod:`..history.keys` lists (with their shapes).
 
 A sequence task records no neuron activations (no ``probe/input``): its values are per position.
 ``<layer>`` is the module's name (its ``state_dict`` prefix, ``"0"``, ``"fc1"``). A layer's value is its
@@ -53,9 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import catalog
 from ..datasets import TABLE_TASK, Dataset
 from ..datasets.sequences import token_names
 from ..engine import Tensor, nn, no_grad
+from ..history import keys
 
 RGB_PROBES = 6
 TABLE_PROBES = 6
@@ -112,27 +84,20 @@ def evaluating(model: Any) -> Iterator[None]:
             model.train()
 
 
-# Module classes (engine and torch alike) whose output is a stack of feature maps worth recording.
-IMAGE_LAYERS = ("Conv2d", "BatchNorm2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d")
-
-
-FEATURE_KINDS = "feature_kinds"  # History.static
-
-
 def feature_kinds(named_modules: Any) -> np.ndarray:
     """(L, 2) str: the name and class of each image layer among ``(name, module)`` pairs."""
     rows = [(name, type(module).__name__) for name, module in named_modules
-            if type(module).__name__ in IMAGE_LAYERS]
+            if type(module).__name__ in catalog.IMAGE_LAYERS]
     return np.array(rows, dtype=str).reshape(-1, 2)
 
 
 def feature_static(kinds: np.ndarray) -> dict[str, np.ndarray]:
     """The History.static entry for :func:`feature_kinds`' ``kinds`` (none when there are none)."""
-    return {FEATURE_KINDS: kinds} if len(kinds) else {}
+    return {keys.FEATURE_KINDS: kinds} if len(kinds) else {}
 
 
 def image_layers(model: Any) -> list[str]:
-    """The names of ``model``'s children that are image layers (:data:`IMAGE_LAYERS`)."""
+    """The names of ``model``'s children that are image layers (:data:`catalog.IMAGE_LAYERS`)."""
     return feature_kinds(model.named_children())[:, 0].tolist()
 
 
@@ -167,15 +132,15 @@ def series_of(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     series = {}
     for name, value in values.items():
         if value.ndim == 1:
-            series[f"activation/{name}"] = value
+            series[keys.activation(name)] = value
         elif value.ndim == 3:
-            series[f"feature/{name}"] = value
+            series[keys.feature(name)] = value
     return series
 
 
 def probe_static(probe_input: np.ndarray) -> dict[str, np.ndarray]:
     """The probe sample under the key the scene reads for the model's kind of input."""
-    return {"probe/input" if probe_input.ndim == 1 else "probe/image": probe_input}
+    return {keys.PROBE_INPUT if probe_input.ndim == 1 else keys.PROBE_IMAGE: probe_input}
 
 
 def recorded_probe_static(sample: np.ndarray, structure: list[Any]) -> dict[str, np.ndarray]:
@@ -184,18 +149,16 @@ def recorded_probe_static(sample: np.ndarray, structure: list[Any]) -> dict[str,
     input column), any other vector as ``probe/values``, a matrix or an image as ``probe/image``
     (C, H, W) (a matrix as one channel)."""
     if sample.dtype.kind in "iub":
-        return {"probe/tokens": sample.astype(np.int64)}
+        return {keys.PROBE_TOKENS: sample.astype(np.int64)}
     if sample.ndim == 1:
         takes = bool(structure) and structure[0].in_features == sample.size
-        return {"probe/input" if takes else "probe/values": sample}
+        return {keys.PROBE_INPUT if takes else keys.PROBE_VALUES: sample}
     if sample.ndim == 2:
-        return {"probe/image": sample[None]}
-    return {"probe/image": sample}
+        return {keys.PROBE_IMAGE: sample[None]}
+    return {keys.PROBE_IMAGE: sample}
 
 
 ModelProbe = Callable[[Any], dict[str, np.ndarray]]
-
-ATTENTION_PREFIX = "attention/"  # History.series: attention/<module path>
 
 
 @contextmanager
@@ -233,14 +196,14 @@ def _sequence_probe(dataset: Dataset, probe_index: int, static: dict[str, np.nda
     """One sequence: its tokens and targets (static), per record the network's probability of each
     token at each position and every attention head's weights."""
     tokens = dataset.x[probe_index]
-    static.update({"sequence/input": tokens, "sequence/target": dataset.y[probe_index],
-                   "sequence/tokens": np.array(token_names(dataset.name))})
+    static.update({keys.SEQUENCE_INPUT: tokens, keys.SEQUENCE_TARGET: dataset.y[probe_index],
+                   keys.SEQUENCE_TOKENS: np.array(token_names(dataset.name))})
 
     def sequence(model: Any) -> dict[str, np.ndarray]:
         with evaluating(model), capturing_attention(model) as attention:
             scores = model(Tensor(tokens[None])).data[0]
-        series = {f"{ATTENTION_PREFIX}{name}": weights[0] for name, weights in attention.items()}
-        series["sequence/probabilities"] = _probabilities(scores, "cross_entropy")
+        series = {keys.attention(name): weights[0] for name, weights in attention.items()}
+        series[keys.SEQUENCE_PROBABILITIES] = _probabilities(scores, "cross_entropy")
         return series
 
     return sequence
@@ -270,19 +233,19 @@ def make_probes(dataset: Dataset, loss: str, drawn: list[str],
 
     probes: list[ModelProbe] = [activations]
     if dataset.class_names:
-        static["task/class_names"] = np.array(dataset.class_names)
+        static[keys.CLASS_NAMES] = np.array(dataset.class_names)
     two_features = dataset.in_features == 2 and dataset.labels is not None
     if dataset.name == TABLE_TASK and not two_features:
         probes.append(_table_probe(dataset, loss, rng, static))
     elif dataset.kind == "regression" and dataset.in_features == 3:
         chosen = rng.choice(len(dataset), size=min(RGB_PROBES, len(dataset)), replace=False)
         inputs, targets = dataset.x[chosen], dataset.y[chosen]
-        static.update({"rgb/inputs": inputs, "rgb/targets": targets})
+        static.update({keys.RGB_INPUTS: inputs, keys.RGB_TARGETS: targets})
 
         def colours(model: Any) -> dict[str, np.ndarray]:
             with evaluating(model):
                 predicted = model(Tensor(inputs)).data
-            return {"rgb/outputs": np.clip(_probabilities(predicted, loss), 0.0, 1.0)}
+            return {keys.RGB_OUTPUTS: np.clip(_probabilities(predicted, loss), 0.0, 1.0)}
 
         probes.append(colours)
     elif dataset.in_features == 2 and dataset.labels is not None:
@@ -291,8 +254,8 @@ def make_probes(dataset: Dataset, loss: str, drawn: list[str],
         xs = np.linspace(low[0], high[0], BOUNDARY_GRID)
         ys = np.linspace(low[1], high[1], BOUNDARY_GRID)
         grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2).astype(dtype)
-        static.update({"points/xy": dataset.x, "points/labels": dataset.labels,
-                       "boundary/extent": np.array([low[0], high[0], low[1], high[1]])})
+        static.update({keys.POINTS_XY: dataset.x, keys.POINTS_LABELS: dataset.labels,
+                       keys.BOUNDARY_EXTENT: np.array([low[0], high[0], low[1], high[1]])})
 
         many_classes = dataset.classes > 2
 
@@ -303,17 +266,17 @@ def make_probes(dataset: Dataset, loss: str, drawn: list[str],
                 probability = class_probabilities(predicted, loss).reshape(BOUNDARY_GRID, BOUNDARY_GRID, -1)
             else:
                 probability = _binary_probability(predicted, loss).reshape(BOUNDARY_GRID, BOUNDARY_GRID)
-            return {"boundary/probability": probability}
+            return {keys.BOUNDARY_PROBABILITY: probability}
 
         probes.append(boundary)
     elif dataset.in_features == 64 and dataset.labels is not None:
-        static.update({"digits/image": probe_input.reshape(8, 8),
-                       "digits/label": np.asarray(dataset.labels[probe_index])})
+        static.update({keys.DIGITS_IMAGE: probe_input.reshape(8, 8),
+                       keys.DIGITS_LABEL: np.asarray(dataset.labels[probe_index])})
 
         def digit(model: Any) -> dict[str, np.ndarray]:
             with evaluating(model):
                 predicted = model(Tensor(probe_input[None])).data
-            return {"digits/probabilities": _probabilities(predicted, loss)[0]}
+            return {keys.DIGITS_PROBABILITIES: _probabilities(predicted, loss)[0]}
 
         probes.append(digit)
     return static, probes
@@ -324,20 +287,20 @@ def _table_probe(dataset: Dataset, loss: str, rng: np.random.Generator,
     """A few of a table's samples: their true classes (or values) and the network's, for the bars."""
     if dataset.labels is not None:
         chosen = spread_over_classes(dataset.labels, TABLE_PROBES, rng)
-        static["table/labels"] = dataset.labels[chosen]
+        static[keys.TABLE_LABELS] = dataset.labels[chosen]
     else:
         chosen = np.sort(rng.choice(len(dataset), size=min(TABLE_PROBES, len(dataset)), replace=False))
         targets = dataset.y[:, 0].astype(np.float64)
-        static["table/targets"] = targets[chosen]
-        static["table/range"] = np.array([targets.min(), targets.max()])
+        static[keys.TABLE_TARGETS] = targets[chosen]
+        static[keys.TABLE_RANGE] = np.array([targets.min(), targets.max()])
     inputs = dataset.x[chosen]
 
     def bars(model: Any) -> dict[str, np.ndarray]:
         with evaluating(model):
             predicted = model(Tensor(inputs)).data
         if dataset.labels is not None:
-            return {"table/probabilities": class_probabilities(predicted, loss)}
-        return {"table/predictions": predicted[:, 0].astype(np.float64)}
+            return {keys.TABLE_PROBABILITIES: class_probabilities(predicted, loss)}
+        return {keys.TABLE_PREDICTIONS: predicted[:, 0].astype(np.float64)}
 
     return bars
 

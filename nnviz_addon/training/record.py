@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from .. import catalog
-from ..history import INPUT_SHAPE_KEY, History, LayerSpec, ModelGraph, check_input_shape
+from ..history import History, LayerSpec, ModelGraph, check_input_shape, keys
 from ..preset.limits import MAX_RECORDED_BYTES
 from .distributed import is_main_process, unwrapped
 from .model_graph import ProbeError, describe_model, evaluating, fit_probe, model_output
@@ -214,7 +214,7 @@ class Recorder:
         self._memory_warned = False
         self._classes = 0
         if input_shape is not None:
-            self._static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
+            self._static[keys.INPUT_SHAPE] = np.asarray(input_shape, dtype=np.int64)
         if sample is not None:
             self._static.update(recorded_probe_static(sample, structure))
             kinds = feature_kinds(model.named_modules())
@@ -224,9 +224,9 @@ class Recorder:
             self._classes = output.shape[-1] if output.dim() == 2 and output.shape[-1] >= 2 else 0
             if self._classes:
                 if class_names is not None:
-                    self._static["task/class_names"] = np.array([str(n) for n in class_names])
+                    self._static[keys.CLASS_NAMES] = np.array([str(n) for n in class_names])
                 label = -1 if probe_label is None else int(probe_label)
-                self._static["table/labels"] = np.array([label], dtype=np.int64)
+                self._static[keys.TABLE_LABELS] = np.array([label], dtype=np.int64)
 
     def _repeated_kinds(self, kinds: np.ndarray) -> np.ndarray:
         """``feature_kinds`` with a row per later call of an image layer that runs more than once (its
@@ -376,12 +376,12 @@ class Recorder:
             for handle in handles:
                 handle.remove()
         series = series_of(carried_outputs(outputs, self._recorded))
-        series.update({f"attention/{name}": value for name, value in attention.items()})
+        series.update({keys.attention(name): value for name, value in attention.items()})
         if self._classes:
             scores = self._numpy(model_output(result))[:1]
             scores = scores.astype(np.float64)
             already = bool(np.all(scores >= 0) and np.allclose(scores.sum(axis=-1), 1.0))  # a Softmax at the end
-            series["table/probabilities"] = scores if already else class_probabilities(scores, "cross_entropy")
+            series[keys.TABLE_PROBABILITIES] = scores if already else class_probabilities(scores, "cross_entropy")
         return series
 
     def _current_parameters(self) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from ..datasets import Batches, Dataset, make_dataset, task_info, train_test
 from ..datasets.sequences import IGNORE
 from ..engine import Tensor, manual_seed, nn, optim
 from ..engine.nn import functional as F
-from ..history import INPUT_SHAPE_KEY, History, HistoryWriter, LayerSpec
+from ..history import History, HistoryWriter, LayerSpec, keys
 from ..preset import layer_stack
 from ..preset.config import ModelConfig, Preset, TrainConfig
 from .blocks import CausalEncoderLayer, PositionalEmbedding, Residual
@@ -274,7 +274,7 @@ class TrainingRun:
         )
         input_shape = task_info(preset.data).input_shape
         if input_shape is not None:  # the digits' 8×8: the scene draws first-layer weights as images
-            self.writer.static[INPUT_SHAPE_KEY] = np.asarray(input_shape, dtype=np.int64)
+            self.writer.static[keys.INPUT_SHAPE] = np.asarray(input_shape, dtype=np.int64)
         self._record(math.nan, with_grads=False)
 
     # -- the hot path -----------------------------------------------------------------------------
@@ -421,12 +421,12 @@ class TrainingRun:
         metrics: dict[str, float] = {}
         accuracy = self.accuracy()
         if accuracy is not None:
-            metrics["accuracy"] = accuracy
+            metrics[keys.ACCURACY] = accuracy
         if self.test_set is not None:
             outputs = self.evaluate(self.test_set.x)
-            metrics["test_loss"] = self._loss_of(outputs, self.test_set)
+            metrics[keys.TEST_LOSS] = self._loss_of(outputs, self.test_set)
             if self.test_set.labels is not None:
-                metrics["test_accuracy"] = self._accuracy_of(outputs, self.test_set.labels)
+                metrics[keys.TEST_ACCURACY] = self._accuracy_of(outputs, self.test_set.labels)
         return metrics
 
     def _record(self, loss: float, with_grads: bool = True) -> None:
@@ -435,8 +435,8 @@ class TrainingRun:
             metrics = self.measure()
             for probe in self._probes:
                 series.update(probe(self))
-        self.last_accuracy = metrics.get("accuracy")
-        self.last_test_loss = metrics.get("test_loss")
+        self.last_accuracy = metrics.get(keys.ACCURACY)
+        self.last_test_loss = metrics.get(keys.TEST_LOSS)
         grads = self.model.gradient_arrays() if with_grads else None
         self.writer.record(self.step, loss, self.model.parameter_arrays(), grads, metrics=metrics,
                            series=series)

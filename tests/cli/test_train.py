@@ -116,7 +116,7 @@ def test_renders_an_mp4(rendered_run, engine):
     # Our progress, readable: not buried under Blender's line per frame (5.0: "Video append frame N"),
     # the frame count first, then the time spent and left after each frame; no EGL noise.
     framed = [line for line in run.result.stdout.splitlines() if "frame" in line.lower()]
-    took = r"(\d+ h )?(\d+ min )?\d+ s"  # train.py's duration(): "42 s", "3 min 5 s", "1 h 2 min"
+    took = r"(\d+ h )?(\d+ min )?\d+ s"  # cli.progress.duration(): "42 s", "3 min 5 s", "1 h 2 min"
     assert re.match(rf"nnviz: rendering 5 frames at 160×90 \(\w+\): about {took} \(a trial frame took [\d.]+ s\)$",
                     framed[0]), run.result.stdout
     assert [line.split("  ")[0] for line in framed[1:]] == [f"nnviz: frame {n}/5" for n in range(1, 6)]
@@ -274,40 +274,6 @@ def test_a_saved_blend_split_into_frame_ranges_renders_the_same_frames(tmp_path)
     assert not np.array_equal(sequential[0], sequential[-1])  # the frames show the training
     for name, expected in zip(names, sequential, strict=True):
         np.testing.assert_array_equal(png_pixels(tmp_path / "farm" / name), expected, err_msg=name)
-
-
-CHATTY = """
-import os, sys
-sys.path.insert(0, sys.argv[1])
-from nnviz_addon.cli.console import frame_chatter_hidden
-print("before", flush=True)
-with frame_chatter_hidden() as progress:
-    for frame in (1, 2):
-        os.write(1, f"00:01.250  render           | Video append frame {frame}\\nFra:{frame} Mem:1M\\n".encode())
-        os.write(1, b"Append frame 3\\nTime: 00:01.20 (Saving: 00:00.00)\\n\\n")
-        print(f"nnviz: frame {frame}/2", file=progress, flush=True)
-    os.write(2, b"EGL Error (0x3009): EGL_BAD_MATCH: Arguments are inconsistent\\n" * 3)
-    os.write(1, b"Warning: something worth seeing\\n")
-    os.write(2, b"Error: a real one\\n")
-print("after", flush=True)
-"""
-
-
-def test_frame_chatter_is_hidden_and_the_rest_of_blenders_output_kept():
-    result = subprocess.run([sys.executable, "-c", CHATTY, str(ROOT)], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["before", "nnviz: frame 1/2", "nnviz: frame 2/2",
-                                          "Warning: something worth seeing", "after"]
-    assert result.stderr.splitlines() == ["Error: a real one"]  # EGL's harmless complaint held back
-
-
-def test_arguments_after_the_double_dash():
-    spec = importlib.util.spec_from_file_location("train_script", TRAIN)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    blender_argv = ["blender", "-b", "-P", "train.py", "--", "--preset", "xor", "--no-render"]
-    assert script.script_arguments(blender_argv) == ["--preset", "xor", "--no-render"]
-    assert script.script_arguments(["train.py", "--preset", "xor"]) == ["--preset", "xor"]
 
 
 @pytest.mark.bpy

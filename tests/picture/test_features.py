@@ -9,9 +9,9 @@ import pytest
 
 from nnviz_addon import api
 from nnviz_addon.history import History
+from nnviz_addon.history.keys import FEATURE_KINDS
 from nnviz_addon.picture import features, view_layout
 from nnviz_addon.picture.shapes import CUBE_SIZE, text_width
-from nnviz_addon.training.probes import FEATURE_KINDS
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,23 @@
-"""A small CNN trained by a plain torch loop and recorded, for the tests of recorded runs (needs torch)."""
+"""A user's plain torch training loop, and a small CNN trained by one and recorded, for the tests of
+recorded runs (need torch)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
 from nnviz_addon.record import Recorder
+
+
+def torch_steps(model: Any, optimizer: Any, loss_of: Callable[[Any], Any], steps: int) -> Iterator[tuple[int, Any]]:
+    """A plain torch loop: ``steps`` optimiser steps of ``loss_of(model)``, yielding (step, loss) after
+    each (steps from 1), where a test records what it wants."""
+    for step in range(1, steps + 1):
+        optimizer.zero_grad()
+        loss = loss_of(model)
+        loss.backward()
+        optimizer.step()
+        yield step, loss
 
 
 def train_recorded_cnn(steps: int, every: int, probe: bool = True):
@@ -18,11 +33,7 @@ def train_recorded_cnn(steps: int, every: int, probe: bool = True):
     x, y = torch.rand(16, 1, 8, 8), torch.randint(0, 3, (16,))
     rec = Recorder(model, name="torch CNN", probe=x[0] if probe else None)
     expected = {}
-    for step in range(1, steps + 1):
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
+    for step, loss in torch_steps(model, opt, lambda m: torch.nn.functional.cross_entropy(m(x), y), steps):
         if step % every == 0:
             rec.snapshot(step, loss=loss.item())
             expected[step] = {k: v.detach().clone().numpy() for k, v in model.state_dict().items()}

@@ -5,7 +5,7 @@ import pytest
 
 from nnviz_addon.history import History
 from nnviz_addon.training.record import Recorder
-from tests.support.recorded import train_recorded_cnn
+from tests.support.recorded import torch_steps, train_recorded_cnn
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
@@ -18,11 +18,7 @@ def _train_recorded(steps: int, every: int):
     x, y = torch.rand(32, 3), torch.rand(32, 2)
     rec = Recorder(model, name="torch MLP")
     expected = {}
-    for step in range(1, steps + 1):
-        opt.zero_grad()
-        loss = torch.nn.functional.mse_loss(model(x), y)
-        loss.backward()
-        opt.step()
+    for step, loss in torch_steps(model, opt, lambda m: torch.nn.functional.mse_loss(m(x), y), steps):
         if step % every == 0:
             rec.snapshot(step, loss=loss.item())
             expected[step] = ({k: v.detach().clone().numpy() for k, v in model.state_dict().items()},

@@ -10,6 +10,7 @@ bpy = pytest.importorskip("bpy")
 torch = pytest.importorskip("torch")
 
 from nnviz_addon.training.record import Recorder  # noqa: E402
+from tests.support.recorded import torch_steps  # noqa: E402
 
 pytestmark = [pytest.mark.bpy, pytest.mark.torch]
 
@@ -25,11 +26,11 @@ def train_torch_mlp(steps: int, every: int) -> tuple[Recorder, dict[int, dict[st
     recorder = Recorder(model, name="my torch MLP")
     recorder.snapshot(0)
     weights = {0: {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}}
-    for step in range(1, steps + 1):
-        opt.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), y)
-        loss.backward()
-        opt.step()
+
+    def loss_of(m: torch.nn.Module) -> torch.Tensor:
+        return torch.nn.functional.binary_cross_entropy_with_logits(m(x), y)
+
+    for step, loss in torch_steps(model, opt, loss_of, steps):
         if step % every == 0:
             recorder.snapshot(step, loss=loss.item())
             weights[step] = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
