@@ -34,8 +34,11 @@ from ..picture import film as film_plan
 from ..picture import neurons as neuron_plan
 from ..picture import view_layout
 from ..picture.cubes import CubeScales
-from ..picture.film import neuron_columns, pass_stages  # noqa: F401 (film.neuron_columns, as before)
-from ..picture.frame import film_timeline as timeline  # noqa: F401 (film.timeline, as before)
+from ..picture.film import (
+    neuron_columns,  # noqa: F401 (still film.neuron_columns for its callers)
+    pass_stages,
+)
+from ..picture.frame import film_timeline as timeline  # noqa: F401 (still film.timeline for its callers)
 from ..picture.layout import Layout
 from ..picture.shapes import CUBE_SIZE, Bounds, text_width
 from . import bloom, instanced, keyframes, objects, overlay, stage
