@@ -7,6 +7,10 @@ recolours the cubes live while training; ``clear`` removes everything nnviz made
 shows its value; with ``SceneOptions.magnitude`` its size also shows its gradient or update
 (:mod:`nnviz_addon.picture.magnitude`), keyed in the same action as the colour, with a size legend under
 the colour legend.
+
+``build`` is plan, then write: :func:`..picture.frame.plan_frame` decides everything in numpy, and
+:func:`write` (and the writer modules it calls, each given its part of the plan) only creates and
+keys it.
 """
 
 from __future__ import annotations
