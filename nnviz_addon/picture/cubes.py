@@ -170,7 +170,7 @@ def tensor_cubes(history: History, block: Block, scales: CubeScales) -> TensorCu
     """The plan of ``block``'s cubes (computed per block, so a big run never holds every tensor's
     colours at once)."""
     records = history.records
-    flat = _flat_index(block)
+    flat = flat_index(block)
     values = np.asarray(history.params[block.key], dtype=np.float64).reshape(records, -1)[:, flat]
     scale = scales.color[block.key]
     if not scales.sized:
@@ -185,7 +185,7 @@ def plan(history: History, blocks: Sequence[Block], scales: CubeScales) -> Itera
         yield tensor_cubes(history, block, scales)
 
 
-def _flat_index(block: Block) -> np.ndarray | slice:
+def flat_index(block: Block) -> np.ndarray | slice:
     """Where ``block``'s cubes are in its tensor's row-major flattening (a plain slice when the
     block draws every element in order, as the layout does, so no copy is made)."""
     if not block.shape:
@@ -194,6 +194,13 @@ def _flat_index(block: Block) -> np.ndarray | slice:
     if len(flat) == int(np.prod(block.shape)) and np.array_equal(flat, np.arange(len(flat))):
         return slice(None)
     return flat
+
+
+def inverse_scale(scale: float, numerator: float = 1.0) -> float:
+    """``numerator / scale``, 0 for a zero (or non-finite) scale: what a node tree multiplies a
+    value by to normalise it, all values neutral and all magnitudes smallest for a zero scale, as
+    ``colormap.normalize`` and ``magnitude.sizes`` do."""
+    return numerator / scale if scale > 0 and np.isfinite(scale) else 0.0
 
 
 @cache

@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..history import History
 from ..preset.limits import FORWARD_STEP_FRAMES, pass_frames, pass_records
+from .neurons import column_keys
 from .shapes import Bounds
 
 LENS_MM = 35.0
@@ -248,6 +250,24 @@ def timeline(records: int, frames_per_record: int, frame_start: int, columns: in
     holds = record_frames[middle + 1] - frames_per_record
     end = int(starts[-1]) + length if len(shown) > 1 else int(record_frames[-1])
     return Timeline(record_frames, np.array(shown, dtype=np.int64), starts, lit, middle, holds, end, length)
+
+
+def neuron_columns(history: History) -> list[str]:
+    """The ``nnviz_neuron`` names of the neuron columns the scene draws, input first."""
+    return list(column_keys(history))
+
+
+def pass_stages(history: History) -> list[str]:
+    """What a forward pass lights in turn, in the signal's order: the neuron columns
+    (:func:`neuron_columns`) and, between them, each Conv2d layer whose feature maps are recorded
+    (``"layer <name>"``: its kernels flash there; its maps stay as they are)."""
+    columns = neuron_columns(history)
+    stages = ["input"] if "input" in columns else []
+    for spec in history.structure:
+        name = f"layer {spec.name}"
+        if name in columns or (spec.kind == "Conv2d" and f"feature/{spec.name}" in history.series):
+            stages.append(name)
+    return stages
 
 
 FLASH_GAIN = 1.5  # a weight carrying the largest |w·x| of its layer flashes to (1 + gain) × its depth

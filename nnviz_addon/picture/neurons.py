@@ -16,7 +16,8 @@ import numpy as np
 from ..history import History
 from ..history.keys import PROBE_INPUT, activation
 from . import colormap
-from .shapes import Bounds, Label, text_width
+from .cubes import TensorCubes
+from .shapes import Block, Bounds, Label, text_width
 from .view_layout import CAPTION_SCALE, NEURON_CAPTION, NEURON_RADIUS, NeuronPlacement
 
 # Activations whose output is bounded by ±1: their full range maps onto the whole colour map, so a
@@ -38,6 +39,14 @@ class NeuronColumn:
     rgba: np.ndarray
     key: str
     color_scale: float
+
+    def instanced_cubes(self) -> TensorCubes:
+        """The column as the instanced writer's tensor: its squares' centres divided by ``scale``,
+        the object's scale, which shrinks the squares to the spheres' width with them."""
+        count = len(self.positions)
+        block = Block(self.prefix, "neurons", self.key, (count,), self.positions / self.scale,
+                      np.arange(count)[:, None])
+        return TensorCubes(block, self.values, self.color_scale)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ TILE_GAP = 1.0  # between two tiles, in cells: wide enough that each tile reads 
 CHAR_WIDTH = 0.55  # of Blender's default font, per unit of text height (a slightly generous estimate)
 
 Bounds = tuple[tuple[float, float, float], tuple[float, float, float]]
+# A cube's front face as the instanced writer draws it: a square's corners about its centre, in
+# the picture's x-z plane (the camera looks at it face on).
+SQUARE = np.array([(-1, 0, -1), (1, 0, -1), (1, 0, 1), (-1, 0, 1)], dtype=np.float32) * (CUBE_SIZE / 2)
 
 
 @dataclass(frozen=True)
@@ -81,3 +84,17 @@ def text_width(text: str, size: float) -> float:
     """A safe (slightly generous) width of ``text`` set ``size`` high in Blender's default font,
     as drawn (:func:`shortened`)."""
     return len(shortened(text)) * CHAR_WIDTH * size
+
+
+def square_corners(centres: np.ndarray, sizes: np.ndarray | None = None) -> np.ndarray:
+    """(N, 4, 3) corners of a square about each of ``centres`` (N, 3), ``sizes`` (N,) of full size
+    (all full size when None), in the wider of the two inputs' float types."""
+    centres = np.asarray(centres).reshape(-1, 3)
+    if sizes is None:
+        return centres[:, None] + SQUARE[None]
+    return centres[:, None] + SQUARE[None] * np.asarray(sizes)[:, None, None]
+
+
+def square_centres(corners: np.ndarray) -> np.ndarray:
+    """(N, 3) centres of squares given as (N·4, 3) or (N, 4, 3) corners: their mean."""
+    return np.asarray(corners).reshape(-1, 4, 3).mean(axis=1)

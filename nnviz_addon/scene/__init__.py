@@ -7,22 +7,23 @@ recolours the cubes live while training; ``clear`` removes everything nnviz made
 shows its value; with ``SceneOptions.magnitude`` its size also shows its gradient or update
 (:mod:`nnviz_addon.picture.magnitude`), keyed in the same action as the colour, with a size legend under
 the colour legend.
+
+``build`` is plan, then write: :func:`..picture.frame.plan_frame` decides everything in numpy, and
+:func:`write` (and the writer modules it calls, each given its part of the plan) only creates and
+keys it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 
 import bpy
 import numpy as np
 
 from ..history import History
-from ..picture import attention as attention_plan
-from ..picture import census, colormap, features, legends, magnitude, view_layout
+from ..picture import colormap, magnitude
 from ..picture import cubes as cube_plan
-from ..picture import overlay as overlay_plan
-from ..preset.limits import writer_for
+from ..picture.frame import FramePlan, TensorDraw, plan_frame
 from . import (
     bloom,
     feature_maps,
@@ -40,10 +41,10 @@ from . import (
 from .attention import add_attention, add_token_rows
 from .options import SceneOptions
 
-__all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values"]
+__all__ = ["SceneOptions", "build", "clear", "color_scale_for", "show_values", "write"]
 
 SCALE_PROPERTY = "nnviz_scale"
-FILL_PROPERTY = "nnviz_cube_fill"  # view_layout.cube_fill of the build: the cubes' edge ÷ CUBE_SIZE
+FILL_PROPERTY = "nnviz_cube_fill"  # the plan's fill (view_layout.cube_fill): the cubes' edge ÷ CUBE_SIZE
 MAGNITUDE_PROPERTY = "nnviz_magnitude"  # the SceneOptions.magnitude the scene was built with
 MAGNITUDE_SCALE_PROPERTY = "nnviz_magnitude_scale"  # History key → magnitude drawn full size
 DEFAULT_OPTIONS = SceneOptions()
@@ -64,41 +65,25 @@ def clear() -> None:
 
 
 def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
-    """Draw ``history`` in the current scene and key all its records (replacing any earlier build)."""
-    if history.records < 1:
-        raise ValueError("scene.build: the history has no records")
+    """Draw ``history`` in the current scene and key all its records (replacing any earlier build):
+    its :class:`..picture.frame.FramePlan` for the scene's frame, then :func:`write`."""
+    render = bpy.context.scene.render
+    write(plan_frame(history, options, stage.frame_aspect(render), stage.render_size(render)))
+
+
+def write(plan: FramePlan) -> None:
+    """Create and key what ``plan`` says in the current scene, replacing any earlier build."""
     scene = bpy.context.scene
     clear()
-    aspect = stage.frame_aspect(scene.render)
-    # What the cubes show (values, or changes since the first record) is scaled, drawn and, in the
-    # film, given depth; the probe's views read the run itself.
-    shown = cube_plan.shown_history(history, options.color_values)
-    scales = cube_plan.scales_for(shown, options.color_scale, options.magnitude, options.color_values)
-    shapes = {key: array.shape[1:] for key, array in history.params.items()}
-    maps = features.feature_maps(history)
-    # The film leaves the layers' ±scale notes out: its close-up, framed around the labels, would
-    # reach into the heads-up band with the longer labels.
-    layout = view_layout.layout_for_frame(history.structure, shapes, aspect, legend_caption=scales.caption,
-                                          size_labels=scales.size_labels, size_caption=scales.size_caption,
-                                          input_shape=history.input_shape,
-                                          feature_maps=maps, graph=history.graph,
-                                          layer_notes={} if options.style == "film" else scales.layer_notes)
-    plan = film.timeline(history, options)
-    frames = plan.record_frames
-    # The film's camera comes close to the blocks, so only the diagram's face-on framing tells how small a cube is.
-    fill = 1.0 if options.style == "film" else view_layout.cube_fill(layout, stage.render_size(scene.render))
-    # Feature-map cells and neurons are cubes too: "auto" counts them as the scene-size check does.
-    writer = writer_for(options.cubes, census.scene_size(history).cubes)
-    # One record is a still picture: its colours are set on the cubes, and keys would only cost time.
-    keyed = history.records > 1 and writer == "objects"
-    actions = [objects.cube_actions(block) if keyed else [] for block in layout.blocks]  # before any cube
+    layout, options, frames = plan.layout, plan.options, plan.record_frames
+    actions = [objects.cube_actions(block) if plan.keyed else [] for block in layout.blocks]  # before any cube
 
     root = objects.tagged(bpy.data.collections.new(objects.ROOT_COLLECTION))
     scene.collection.children.link(root)
-    root[SCALE_PROPERTY] = scales.color
+    root[SCALE_PROPERTY] = plan.scales.color
     root[MAGNITUDE_PROPERTY] = options.magnitude
-    root[MAGNITUDE_SCALE_PROPERTY] = scales.size
-    root[FILL_PROPERTY] = fill
+    root[MAGNITUDE_SCALE_PROPERTY] = plan.scales.size
+    root[FILL_PROPERTY] = plan.fill
     mesh = objects.shared_cube_mesh()
 
     layer_collections: dict[str, bpy.types.Collection] = {}
@@ -107,80 +92,57 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
         objects.add_label(label, f"{label.text} · label", collection)
     if layout.part_labels or layout.skips:
         model_parts.add_parts(root, layout)
-    for tensor, block_actions in zip(cube_plan.plan(shown, layout.blocks, scales), actions, strict=True):
-        if writer == "instanced":
-            _add_instanced(tensor, layer_collections[tensor.block.layer], int(frames[0]), options.frames_per_record,
-                           fill)
-            continue
-        _add_objects(tensor, mesh, layer_collections[tensor.block.layer], frames if keyed else None, block_actions,
-                     fill)
+    for drawn, block_actions in zip(plan.tensors(), actions, strict=True):
+        collection = layer_collections[drawn.cubes.block.layer]
+        if plan.writer == "instanced":
+            obj = instanced.add_tensor(drawn.cubes, collection, int(frames[0]), options.frames_per_record)
+            obj.scale = drawn.object_scale
+        else:
+            _add_objects(drawn, mesh, collection, frames if plan.keyed else None, block_actions)
 
-    feature_maps.add_feature_maps(root, history, layout, frames, writer, options.frames_per_record)
+    feature_maps.add_feature_maps(root, layout.feature_labels, plan.feature_cubes, frames, plan.writer,
+                                  options.frames_per_record)
 
     legend = objects.new_collection("nnviz · legend", root)
-    objects.add_legend(legends.color_legend(layout.legend, scales.legend_labels, scales.caption), mesh, legend)
-    if layout.size_legend is not None:
-        objects.add_size_legend(legends.size_legend(layout.size_legend), mesh, legend)
+    objects.add_legend(plan.color_legend, mesh, legend)
+    if plan.size_legend is not None:
+        objects.add_size_legend(plan.size_legend, mesh, legend)
 
-    overlay_width = overlay_plan.width(history, layout.text_size)
-    overlay_box = overlay_plan.box(layout.overlay_anchor, overlay_width, layout.text_size)
-    places = view_layout.place_views(layout, overlay_width, aspect)
-    neuron_box = neurons.add_neurons(root, history, frames, places.neurons, writer, options.frames_per_record)
-    loss_box = loss_curve.add_loss_curve(root, history, frames, places.loss)
-    # Attention maps go in a band under the rest, the probe sequence's view beside them there.
-    band = attention_plan.band_under(history, view_layout.union(layout.bounds, overlay_box, neuron_box, loss_box),
-                                     aspect, layout.text_size)
-    sequence_place, attention_place = attention_plan.share_band(band, history)
-    views = (neuron_box, task_views.add_task_view(root, history, frames, sequence_place or places.task), loss_box,
-             add_attention(root, history, frames, attention_place), add_token_rows(root, history, layout))
-    stage.set_up(scene, root, view_layout.union(layout.bounds, overlay_box, *views),
-                 attribute_colors=writer == "instanced")
+    if plan.neurons is not None:
+        neurons.add_neurons(root, plan.neurons, plan.writer, options.frames_per_record)
+    if plan.loss is not None:
+        loss_curve.add_loss_curve(root, plan.loss)
+    if plan.task is not None:
+        task_views.add_task_view(root, plan.task)
+    if plan.attention is not None:
+        add_attention(root, plan.attention)
+    if plan.token_labels:
+        add_token_rows(root, plan.token_labels)
+    stage.set_up(scene, root, plan.bounds, attribute_colors=plan.writer == "instanced")
     scene.frame_start = options.frame_start  # the first record's frame, or the intro's
-    scene.frame_end = plan.frame_end
+    scene.frame_end = plan.timeline.frame_end
     scene.frame_current = int(frames[0])
-    overlay.add_overlay(root, history, frames, layout.overlay_anchor, layout.text_size)
-    if writer == "instanced":
+    overlay.add_overlay(root, plan.overlay, frames)
+    if plan.writer == "instanced":
         instanced.carry_object_colors([obj for obj in root.all_objects if obj.type == "MESH"
                                        and instanced.TENSOR_PROPERTY not in obj and not obj.hide_render])
         objects.show_colors_as_materials(obj for obj in root.all_objects if obj.type in ("CURVE", "FONT"))
     if options.style == "film":
-        film.dress(scene, root, shown, options, layout, plan, _film_depth_scales(shown, scales), views,
-                   overlay_box)
+        film.dress(scene, root, plan.shown, options, layout, plan.timeline, plan.film_scales, plan.views,
+                   plan.overlay_box)
     if options.motion == "smooth":
         keyframes.smooth(obj for obj in root.all_objects if obj != scene.camera)
         instanced.ease(root)
     stage.hide_others(scene, root)  # only nnviz's picture is rendered
 
 
-def _film_depth_scales(shown: History, scales: cube_plan.CubeScales) -> cube_plan.CubeScales:
-    """``scales`` for the film, whose block depths take the colour scale: the depths show |value| on
-    the run's one global scale whatever scale the colours use, so the film's shots (framed for the
-    deepest block) and depths compare across layers as the colours may not."""
-    return dataclasses.replace(scales, color=dict.fromkeys(scales.color, shown.value_range()))
-
-
-def _add_objects(tensor: cube_plan.TensorCubes, mesh: bpy.types.Mesh, collection: bpy.types.Collection,
-                 frames: np.ndarray | None, actions: list[bpy.types.Action], fill: float) -> None:
-    """One object per cube of ``tensor``, keyed at ``frames`` (None: a still, not keyed), each
-    ``fill`` times its usual edge (a cube's size scales its full edge)."""
-    sizes = None if tensor.sizes is None else tensor.sizes * fill
-    unsized = None if fill == 1 else np.full(len(tensor.block.positions), fill)
-    made = objects.add_cubes(tensor.block, mesh, collection, tensor.values[0], tensor.rgba[0],
-                             unsized if sizes is None else sizes[0])
+def _add_objects(drawn: TensorDraw, mesh: bpy.types.Mesh, collection: bpy.types.Collection,
+                 frames: np.ndarray | None, actions: list[bpy.types.Action]) -> None:
+    """One object per cube of ``drawn``, keyed at ``frames`` (None: a still, not keyed)."""
+    tensor = drawn.cubes
+    made = objects.add_cubes(tensor.block, mesh, collection, tensor.values[0], tensor.rgba[0], drawn.first_sizes)
     if frames is not None:
-        objects.key_cubes(made, actions, frames, tensor.values, tensor.rgba, sizes)
-
-
-def _add_instanced(tensor: cube_plan.TensorCubes, collection: bpy.types.Collection, frame_start: int,
-                   frames_per_record: int, fill: float) -> None:
-    """The instanced object drawing ``tensor``, its squares ``fill`` times their usual edge: the
-    object is scaled by ``fill`` in the picture plane and its squares' centres divided by it, so they
-    land where the layout put them while the writer's own square size stays as it is."""
-    if fill != 1:
-        shrunk = tensor.block.positions * np.array([1 / fill, 1.0, 1 / fill])
-        tensor = dataclasses.replace(tensor, block=dataclasses.replace(tensor.block, positions=shrunk))
-    obj = instanced.add_tensor(tensor, collection, frame_start, frames_per_record)
-    obj.scale = (fill, 1.0, fill)
+        objects.key_cubes(made, actions, frames, tensor.values, tensor.rgba, drawn.sizes)
 
 
 def show_values(values: Mapping[str, np.ndarray], scale: float | Mapping[str, float] | None = None,

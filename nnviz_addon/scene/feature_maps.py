@@ -8,37 +8,36 @@ offers them as weights to edit), or one Geometry Nodes object per group (instanc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import bpy
 import numpy as np
 
-from ..history import History
-from ..picture import cubes as cube_plan
 from ..picture import features
-from ..picture.layout import Layout
+from ..picture.cubes import TensorCubes
+from ..picture.shapes import Label
 from . import instanced, objects
 
 FEATURE_PROPERTY = "nnviz_feature"  # on an objects-writer cell: its group's History key
 
 
-def add_feature_maps(parent: bpy.types.Collection, history: History, layout: Layout, record_frames: np.ndarray,
-                     writer: str, frames_per_record: int) -> None:
-    """Draw ``layout``'s feature-map groups of ``history`` in a collection ``nnviz · feature maps``."""
-    if not layout.feature_blocks:
+def add_feature_maps(parent: bpy.types.Collection, labels: Sequence[Label], cells: Sequence[TensorCubes],
+                     record_frames: np.ndarray, writer: str, frames_per_record: int) -> None:
+    """Write the feature-map groups' ``cells`` (one plan per group) and their ``labels`` in a
+    collection ``nnviz · feature maps``, keyed at ``record_frames``."""
+    if not cells:
         return
-    record_frames = objects.record_frames_of(history, record_frames, "add_feature_maps")
     collection = objects.new_collection("nnviz · feature maps", parent)
-    for label in layout.feature_labels:
+    for label in labels:
         name = "feature maps · caption" if label.text == features.CAPTION else label.text.splitlines()[0]
         objects.add_label(label, f"{name} · label", collection)
     mesh = objects.shared_cube_mesh()
-    for block in layout.feature_blocks:
-        values = features.values_of(history, block)
-        tensor = cube_plan.TensorCubes(block, values, features.color_scale(values))
+    for tensor in cells:
         if writer == "instanced":
             instanced.add_tensor(tensor, collection, int(record_frames[0]), frames_per_record)
             continue
-        keyed = len(values) > 1
-        actions = objects.cube_actions(block) if keyed else []
-        cells = objects.add_cubes(block, mesh, collection, values[0], tensor.rgba[0], tag=FEATURE_PROPERTY)
+        keyed = len(tensor.values) > 1
+        actions = objects.cube_actions(tensor.block) if keyed else []
+        made = objects.add_cubes(tensor.block, mesh, collection, tensor.values[0], tensor.rgba[0], tag=FEATURE_PROPERTY)
         if keyed:
-            objects.key_cubes(cells, actions, record_frames, values, tensor.rgba)
+            objects.key_cubes(made, actions, record_frames, tensor.values, tensor.rgba)

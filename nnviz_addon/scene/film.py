@@ -34,6 +34,11 @@ from ..picture import film as film_plan
 from ..picture import neurons as neuron_plan
 from ..picture import view_layout
 from ..picture.cubes import CubeScales
+from ..picture.film import (
+    neuron_columns,  # noqa: F401 (still film.neuron_columns for its callers)
+    pass_stages,
+)
+from ..picture.frame import film_timeline as timeline  # noqa: F401 (still film.timeline for its callers)
 from ..picture.layout import Layout
 from ..picture.shapes import CUBE_SIZE, Bounds, text_width
 from . import bloom, instanced, keyframes, objects, overlay, stage
@@ -57,31 +62,6 @@ PASS_GLIDE_FRAMES = 10  # the camera's glide onto the whole network before a for
 # diagram's on a CPU, this one 1.9x (README's Speed).
 SHADOW_DIRECTION = (0.25, 0.25, 0.93)
 DARK = instanced.DARK  # linear; an unlit neuron, just off the background (the instanced tree's too)
-
-
-def neuron_columns(history: History) -> list[str]:
-    """The ``nnviz_neuron`` names of the neuron columns :mod:`.neurons` draws, input first."""
-    return list(neuron_plan.column_keys(history))
-
-
-def pass_stages(history: History) -> list[str]:
-    """What a forward pass lights in turn, in the signal's order: the neuron columns
-    (:func:`neuron_columns`) and, between them, each Conv2d layer whose feature maps are recorded
-    (``"layer <name>"``: its kernels flash there; its maps stay as they are)."""
-    columns = neuron_columns(history)
-    stages = ["input"] if "input" in columns else []
-    for spec in history.structure:
-        name = f"layer {spec.name}"
-        if name in columns or (spec.kind == "Conv2d" and f"feature/{spec.name}" in history.series):
-            stages.append(name)
-    return stages
-
-
-def timeline(history: History, options: SceneOptions) -> film_plan.Timeline:
-    """Where the records and the forward passes sit on the frames (no passes in the diagram)."""
-    mode = options.forward_pass if options.style == "film" else "none"
-    return film_plan.timeline(history.records, options.frames_per_record, options.frame_start,
-                              len(pass_stages(history)), mode, options.forward_pass_every)
 
 
 def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, options: SceneOptions,

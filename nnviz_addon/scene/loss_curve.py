@@ -15,24 +15,13 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from ..history import History
-from ..picture import loss_curve as loss_plan
-from ..picture.loss_curve import Curve
-from ..picture.shapes import Bounds
-from ..picture.view_layout import Rect
+from ..picture.loss_curve import Curve, LossCurvePlan
 from . import keyframes, objects
 
 
-def add_loss_curve(parent: bpy.types.Collection, history: History, record_frames: np.ndarray,
-                   placement: Rect) -> Bounds | None:
-    """Draw the loss curve (and the test loss's beside it, with a key naming both) with its axes and
-    min/max labels inside ``placement`` (collection ``nnviz · loss`` under ``parent``), growing at
-    ``record_frames``. Returns the box it used, or None when the History has fewer than two finite
-    losses (nothing is drawn then)."""
-    record_frames = objects.record_frames_of(history, record_frames, "add_loss_curve")
-    picture = loss_plan.plan(history, record_frames, placement)
-    if picture is None:
-        return None
+def add_loss_curve(parent: bpy.types.Collection, picture: LossCurvePlan) -> None:
+    """Write ``picture``: the loss curve (and the test loss's beside it, with a key naming both) with
+    its axes and min/max labels, growing at its frames, in a collection ``nnviz · loss`` under ``parent``."""
     collection = objects.new_collection("nnviz · loss", parent)
     for curve in picture.curves:
         _add_curve(collection, picture.frames, curve)
@@ -45,7 +34,6 @@ def add_loss_curve(parent: bpy.types.Collection, history: History, record_frames
     for name, label, rgba in picture.key:
         objects.add_label(label, f"loss · key {name}", collection).color = rgba
     bpy.data.objects["loss · curve"]["nnviz_log_scale"] = picture.log
-    return picture.bounds
 
 
 def _add_curve(collection: bpy.types.Collection, record_frames: np.ndarray, plan: Curve) -> None:

@@ -12,40 +12,25 @@ which shrinks the squares with it.
 from __future__ import annotations
 
 import bpy
-import numpy as np
 
-from ..history import History
-from ..picture import neurons as neuron_plan
-from ..picture.cubes import TensorCubes
-from ..picture.shapes import Block, Bounds
-from ..picture.view_layout import INSTANCED_NEURON_CAPTION, NEURON_CAPTION, NeuronPlacement
+from ..picture.neurons import NeuronsPlan
 from . import instanced, objects
 
 
-def add_neurons(parent: bpy.types.Collection, history: History, record_frames: np.ndarray,
-                placement: NeuronPlacement, writer: str = "objects", frames_per_record: int = 1) -> Bounds | None:
-    """Draw the probe input and every drawn layer's recorded activations in a collection
-    ``nnviz · neurons`` under ``parent``, at ``record_frames`` (one frame per record): keyed spheres
-    with the ``"objects"`` writer, one instanced object per column with ``"instanced"``
-    (``frames_per_record`` apart, as the cubes).
-
-    Returns the world-space box the neurons fill, or None when the history has no probe data.
-    """
-    record_frames = objects.record_frames_of(history, record_frames, "add_neurons")
-    caption = INSTANCED_NEURON_CAPTION if writer == "instanced" else NEURON_CAPTION
-    picture = neuron_plan.plan(history, record_frames, placement, caption)
-    if picture is None:
-        return None
+def add_neurons(parent: bpy.types.Collection, picture: NeuronsPlan, writer: str = "objects",
+                frames_per_record: int = 1) -> None:
+    """Write ``picture`` (the probe input's and every drawn layer's activations) in a collection
+    ``nnviz · neurons`` under ``parent``, keyed at its frames: keyed spheres with the ``"objects"``
+    writer, one instanced object per column with ``"instanced"`` (``frames_per_record`` apart, as
+    the cubes)."""
+    record_frames = picture.frames
     collection = objects.new_collection("nnviz · neurons", parent)
     mesh = objects.sphere_mesh() if writer == "objects" else None
     for column in picture.columns:
         values, rgba, prefix = column.values, column.rgba, column.prefix
         if writer == "instanced":
-            count = len(column.positions)
-            block = Block(prefix, "neurons", column.key, (count,), column.positions / column.scale,
-                          np.arange(count)[:, None])
-            drawn = instanced.add_tensor(TensorCubes(block, values, column.color_scale), collection,
-                                         int(record_frames[0]), frames_per_record)
+            drawn = instanced.add_tensor(column.instanced_cubes(), collection, int(record_frames[0]),
+                                         frames_per_record)
             drawn.scale = (column.scale,) * 3
             continue
         names = [f"{prefix} · neuron[{i}]" for i in range(len(column.positions))]
@@ -62,4 +47,3 @@ def add_neurons(parent: bpy.types.Collection, history: History, record_frames: n
                 objects.key(sphere, actions[i], picture.frames, channels)
     if picture.caption is not None:
         objects.add_label(picture.caption, "neurons · caption", collection)
-    return picture.bounds

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 import bpy
 import numpy as np
 
-from ..history import History
 from ..picture.legends import ColorLegend, SizeCubes
 from ..picture.shapes import CUBE_SIZE, Block, Label, shortened
 from ..picture.view_layout import NEURON_RADIUS
@@ -190,15 +189,6 @@ def new_objects(names: Sequence[str], data: bpy.types.ID, collection: bpy.types.
         link(obj)
         made.append(obj)
     return made, actions
-
-
-def record_frames_of(history: History, record_frames: np.ndarray, caller: str) -> np.ndarray:
-    """``record_frames`` as floats, after checking it holds one frame per record of ``history``."""
-    record_frames = np.asarray(record_frames, dtype=np.float64)
-    if record_frames.shape != (history.records,):
-        raise ValueError(f"{caller}: record_frames has shape {record_frames.shape}, expected "
-                         f"({history.records},): one frame for each of the history's {history.records} records")
-    return record_frames
 
 
 def key(target: bpy.types.ID, action: bpy.types.Action, frames: np.ndarray,

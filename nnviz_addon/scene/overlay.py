@@ -18,10 +18,8 @@ from collections.abc import Sequence
 import bpy
 import numpy as np
 
-from ..history import History
-from ..picture import overlay as overlay_plan
 from ..picture.layout import LINE_SPACING
-from ..picture.overlay import DASH, INPUTS
+from ..picture.overlay import DASH, INPUTS, OverlayPlan
 from . import keyframes, objects
 
 TITLE_NAME = "nnviz · title"
@@ -29,12 +27,9 @@ COUNTER_NAME = "nnviz · counter"
 TITLE_COLOR = (0.9, 0.9, 0.9, 1.0)  # linear; a touch brighter than the labels
 
 
-def add_overlay(collection: bpy.types.Collection, history: History, record_frames: np.ndarray,
-                anchor: tuple[float, float, float], size: float) -> None:
-    """Add the title and the keyed counter to ``collection``, top-left at ``anchor`` (in the XZ
-    picture plane, facing the camera at -y), with text ``size`` units high."""
-    record_frames = objects.record_frames_of(history, record_frames, "add_overlay")
-    picture = overlay_plan.plan(history, anchor, size)
+def add_overlay(collection: bpy.types.Collection, picture: OverlayPlan, record_frames: np.ndarray) -> None:
+    """Add the title and the counter, keyed at ``record_frames`` (one per record), to ``collection``
+    as ``picture`` places them (in the XZ picture plane, facing the camera at -y)."""
     material = objects.object_color_material()  # the one every nnviz object shares
     title = objects.add_label(picture.title, TITLE_NAME, collection)
     title.color = TITLE_COLOR

@@ -6,25 +6,14 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
-from ..history import History
 from ..picture import task_views as picture
 from ..picture.colormap import linear_rgba
-from ..picture.shapes import Bounds
-from ..picture.view_layout import Rect
 from . import objects
 
 
-def add_task_view(parent: bpy.types.Collection, history: History, record_frames: np.ndarray,
-                  placement: Rect) -> Bounds | None:
-    """Draw the view for the History's task inside ``placement`` (left-aligned, in a collection
-    ``nnviz · task`` under ``parent``), keyed at ``record_frames``. Returns the box it used, or None
-    when the History has no task probe data (nothing is drawn then)."""
-    record_frames = objects.record_frames_of(history, record_frames, "add_task_view")
-    view = picture.plan(history, record_frames, placement)
-    if view is None:
-        return None
+def add_task_view(parent: bpy.types.Collection, view: picture.TaskViewPlan) -> None:
+    """Write the task ``view`` in a collection ``nnviz · task`` under ``parent``, keyed at its frames."""
     write_items(view.items, objects.new_collection("nnviz · task", parent), view.frames)
-    return view.bounds
 
 
 def write_items(items: list[picture.Text | picture.Patches | picture.Bars], collection: bpy.types.Collection,

@@ -1,5 +1,7 @@
 """The cube plan (pure numpy): every cube's values, colours and sizes against independent expectations."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -58,3 +60,18 @@ def test_the_ramp_the_geometry_nodes_tree_holds_stays_within_2e_3_of_the_map():
     assert len(positions) == 32 and positions[0] == -1 and positions[-1] == 1
     x = np.linspace(-1, 1, 4001)
     assert np.abs(cubes.ramp_colors(positions, x) - colormap.colors(x, 1.0)[:, :3]).max() < 2e-3
+
+
+def test_flat_index_is_a_slice_only_for_every_element_in_order():
+    whole = blocks_of(small_history())[0]
+    assert cubes.flat_index(whole) == slice(None)
+    # the first two elements only: a prefix, still in order, yet not the whole tensor
+    prefix = dataclasses.replace(whole, positions=whole.positions[:2], indices=whole.indices[:2])
+    np.testing.assert_array_equal(cubes.flat_index(prefix), [0, 1])
+    backwards = dataclasses.replace(whole, positions=whole.positions[::-1], indices=whole.indices[::-1])
+    np.testing.assert_array_equal(cubes.flat_index(backwards), np.arange(6)[::-1])
+
+
+@pytest.mark.parametrize(("scale", "expected"), [(4.0, 0.125), (0.0, 0.0), (float("inf"), 0.0), (float("nan"), 0.0)])
+def test_inverse_scale_is_zero_where_no_scale_is(scale, expected):
+    assert cubes.inverse_scale(scale, 0.5) == expected

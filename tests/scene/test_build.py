@@ -12,7 +12,8 @@ from nnviz_addon.picture import colormap
 
 bpy = pytest.importorskip("bpy")
 from nnviz_addon import scene  # noqa: E402
-from nnviz_addon.scene import SceneOptions  # noqa: E402
+from nnviz_addon.picture.frame import plan_frame  # noqa: E402
+from nnviz_addon.scene import SceneOptions, keyframes, stage  # noqa: E402
 from tests.support.histories import short_run, synthetic_history  # noqa: E402
 
 pytestmark = [pytest.mark.bpy, pytest.mark.usefixtures("empty_blend")]
@@ -342,6 +343,22 @@ def test_probe_series_add_neurons_task_view_and_loss_curve():
     materials = {s.material for o in root.all_objects for s in o.material_slots}
     assert materials == {bpy.data.materials["nnviz · object colour"]}
     assert len(bpy.data.materials) == 1
+
+
+def test_write_makes_what_the_frame_plan_says():
+    history = short_run("xor", steps=8, record_every=2)
+    render = bpy.context.scene.render
+    plan = plan_frame(history, SceneOptions(frames_per_record=3), stage.frame_aspect(render), stage.render_size(render))
+    scene.write(plan)
+    assert len(cubes()) == plan.layout.cube_count
+    assert len([o for o in view_objects("nnviz · neurons") if "nnviz_neuron" in o]) == sum(
+        len(column.positions) for column in plan.neurons.columns)
+    camera = bpy.context.scene.camera
+    np.testing.assert_allclose(camera.location, plan.camera.location, rtol=1e-6)
+    assert camera.data.ortho_scale == pytest.approx(plan.camera.ortho_scale)
+    assert (bpy.context.scene.frame_start, bpy.context.scene.frame_end) == (1, plan.timeline.frame_end)
+    action_frames = {p.co[0] for c in keyframes.fcurves_of(cubes()[0]) for p in c.keyframe_points}
+    assert action_frames == set(plan.record_frames.tolist())
 
 
 def test_a_history_without_series_builds_without_neurons_or_task_view():

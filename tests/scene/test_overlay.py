@@ -118,5 +118,6 @@ def test_rebuild_replaces_the_counter_tree():
 def test_bad_frames_named():
     history = small_history()
     collection = bpy.data.collections.new("c")
-    with pytest.raises(ValueError, match=r"record_frames has shape \(3,\).*5 records"):
-        overlay.add_overlay(collection, history, np.arange(3), (0, 0, 0), 1.0)
+    picture = overlay_plan.plan(history, (0, 0, 0), 1.0)
+    with pytest.raises(ValueError, match=r"at 3 frames must have shape \(\d+, 3\), got \(\d+, 5\)"):
+        overlay.add_overlay(collection, picture, np.arange(3))

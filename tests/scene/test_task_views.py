@@ -31,7 +31,11 @@ def histories() -> dict[str, History]:
 def draw(history: History, frames: np.ndarray, rect: Rect = RECT):
     root = bpy.data.collections.new("test root")
     bpy.context.scene.collection.children.link(root)
-    return task_views.add_task_view(root, history, frames, rect)
+    view = task_plan.plan(history, frames, rect)
+    if view is None:
+        return None
+    task_views.add_task_view(root, view)
+    return view.bounds
 
 
 def named(prefix: str) -> list:
@@ -171,6 +175,7 @@ def test_rendered_swatch_pixels_are_the_probe_colours(tmp_path):
         from nnviz_addon.preset.config import find_presets, load_preset
         from nnviz_addon.training.run import TrainingRun
         from nnviz_addon.picture.view_layout import Rect
+        from nnviz_addon.picture import task_views as task_plan
         from nnviz_addon.scene import stage, task_views, objects
         history = TrainingRun(load_preset(find_presets()["rgb_perceptron"]).replace(
             train={{"steps": 4, "record_every": 2}})).run()
@@ -179,7 +184,9 @@ def test_rendered_swatch_pixels_are_the_probe_colours(tmp_path):
         root = objects.tagged(bpy.data.collections.new(objects.ROOT_COLLECTION))
         scene.collection.children.link(root)
         rect = Rect(0.0, 0.0, 8.0, 8.0, 0.6)
-        stage.set_up(scene, root, task_views.add_task_view(root, history, np.arange(3) + 1.0, rect))
+        view = task_plan.plan(history, np.arange(3) + 1.0, rect)
+        task_views.add_task_view(root, view)
+        stage.set_up(scene, root, view.bounds)
         scene.render.engine = "BLENDER_WORKBENCH"
         scene.render.resolution_x, scene.render.resolution_y = 320, 320
         scene.render.dither_intensity = 0.0  # dither noise would blur the exact comparison
