@@ -144,8 +144,8 @@ def build(history: History, options: SceneOptions = DEFAULT_OPTIONS) -> None:
                                        and instanced.TENSOR_PROPERTY not in obj and not obj.hide_render])
         objects.show_colors_as_materials(obj for obj in root.all_objects if obj.type in ("CURVE", "FONT"))
     if options.style == "film":
-        film.dress(scene, root, shown, options, layout, plan, _film_depth_scales(shown, scales), views,
-                   overlay_box)
+        film.dress(scene, root, film.Film(shown, options, layout, plan, _film_depth_scales(shown, scales),
+                                          views, overlay_box))
     if options.motion == "smooth":
         keyframes.smooth(obj for obj in root.all_objects if obj != scene.camera)
         instanced.ease(root)

@@ -17,7 +17,9 @@ from mathutils import Vector  # noqa: E402
 
 from nnviz_addon import api, scene  # noqa: E402
 from nnviz_addon.picture import film as film_plan  # noqa: E402
+from nnviz_addon.picture import film_passes  # noqa: E402
 from nnviz_addon.preset.config import find_presets, load_preset  # noqa: E402
+from nnviz_addon.preset.limits import FORWARD_STEP_FRAMES, pass_frames  # noqa: E402
 from nnviz_addon.scene import keyframes  # noqa: E402
 from tests.support.pixels import png_pixels  # noqa: E402
 from tests.support.scripts import run  # noqa: E402
@@ -254,12 +256,12 @@ def test_forward_pass_lights_each_layer_with_its_probe_activations_in_turn() -> 
     build_film("xor", forward_pass="intro", frames_per_record=2)
     sc = bpy.context.scene
     history = api.train("xor", steps=STEPS)
-    columns = film.neuron_columns(history)
+    columns = film_passes.neuron_columns(history)
     assert columns == ["input", "layer 0", "layer 2"]
-    lit_at = film_plan.forward_pass_frames(len(columns), sc.frame_start)
-    first_record = sc.frame_start + (len(columns) + 1) * film_plan.FORWARD_STEP_FRAMES
+    lit_at = film_passes.forward_pass_frames(len(columns), sc.frame_start)
+    first_record = sc.frame_start + (len(columns) + 1) * FORWARD_STEP_FRAMES
     # ... and a pass at the end, on the trained network
-    assert int(sc.frame_end) == first_record + 2 * (history.records - 1) + 1 + film_plan.pass_frames(len(columns))
+    assert int(sc.frame_end) == first_record + 2 * (history.records - 1) + 1 + pass_frames(len(columns))
     for k, (column, frame) in enumerate(zip(columns, lit_at, strict=True)):
         if column == "input":
             values = np.asarray(history.static["probe/input"], dtype=np.float64)[None]
@@ -292,7 +294,7 @@ def test_a_pass_in_the_run_pauses_it_lights_that_records_activations_and_flashes
     history = api.train("xor", steps=STEPS)
     plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
                                                      forward_pass_every=1))
-    columns = film.neuron_columns(history)
+    columns = film_passes.neuron_columns(history)
     assert len(plan.passes) == history.records and int(sc.frame_end) == plan.frame_end
     depsgraph = bpy.context.evaluated_depsgraph_get()
     i = 1
@@ -345,9 +347,9 @@ def test_conv_kernels_flash_at_their_layers_turn_by_the_level_of_the_channel_the
     history = api.train("digits_cnn", steps=STEPS)
     plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
                                                      forward_pass_every=1))
-    stages = film.pass_stages(history)
+    stages = film_passes.pass_stages(history)
     convs = [f"layer {s.name}" for s in history.structure if s.kind == "Conv2d"]
-    assert stages == [*convs, *film.neuron_columns(history)] and len(convs) == 2  # in the signal's order
+    assert stages == [*convs, *film_passes.neuron_columns(history)] and len(convs) == 2  # in the signal's order
     i = 1
     r = int(plan.passes[i])
     for spec, maps in ((history.structure[0], np.asarray(history.static["probe/image"], dtype=np.float64)),
@@ -402,7 +404,7 @@ def test_a_run_of_one_record_flashes_its_weights_in_its_pass(cubes: str) -> None
     api.animate(history, render=config)
     plan = film.timeline(history, scene.SceneOptions.from_render_config(config))
     assert plan.passes.tolist() == [0]
-    lit = int(plan.lit[0, film.pass_stages(history).index("layer 2")])
+    lit = int(plan.lit[0, film_passes.pass_stages(history).index("layer 2")])
     x = np.asarray(history.series["activation/0"], dtype=np.float64)[0]
     carried = np.abs(np.asarray(history.params["2.weight"], dtype=np.float64)[0] * x[None, :])
     share = carried / carried.max()
@@ -454,7 +456,7 @@ def test_a_pass_lights_the_instanced_neuron_columns_in_turn_with_that_records_ac
     history = api.train("xor", steps=STEPS)
     plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
                                                      forward_pass_every=1))
-    columns = film.neuron_columns(history)
+    columns = film_passes.neuron_columns(history)
     drawn = instanced.tensor_objects(bpy.data.collections["nnviz"])
     keys = ["probe/input"] + [f"activation/{c.split()[1]}" for c in columns[1:]]
     assert columns[0] == "input" and set(keys) <= set(drawn)
@@ -513,7 +515,7 @@ def test_instanced_weight_blocks_flash_by_their_share_of_the_signal_in_a_pass() 
 
     i = 1
     r = int(plan.passes[i])
-    lit = plan.lit[i, film.neuron_columns(history).index("layer 2")]
+    lit = plan.lit[i, film_passes.neuron_columns(history).index("layer 2")]
     normal = depths(lit - 1)
     x = np.asarray(history.series["activation/0"], dtype=np.float64)[r]
     w = np.asarray(history.params["2.weight"], dtype=np.float64)[r]
@@ -529,7 +531,7 @@ def test_instanced_weight_blocks_flash_by_their_share_of_the_signal_in_a_pass() 
     x = np.asarray(history.series["activation/0"], dtype=np.float64)[int(plan.passes[j])]
     w = np.asarray(history.params["2.weight"], dtype=np.float64)[int(plan.passes[j])]
     carried = np.abs(w * x[None, :]).ravel()
-    lit = plan.lit[j, film.neuron_columns(history).index("layer 2")]
+    lit = plan.lit[j, film_passes.neuron_columns(history).index("layer 2")]
     np.testing.assert_allclose(depths(lit), depths(lit - 1) * (1 + film_plan.FLASH_GAIN * carried / carried.max()),
                                rtol=1e-4)
 
