@@ -9,14 +9,40 @@ and the passes on the film's frames; the scene keys what it says.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..history import History
 from ..preset.limits import FORWARD_STEP_FRAMES, pass_frames, pass_records
+from . import attention as attention_plan
 from . import colormap
 from . import neurons as neuron_plan
+
+# A transformer layer's parts by torch's names (TransformerEncoderLayer, and the presets' own layer):
+# a pass lights its attention (with the add & norm after it), then its feed-forward.
+TRANSFORMER_PARTS = {"self_attn": "attention", "norm1": "attention",
+                     "linear1": "feed-forward", "linear2": "feed-forward", "norm2": "feed-forward"}
+EMBEDDINGS = ("Embedding", "PositionalEmbedding")
+TOKEN_KEYS = ("sequence/input", "probe/tokens")  # the probe's token ids: a preset's, a Recorder's
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One turn of a forward pass: what lights up when the signal gets there. ``name`` says what it
+    is (``"input"``, ``"layer <name>"``, ``"embedding"``, ``"attention <block>"``,
+    ``"feed-forward <block>"``); ``column`` the neuron column it lights (None: no column is drawn
+    for it); ``flashes`` the History keys of the weight tensors that flash by their share of the
+    signal (:func:`flash_shares`); ``attention`` the ``attention/<path>`` series whose tiles light
+    with the record's pattern; ``skips`` the indices in ``History.graph.skips`` of the residuals
+    added back here (their arcs light)."""
+
+    name: str
+    column: str | None = None
+    flashes: tuple[str, ...] = ()
+    attention: str | None = None
+    skips: tuple[int, ...] = ()
 
 
 def neuron_columns(history: History) -> list[str]:
@@ -24,17 +50,113 @@ def neuron_columns(history: History) -> list[str]:
     return list(neuron_plan.column_keys(history))
 
 
-def pass_stages(history: History) -> list[str]:
-    """What a forward pass lights in turn, in the signal's order: the neuron columns
-    (:func:`neuron_columns`) and, between them, each Conv2d layer whose feature maps are recorded
-    (``"layer <name>"``: its kernels flash there; its maps stay as they are)."""
-    columns = neuron_columns(history)
-    stages = ["input"] if "input" in columns else []
+def pass_stages(history: History) -> list[Stage]:
+    """What a forward pass lights in turn, in the signal's order: the model's running order where the
+    History has a graph (a recorded model), else its structure's. Every layer with a neuron column,
+    recorded feature maps (a Conv2d: its kernels flash) or a weight matrix gets a turn; a
+    transformer's layers are merged as the signal sees them: token → embedding (+ positional) →
+    attention → feed-forward → output."""
+    columns = set(neuron_columns(history))
+    stages = [Stage("input", "input")] if "input" in columns else []
+    turns = _graph_turns(history) if history.graph is not None else _structure_turns(history)
+    for name, stage in turns:
+        if stages and stages[-1].name == name:  # a part of the turn before: one turn of both
+            last = stages[-1]
+            stage = Stage(name, last.column or stage.column, last.flashes + stage.flashes,
+                          last.attention or stage.attention, last.skips + stage.skips)
+            stages[-1] = stage
+        else:
+            stages.append(stage)
+    return [stage for stage in stages if stage.column or stage.flashes or stage.attention or stage.skips
+            or stage.name in _feature_stages(history)]
+
+
+def _turn_name(path: str, kind: str) -> str:
+    """The stage a layer or module at ``path`` of ``kind`` lights in."""
+    block, _, part = path.rpartition(".")
+    if part == "out_proj" and block.endswith("self_attn"):
+        block, _, part = block.rpartition(".")
+    if block and part in TRANSFORMER_PARTS:
+        return f"{TRANSFORMER_PARTS[part]} {block}"
+    if kind in EMBEDDINGS:
+        return "embedding"
+    return f"layer {path}"
+
+
+def _feature_stages(history: History) -> set[str]:
+    """The stages of the Conv2d layers whose feature maps are recorded (their kernels flash there;
+    the maps stay as they are)."""
+    return {f"layer {spec.name}" for spec in history.structure
+            if spec.kind == "Conv2d" and f"feature/{spec.name}" in history.series}
+
+
+def _flashing(history: History, path: str, keys: tuple[str, ...], shown: bool) -> tuple[str, ...]:
+    """Which of a layer's parameter ``keys`` flash: its weight where its input is recorded; every
+    matrix of a layer nothing else shows (``shown``: it has a column or feature maps)."""
+    inputs = pass_inputs(history, 0)
+    specs = {spec.name: spec for spec in history.structure}
+    spec = specs.get(path)
+    if spec is not None and spec.name in inputs:
+        return (spec.weight,)
+    if shown:
+        return ()
+    return tuple(key for key in keys if key in history.params and np.ndim(history.params[key]) >= 3)
+
+
+def _structure_turns(history: History) -> list[tuple[str, Stage]]:
+    columns, features = set(neuron_columns(history)), _feature_stages(history)
+    turns = []
     for spec in history.structure:
-        name = f"layer {spec.name}"
-        if name in columns or (spec.kind == "Conv2d" and f"feature/{spec.name}" in history.series):
-            stages.append(name)
-    return stages
+        own = f"layer {spec.name}"
+        column = own if own in columns else None
+        keys = tuple(key for key in (spec.weight, spec.bias) if key is not None)
+        name = _turn_name(spec.name, spec.kind)
+        attention = f"attention/{spec.name}" if f"attention/{spec.name}" in history.series else None
+        flashes = _flashing(history, spec.name, keys, column is not None or own in features)
+        turns.append((name, Stage(name, column, flashes, attention)))
+    return turns
+
+
+def _graph_turns(history: History) -> list[tuple[str, Stage]]:
+    """The graph's modules in running order; a module that never ran by itself (a MultiheadAttention's
+    out_proj) lights in the turn of the module holding it that ran; the model's own parameters (a
+    learned positional table) with the embedding, or first."""
+    graph = history.graph
+    assert graph is not None
+    ran = any(m.calls for m in graph.modules)
+    columns, features = set(neuron_columns(history)), _feature_stages(history)
+
+    def owner(path: str) -> str:
+        node = graph.module(path)
+        while ran and node is not None and node.path and not node.calls:
+            node = graph.module(node.parent or "")
+        return "" if node is None else node.path
+
+    order = {m.path: i for i, m in enumerate(graph.modules)}
+    turns = []
+    for module in sorted((m for m in graph.modules if m.params or f"layer {m.path}" in columns),
+                         key=lambda m: order[owner(m.path)]):
+        path = owner(module.path)
+        own = f"layer {module.path}"
+        column = own if own in columns else None
+        name = "embedding" if not module.path else _turn_name(path, graph.module(path).kind)
+        flashes = _flashing(history, module.path, module.params, column is not None or own in features)
+        attention = f"attention/{module.path}" if f"attention/{module.path}" in history.series else None
+        skips = tuple(i for i, skip in enumerate(graph.skips) if owner(skip.target) == module.path)
+        turns.append((name, Stage(name, column, flashes, attention, skips)))
+    return _free_parameters_with_embedding(turns)
+
+
+def _free_parameters_with_embedding(turns: list[tuple[str, Stage]]) -> list[tuple[str, Stage]]:
+    """The model's own parameters (first in running order, named "embedding") moved to the real
+    embedding's turn when there is one, else given a turn of their own ("parameters")."""
+    if not turns or turns[0][0] != "embedding":
+        return turns
+    first, rest = turns[0], turns[1:]
+    at = next((i for i, (name, _) in enumerate(rest) if name == "embedding"), None)
+    if at is None:
+        return [("parameters", dataclasses.replace(first[1], name="parameters")), *rest]
+    return [*rest[:at + 1], first, *rest[at + 1:]]
 
 
 def pass_inputs(history: History, record: int) -> dict[str, np.ndarray]:
@@ -147,3 +269,40 @@ def column_colors(history: History) -> dict[str, np.ndarray]:
     row for the static input): what a column shows when its turn in a pass lights it."""
     return {prefix: colormap.colors(values, scale)[..., :3]
             for prefix, _layer, values, scale in neuron_plan.column_values(history)}
+
+
+def flash_shares(history: History, stage: Stage, record: int) -> dict[str, np.ndarray]:
+    """History key → each weight's share of the signal (the tensor's shape, 0..1) for every tensor
+    ``stage`` flashes at ``record``: |w·x| where the layer's input x is recorded
+    (:func:`contributions`, :func:`kernel_contributions`); an embedding's rows of the probe's tokens
+    (a token's row carries the signal, once per time it occurs); else |w| itself, as if every input
+    were equal (a transformer's layers, whose inputs the probes do not record)."""
+    inputs = pass_inputs(history, record)
+    by_weight = {spec.weight: spec for spec in history.structure}
+    kinds = {key: module.kind for module in (history.graph.modules if history.graph else ()) for key in module.params}
+    kinds |= {spec.weight: spec.kind for spec in history.structure}
+    tokens = next((np.asarray(history.static[key], dtype=np.int64).ravel() for key in TOKEN_KEYS
+                   if key in history.static), None)
+    shares = {}
+    for key in stage.flashes:
+        weight = np.asarray(history.params[key][record], dtype=np.float64)
+        spec = by_weight.get(key)
+        if spec is not None and spec.name in inputs:
+            carried = kernel_contributions if spec.kind == "Conv2d" else contributions
+            shares[key] = carried(weight, inputs[spec.name])
+        elif kinds.get(key) == "Embedding" and tokens is not None and tokens.max(initial=0) < len(weight):
+            uses = np.bincount(tokens, minlength=len(weight)).astype(np.float64)
+            shares[key] = _shares(np.abs(weight) * uses.reshape(-1, *[1] * (weight.ndim - 1)))
+        else:
+            shares[key] = _shares(np.abs(weight))
+    return shares
+
+
+def attention_cell_colors(history: History, key: str) -> dict[str, np.ndarray]:
+    """Attention cell name (:func:`.attention.cell_name`) → its colour (records, 3) for the
+    ``attention/<path>`` series ``key``: the pattern an attention stage lights its tiles with."""
+    weights = np.asarray(history.series[key], dtype=np.float64)
+    heads, length = weights.shape[1:3]
+    colors = attention_plan.cell_colors(weights)[..., :3]
+    return {attention_plan.cell_name(key, h, i, j): colors[:, h, i, j]
+            for h in range(heads) for i in range(length) for j in range(length)}

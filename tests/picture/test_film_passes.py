@@ -6,9 +6,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnviz_addon.history import History, LayerSpec
+from nnviz_addon.history.graph import ModelGraph, ModuleNode, Skip
 from nnviz_addon.picture import film as film_plan
 from nnviz_addon.picture import film_passes
 from nnviz_addon.preset.limits import pass_records
+from tests.support.histories import short_run, synthetic_history
+
+
+def recorded(modules: list[ModuleNode], structure: list[LayerSpec], shapes: dict[str, tuple[int, ...]],
+             skips: tuple[Skip, ...] = (), **extra) -> History:
+    """A History as the Recorder leaves one (a graph in running order), two records of made-up values."""
+    rng = np.random.default_rng(0)
+    params = {key: rng.normal(size=(2, *shape)) for key, shape in shapes.items()}
+    return History(name="recorded", structure=structure, steps=np.arange(2), loss=np.ones(2), params=params,
+                   grads={k: np.zeros_like(v) for k, v in params.items()}, graph=ModelGraph(tuple(modules), "hooks",
+                                                                                            skips), **extra)
+
+
+def linear(path: str, n_in: int, n_out: int, activation: str | None = None) -> tuple[ModuleNode, LayerSpec, dict]:
+    node = ModuleNode(path, "Linear", (f"{path}.weight", f"{path}.bias"), 1, activation)
+    spec = LayerSpec(path, "Linear", n_in, n_out, f"{path}.weight", f"{path}.bias", activation)
+    return node, spec, {f"{path}.weight": (n_out, n_in), f"{path}.bias": (n_out,)}
 
 
 def test_passes_come_before_the_run_at_its_end_and_every_n_records_pausing_it() -> None:
@@ -64,3 +83,97 @@ def test_kernel_contributions_are_each_kernel_weights_share_of_the_channel_it_re
     assert not film_passes.kernel_contributions(weight, np.zeros((2, 5, 5))).any()
     with pytest.raises(ValueError, match=r"weight \(3, 2, 2, 2\) does not take feature maps of shape \(3, 5, 5\)"):
         film_passes.kernel_contributions(weight, np.zeros((3, 5, 5)))
+
+
+def test_an_mlps_pass_lights_the_input_then_each_layer_flashing_its_weights_by_its_input() -> None:
+    history = short_run("xor", steps=4, record_every=2)
+    stages = film_passes.pass_stages(history)
+    assert [(s.name, s.column, s.flashes) for s in stages] == [
+        ("input", "input", ()), ("layer 0", "layer 0", ("0.weight",)), ("layer 2", "layer 2", ("2.weight",))]
+    shares = film_passes.flash_shares(history, stages[1], 1)
+    expected = film_passes.contributions(history.params["0.weight"][1], history.static["probe/input"])
+    np.testing.assert_array_equal(shares["0.weight"], expected)
+
+
+def test_a_cnns_pass_flashes_each_convolution_then_lights_the_dense_columns() -> None:
+    history = short_run("digits_cnn", steps=4, record_every=2)
+    stages = film_passes.pass_stages(history)
+    convs = [s.name for s in history.structure if s.kind == "Conv2d"]
+    assert [s.name for s in stages] == [*(f"layer {c}" for c in convs), "layer 6"]
+    assert all(s.flashes == (f"{s.name[6:]}.weight",) and s.column is None for s in stages[:2])
+    assert stages[-1].column == "layer 6" and not stages[-1].flashes  # its input (the flattened maps) unrecorded
+
+
+def test_a_sequence_presets_pass_runs_embedding_attention_feed_forward_output() -> None:
+    history = short_run("reverse", steps=4, record_every=2)
+    stages = film_passes.pass_stages(history)
+    assert [s.name for s in stages] == ["embedding", "attention 2", "feed-forward 2", "layer 3"]
+    embedding, attention, feed_forward, output = stages
+    assert embedding.flashes == ("0.weight", "1.weight")  # the tokens' table and the positions'
+    assert attention.attention == "attention/2.self_attn"
+    assert attention.flashes == ("2.self_attn.in_proj_weight", "2.self_attn.out_proj.weight")
+    assert feed_forward.flashes == ("2.linear1.weight", "2.linear2.weight") and output.flashes == ("3.weight",)
+    # The embedding's rows of the probe's tokens carry the signal, each as often as its token occurs.
+    share = film_passes.flash_shares(history, embedding, 1)["0.weight"]
+    tokens = np.asarray(history.static["sequence/input"])
+    unused = np.setdiff1d(np.arange(len(share)), tokens)
+    assert not share[unused].any() and share[tokens].min() > 0 and share.max() == 1.0
+
+
+def test_a_recorded_residual_mlp_runs_in_graph_order_and_lights_the_skip_where_it_is_added() -> None:
+    inp, block0, block2, out = (linear("inp", 6, 8, "relu()"), linear("block.0", 8, 8, "ReLU"),
+                                linear("block.2", 8, 8), linear("out", 8, 3))
+    modules = [ModuleNode("", "ResidualMLP", (), 1), inp[0], ModuleNode("block", "Sequential", (), 1), block0[0],
+               ModuleNode("block.1", "ReLU", (), 1), block2[0], out[0]]
+    # Registered in another order than they run: the graph's order is the one a pass follows.
+    structure = [out[1], inp[1], block0[1], block2[1]]
+    history = recorded(modules, structure, {**inp[2], **block0[2], **block2[2], **out[2]},
+                       skips=(Skip("inp", "block.2"),))
+    stages = film_passes.pass_stages(history)
+    assert [s.name for s in stages] == ["layer inp", "layer block.0", "layer block.2", "layer out"]
+    assert [s.skips for s in stages] == [(), (), (0,), ()]
+    assert all(s.flashes == (f"{s.name[6:]}.weight",) for s in stages)  # no column or input: |w|
+    share = film_passes.flash_shares(history, stages[0], 1)["inp.weight"]
+    weight = np.abs(history.params["inp.weight"][1])
+    np.testing.assert_allclose(share, weight / weight.max())
+
+
+def test_a_recorded_transformer_merges_its_layers_parts_and_lights_its_free_parameters_with_the_embedding() -> None:
+    d = 4
+    attention = ModuleNode("enc.0.self_attn", "MultiheadAttention", ("enc.0.self_attn.in_proj_weight",), 1,
+                           info={"heads": 2})
+    modules = [ModuleNode("", "Tiny", ("pos",), 1), ModuleNode("embed", "Embedding", ("embed.weight",), 1),
+               ModuleNode("enc", "TransformerEncoder", (), 1), ModuleNode("enc.0", "TransformerEncoderLayer", (), 1),
+               attention, ModuleNode("enc.0.norm1", "LayerNorm", ("enc.0.norm1.weight",), 1),
+               ModuleNode("enc.0.linear1", "Linear", ("enc.0.linear1.weight",), 1),
+               ModuleNode("enc.0.linear2", "Linear", ("enc.0.linear2.weight",), 1),
+               ModuleNode("head", "Linear", ("head.weight",), 1),
+               # out_proj runs inside the attention's own forward, so hooks never see it called
+               ModuleNode("enc.0.self_attn.out_proj", "NonDynamicallyQuantizableLinear",
+                          ("enc.0.self_attn.out_proj.weight",), 0)]
+    shapes = {"pos": (5, d), "embed.weight": (12, d), "enc.0.self_attn.in_proj_weight": (3 * d, d),
+              "enc.0.norm1.weight": (d,), "enc.0.linear1.weight": (8, d), "enc.0.linear2.weight": (d, 8),
+              "head.weight": (3, d), "enc.0.self_attn.out_proj.weight": (d, d)}
+    skips = (Skip("embed", "enc.0.self_attn"), Skip("enc.0.norm1", "enc.0.linear2"))
+    history = recorded(modules, [], shapes, skips=skips,
+                       series={"attention/enc.0.self_attn": np.full((2, 2, 5, 5), 0.2)},
+                       static={"probe/tokens": np.array([1, 1, 3, 0, 2])})
+    stages = film_passes.pass_stages(history)
+    assert [s.name for s in stages] == ["embedding", "attention enc.0", "feed-forward enc.0", "layer head"]
+    embedding, attend, feed_forward, _ = stages
+    assert embedding.flashes == ("embed.weight", "pos")
+    assert attend.attention == "attention/enc.0.self_attn" and attend.skips == (0,)
+    assert attend.flashes == ("enc.0.self_attn.in_proj_weight", "enc.0.self_attn.out_proj.weight")
+    assert feed_forward.skips == (1,)
+    share = film_passes.flash_shares(history, embedding, 1)["embed.weight"]
+    table = np.abs(history.params["embed.weight"][1]) * np.array([1, 2, 1, 1] + [0] * 8)[:, None]
+    np.testing.assert_allclose(share, table / table.max())
+
+
+def test_a_history_without_neurons_or_matrices_has_no_pass() -> None:
+    history = synthetic_history((3, 2), records=3)
+    assert [s.name for s in film_passes.pass_stages(history)] == ["layer 0"]  # its weight flashes by |w|
+    vectors = {"0.weight": np.ones((2, 2)), "0.bias": np.ones((2, 2))}
+    only_bias = History(name="b", structure=[LayerSpec("0", "LayerNorm", 2, 2, "0.weight", "0.bias")],
+                        steps=np.arange(2), loss=np.ones(2), params=vectors, grads=vectors)
+    assert film_passes.pass_stages(only_bias) == []

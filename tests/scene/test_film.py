@@ -347,7 +347,7 @@ def test_conv_kernels_flash_at_their_layers_turn_by_the_level_of_the_channel_the
     history = api.train("digits_cnn", steps=STEPS)
     plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
                                                      forward_pass_every=1))
-    stages = film_passes.pass_stages(history)
+    stages = [stage.name for stage in film_passes.pass_stages(history)]
     convs = [f"layer {s.name}" for s in history.structure if s.kind == "Conv2d"]
     assert stages == [*convs, *film_passes.neuron_columns(history)] and len(convs) == 2  # in the signal's order
     i = 1
@@ -404,7 +404,7 @@ def test_a_run_of_one_record_flashes_its_weights_in_its_pass(cubes: str) -> None
     api.animate(history, render=config)
     plan = film.timeline(history, scene.SceneOptions.from_render_config(config))
     assert plan.passes.tolist() == [0]
-    lit = int(plan.lit[0, film_passes.pass_stages(history).index("layer 2")])
+    lit = int(plan.lit[0, [s.name for s in film_passes.pass_stages(history)].index("layer 2")])
     x = np.asarray(history.series["activation/0"], dtype=np.float64)[0]
     carried = np.abs(np.asarray(history.params["2.weight"], dtype=np.float64)[0] * x[None, :])
     share = carried / carried.max()

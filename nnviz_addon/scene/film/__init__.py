@@ -96,9 +96,10 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, film: Film) -> Non
         windows = [((s - scene.frame_start) / span, (s + plan.pass_length - scene.frame_start) / span)
                    for s in plan.starts.tolist()]
         shots = film_plan.with_passes(shots, windows, boxes.network, PASS_GLIDE_FRAMES / span)
+        stages = film_passes.pass_stages(history)
         hold_during_passes(root, plan)
-        key_forward_passes(root, history, plan)
-        flash_weights(root, history, plan, depths)
+        key_forward_passes(root, history, plan, stages)
+        flash_weights(root, history, plan, stages, depths)
     key_camera(scene, lens, shots)
     root["nnviz_film_shots"] = [{"name": s.name, "start": s.start, "end": s.end,
                                  "box": [*s.box[0], *s.box[1]]} for s in shots]

@@ -1,5 +1,7 @@
-"""The film's forward passes keyed: every neuron dark at a pass's start, each stage lit at its turn
-with the pass's record's colours, and the weights feeding it flashing by their share of the signal.
+"""The film's forward passes keyed: every neuron and attention cell dark at a pass's start, each
+stage (:func:`.film_passes.pass_stages`) lit at its turn with the pass's record's colours, the
+weights it flashes growing by their share of the signal, and each residual's arc lighting where it
+is added back.
 Every value keyed here comes from the History (the neurons' and the depths' plans), none is read
 back from a curve."""
 
@@ -11,45 +13,83 @@ import bpy
 import numpy as np
 
 from ...history import History
+from ...picture import attention as attention_plan
 from ...picture import film as film_plan
 from ...picture import film_passes
 from ...picture import neurons as neuron_plan
-from ...picture.film_passes import Timeline
-from .. import instanced, keyframes
+from ...picture.film_passes import Stage, Timeline
+from .. import instanced, keyframes, model_parts
 from .depths import DEPTH_CHANNEL, cubes_by_key
 from .pauses import key_channel, key_input
 
 DARK = instanced.DARK  # linear; an unlit neuron, just off the background (the instanced tree's too)
+SKIP_DIM = tuple(0.15 * c for c in model_parts.SKIP_COLOR[:3])  # a skip arc while the signal has not reached it
+SKIP_LIT = (1.0, 0.82, 0.35)  # linear; warm, apart from its resting blue: the residual being added
 
 
-def key_forward_passes(root: bpy.types.Collection, history: History, plan: Timeline) -> None:
-    """Every neuron dark at each pass's start, each column lit at its turn with that pass's
-    record's colour (:attr:`.film_passes.Timeline.lit`), holding until the records take over."""
-    stages = film_passes.pass_stages(history)
-    colors = film_passes.column_colors(history)
-    channels = [("color", c) for c in range(3)]
+def key_forward_passes(root: bpy.types.Collection, history: History, plan: Timeline,
+                       stages: Sequence[Stage]) -> None:
+    """Every neuron and attention cell dark at each pass's start, each lit at its stage's turn
+    (:attr:`.film_passes.Timeline.lit`) with that pass's record's colour, holding until the
+    records take over; each skip arc dim from the start, lit where its residual is added, back
+    to its colour when the pass ends."""
+    lit_at = {stage.column: plan.lit[:, k] for k, stage in enumerate(stages) if stage.column}
     drawn = instanced.tensor_objects(root)
     for column, key in neuron_plan.column_keys(history).items():
-        if key in drawn:  # the instanced writer's column
-            _key_dark(drawn[key], plan.starts, plan.lit[:, stages.index(column)])
+        if key in drawn and column in lit_at:  # the instanced writer's column
+            _key_dark(drawn[key], plan.starts, lit_at[column])
+    colors = film_passes.column_colors(history)
     for sphere in root.all_objects:
         column = sphere.get("nnviz_neuron")  # the objects writer's spheres
-        if column not in stages:
-            continue
-        lit_at = plan.lit[:, stages.index(column)].tolist()
-        shown = colors[column][np.minimum(plan.passes, len(colors[column]) - 1), sphere["nnviz_index"]]
-        frames = np.ravel(np.column_stack([plan.starts, lit_at]))
-        values = np.stack([np.broadcast_to(DARK, shown.shape), shown], axis=1).reshape(-1, 3).T
-        curves = {(c.data_path, c.array_index): c for c in keyframes.fcurves_of(sphere)}
-        if not curves:  # a column that never changes (the probe input): keyed here for the first time
-            action = keyframes.new_actions([f"nnviz · {sphere.name} · forward pass"])[0]
-            keyframes.write_curves(sphere, action, channels, frames, values, interpolation="CONSTANT")
-            continue
-        for channel, channel_values in zip(channels, values, strict=True):
-            points = curves[channel].keyframe_points
-            for frame, value in zip(frames.tolist(), channel_values.tolist(), strict=True):
-                points.insert(frame, value, options={"FAST"}).interpolation = "CONSTANT"
-        sphere.update_tag()
+        if column in lit_at:
+            shown = colors[column][np.minimum(plan.passes, len(colors[column]) - 1), sphere["nnviz_index"]]
+            _key_colors(sphere, plan.starts, lit_at[column], DARK, shown)
+    unlit = attention_plan.cell_colors(np.zeros(1))[0, :3]
+    for k, stage in enumerate(stages):
+        if stage.attention is not None:
+            cells = film_passes.attention_cell_colors(history, stage.attention)
+            for name, cell_colors in cells.items():
+                if name in bpy.data.objects:
+                    _key_colors(bpy.data.objects[name], plan.starts, plan.lit[:, k], unlit,
+                                cell_colors[np.minimum(plan.passes, len(cell_colors) - 1)])
+    _key_skip_arcs(history, plan, stages)
+
+
+def _key_colors(obj: bpy.types.Object, starts: np.ndarray, lit_at: np.ndarray, dark: Sequence[float],
+                shown: np.ndarray) -> None:
+    """``obj``'s colour ``dark`` from each pass's start, ``shown[i]`` (pass i's record's) from its
+    lit frame, CONSTANT keys beside the records' (a new action where it has none: a static colour)."""
+    frames = np.ravel(np.column_stack([starts, lit_at]))
+    values = np.stack([np.broadcast_to(dark, shown.shape), shown], axis=1).reshape(-1, 3).T
+    channels = [("color", c) for c in range(3)]
+    curves = {(c.data_path, c.array_index): c for c in keyframes.fcurves_of(obj)}
+    if not curves:
+        action = keyframes.new_actions([f"nnviz · {obj.name} · forward pass"])[0]
+        keyframes.write_curves(obj, action, channels, frames, values, interpolation="CONSTANT")
+        return
+    for channel, channel_values in zip(channels, values, strict=True):
+        points = curves[channel].keyframe_points
+        for frame, value in zip(frames.tolist(), channel_values.tolist(), strict=True):
+            points.insert(frame, value, options={"FAST"}).interpolation = "CONSTANT"
+    obj.update_tag()
+
+
+def _key_skip_arcs(history: History, plan: Timeline, stages: Sequence[Stage]) -> None:
+    """Each residual's arc dim from a pass's start, lit at the turn it is added back in, its own
+    colour again when the pass ends. The arcs are the graph's skips in order when every skip has
+    one (:func:`..model_parts.add_parts`); otherwise which arc is which is not known, none light."""
+    skips = [] if history.graph is None else history.graph.skips
+    arcs = [bpy.data.objects.get(model_parts.skip_name(i)) for i in range(len(skips))]
+    if not arcs or None in arcs or model_parts.skip_name(len(skips)) in bpy.data.objects:
+        return
+    ends = plan.starts + plan.pass_length
+    for k, stage in enumerate(stages):
+        for i in stage.skips:
+            frames = np.ravel(np.column_stack([plan.starts, plan.lit[:, k], ends]))
+            values = np.tile([SKIP_DIM, SKIP_LIT, model_parts.SKIP_COLOR[:3]], (len(plan.starts), 1)).T
+            action = keyframes.new_actions([f"nnviz · {arcs[i].name} · forward pass"])[0]
+            keyframes.write_curves(arcs[i], action, [("color", c) for c in range(3)], frames, values,
+                                   interpolation="CONSTANT")
 
 
 def _key_dark(obj: bpy.types.Object, starts: np.ndarray, lit_at: np.ndarray) -> None:
@@ -61,40 +101,32 @@ def _key_dark(obj: bpy.types.Object, starts: np.ndarray, lit_at: np.ndarray) -> 
     key_input(obj, "Dark", frames, values, "CONSTANT")
 
 
-def flash_weights(root: bpy.types.Collection, history: History, plan: Timeline,
+def flash_weights(root: bpy.types.Collection, history: History, plan: Timeline, stages: Sequence[Stage],
                   depths: tuple[Mapping[str, np.ndarray], Mapping[str, float]]) -> None:
-    """When a layer's turn comes in a pass, its weight cubes' depths flash by their share of the
-    signal and fade back in ``FLASH_FRAMES``: |w_ij · x_j| for a Linear layer
-    (:func:`.film_passes.contributions`), |w| times the mean |x| of the channel a kernel reads for a
-    Conv2d layer (:func:`.film_passes.kernel_contributions`). ``depths``: what the blocks' depths
-    show and on what scale (:func:`.film_plan.depth_source`), the depth a flash grows from."""
+    """When a stage's turn comes in a pass, the weight cubes it flashes grow by their share of the
+    signal (:func:`.film_passes.flash_shares`) and fade back in ``FLASH_FRAMES``. ``depths``: what
+    the blocks' depths show and on what scale (:func:`.film_plan.depth_source`), the depth a flash
+    grows from."""
     shown, full = depths
-    stages = film_passes.pass_stages(history)
-    specs = {spec.name: spec for spec in history.structure}
     cubes = cubes_by_key(root)
     drawn = instanced.tensor_objects(root)
     flashes: dict[str, list[tuple[int, int]]] = {}  # instanced weight tensor → (pass, lit frame)
     for i, record in enumerate(plan.passes.tolist()):
-        for name, x in film_passes.pass_inputs(history, record).items():
-            spec = specs[name]
-            if f"layer {name}" not in stages or (spec.weight not in cubes and spec.weight not in drawn):
-                continue
-            lit = int(plan.lit[i, stages.index(f"layer {name}")])
-            weight = np.asarray(history.params[spec.weight][record])
-            carried = film_passes.kernel_contributions if spec.kind == "Conv2d" else film_passes.contributions
-            share = carried(weight, x)
-            if spec.weight in drawn:
-                instanced.write_flash(drawn[spec.weight], i, share)
-                flashes.setdefault(spec.weight, []).append((i, lit))
-            if spec.weight not in cubes:
-                continue
-            frame = int(plan.record_frames[record])
-            normal = film_plan.relief(np.asarray(shown[spec.weight][record]), full[spec.weight])
-            for cube in cubes[spec.weight]:
-                index = tuple(cube["nnviz_index"])
-                _key_flash_depth(_depth_curve(cube, frame), lit, float(normal[index]),
-                                 float(film_plan.flash_depths(normal[index], share[index])))
-                cube.update_tag()
+        for k, stage in enumerate(stages):
+            lit = int(plan.lit[i, k])
+            for key, share in film_passes.flash_shares(history, stage, record).items():
+                if key in drawn:
+                    instanced.write_flash(drawn[key], i, share)
+                    flashes.setdefault(key, []).append((i, lit))
+                if key not in cubes:
+                    continue
+                normal = film_plan.relief(np.asarray(shown[key][record]), full[key])
+                frame = int(plan.record_frames[record])
+                for cube in cubes[key]:
+                    index = tuple(cube["nnviz_index"])
+                    _key_flash_depth(_depth_curve(cube, frame), lit, float(normal[index]),
+                                     float(film_plan.flash_depths(normal[index], share[index])))
+                    cube.update_tag()
     for key, passes in flashes.items():
         _key_flash(drawn[key], passes)
 
