@@ -167,7 +167,7 @@ def check_scene(history: History, options: SceneOptions) -> list[str]:
     task_views.plan(history, np.arange(1.0, history.records + 1), Rect(0.0, 0.0, 1.0, 1.0, 0.1))
     frames, _shown, _added = limits.frame_count(history.records, options.frames_per_record, options.style,
                                                 options.forward_pass, options.forward_pass_every,
-                                                len(film_passes.pass_stages(history)))
+                                                len(film_passes.pass_stages(history)), options.forward_pass_share)
     last = options.frame_start - 1 + frames
     if options.frame_start < 0 or last > limits.MAX_FRAME:
         raise ValueError(f"frames_per_record: {history.records:,} records × {options.frames_per_record} frames from "

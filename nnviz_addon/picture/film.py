@@ -220,23 +220,6 @@ def path(kind: str, network: Bounds, layers: Sequence[Bounds], close_up: Bounds,
     return [open_shot, *timed, end_shot]
 
 
-def with_passes(shots: Sequence[Shot], windows: Sequence[tuple[float, float]], network: Bounds,
-                glide: float) -> list[Shot]:
-    """``shots`` with the whole ``network`` held over each forward pass's ``window`` (shares of the
-    film), so the signal travelling through it is seen: the other shots give way from ``glide``
-    before a window to ``glide`` after it, and the camera glides in and out in those gaps."""
-    kept: list[Shot] = []
-    for shot in shots:
-        pieces = [(shot.start, shot.end)]
-        for a, b in windows:
-            pieces = [part for s, e in pieces
-                      for part in ((s, min(e, a - glide)), (max(s, b + glide), e))
-                      if part[0] <= part[1]]
-        kept += [Shot(shot.name, shot.box, shot.azimuth, shot.elevation, s, e) for s, e in pieces]
-    passes = [Shot("forward pass", network, -10.0, 14.0, a, b) for a, b in windows]
-    return sorted(kept + passes, key=lambda s: (s.start, s.end))
-
-
 FLASH_GAIN = 1.5  # a weight carrying the largest |w·x| of its layer flashes to (1 + gain) × its depth
 FLASH_FRAMES = 6  # frames a flash takes to fade back; below FORWARD_STEP_FRAMES, so it ends in its pass
 

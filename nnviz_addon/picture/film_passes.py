@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..history import History
-from ..preset.limits import FORWARD_STEP_FRAMES, pass_frames, pass_records
+from ..preset.limits import DEFAULT_PASS_SHARE, FORWARD_STEP_FRAMES, fit_passes, pass_frames, pass_records
 from . import attention as attention_plan
 from . import colormap
 from . import neurons as neuron_plan
@@ -213,11 +213,14 @@ class Timeline:
 
 
 def timeline(records: int, frames_per_record: int, frame_start: int, columns: int, mode: str,
-             every: int = 1, step: int = FORWARD_STEP_FRAMES) -> Timeline:
+             every: int = 1, step: int = FORWARD_STEP_FRAMES, share: float = DEFAULT_PASS_SHARE) -> Timeline:
     """The :class:`Timeline` of ``records`` records ``frames_per_record`` apart from ``frame_start``
-    with the forward passes of ``mode`` over ``columns`` neuron columns (none without columns)."""
+    with the forward passes of ``mode`` over ``columns`` stages (none without stages), ``step``
+    frames apart, taking at most ``share`` of the frames (:func:`..preset.limits.fit_passes`: fewer
+    passes in the run, then shorter turns)."""
+    kept, step = fit_passes(records, frames_per_record, mode, every, columns, share, step)
     length = pass_frames(columns, step)
-    shown = pass_records(records, mode, every) if length else []
+    shown = pass_records(records, mode, every, kept) if length else []
     middle = np.array([r for r in shown if 0 < r < records - 1], dtype=np.int64)
     # Frames before each record: the intro before record 0, a paused pass after each middle record.
     gap = np.full(records, frames_per_record, dtype=np.int64)

@@ -38,6 +38,7 @@ from ..datasets import (
 )
 from . import layer_stack
 from .limits import (
+    DEFAULT_PASS_SHARE,
     MAX_FPS,
     MAX_FRAME,
     MAX_LAYER_UNITS,
@@ -123,6 +124,7 @@ class RenderConfig:
     motion: str = "linear"  # linear | smooth (eased between records)
     forward_pass: str = "none"  # film only: none | intro (before the run and at its end) | every (also every N records)
     forward_pass_every: int = 10  # with forward_pass = "every": a pass every this many records
+    forward_pass_share: float = DEFAULT_PASS_SHARE  # film: at most this share of the frames spent in passes
     cubes: str = "auto"  # which writer draws the cubes: auto | objects | instanced (picture/cubes.py)
 
 
@@ -330,6 +332,7 @@ RULES: dict[str, dict[str, Checker]] = {
         "motion": _choice(MOTIONS),
         "forward_pass": _choice(FORWARD_PASSES),
         "forward_pass_every": _integer(1),
+        "forward_pass_share": _number(0.0, 1.0, open_min=True),
         "cubes": _choice(WRITERS),
     },
 }
@@ -499,7 +502,7 @@ def _frames(preset: Preset) -> tuple[int, int, int]:
     layer and the input."""
     render = preset.render
     return frame_count(record_count(preset.train), render.frames_per_record, render.style, render.forward_pass,
-                       render.forward_pass_every, len(_widths(preset.model)) + 1)
+                       render.forward_pass_every, len(_widths(preset.model)) + 1, render.forward_pass_share)
 
 
 def frame_range(preset: Preset) -> tuple[int, int]:

@@ -139,20 +139,3 @@ def test_film_keys_are_validated() -> None:
                                 ("camera_timing", 0.1, "render.camera_timing: expected a list of two numbers")):
         with pytest.raises(PresetError, match=message):
             preset.replace(render={key: value})
-
-
-def test_the_camera_holds_the_whole_network_during_each_pass() -> None:
-    lens = film_plan.Lens.for_frame(16 / 9)
-    shots = film_plan.path("fly-through", NETWORK, LAYERS, CLOSE_UP, EVERYTHING)
-    windows = [(0.0, 0.08), (0.32, 0.37), (0.9, 1.0)]
-    timed = film_plan.with_passes(shots, windows, NETWORK, glide=0.03)
-    starts, ends = np.array([s.start for s in timed]), np.array([s.end for s in timed])
-    assert np.all(starts[1:] >= ends[:-1]) and np.all(ends >= starts)  # still in order, no overlaps
-    for a, b in windows:
-        assert [s.name for s in timed if s.start < b + 0.03 and s.end > a - 0.03] == ["forward pass"]
-    assert {s.name for s in timed} >= {"close-up", "layer 0", "layer 1"}  # the rest of the path stays
-    locations, rotations = film_plan.camera_keys(timed, 201, lens)
-    for a, b in windows:
-        frame = round((a + b) / 2 * 200)
-        xy = project(film_plan.corners(NETWORK), locations[frame], rotations[frame], lens)
-        assert np.all(np.abs(xy) <= 1 + 1e-9), (a, b)

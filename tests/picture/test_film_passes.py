@@ -10,6 +10,7 @@ from nnviz_addon.history import History, LayerSpec
 from nnviz_addon.history.graph import ModelGraph, ModuleNode, Skip
 from nnviz_addon.picture import film as film_plan
 from nnviz_addon.picture import film_passes
+from nnviz_addon.preset import limits
 from nnviz_addon.preset.limits import pass_records
 from tests.support.histories import short_run, synthetic_history
 
@@ -36,12 +37,12 @@ def test_passes_come_before_the_run_at_its_end_and_every_n_records_pausing_it() 
     plain = film_passes.timeline(7, fpr, 1, columns, "none")
     assert plain.record_frames.tolist() == [1, 3, 5, 7, 9, 11, 13] and plain.frame_end == 13
     assert len(plain.passes) == 0
-    intro = film_passes.timeline(7, fpr, 1, columns, "intro", step=step)
+    intro = film_passes.timeline(7, fpr, 1, columns, "intro", step=step, share=1.0)
     assert intro.passes.tolist() == [0, 6]  # before the run, and on the trained network
     assert intro.record_frames.tolist() == [1 + length + fpr * r for r in range(7)]
     assert intro.starts.tolist() == [1, intro.record_frames[-1] + 1]
     assert intro.frame_end == intro.starts[-1] + length and len(intro.holds) == 0
-    every = film_passes.timeline(7, fpr, 1, columns, "every", every=2, step=step)
+    every = film_passes.timeline(7, fpr, 1, columns, "every", every=2, step=step, share=1.0)
     assert every.passes.tolist() == [0, 2, 4, 6]
     # Each middle pass pauses the run: the records after it come one pass later.
     gaps = np.diff(every.record_frames).tolist()
@@ -177,3 +178,37 @@ def test_a_history_without_neurons_or_matrices_has_no_pass() -> None:
     only_bias = History(name="b", structure=[LayerSpec("0", "LayerNorm", 2, 2, "0.weight", "0.bias")],
                         steps=np.arange(2), loss=np.ones(2), params=vectors, grads=vectors)
     assert film_passes.pass_stages(only_bias) == []
+
+
+def pass_frames_share(plan: film_passes.Timeline, frame_start: int = 1) -> float:
+    return len(plan.passes) * plan.pass_length / (plan.frame_end - frame_start + 1)
+
+
+def test_passes_take_at_most_their_share_of_the_film_thinning_the_middle_ones_first() -> None:
+    records, fpr, stages = 1001, 2, 4
+    plan = film_passes.timeline(records, fpr, 1, stages, "every", every=1)  # asks for a pass at every record
+    assert pass_frames_share(plan) <= limits.DEFAULT_PASS_SHARE == 0.25
+    assert plan.pass_length == (stages + 1) * limits.FORWARD_STEP_FRAMES  # each pass as long as ever
+    passes = plan.passes.tolist()
+    assert passes[0] == 0 and passes[-1] == records - 1 and len(passes) > 4
+    gaps = np.diff(passes[1:-1])
+    assert gaps.max() - gaps.min() <= 1  # the kept ones evenly spread over the run
+    # A user can raise the share: at 1 every pass asked for shows.
+    everything = film_passes.timeline(records, fpr, 1, stages, "every", every=1, share=1.0)
+    assert everything.passes.tolist() == list(range(records))
+    wider = film_passes.timeline(records, fpr, 1, stages, "every", every=1, share=0.5)
+    assert len(passes) < len(wider.passes) and pass_frames_share(wider) <= 0.5
+    # The preset's frame count (checked before training) counts the passes the scene's timeline has.
+    assert limits.frame_count(records, fpr, "film", "every", 1, stages)[1:] == (
+        len(passes), len(passes) * plan.pass_length)
+
+
+def test_a_short_runs_opening_and_closing_passes_get_shorter_turns_down_to_one_flash() -> None:
+    plan = film_passes.timeline(31, 2, 1, 3, "intro")  # 61 frames of run: 20 may be passes
+    assert plan.passes.tolist() == [0, 30] and plan.pass_length < 4 * limits.FORWARD_STEP_FRAMES
+    assert pass_frames_share(plan) <= 0.25 + 1e-9 or plan.pass_length == 4 * limits.MIN_STEP_FRAMES
+    assert np.all(np.diff(plan.lit, axis=1) >= film_plan.FLASH_FRAMES)  # a flash ends before the next turn
+    tiny = film_passes.timeline(3, 1, 1, 3, "intro")
+    assert tiny.pass_length == 4 * limits.MIN_STEP_FRAMES  # no shorter: the share is then exceeded
+    with pytest.raises(ValueError, match=r"share must be in \(0, 1\]"):
+        film_passes.timeline(3, 1, 1, 3, "intro", share=0.0)

@@ -18,8 +18,9 @@ from mathutils import Vector  # noqa: E402
 from nnviz_addon import api, scene  # noqa: E402
 from nnviz_addon.picture import film as film_plan  # noqa: E402
 from nnviz_addon.picture import film_passes  # noqa: E402
-from nnviz_addon.preset.config import find_presets, load_preset  # noqa: E402
-from nnviz_addon.preset.limits import FORWARD_STEP_FRAMES, pass_frames  # noqa: E402
+from nnviz_addon.picture import neurons as neuron_plan  # noqa: E402
+from nnviz_addon.preset.config import find_presets  # noqa: E402
+from nnviz_addon.preset.limits import FORWARD_STEP_FRAMES, MIN_STEP_FRAMES, pass_frames  # noqa: E402
 from nnviz_addon.scene import keyframes  # noqa: E402
 from tests.support.pixels import png_pixels  # noqa: E402
 from tests.support.scripts import run  # noqa: E402
@@ -67,10 +68,27 @@ def shown_by(shot_name: str, root) -> list:
     return []
 
 
-# The film's layer shots and forward pass don't know a transformer's parts yet (issue #21): its
-# sequence presets (reverse, sort, grokking) build as a film but are not held to these two tests.
-FILM_PRESETS = [name for name, path in find_presets().items()
-                if load_preset(path).data.task not in ("reverse", "sort", "modular_addition")]
+FILM_PRESETS = list(find_presets())
+
+
+def seen_at(objs, frame: int) -> list:
+    """What a viewer sees of ``objs`` at ``frame``: each one's evaluated size and colour, and for an
+    instanced tensor its blocks' depths and colours (its evaluated mesh)."""
+    bpy.context.scene.frame_set(frame)
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    seen = []
+    for obj in objs:
+        shown = obj.evaluated_get(depsgraph)
+        digest = ()
+        if shown.type == "MESH" and len(shown.data.vertices) and "nn_color" in shown.data.attributes:
+            co = np.empty(3 * len(shown.data.vertices))
+            shown.data.vertices.foreach_get("co", co)
+            colors = shown.data.attributes["nn_color"]
+            rgba = np.empty(4 * len(colors.data))
+            colors.data.foreach_get("color", rgba)
+            digest = (float(np.abs(co[1::3]).sum()), float(rgba.sum()))
+        seen.append((*np.round(shown.scale, 6), *np.round(shown.color, 6), *np.round(digest, 6)))
+    return seen
 
 
 @pytest.mark.parametrize("preset", FILM_PRESETS)
@@ -102,24 +120,33 @@ def test_every_shot_shows_its_part_and_the_hud_stays_in_frame(preset: str) -> No
 
 @pytest.mark.parametrize("cubes", ["objects", "instanced"])
 @pytest.mark.parametrize("preset", FILM_PRESETS)
-def test_every_forward_pass_frames_the_whole_network(preset: str, cubes: str) -> None:
-    from nnviz_addon.scene import instanced
+def test_forward_passes_keep_the_camera_path_light_every_stage_and_take_their_share(preset: str, cubes: str) -> None:
+    from nnviz_addon.scene import film, instanced
 
     build_film(preset, forward_pass="every", forward_pass_every=2, cubes=cubes)
     sc, root = bpy.context.scene, bpy.data.collections["nnviz"]
-    params = set(api.train(preset, steps=STEPS).params) if cubes == "instanced" else set()
-    network = [o for o in root.all_objects if "nnviz_param" in o or o.get(instanced.TENSOR_PROPERTY) in params]
-    passes = [dict(s) for s in root["nnviz_film_shots"] if s["name"] == "forward pass"]
-    assert network and len(passes) >= 2
-    length = sc.frame_end - sc.frame_start
-    for shot in passes:
-        for at in (0.1, 0.5, 0.9):  # across the pass, while the camera holds the network
-            frame = sc.frame_start + round((shot["start"] + at * (shot["end"] - shot["start"])) * length)
-            sc.frame_set(frame)
-            view = corners_in_view(network)
-            assert np.all(view[:, 2] > 0), f"{preset} frame {frame}: behind the camera"
-            assert np.all((view[:, :2] >= 0) & (view[:, :2] <= 1)), \
-                f"{preset} {cubes} frame {frame}: {view[:, :2].min(0)} {view[:, :2].max(0)}"
+    history = api.train(preset, steps=STEPS)
+    shots = [dict(s)["name"] for s in root["nnviz_film_shots"]]
+    assert shots[0] == "network" and shots[-1] == "everything" and "forward pass" not in shots  # the path, kept
+    options = scene.SceneOptions(frames_per_record=max(2, -(-120 // max(history.records - 1, 1))), style="film",
+                                 forward_pass="every", forward_pass_every=2, cubes=cubes)
+    plan = film.timeline(history, options)
+    stages = film_passes.pass_stages(history)
+    assert len(plan.passes) >= 2 and len(stages) >= 3 and sc.frame_end == plan.frame_end
+    share = len(plan.passes) * plan.pass_length / (plan.frame_end - sc.frame_start + 1)
+    assert share <= options.forward_pass_share or plan.pass_length == (len(stages) + 1) * MIN_STEP_FRAMES
+    # Each stage lights something at its turn in the last pass: a flashing block grows, a column or
+    # an attention map lights up.
+    columns = neuron_plan.column_keys(history)
+    for k, stage in enumerate(stages):
+        cells = None if stage.attention is None else f"attention · {stage.attention.removeprefix('attention/')} · head"
+        keys = {*stage.flashes, columns.get(stage.column)}
+        lighting = [o for o in root.all_objects
+                    if o.get("nnviz_param") in stage.flashes or o.get(instanced.TENSOR_PROPERTY) in keys
+                    or (stage.column and o.get("nnviz_neuron") == stage.column) or (cells and o.name.startswith(cells))]
+        lit = int(plan.lit[-1, k])
+        before, at = (seen_at(lighting, frame) for frame in (lit - 1, lit))
+        assert before and before != at, f"{preset} {cubes}: stage {stage.name} lights nothing"
 
 
 def test_camera_path_and_depths_are_keyed_data() -> None:

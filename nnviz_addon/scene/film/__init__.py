@@ -49,9 +49,6 @@ from .studio import SHADOW_DIRECTION, set_stage
 
 __all__ = ["DARK", "HUD_BAND_NAME", "SHADOW_DIRECTION", "Film", "dress", "timeline"]
 
-PASS_GLIDE_FRAMES = 10  # the camera's glide onto the whole network before a forward pass, and back after
-
-
 @dataclass(frozen=True)
 class Film:
     """What :func:`dress` turns into the film: the ``history`` the cubes show, the build's
@@ -72,7 +69,8 @@ def timeline(history: History, options: SceneOptions) -> film_passes.Timeline:
     """Where the records and the forward passes sit on the frames (no passes in the diagram)."""
     mode = options.forward_pass if options.style == "film" else "none"
     return film_passes.timeline(history.records, options.frames_per_record, options.frame_start,
-                                len(film_passes.pass_stages(history)), mode, options.forward_pass_every)
+                                len(film_passes.pass_stages(history)), mode, options.forward_pass_every,
+                                share=options.forward_pass_share)
 
 
 def dress(scene: bpy.types.Scene, root: bpy.types.Collection, film: Film) -> None:
@@ -91,11 +89,7 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, film: Film) -> Non
     set_stage(scene, root, boxes.everything, casters=set(history.params))
     shots = film_plan.path(film.options.camera_path, boxes.network, boxes.layers, boxes.close_up,
                            boxes.everything, film.options.camera_timing)
-    if len(plan.passes):
-        span = max(scene.frame_end - scene.frame_start, 1)
-        windows = [((s - scene.frame_start) / span, (s + plan.pass_length - scene.frame_start) / span)
-                   for s in plan.starts.tolist()]
-        shots = film_plan.with_passes(shots, windows, boxes.network, PASS_GLIDE_FRAMES / span)
+    if len(plan.passes):  # the camera keeps its path through them (they take a bounded share of the film)
         stages = film_passes.pass_stages(history)
         hold_during_passes(root, plan)
         key_forward_passes(root, history, plan, stages)
