@@ -69,6 +69,8 @@ def shown_by(shot_name: str, root) -> list:
 
 
 FILM_PRESETS = list(find_presets())
+# A pass at every record, as many as asked (no share bound): the tests of what one pass does.
+EVERY_RECORD = {"forward_pass": "every", "forward_pass_every": 1, "forward_pass_share": 1.0}
 
 
 def seen_at(objs, frame: int) -> list:
@@ -208,7 +210,7 @@ def test_a_saved_film_renders_the_same_frame_without_nnviz(tmp_path: Path, engin
     result = run(FILM_SCENE + textwrap.dedent("""
         from nnviz_addon import scene
         from nnviz_addon.scene import film
-        config = dataclasses.replace(config, forward_pass="every", forward_pass_every=1)
+        config = dataclasses.replace(config, forward_pass="every", forward_pass_share=1.0, forward_pass_every=1)
         api.animate(history, render=config)
         frame = int(film.timeline(history, scene.SceneOptions.from_render_config(config)).lit[1, -1])
         api.render_still(sys.argv[1] + "/a.png", frame=frame)
@@ -280,7 +282,7 @@ def test_forward_pass_lights_each_layer_with_its_probe_activations_in_turn() -> 
     from nnviz_addon.picture import colormap, neurons
     from nnviz_addon.scene import film
 
-    build_film("xor", forward_pass="intro", frames_per_record=2)
+    build_film("xor", forward_pass="intro", forward_pass_share=1.0, frames_per_record=2)
     sc = bpy.context.scene
     history = api.train("xor", steps=STEPS)
     columns = film_passes.neuron_columns(history)
@@ -316,11 +318,10 @@ def test_a_pass_in_the_run_pauses_it_lights_that_records_activations_and_flashes
     from nnviz_addon.picture import colormap, neurons
     from nnviz_addon.scene import film
 
-    build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2)
+    build_film("xor", **EVERY_RECORD, frames_per_record=2)
     sc = bpy.context.scene
     history = api.train("xor", steps=STEPS)
-    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
-                                                     forward_pass_every=1))
+    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", **EVERY_RECORD))
     columns = film_passes.neuron_columns(history)
     assert len(plan.passes) == history.records and int(sc.frame_end) == plan.frame_end
     depsgraph = bpy.context.evaluated_depsgraph_get()
@@ -369,11 +370,10 @@ def test_a_pass_in_the_run_pauses_it_lights_that_records_activations_and_flashes
 def test_conv_kernels_flash_at_their_layers_turn_by_the_level_of_the_channel_they_read(cubes: str) -> None:
     from nnviz_addon.scene import film
 
-    build_film("digits_cnn", forward_pass="every", forward_pass_every=1, frames_per_record=2, cubes=cubes)
+    build_film("digits_cnn", **EVERY_RECORD, frames_per_record=2, cubes=cubes)
     sc = bpy.context.scene
     history = api.train("digits_cnn", steps=STEPS)
-    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
-                                                     forward_pass_every=1))
+    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", **EVERY_RECORD))
     stages = [stage.name for stage in film_passes.pass_stages(history)]
     convs = [f"layer {s.name}" for s in history.structure if s.kind == "Conv2d"]
     assert stages == [*convs, *film_passes.neuron_columns(history)] and len(convs) == 2  # in the signal's order
@@ -462,10 +462,9 @@ def test_a_run_of_one_record_flashes_its_weights_in_its_pass(cubes: str) -> None
 def test_instanced_cubes_pause_during_a_pass() -> None:
     from nnviz_addon.scene import film
 
-    build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2, cubes="instanced")
+    build_film("xor", **EVERY_RECORD, frames_per_record=2, cubes="instanced")
     history = api.train("xor", steps=STEPS)
-    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
-                                                     forward_pass_every=1))
+    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", **EVERY_RECORD))
     obj = next(o for o in bpy.data.objects if o.get("nnviz_tensor") == "0.weight")
 
     r = int(plan.passes[1])
@@ -479,10 +478,9 @@ def test_a_pass_lights_the_instanced_neuron_columns_in_turn_with_that_records_ac
     from nnviz_addon.scene import film, instanced
     from tests.support.instanced_mesh import RAMP_TOLERANCE
 
-    build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2, cubes="instanced")
+    build_film("xor", **EVERY_RECORD, frames_per_record=2, cubes="instanced")
     history = api.train("xor", steps=STEPS)
-    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
-                                                     forward_pass_every=1))
+    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", **EVERY_RECORD))
     columns = film_passes.neuron_columns(history)
     drawn = instanced.tensor_objects(bpy.data.collections["nnviz"])
     keys = ["probe/input"] + [f"activation/{c.split()[1]}" for c in columns[1:]]
@@ -529,10 +527,9 @@ def test_instanced_weight_blocks_flash_by_their_share_of_the_signal_in_a_pass() 
     from nnviz_addon.scene import film, instanced
     from tests.support.instanced_mesh import evaluated_blocks
 
-    build_film("xor", forward_pass="every", forward_pass_every=1, frames_per_record=2, cubes="instanced")
+    build_film("xor", **EVERY_RECORD, frames_per_record=2, cubes="instanced")
     history = api.train("xor", steps=STEPS)
-    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", forward_pass="every",
-                                                     forward_pass_every=1))
+    plan = film.timeline(history, scene.SceneOptions(frames_per_record=2, style="film", **EVERY_RECORD))
     weights = instanced.tensor_objects(bpy.data.collections["nnviz"])["2.weight"]
 
     def depths(frame):
