@@ -58,13 +58,13 @@ def shown_by(shot_name: str, root) -> list:
              and o.name not in ("nnviz · floor", "nnviz · backdrop")]
     if shot_name == "everything":
         return world
-    if shot_name == "network":
-        return [o for o in world if "nnviz_param" in o]
+    if shot_name == "network":  # the cubes: the objects writer's, or the instanced writer's tensors
+        return [o for o in world if "nnviz_param" in o or "/" not in o.get("nnviz_tensor", "/")]
     if shot_name.startswith("layer "):
-        index = int(shot_name.split()[1])
-        layer = sorted({o["nnviz_param"].rsplit(".", 1)[0] for o in world if "nnviz_param" in o},
-                       key=lambda name: list(bpy.data.collections).index(bpy.data.collections[f"nnviz · layer {name}"]))
-        return [o for o in world if o.get("nnviz_param", "").rsplit(".", 1)[0] == layer[index]]
+        # the layers' collections in the order they were made, input to output (bpy.data's is by name)
+        layers = [c for c in root.children if c.name.startswith("nnviz · layer ")]
+        drawn = set(layers[int(shot_name.split()[1])].all_objects)
+        return [o for o in world if o in drawn]
     return []
 
 
