@@ -90,21 +90,25 @@ def _feature_stages(history: History) -> set[str]:
             if spec.kind == "Conv2d" and f"feature/{spec.name}" in history.series}
 
 
-def _flashing(history: History, path: str, keys: tuple[str, ...], shown: bool) -> tuple[str, ...]:
-    """Which of a layer's parameter ``keys`` flash: its weight where its input is recorded; every
-    matrix of a layer nothing else shows (``shown``: it has a column or feature maps)."""
-    inputs = pass_inputs(history, 0)
-    specs = {spec.name: spec for spec in history.structure}
-    spec = specs.get(path)
-    if spec is not None and spec.name in inputs:
-        return (spec.weight,)
+def _fed(history: History) -> dict[str, str]:
+    """Layer name → its weight's key, for every layer whose input the probes record (:func:`pass_inputs`)."""
+    weights = {spec.name: spec.weight for spec in history.structure}
+    return {name: weights[name] for name in pass_inputs(history, 0)}
+
+
+def _flashing(history: History, fed: dict[str, str], path: str, keys: tuple[str, ...], shown: bool) -> tuple[str, ...]:
+    """Which of a layer's parameter ``keys`` flash: its weight where its input is recorded (``fed``,
+    :func:`_fed`); every matrix of a layer nothing else shows (``shown``: it has a column or
+    feature maps)."""
+    if path in fed:
+        return (fed[path],)
     if shown:
         return ()
     return tuple(key for key in keys if key in history.params and np.ndim(history.params[key]) >= 3)
 
 
 def _structure_turns(history: History) -> list[tuple[str, Stage]]:
-    columns, features = set(neuron_columns(history)), _feature_stages(history)
+    columns, features, fed = set(neuron_columns(history)), _feature_stages(history), _fed(history)
     turns = []
     for spec in history.structure:
         own = f"layer {spec.name}"
@@ -112,7 +116,7 @@ def _structure_turns(history: History) -> list[tuple[str, Stage]]:
         keys = tuple(key for key in (spec.weight, spec.bias) if key is not None)
         name = _turn_name(spec.name, spec.kind)
         attention = f"attention/{spec.name}" if f"attention/{spec.name}" in history.series else None
-        flashes = _flashing(history, spec.name, keys, column is not None or own in features)
+        flashes = _flashing(history, fed, spec.name, keys, column is not None or own in features)
         turns.append((name, Stage(name, column, flashes, attention)))
     return turns
 
@@ -124,7 +128,7 @@ def _graph_turns(history: History) -> list[tuple[str, Stage]]:
     graph = history.graph
     assert graph is not None
     ran = any(m.calls for m in graph.modules)
-    columns, features = set(neuron_columns(history)), _feature_stages(history)
+    columns, features, fed = set(neuron_columns(history)), _feature_stages(history), _fed(history)
 
     def owner(path: str) -> str:
         node = graph.module(path)
@@ -140,7 +144,7 @@ def _graph_turns(history: History) -> list[tuple[str, Stage]]:
         own = f"layer {module.path}"
         column = own if own in columns else None
         name = "embedding" if not module.path else _turn_name(path, graph.module(path).kind)
-        flashes = _flashing(history, module.path, module.params, column is not None or own in features)
+        flashes = _flashing(history, fed, module.path, module.params, column is not None or own in features)
         attention = f"attention/{module.path}" if f"attention/{module.path}" in history.series else None
         skips = tuple(i for i, skip in enumerate(graph.skips) if owner(skip.target) == module.path)
         turns.append((name, Stage(name, column, flashes, attention, skips)))
