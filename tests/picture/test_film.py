@@ -129,12 +129,16 @@ def test_film_keys_are_validated() -> None:
     film = preset.replace(render={"style": "film", "camera_path": "orbit", "camera_timing": [0.2, 0.3],
                                   "motion": "smooth"})
     assert (film.render.style, film.render.camera_path, film.render.camera_timing) == ("film", "orbit", (0.2, 0.3))
+    assert film.render.forward_pass_share == 0.25  # a user can raise it, to 1 (no bound)
+    assert preset.replace(render={"forward_pass_share": 1}).render.forward_pass_share == 1
     for key, value, message in (("style", "movie", "render.style: 'movie' is not allowed; allowed: diagram, film"),
                                 ("camera_path", "spin", "render.camera_path: 'spin' is not allowed"),
                                 ("motion", "eased", "render.motion: 'eased' is not allowed"),
                                 ("forward_pass", "outro", "render.forward_pass: 'outro' is not allowed; allowed: "
                                  "none, intro, every"),
                                 ("forward_pass_every", 0, "render.forward_pass_every"),
+                                ("forward_pass_share", 0, r"render.forward_pass_share must be in \(0, 1\], got 0"),
+                                ("forward_pass_share", 1.5, r"render.forward_pass_share must be in \(0, 1\]"),
                                 ("camera_timing", [0.5, 0.1], r"render.camera_timing\[0\] must be in \[0, 0.45\]"),
                                 ("camera_timing", 0.1, "render.camera_timing: expected a list of two numbers")):
         with pytest.raises(PresetError, match=message):
