@@ -49,6 +49,7 @@ from .studio import SHADOW_DIRECTION, set_stage
 
 __all__ = ["DARK", "HUD_BAND_NAME", "SHADOW_DIRECTION", "Film", "dress", "timeline"]
 
+
 @dataclass(frozen=True)
 class Film:
     """What :func:`dress` turns into the film: the ``history`` the cubes show, the build's
