@@ -156,7 +156,7 @@ def check_scene(history: History, options: SceneOptions) -> list[str]:
     and the panel count a preset). Returns the warnings for a scene that takes minutes to build."""
     import numpy as np
 
-    from .picture import census, neurons, task_views
+    from .picture import census, film_passes, neurons, task_views
     from .picture.view_layout import Rect
     from .preset import limits
 
@@ -167,7 +167,7 @@ def check_scene(history: History, options: SceneOptions) -> list[str]:
     task_views.plan(history, np.arange(1.0, history.records + 1), Rect(0.0, 0.0, 1.0, 1.0, 0.1))
     frames, _shown, _added = limits.frame_count(history.records, options.frames_per_record, options.style,
                                                 options.forward_pass, options.forward_pass_every,
-                                                len(neurons.column_keys(history)))
+                                                len(film_passes.pass_stages(history)), options.forward_pass_share)
     last = options.frame_start - 1 + frames
     if options.frame_start < 0 or last > limits.MAX_FRAME:
         raise ValueError(f"frames_per_record: {history.records:,} records × {options.frames_per_record} frames from "

@@ -7,6 +7,7 @@ hint to ``--help``); argparse's own complaints are turned into one too, instead 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -54,6 +55,8 @@ def parse_arguments(args: list[str]) -> argparse.Namespace:
                         help="film: none, intro (before and after the run) or every (also every N records)")
     parser.add_argument("--forward-pass-every", type=records_apart, metavar="N",
                         help="film: with --forward-pass every, a pass every N records")
+    parser.add_argument("--forward-pass-share", type=share_of_film, metavar="S",
+                        help="film: the most of the frames the passes take, in (0, 1] (default 0.25)")
     parser.add_argument("--color-scale", choices=COLOR_SCALES,
                         help="one colour scale for all layers (global), one per layer (layer), or auto")
     parser.add_argument("--color-values", choices=tuple(COLOR_VALUES),
@@ -119,6 +122,16 @@ def resolution(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def share_of_film(text: str) -> float:
+    try:
+        share = float(text)
+    except ValueError:
+        share = math.nan
+    if not 0 < share <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share of the film in (0, 1]")
+    return share
+
+
 def records_apart(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of records >= 1")
@@ -141,6 +154,7 @@ def render_overrides(options: argparse.Namespace) -> dict[str, Any]:
               "quality": "draft" if options.draft else None,
               "style": options.style, "camera_path": options.camera_path, "motion": options.motion,
               "forward_pass": options.forward_pass, "forward_pass_every": options.forward_pass_every,
+              "forward_pass_share": options.forward_pass_share,
               "cubes": options.cubes, "color_scale": options.color_scale, "color_values": options.color_values,
               "magnitude": options.magnitude}
     return {key: value for key, value in chosen.items() if value is not None}

@@ -87,6 +87,12 @@ def token_labels(history: History, length: int) -> list[str]:
     return [str(names[i]) for i in ids.tolist()]
 
 
+def cell_name(key: str, head: int, query: int, position: int) -> str:
+    """The object name of the cell of ``key``'s (``attention/<path>``) head ``head`` where query
+    ``query`` reads ``position``."""
+    return f"attention · {key.removeprefix(ATTENTION_PREFIX)} · head {head}[{query},{position}]"
+
+
 def cell_colors(weights: np.ndarray) -> np.ndarray:
     """Linear RGBA of attention weights (..., ) in [0, 1]: dark to bright."""
     w = np.clip(np.nan_to_num(np.asarray(weights, dtype=np.float64)), 0.0, 1.0)[..., None]
@@ -137,8 +143,7 @@ def plan(history: History, record_frames: np.ndarray, rect: Rect) -> AttentionPl
             left = grid_left + head * (length + TILE_GAP) * cell
             centres = np.column_stack([left + (k + 0.5) * cell, np.zeros(len(q)), grid_top - (q + 0.5) * cell])
             colours = cell_colors(weights[:, head].reshape(len(weights), -1))
-            names = [f"attention · {key.removeprefix(ATTENTION_PREFIX)} · head {head}[{i},{j}]"
-                     for i, j in zip(q.tolist(), k.tolist(), strict=True)]
+            names = [cell_name(key, head, i, j) for i, j in zip(q.tolist(), k.tolist(), strict=True)]
             items.append(Patches(names, "square", centres, (0.94 * cell, 1.0, 0.94 * cell), colours[0],
                                  colours if len(colours) > 1 else None))
             for j, token in enumerate(tokens):  # the keys' tokens over the columns

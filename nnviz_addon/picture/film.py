@@ -15,15 +15,16 @@ shift centres on the optical axis.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..history import History
-from ..preset.limits import FORWARD_STEP_FRAMES, pass_frames, pass_records
-from .neurons import column_keys
-from .shapes import Bounds
+from . import view_layout
+from .cubes import CubeScales
+from .layout import Layout
+from .shapes import CUBE_SIZE, Block, Bounds, text_width
 
 LENS_MM = 35.0
 SENSOR_MM = 36.0  # Blender's default sensor; with AUTO fit it spans the frame's longer side
@@ -153,6 +154,39 @@ def close_up_box(centre: Sequence[float], cells: float = CLOSE_UP_CELLS, depth: 
     return (x - h, y - depth / 2, z - h), (x + h, y + depth / 2, z + h)
 
 
+@dataclass(frozen=True)
+class ShotBoxes:
+    """The boxes the camera path frames: the ``network`` (the cubes), each of its ``layers`` from
+    input to output, a ``close_up`` on one cube of the largest tensor, and ``everything`` (the
+    views too)."""
+
+    network: Bounds
+    layers: list[Bounds]
+    close_up: Bounds
+    everything: Bounds
+
+
+def shot_boxes(layout: Layout, views: Sequence[Bounds | None], depth: float) -> ShotBoxes:
+    """The :class:`ShotBoxes` of ``layout`` beside ``views``, the blocks standing out of the grid
+    plane by up to ``depth`` (the deepest block's, :func:`deepest`)."""
+    half = max(depth, CUBE_SIZE) / 2
+    layer_boxes: dict[str, list[Bounds]] = {}
+    reach = np.array([0.5, half, 0.5])  # from a cube's centre to its cell's edge, and its relief
+    for block in layout.blocks:
+        low = block.positions.min(axis=0) - reach
+        high = block.positions.max(axis=0) + reach
+        layer_boxes.setdefault(block.layer, []).append((tuple(low), tuple(high)))
+    for name, label in layout.layer_labels.items():
+        x, y, z = label.position
+        layer_boxes.setdefault(name, []).append(((x, y, z), (x + text_width(label.text, label.size), y,
+                                                              z + label.size)))
+    layers = [view_layout.union(*boxes) for boxes in layer_boxes.values()]
+    network = view_layout.union(*layers)
+    weights = max(layout.blocks, key=lambda b: len(b.positions))
+    centre = weights.positions[len(weights.positions) // 2]
+    return ShotBoxes(network, layers, close_up_box(centre, depth=2 * half), view_layout.union(network, *views))
+
+
 def path(kind: str, network: Bounds, layers: Sequence[Bounds], close_up: Bounds, everything: Bounds,
          timing: tuple[float, float] = (0.1, 0.2)) -> list[Shot]:
     """The shots of a camera path ``kind`` (see :data:`config.CAMERA_PATHS`).
@@ -186,122 +220,8 @@ def path(kind: str, network: Bounds, layers: Sequence[Bounds], close_up: Bounds,
     return [open_shot, *timed, end_shot]
 
 
-def with_passes(shots: Sequence[Shot], windows: Sequence[tuple[float, float]], network: Bounds,
-                glide: float) -> list[Shot]:
-    """``shots`` with the whole ``network`` held over each forward pass's ``window`` (shares of the
-    film), so the signal travelling through it is seen: the other shots give way from ``glide``
-    before a window to ``glide`` after it, and the camera glides in and out in those gaps."""
-    kept: list[Shot] = []
-    for shot in shots:
-        pieces = [(shot.start, shot.end)]
-        for a, b in windows:
-            pieces = [part for s, e in pieces
-                      for part in ((s, min(e, a - glide)), (max(s, b + glide), e))
-                      if part[0] <= part[1]]
-        kept += [Shot(shot.name, shot.box, shot.azimuth, shot.elevation, s, e) for s, e in pieces]
-    passes = [Shot("forward pass", network, -10.0, 14.0, a, b) for a, b in windows]
-    return sorted(kept + passes, key=lambda s: (s.start, s.end))
-
-
-def forward_pass_frames(columns: int, start: int | np.ndarray, step: int = FORWARD_STEP_FRAMES) -> np.ndarray:
-    """The frame each of ``columns`` neuron columns (input first) lights up at, in a forward pass
-    whose first frame (all dark) is ``start`` (passes starting at a column of ``start`` frames give
-    a row each); the pass takes ``(columns + 1) * step`` frames."""
-    return start + step * np.arange(1, columns + 1, dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """Where the records and the forward passes sit on the film's frames.
-
-    ``record_frames[r]`` is record r's frame; pass i shows record ``passes[i]``: every neuron dark
-    at ``starts[i]``, column k lit at ``lit[i, k]``; a pass takes ``pass_length`` frames. The intro
-    pass (record 0) comes before record 0; any other pass at record r starts the frame after it and
-    pauses the run (records after r come a pass later): every keyed value holds record r's until
-    ``holds[j]`` (for the pass at ``hold_records[j]``), then moves on to the next record as usual.
-    ``frame_end`` is the last frame.
-    """
-
-    record_frames: np.ndarray
-    passes: np.ndarray
-    starts: np.ndarray
-    lit: np.ndarray
-    hold_records: np.ndarray
-    holds: np.ndarray
-    frame_end: int
-    pass_length: int
-
-
-def timeline(records: int, frames_per_record: int, frame_start: int, columns: int, mode: str,
-             every: int = 1, step: int = FORWARD_STEP_FRAMES) -> Timeline:
-    """The :class:`Timeline` of ``records`` records ``frames_per_record`` apart from ``frame_start``
-    with the forward passes of ``mode`` over ``columns`` neuron columns (none without columns)."""
-    length = pass_frames(columns, step)
-    shown = pass_records(records, mode, every) if length else []
-    middle = np.array([r for r in shown if 0 < r < records - 1], dtype=np.int64)
-    # Frames before each record: the intro before record 0, a paused pass after each middle record.
-    gap = np.full(records, frames_per_record, dtype=np.int64)
-    gap[0] = length if shown else 0
-    gap[middle + 1] += length
-    record_frames = frame_start + np.cumsum(gap)
-    starts = np.array([frame_start if i == 0 else record_frames[r] + 1 for i, r in enumerate(shown)],
-                      dtype=np.int64)
-    lit = forward_pass_frames(columns, starts[:, None], step)
-    holds = record_frames[middle + 1] - frames_per_record
-    end = int(starts[-1]) + length if len(shown) > 1 else int(record_frames[-1])
-    return Timeline(record_frames, np.array(shown, dtype=np.int64), starts, lit, middle, holds, end, length)
-
-
-def neuron_columns(history: History) -> list[str]:
-    """The ``nnviz_neuron`` names of the neuron columns the scene draws, input first."""
-    return list(column_keys(history))
-
-
-def pass_stages(history: History) -> list[str]:
-    """What a forward pass lights in turn, in the signal's order: the neuron columns
-    (:func:`neuron_columns`) and, between them, each Conv2d layer whose feature maps are recorded
-    (``"layer <name>"``: its kernels flash there; its maps stay as they are)."""
-    columns = neuron_columns(history)
-    stages = ["input"] if "input" in columns else []
-    for spec in history.structure:
-        name = f"layer {spec.name}"
-        if name in columns or (spec.kind == "Conv2d" and f"feature/{spec.name}" in history.series):
-            stages.append(name)
-    return stages
-
-
 FLASH_GAIN = 1.5  # a weight carrying the largest |w·x| of its layer flashes to (1 + gain) × its depth
 FLASH_FRAMES = 6  # frames a flash takes to fade back; below FORWARD_STEP_FRAMES, so it ends in its pass
-
-
-def contributions(weight: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """|w_ij · x_j| of a Linear layer's ``weight`` (out, in) for the input ``x`` (in,), divided by
-    its largest (all zero when every product is zero): the share of the signal each weight carries."""
-    weight = np.asarray(weight, dtype=np.float64)
-    x = np.asarray(x, dtype=np.float64).ravel()
-    if weight.ndim != 2 or weight.shape[1] != x.shape[0]:
-        raise ValueError(f"contributions: weight {weight.shape} does not take an input of shape {x.shape}")
-    return _shares(np.abs(weight * x[None, :]))
-
-
-def kernel_contributions(weight: np.ndarray, maps: np.ndarray) -> np.ndarray:
-    """A Conv2d layer's share of the signal per kernel weight, for the input feature ``maps``
-    (in, H, W): a kernel weight w[o, i, u, v] meets every position of channel i, so it carries
-    |w| times the mean |x| of that channel (borders and stride aside), divided by the largest
-    (all zero when every product is zero)."""
-    weight = np.asarray(weight, dtype=np.float64)
-    maps = np.asarray(maps, dtype=np.float64)
-    if weight.ndim != 4 or maps.ndim != 3 or weight.shape[1] != maps.shape[0]:
-        raise ValueError(f"kernel_contributions: weight {weight.shape} does not take feature maps "
-                         f"of shape {maps.shape}")
-    return _shares(np.abs(weight) * np.abs(maps).mean(axis=(1, 2))[None, :, None, None])
-
-
-def _shares(carried: np.ndarray) -> np.ndarray:
-    """``carried`` divided by its largest finite value (not finite: 0; all zero stays zero)."""
-    carried = np.where(np.isfinite(carried), carried, 0.0)
-    top = carried.max(initial=0.0)
-    return carried / top if top > 0 else carried
 
 
 def flash_depths(depth: np.ndarray, share: np.ndarray, gain: float = FLASH_GAIN) -> np.ndarray:
@@ -346,3 +266,28 @@ def relief(magnitude: np.ndarray, scale: float, floor: float = RELIEF_FLOOR, gai
     (so a zero weight is still a visible tile), growing linearly to ``floor + gain`` at full scale."""
     share = np.abs(np.asarray(magnitude, dtype=np.float64)) / scale if scale > 0 else np.zeros(np.shape(magnitude))
     return floor + gain * np.clip(share, 0.0, 1.0)
+
+
+def depth_source(history: History, scales: CubeScales) -> tuple[Mapping[str, np.ndarray], Mapping[str, float]]:
+    """(History key → (records, *shape) what the blocks' depths show, key → its full scale): the
+    cube plan's magnitudes and size scales in the magnitude modes, else the values on the colour
+    scale, so depth and size show the same thing on the same scale."""
+    if scales.sized:
+        return scales.magnitudes, scales.size
+    return history.params, scales.color
+
+
+def block_depths(block: Block, shown: Mapping[str, np.ndarray], full: Mapping[str, float]) -> np.ndarray:
+    """(records, cubes): the relief of each of ``block``'s cubes at every record (as multiples of
+    the cube's width), from :func:`depth_source`'s ``shown`` and ``full`` scales."""
+    values = np.asarray(shown[block.key], dtype=np.float64)
+    values = values.reshape(len(values), *block.shape)
+    return relief(values[(slice(None), *block.indices.T)], full[block.key])
+
+
+def deepest(blocks: Sequence[Block], shown: Mapping[str, np.ndarray], full: Mapping[str, float]) -> float:
+    """The deepest any of ``blocks`` gets over the run, in scene units: relief grows with |x|, so
+    it is the largest |x|'s, found without a copy of every record."""
+    largest = (float(np.max(np.abs(shown[block.key]), initial=0.0)) for block in blocks)
+    return max((float(relief(x, full[b.key])) * CUBE_SIZE for b, x in zip(blocks, largest, strict=True)),
+               default=0.0)

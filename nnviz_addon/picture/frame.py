@@ -19,9 +19,8 @@ from ..history import History
 from ..preset.limits import writer_for
 from . import attention as attention_plan
 from . import camera as camera_plan
-from . import census, features, legends, token_rows, view_layout
+from . import census, features, film_passes, legends, token_rows, view_layout
 from . import cubes as cube_plan
-from . import film as film_plan
 from . import loss_curve as loss_plan
 from . import neurons as neuron_plan
 from . import overlay as overlay_plan
@@ -86,7 +85,7 @@ class FramePlan:
     token_labels: tuple[Label, ...]
     bounds: Bounds
     camera: camera_plan.Framing
-    timeline: film_plan.Timeline
+    timeline: film_passes.Timeline
     film_scales: cube_plan.CubeScales | None
 
     @property
@@ -141,11 +140,12 @@ class FramePlan:
         return self.summary()
 
 
-def film_timeline(history: History, options: SceneOptions) -> film_plan.Timeline:
+def film_timeline(history: History, options: SceneOptions) -> film_passes.Timeline:
     """Where the records and the forward passes sit on the frames (no passes in the diagram)."""
     mode = options.forward_pass if options.style == "film" else "none"
-    return film_plan.timeline(history.records, options.frames_per_record, options.frame_start,
-                              len(film_plan.pass_stages(history)), mode, options.forward_pass_every)
+    return film_passes.timeline(history.records, options.frames_per_record, options.frame_start,
+                                len(film_passes.pass_stages(history)), mode, options.forward_pass_every,
+                                share=options.forward_pass_share)
 
 
 def plan_frame(history: History, options: SceneOptions, aspect: float, render_size: tuple[int, int]) -> FramePlan:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import CAMERA_PATHS, COLOR_SCALES, COLOR_VALUES, FORWARD_PASSES, MOTIONS, STYLES
-from ..preset.limits import WRITERS
+from ..preset.limits import DEFAULT_PASS_SHARE, WRITERS
 from .magnitude import MODES
 
 
@@ -25,7 +25,9 @@ class SceneOptions:
     film's ``camera_path`` and ``camera_timing`` (shares of the film on its opening and closing
     shots) and ``forward_pass`` (``"intro"``: before the run and after it, the probe input's
     neurons light up layer by layer; ``"every"``: also a pass every ``forward_pass_every`` records,
-    pausing the run; see :func:`.film.timeline`). ``motion``: ``"linear"`` or ``"smooth"``
+    pausing the run; see :func:`.film_passes.timeline`), the passes taking at most
+    ``forward_pass_share`` of the frames (fewer passes in the run, then shorter turns; 1: no bound).
+    ``motion``: ``"linear"`` or ``"smooth"``
     (eased) change between two records. ``cubes``: which writer draws the cubes, ``"objects"``
     (one keyed object per cube), ``"instanced"`` (one Geometry Nodes object per tensor) or ``"auto"``
     (:func:`..preset.limits.writer_for`)."""
@@ -41,6 +43,7 @@ class SceneOptions:
     motion: str = "linear"
     forward_pass: str = "none"
     forward_pass_every: int = 10
+    forward_pass_share: float = DEFAULT_PASS_SHARE
     cubes: str = "auto"
 
     def __post_init__(self) -> None:
@@ -63,6 +66,9 @@ class SceneOptions:
         if not isinstance(self.forward_pass_every, int) or self.forward_pass_every < 1:
             raise ValueError(
                 f"SceneOptions.forward_pass_every must be an integer >= 1, got {self.forward_pass_every!r}")
+        share = self.forward_pass_share
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+            raise ValueError(f"SceneOptions.forward_pass_share must be a share in (0, 1], got {share!r}")
         timing = tuple(self.camera_timing)
         if len(timing) != 2 or not all(0.0 <= t <= 0.45 for t in timing):
             raise ValueError(f"SceneOptions.camera_timing must be two shares in [0, 0.45], got {self.camera_timing!r}")
@@ -71,10 +77,10 @@ class SceneOptions:
     def from_render_config(cls, render: Any, frame_start: int = 1) -> SceneOptions:
         """From a ``config.RenderConfig`` (or anything with its ``frames_per_record``,
         ``color_scale`` and ``magnitude`` attributes; ``color_values``, the film's ``style``, ``camera_path``,
-        ``camera_timing``, ``motion`` and ``forward_pass``, and ``cubes`` (else ``"auto"``), are read
-        where it has them)."""
+        ``camera_timing``, ``motion`` and ``forward_pass`` (its ``_every`` and ``_share``), and ``cubes``
+        (else ``"auto"``), are read where it has them)."""
         optional = {name: getattr(render, name) for name in ("color_values", "style", "camera_path", "motion",
-                                                            "forward_pass", "forward_pass_every")
+                                                            "forward_pass", "forward_pass_every", "forward_pass_share")
                     if hasattr(render, name)}
         if hasattr(render, "camera_timing"):
             optional["camera_timing"] = tuple(float(t) for t in render.camera_timing)

@@ -54,6 +54,7 @@ from .checks import (
     text_list,
 )
 from .limits import (
+    DEFAULT_PASS_SHARE,
     MAX_FPS,
     MAX_FRAME,
     MAX_LAYER_UNITS,
@@ -139,6 +140,8 @@ class RenderConfig:
     forward_pass: str = setting(choice(catalog.FORWARD_PASSES), "none")
     # with forward_pass = "every": a pass every this many records
     forward_pass_every: int = setting(integer(1), 10)
+    # film: at most this share of the frames spent in forward passes (1: no bound)
+    forward_pass_share: float = setting(number(0.0, 1.0, open_min=True), DEFAULT_PASS_SHARE)
     # which writer draws the cubes: auto | objects | instanced (picture/cubes.py)
     cubes: str = setting(choice(WRITERS), "auto")
 
@@ -373,7 +376,7 @@ def _frames(preset: Preset) -> tuple[int, int, int]:
     layer and the input."""
     render = preset.render
     return frame_count(record_count(preset.train), render.frames_per_record, render.style, render.forward_pass,
-                       render.forward_pass_every, len(_widths(preset.model)) + 1)
+                       render.forward_pass_every, len(_widths(preset.model)) + 1, render.forward_pass_share)
 
 
 def frame_range(preset: Preset) -> tuple[int, int]:

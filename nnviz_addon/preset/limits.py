@@ -5,6 +5,7 @@ a film's forward passes add. Plain numbers and counting rules; no numpy, no bpy.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 MAX_SAMPLES = 100_000
@@ -99,19 +100,25 @@ def check_scene(size: SceneSize, choice: str) -> tuple[str, list[str]]:
     return writer, []
 
 
+FORWARD_STEP_FRAMES = 12  # between two columns of neurons lighting up in the forward pass
+MIN_STEP_FRAMES = 6  # the shortest a stage's turn gets to keep the passes in their share: one weight flash
+DEFAULT_PASS_SHARE = 0.25  # of the film's frames, at most, spent in forward passes (render.forward_pass_share)
+
+
 def frame_count(records: int, frames_per_record: int, style: str = "diagram", forward_pass: str = "none",
-                forward_pass_every: int = 1, columns: int = 0) -> tuple[int, int, int]:
+                forward_pass_every: int = 1, columns: int = 0,
+                share: float = DEFAULT_PASS_SHARE) -> tuple[int, int, int]:
     """(the last frame, forward passes shown, frames they add) of a run of ``records`` drawn
-    ``frames_per_record`` apart; the film's forward passes over ``columns`` neuron columns add frames."""
+    ``frames_per_record`` apart; the film's forward passes over ``columns`` stages add frames, at
+    most ``share`` of the film's (:func:`fit_passes`)."""
     frames = 1 + (records - 1) * frames_per_record
     if style != "film":
         return frames, 0, 0
-    shown = pass_count(records, forward_pass, forward_pass_every)
-    added = shown * pass_frames(columns)
+    shown, step = fit_passes(records, frames_per_record, forward_pass, forward_pass_every, columns, share)
+    added = shown * pass_frames(columns, step)
     return frames + added, shown, added
 
 
-FORWARD_STEP_FRAMES = 12  # between two columns of neurons lighting up in the forward pass
 
 
 def pass_frames(columns: int, step: int = FORWARD_STEP_FRAMES) -> int:
@@ -120,10 +127,11 @@ def pass_frames(columns: int, step: int = FORWARD_STEP_FRAMES) -> int:
     return (columns + 1) * step if columns else 0
 
 
-def pass_records(records: int, mode: str, every: int) -> list[int]:
+def pass_records(records: int, mode: str, every: int, keep: int | None = None) -> list[int]:
     """The records a forward pass of ``mode`` (see :data:`catalog.FORWARD_PASSES`) shows, in order:
     ``"intro"`` record 0 before the run and the last record (the trained network) after it;
-    ``"every"`` also every ``every``-th record in between."""
+    ``"every"`` also every ``every``-th record in between, or only ``keep`` passes in all (the
+    first and last, and the rest of them evenly spread over the middle ones; :func:`fit_passes`)."""
     if mode == "none" or records < 1:
         return []
     if mode not in ("intro", "every"):
@@ -131,6 +139,10 @@ def pass_records(records: int, mode: str, every: int) -> list[int]:
     if mode == "every" and every < 1:
         raise ValueError(f"pass_records: every must be at least 1, got {every}")
     middle = range(every, records - 1, every) if mode == "every" else range(0)
+    ends = min(records, 2)
+    if keep is not None and keep < ends + len(middle):
+        kept = max(keep - ends, 0)
+        middle = [middle[(2 * j + 1) * len(middle) // (2 * kept)] for j in range(kept)]
     return sorted({0, *middle, records - 1})
 
 
@@ -140,3 +152,24 @@ def pass_count(records: int, mode: str, every: int) -> int:
         return 0
     middle = len(range(every, records - 1, every)) if mode == "every" else 0
     return min(records, 2) + middle
+
+
+def fit_passes(records: int, frames_per_record: int, mode: str, every: int, columns: int,
+               share: float = DEFAULT_PASS_SHARE, step: int = FORWARD_STEP_FRAMES) -> tuple[int, int]:
+    """(how many forward passes show, frames per stage) so that the passes over ``columns`` stages
+    take at most ``share`` of the film's frames (1: no bound): first the passes in the middle of the
+    run are thinned out (:func:`pass_records`' ``keep``); when the opening and closing pass alone
+    would take more, each stage's turn is shortened, to ``MIN_STEP_FRAMES`` at the least (so a very
+    short run's two passes may still take more than ``share``)."""
+    if not 0 < share <= 1:
+        raise ValueError(f"fit_passes: share must be in (0, 1], got {share}")
+    count = pass_count(records, mode, every)
+    length = pass_frames(columns, step)
+    run = 1 + (records - 1) * frames_per_record
+    budget = math.inf if share == 1 else share / (1 - share) * run  # passes / (run + passes) <= share
+    if count * length <= budget:
+        return count, step
+    ends = min(count, 2)
+    if ends * length <= budget:
+        return max(ends, int(budget // length)), step
+    return ends, min(step, max(MIN_STEP_FRAMES, int(budget // (ends * (columns + 1)))))

@@ -128,8 +128,8 @@ def write(plan: FramePlan) -> None:
                                        and instanced.TENSOR_PROPERTY not in obj and not obj.hide_render])
         objects.show_colors_as_materials(obj for obj in root.all_objects if obj.type in ("CURVE", "FONT"))
     if options.style == "film":
-        film.dress(scene, root, plan.shown, options, layout, plan.timeline, plan.film_scales, plan.views,
-                   plan.overlay_box)
+        film.dress(scene, root, film.Film(plan.shown, options, layout, plan.timeline, plan.film_scales, plan.views,
+                                          plan.overlay_box))
     if options.motion == "smooth":
         keyframes.smooth(obj for obj in root.all_objects if obj != scene.camera)
         instanced.ease(root)

@@ -22,7 +22,7 @@ from . import objects
 TREE_NAME = "nnviz · film bloom"
 OWNED = "nnviz_bloom"  # on a 4.x scene: its node tree is the bloom nnviz built
 # The bloom is of the emission pass, not the picture: a lit white block (a zero weight) is as bright
-# as a glowing red one, but only the strong weights emit much (see film._block_material).
+# as a glowing red one, but only the strong weights emit much (see film.materials.block_material).
 THRESHOLD = 0.3
 STRENGTH = 1.5  # 4.5+; 4.2 has no strength, its glare-only mix is 1
 SIZE = 7  # 4.2's size, 2^n pixels; 4.5+ takes a fraction of the frame

@@ -108,8 +108,8 @@ class NNVIZ_PT_training(SettingsPanel, bpy.types.Panel):
 
 class NNVIZ_PT_display(SettingsPanel, bpy.types.Panel):
     bl_label = "Display"
-    names = ("style", "camera_path", "camera_timing", "forward_pass", "forward_pass_every", "color_scale",
-             "color_values", "frames_per_record",
+    names = ("style", "camera_path", "camera_timing", "forward_pass", "forward_pass_every", "forward_pass_share",
+             "color_scale", "color_values", "frames_per_record",
              "magnitude", "motion", "cubes")
 
 

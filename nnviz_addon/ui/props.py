@@ -29,7 +29,7 @@ from bpy.props import (
 from .. import catalog
 from ..datasets import RGB_MAPPINGS, TABLE_TASK, TASK_NAMES
 from ..preset.config import Preset, PresetError, find_presets, preset_from_dict
-from ..preset.limits import AUTO_INSTANCED_ABOVE
+from ..preset.limits import AUTO_INSTANCED_ABOVE, DEFAULT_PASS_SHARE
 from .session import SESSION, cube_of
 
 # The config reads "none" as None for its optional choices, so the panel can offer it as an item.
@@ -140,6 +140,9 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
                                            "layer; every: also every N records, pausing the run")
     forward_pass_every: IntProperty(name="Pass every (records)", min=1, default=10,
                                     description="With forward pass 'every': a pass every this many records")
+    forward_pass_share: FloatProperty(name="Passes' share", min=0.01, max=1.0, default=DEFAULT_PASS_SHARE,
+                                      precision=2, description="The most of the film the forward passes take: "
+                                                               "past it, fewer passes in the run, then shorter ones")
     motion: EnumProperty(name="Motion", items=_items(catalog.MOTIONS), default="linear",
                          description="Linear steps between records, or smooth (eased) ones")
     cubes: EnumProperty(name="Cubes", default="auto", items=[
@@ -194,7 +197,7 @@ FIELDS: tuple[Field, ...] = tuple(Field(prop, *path.split(".")) for prop, path i
     ("magnitude", "render.magnitude"), ("quality", "render.quality"), ("render_samples", "render.samples"),
     ("style", "render.style"), ("camera_path", "render.camera_path"), ("camera_timing", "render.camera_timing"),
     ("motion", "render.motion"), ("forward_pass", "render.forward_pass"),
-    ("forward_pass_every", "render.forward_pass_every"),
+    ("forward_pass_every", "render.forward_pass_every"), ("forward_pass_share", "render.forward_pass_share"),
     ("cubes", "render.cubes"),
 ))
 
@@ -216,6 +219,8 @@ def applies(settings: NNVIZ_PG_settings, prop: str) -> bool:
         return not settings.layer_tables
     if prop == "forward_pass_every":
         return settings.style == "film" and settings.forward_pass == "every"
+    if prop == "forward_pass_share":
+        return settings.style == "film" and settings.forward_pass != "none"
     if prop in ("camera_path", "camera_timing", "forward_pass"):
         return settings.style == "film"
     return True

@@ -37,3 +37,11 @@ def test_arguments_after_the_double_dash():
     blender_argv = ["blender", "-b", "-P", "train.py", "--", "--preset", "xor", "--no-render"]
     assert script_arguments(blender_argv) == ["--preset", "xor", "--no-render"]
     assert script_arguments(["train.py", "--preset", "xor"]) == ["--preset", "xor"]
+
+
+def test_the_forward_passes_share_reaches_the_render_settings_and_a_bad_one_is_refused():
+    options = parse_arguments(["--preset", "xor", "--no-render", "--forward-pass-share", "0.5"])
+    assert render_overrides(options) == {"forward_pass_share": 0.5}
+    for bad in ("0", "1.5", "nan", "a"):
+        with pytest.raises(UsageError, match=f"--forward-pass-share: '{bad}' is not a share of the film"):
+            parse_arguments(["--preset", "xor", "--no-render", "--forward-pass-share", bad])

@@ -129,85 +129,17 @@ def test_film_keys_are_validated() -> None:
     film = preset.replace(render={"style": "film", "camera_path": "orbit", "camera_timing": [0.2, 0.3],
                                   "motion": "smooth"})
     assert (film.render.style, film.render.camera_path, film.render.camera_timing) == ("film", "orbit", (0.2, 0.3))
+    assert film.render.forward_pass_share == 0.25  # a user can raise it, to 1 (no bound)
+    assert preset.replace(render={"forward_pass_share": 1}).render.forward_pass_share == 1
     for key, value, message in (("style", "movie", "render.style: 'movie' is not allowed; allowed: diagram, film"),
                                 ("camera_path", "spin", "render.camera_path: 'spin' is not allowed"),
                                 ("motion", "eased", "render.motion: 'eased' is not allowed"),
                                 ("forward_pass", "outro", "render.forward_pass: 'outro' is not allowed; allowed: "
                                  "none, intro, every"),
                                 ("forward_pass_every", 0, "render.forward_pass_every"),
+                                ("forward_pass_share", 0, r"render.forward_pass_share must be in \(0, 1\], got 0"),
+                                ("forward_pass_share", 1.5, r"render.forward_pass_share must be in \(0, 1\]"),
                                 ("camera_timing", [0.5, 0.1], r"render.camera_timing\[0\] must be in \[0, 0.45\]"),
                                 ("camera_timing", 0.1, "render.camera_timing: expected a list of two numbers")):
         with pytest.raises(PresetError, match=message):
             preset.replace(render={key: value})
-
-
-def test_passes_come_before_the_run_at_its_end_and_every_n_records_pausing_it() -> None:
-    step, fpr, columns = 4, 2, 3
-    length = (columns + 1) * step
-    plain = film_plan.timeline(7, fpr, 1, columns, "none")
-    assert plain.record_frames.tolist() == [1, 3, 5, 7, 9, 11, 13] and plain.frame_end == 13
-    assert len(plain.passes) == 0
-    intro = film_plan.timeline(7, fpr, 1, columns, "intro", step=step)
-    assert intro.passes.tolist() == [0, 6]  # before the run, and on the trained network
-    assert intro.record_frames.tolist() == [1 + length + fpr * r for r in range(7)]
-    assert intro.starts.tolist() == [1, intro.record_frames[-1] + 1]
-    assert intro.frame_end == intro.starts[-1] + length and len(intro.holds) == 0
-    every = film_plan.timeline(7, fpr, 1, columns, "every", every=2, step=step)
-    assert every.passes.tolist() == [0, 2, 4, 6]
-    # Each middle pass pauses the run: the records after it come one pass later.
-    gaps = np.diff(every.record_frames).tolist()
-    assert gaps == [fpr, fpr, fpr + length, fpr, fpr + length, fpr]
-    for i, r in enumerate(every.passes.tolist()[1:-1], start=1):
-        assert every.starts[i] == every.record_frames[r] + 1
-        assert every.record_frames[r] < every.lit[i, 0] and every.lit[i, -1] < every.record_frames[r + 1]
-    assert every.holds.tolist() == (every.record_frames[[3, 5]] - fpr).tolist()
-    assert np.array_equal(np.diff(every.lit, axis=1), np.full((4, columns - 1), step))
-    assert every.frame_end == every.starts[-1] + length
-    assert film_plan.timeline(1, fpr, 1, columns, "every", 2).passes.tolist() == [0]
-    assert len(film_plan.timeline(7, fpr, 1, 0, "every", 2).passes) == 0  # nothing to light up
-    with pytest.raises(ValueError, match="every must be at least 1"):
-        film_plan.pass_records(5, "every", 0)
-
-
-def test_contributions_are_each_weights_share_of_the_signal() -> None:
-    rng = np.random.default_rng(3)
-    weight, x = rng.normal(size=(4, 3)), rng.normal(size=3)
-    share = film_plan.contributions(weight, x)
-    expected = np.array([[abs(weight[i, j] * x[j]) for j in range(3)] for i in range(4)])
-    np.testing.assert_allclose(share, expected / expected.max())
-    assert share.max() == 1.0
-    assert not film_plan.contributions(weight, np.zeros(3)).any()
-    np.testing.assert_allclose(film_plan.flash_depths(np.array([1.0, 2.0]), np.array([0.0, 1.0])),
-                               [1.0, 2.0 * (1 + film_plan.FLASH_GAIN)])
-    with pytest.raises(ValueError, match="does not take"):
-        film_plan.contributions(weight, np.zeros(4))
-
-
-def test_kernel_contributions_are_each_kernel_weights_share_of_the_channel_it_reads() -> None:
-    rng = np.random.default_rng(4)
-    weight, maps = rng.normal(size=(3, 2, 2, 2)), rng.normal(size=(2, 5, 5))
-    share = film_plan.kernel_contributions(weight, maps)
-    level = [np.mean([abs(maps[i, y, x]) for y in range(5) for x in range(5)]) for i in range(2)]
-    expected = np.array([[[[abs(weight[o, i, u, v]) * level[i] for v in range(2)] for u in range(2)]
-                          for i in range(2)] for o in range(3)])
-    np.testing.assert_allclose(share, expected / expected.max())
-    assert not film_plan.kernel_contributions(weight, np.zeros((2, 5, 5))).any()
-    with pytest.raises(ValueError, match=r"weight \(3, 2, 2, 2\) does not take feature maps of shape \(3, 5, 5\)"):
-        film_plan.kernel_contributions(weight, np.zeros((3, 5, 5)))
-
-
-def test_the_camera_holds_the_whole_network_during_each_pass() -> None:
-    lens = film_plan.Lens.for_frame(16 / 9)
-    shots = film_plan.path("fly-through", NETWORK, LAYERS, CLOSE_UP, EVERYTHING)
-    windows = [(0.0, 0.08), (0.32, 0.37), (0.9, 1.0)]
-    timed = film_plan.with_passes(shots, windows, NETWORK, glide=0.03)
-    starts, ends = np.array([s.start for s in timed]), np.array([s.end for s in timed])
-    assert np.all(starts[1:] >= ends[:-1]) and np.all(ends >= starts)  # still in order, no overlaps
-    for a, b in windows:
-        assert [s.name for s in timed if s.start < b + 0.03 and s.end > a - 0.03] == ["forward pass"]
-    assert {s.name for s in timed} >= {"close-up", "layer 0", "layer 1"}  # the rest of the path stays
-    locations, rotations = film_plan.camera_keys(timed, 201, lens)
-    for a, b in windows:
-        frame = round((a + b) / 2 * 200)
-        xy = project(film_plan.corners(NETWORK), locations[frame], rotations[frame], lens)
-        assert np.all(np.abs(xy) <= 1 + 1e-9), (a, b)

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from nnviz_addon.history import History
-from nnviz_addon.picture import camera, frame
-from nnviz_addon.picture import film as film_plan
+from nnviz_addon.picture import camera, film_passes, frame
 from nnviz_addon.picture.options import SceneOptions
 from tests.support.histories import short_run, synthetic_history
 
@@ -65,7 +64,7 @@ def test_a_film_plan_holds_its_timeline_of_forward_passes_and_depth_scales(xor):
     options = SceneOptions(style="film", forward_pass="intro", frames_per_record=2)
     plan = frame.plan_frame(xor, options, ASPECT, SIZE)
     assert plan.timeline.passes.tolist() == [0, xor.records - 1]  # before the run and after it
-    assert plan.timeline.lit.shape == (2, len(film_plan.pass_stages(xor)))  # each column lit in turn
+    assert plan.timeline.lit.shape == (2, len(film_passes.pass_stages(xor)))  # each column lit in turn
     assert plan.record_frames[0] > options.frame_start  # the intro pass comes first
     assert plan.fill == 1.0  # the film's camera comes close: no sub-pixel shrinking
     # the film's depths use the run's one scale whatever the colours use

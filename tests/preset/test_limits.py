@@ -50,10 +50,15 @@ def test_limits_are_refused_naming_the_setting(sections, message):
 @pytest.mark.parametrize(("sections", "message"), [
     ({"train": {"steps": 2_000_000, "record_every": 1}}, f"past Blender's last frame {MAX_FRAME:,}; lower"),
     ({"render": {"frames_per_record": 20_000}}, "render.frames_per_record: 101 records × 20000 frames"),
-    # 1,048,001 frames of records fit; a pass every record (4 stages × 12 frames each) does not
+    # 1,048,001 frames of records fit; a pass every record (4 stages × 12 frames each) does not, nor
+    # a quarter of the film in passes (the default share)
+    ({"train": {"steps": 1_047_999, "record_every": 1}, "render": {"frames_per_record": 1, "style": "film",
+                                                                   "forward_pass": "every", "forward_pass_every": 1,
+                                                                   "forward_pass_share": 1.0}},
+     "1,048,000 records × 1 frames and 1,048,000 forward passes"),
     ({"train": {"steps": 1_047_999, "record_every": 1}, "render": {"frames_per_record": 1, "style": "film",
                                                                    "forward_pass": "every", "forward_pass_every": 1}},
-     "1,048,000 records × 1 frames and 1,048,000 forward passes"),
+     "1,048,000 records × 1 frames and 5,822 forward passes (349,320 frames)"),
 ])
 def test_frames_past_blenders_are_refused_for_a_scene_only(sections, message):
     preset = preset_from_dict(xor(**sections), source="long.toml")  # trains, with --no-render

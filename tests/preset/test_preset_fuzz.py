@@ -151,7 +151,8 @@ def train_script() -> Any:
 SCRIPT = train_script()
 arguments = st.lists(st.sampled_from([
     ("--fps",), ("--resolution",), ("--steps",), ("--seed",), ("--engine",), ("--style",), ("--forward-pass-every",),
-    ("--motion",), ("--cubes",), ("--camera-path",), ("--forward-pass",), ("--draft",), ("--still-frame",)]),
+    ("--motion",), ("--cubes",), ("--camera-path",), ("--forward-pass",), ("--forward-pass-share",), ("--draft",),
+    ("--still-frame",)]),
     max_size=3, unique=True)
 argument_values = st.one_of(st.sampled_from(["0", "1", "2", "-1", "24", "1x1", "160x90", "161x90", "9999999999",
                                              "film", "every", "objects", "eevee", "nan", "", "x"]),

@@ -124,7 +124,7 @@ def make_blocks(obj: bpy.types.Object, scale: float, from_magnitudes: bool) -> N
 
 
 def write_flash(obj: bpy.types.Object, forward_pass: int, shares: np.ndarray) -> None:
-    """Store ``shares`` (film_plan.contributions, the tensor's shape) as the face attribute the blocks
+    """Store ``shares`` (film_passes.contributions, the tensor's shape) as the face attribute the blocks
     tree reads while forward pass ``forward_pass``'s flash runs (its Flash Pass input)."""
     chosen = _drawn_elements(obj)
     _write(obj.data, flash_name(forward_pass), np.asarray(shares, dtype=np.float64).ravel()[chosen])
