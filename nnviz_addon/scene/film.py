@@ -97,7 +97,8 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, history: History, 
     _move_to_hud(scene.camera, lens, overlay_box, layout)
     _add_hud_band(scene.camera, lens, root)
     boxes = _shot_boxes(layout, views, depth)
-    _set_stage(scene, root, boxes["everything"], casters=set(history.params))
+    blocks = {key: int(np.prod(values.shape[1:])) for key, values in history.params.items()}
+    _set_stage(scene, root, boxes["everything"], casters=film_plan.shadow_casters(blocks))
     shots = film_plan.path(options.camera_path, boxes["network"], boxes["layers"], boxes["close-up"],
                            boxes["everything"], options.camera_timing)
     if len(plan.passes):
@@ -467,7 +468,8 @@ def _shot_boxes(layout: Layout, views: Sequence[Bounds | None], depth: float) ->
 def _set_stage(scene: bpy.types.Scene, root: bpy.types.Collection, everything: Bounds,
                casters: set[str]) -> None:
     """Floor, backdrop, lights, world and the engines' shading for the film; ``casters``: the History
-    keys of the weight and bias tensors, whose blocks alone cast Workbench shadows."""
+    keys of the weight and bias tensors whose blocks alone cast Workbench shadows
+    (:func:`.film_plan.shadow_casters`)."""
     (x0, _, z0), (x1, y1, z1) = everything
     size = 6 * max(x1 - x0, z1 - z0)
     centre_x = (x0 + x1) / 2
@@ -511,12 +513,13 @@ def _set_stage(scene: bpy.types.Scene, root: bpy.types.Collection, everything: B
     # Workbench's shadows are stencil volumes, and on a CPU (llvmpipe) every caster costs: with all
     # objects casting, a spiral frame took 5x the diagram's, the task view's points and the HUD
     # (whose volumes streak across the frame) most of it, then the neurons (a sphere has 46x a cube's
-    # edges to extrude). Only the weight blocks cast (README's Speed has the frame times): the objects
-    # writer's cubes, and the instanced writer's tensor objects (not its neuron columns or feature maps).
+    # edges to extrude). Only the weight blocks cast (README's Speed has the frame times), and of a big
+    # network only its smaller tensors': the objects writer's cubes, and the instanced writer's tensor
+    # objects (not its neuron columns or feature maps).
     shading.show_shadows = True
     scene.display.light_direction = SHADOW_DIRECTION
     for obj in root.all_objects:
-        obj.display.show_shadows = "nnviz_param" in obj or obj.get(instanced.TENSOR_PROPERTY) in casters
+        obj.display.show_shadows = (obj.get("nnviz_param") or obj.get(instanced.TENSOR_PROPERTY)) in casters
     shading.show_cavity = True
     # Screen-space cavity only: the world-space kind (ambient occlusion) added a fifth of the frame's
     # time and changed its pixels by 0.2% on average.

@@ -19,6 +19,7 @@ from nnviz_addon import api, scene  # noqa: E402
 from nnviz_addon.picture import film as film_plan  # noqa: E402
 from nnviz_addon.preset.config import find_presets, load_preset  # noqa: E402
 from nnviz_addon.scene import keyframes  # noqa: E402
+from tests.support.histories import synthetic_history  # noqa: E402
 from tests.support.pixels import png_pixels  # noqa: E402
 from tests.support.scripts import run  # noqa: E402
 
@@ -495,6 +496,19 @@ def test_only_the_weight_and_bias_blocks_cast_workbench_shadows_with_either_writ
         assert sc.display.shading.show_shadows
         assert tuple(sc.display.light_direction) == pytest.approx(film.SHADOW_DIRECTION)
 
+
+
+def test_of_a_big_network_only_the_smaller_tensors_blocks_cast_workbench_shadows() -> None:
+    from nnviz_addon.scene import instanced
+
+    history = synthetic_history((80, 64, 2), records=2)  # 5,120 weights, past the shadow budget
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    api.animate(history, render=dataclasses.replace(api.render_config_of(history), style="film",
+                                                    resolution=(320, 180), cubes="instanced"))
+    casting = {o.get(instanced.TENSOR_PROPERTY, o.name) for o in bpy.data.objects
+               if o.display.show_shadows and o.type == "MESH"}
+    assert casting == {"0.bias", "2.weight", "2.bias"}
+    assert bpy.context.scene.display.shading.show_shadows  # which the blocks still receive
 
 def test_instanced_weight_blocks_flash_by_their_share_of_the_signal_in_a_pass() -> None:
     from nnviz_addon.scene import film, instanced
