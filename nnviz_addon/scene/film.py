@@ -6,8 +6,9 @@
   |gradient| / |Δw| in the magnitude modes), so each weight matrix is a relief that moves as it learns;
 - cubes and neurons get a lit material (their colour as the base, glowing a little more the
   stronger they are), a floor and a backdrop catch their shadows, soft sun lights and a dim world
-  light them; Workbench gets studio light, shadows (cast by the weight blocks only) and
-  cavity; the compositor adds bloom (:mod:`.bloom`);
+  light them; Workbench gets studio light, shadows (cast by the weight blocks only, of a big
+  network by its smaller tensors', :func:`.film_plan.shadow_casters`) and cavity; the compositor
+  adds bloom (:mod:`.bloom`);
 - the camera is perspective, keyed at every frame along a path of :mod:`..film_plan` (no handler);
 - with ``forward_pass = "intro"`` the film opens and ends on the probe input's signal travelling
   through the network: every neuron goes dark and each column lights up with its activation in
