@@ -291,3 +291,24 @@ def deepest(blocks: Sequence[Block], shown: Mapping[str, np.ndarray], full: Mapp
     largest = (float(np.max(np.abs(shown[block.key]), initial=0.0)) for block in blocks)
     return max((float(relief(x, full[b.key])) * CUBE_SIZE for b, x in zip(blocks, largest, strict=True)),
                default=0.0)
+
+
+# Workbench draws a shadow volume for every casting block at every anti-aliasing sample, and on a
+# CPU (llvmpipe) that was most of a big network's film frame: a 784-128-10's 101,632 blocks casting
+# made its 1280x720 still 13x the diagram's. A big tensor's many small blocks shadow little but each
+# other, and the studio light and the shadows of the smaller tensors stay: leaving the 100,352 out
+# changed 0.1% of that frame's pixels, and a 784-16-10's 12,544 changed 0.7% (docs/benchmarks.md).
+# So the smallest tensors cast, up to this many blocks together (digits' 2,410 all cast).
+SHADOW_CASTING_BLOCKS = 4096
+
+
+def shadow_casters(blocks: Mapping[str, int], budget: int = SHADOW_CASTING_BLOCKS) -> set[str]:
+    """The tensors (keys of ``blocks``, each tensor's block count) whose blocks cast Workbench
+    shadows: the smallest first, as many as fit ``budget`` blocks together."""
+    casters, total = set(), 0
+    for key, count in sorted(blocks.items(), key=lambda item: (item[1], item[0])):
+        if total + count > budget:
+            break
+        casters.add(key)
+        total += count
+    return casters

@@ -143,3 +143,13 @@ def test_film_keys_are_validated() -> None:
                                 ("camera_timing", 0.1, "render.camera_timing: expected a list of two numbers")):
         with pytest.raises(PresetError, match=message):
             preset.replace(render={key: value})
+
+
+def test_the_smallest_tensors_cast_shadows_up_to_the_budget_of_blocks() -> None:
+    mnist = {"0.weight": 100_352, "0.bias": 128, "2.weight": 1_280, "2.bias": 10}
+    assert film_plan.shadow_casters(mnist) == {"0.bias", "2.weight", "2.bias"}
+    assert film_plan.shadow_casters(mnist, budget=1_418) == {"0.bias", "2.weight", "2.bias"}
+    assert film_plan.shadow_casters(mnist, budget=1_417) == {"0.bias", "2.bias"}
+    assert film_plan.shadow_casters(mnist, budget=200_000) == set(mnist)
+    # Ties in size go by name, so the same network always casts the same shadows.
+    assert film_plan.shadow_casters({"b": 3, "a": 3}, budget=3) == {"a"}

@@ -22,6 +22,7 @@ from nnviz_addon.picture import neurons as neuron_plan  # noqa: E402
 from nnviz_addon.preset.config import find_presets  # noqa: E402
 from nnviz_addon.preset.limits import FORWARD_STEP_FRAMES, MIN_STEP_FRAMES, pass_frames  # noqa: E402
 from nnviz_addon.scene import keyframes  # noqa: E402
+from tests.support.histories import synthetic_history  # noqa: E402
 from tests.support.pixels import png_pixels  # noqa: E402
 from tests.support.scripts import run  # noqa: E402
 
@@ -522,6 +523,57 @@ def test_only_the_weight_and_bias_blocks_cast_workbench_shadows_with_either_writ
         assert sc.display.shading.show_shadows
         assert tuple(sc.display.light_direction) == pytest.approx(film.SHADOW_DIRECTION)
 
+
+
+def test_of_a_big_network_only_the_smaller_tensors_blocks_cast_workbench_shadows() -> None:
+    from nnviz_addon.scene import instanced
+
+    history = synthetic_history((80, 64, 2), records=2)  # 5,120 weights, past the shadow budget
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    api.animate(history, render=dataclasses.replace(api.render_config_of(history), style="film",
+                                                    resolution=(320, 180), cubes="instanced"))
+    casting = {o.get(instanced.TENSOR_PROPERTY, o.name) for o in bpy.data.objects
+               if o.display.show_shadows and o.type == "MESH"}
+    assert casting == {"0.bias", "2.weight", "2.bias"}
+    assert bpy.context.scene.display.shading.show_shadows  # which the blocks still receive
+
+
+@pytest.mark.slow
+def test_a_big_tensor_out_of_the_shadows_shows_the_same_coloured_blocks(tmp_path: Path) -> None:
+    result = run(textwrap.dedent("""
+        import sys, dataclasses, json
+        import bpy
+        from bpy_extras.object_utils import world_to_camera_view
+        from nnviz_addon import api
+        from nnviz_addon.scene import instanced
+        from tests.support.histories import synthetic_history
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        history = synthetic_history((80, 64, 2), records=2)
+        api.animate(history, render=dataclasses.replace(api.render_config_of(history), style="film",
+                                                        resolution=(320, 180), cubes="instanced"))
+        big = instanced.tensor_objects(bpy.data.collections["nnviz"])["0.weight"]
+        api.render_still(sys.argv[1] + "/now.png")
+        big.display.show_shadows = True  # as every block cast before
+        api.render_still(sys.argv[1] + "/casting.png")
+        sc = bpy.context.scene
+        sc.frame_set(sc.frame_end)
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        evaluated = big.evaluated_get(depsgraph)
+        print(json.dumps([tuple(world_to_camera_view(sc, sc.camera.evaluated_get(depsgraph),
+                                                     evaluated.matrix_world @ Vector(c)))[:2]
+                          for c in evaluated.bound_box]))
+    """).replace("import bpy\n", "import bpy\nfrom mathutils import Vector\n", 1), str(tmp_path))
+    box = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
+    now, casting = (png_pixels(tmp_path / f"{n}.png")[..., :3] for n in ("now", "casting"))
+    height, width = now.shape[:2]
+    (x0, y0), (x1, y1) = box.min(axis=0), box.max(axis=0)
+    blocks = now[int(y0 * height) + 2:int(y1 * height) - 2, int(x0 * width) + 2:int(x1 * width) - 2]
+    assert blocks.size > 0
+    red, blue = blocks[..., 0] - blocks[..., 2], blocks[..., 2] - blocks[..., 0]
+    # the colour map reads on the blocks, a few to a pixel here (a quarter or so of them red, of them blue)
+    assert (red > 0.05).mean() > 0.1 and (blue > 0.05).mean() > 0.1
+    differs = np.abs(now - casting).max(axis=-1) > 8 / 255
+    assert differs.mean() < 0.02  # the shadows it no longer casts hardly showed
 
 def test_instanced_weight_blocks_flash_by_their_share_of_the_signal_in_a_pass() -> None:
     from nnviz_addon.scene import film, instanced

@@ -9,7 +9,8 @@ module of this package each:
 - :mod:`.materials`, :mod:`.studio`: cubes and neurons get a lit material (their colour as the
   base, glowing a little more the stronger they are), a floor and a backdrop catch their shadows,
   soft sun lights and a dim world light them; Workbench gets studio light, shadows (cast by the
-  weight blocks only) and cavity; the compositor adds bloom (:mod:`..bloom`);
+  weight blocks only, of a big network by its smaller tensors': :func:`...picture.film.shadow_casters`)
+  and cavity; the compositor adds bloom (:mod:`..bloom`);
 - :mod:`.camera`: the camera is perspective, keyed at every frame along a path of
   :mod:`...picture.film` (no handler);
 - :mod:`.passes`, :mod:`.pauses`: with ``forward_pass = "intro"`` the film opens and ends on the
@@ -30,6 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import bpy
+import numpy as np
 
 from ...history import History
 from ...picture import film as film_plan
@@ -81,7 +83,8 @@ def dress(scene: bpy.types.Scene, root: bpy.types.Collection, film: Film) -> Non
     move_to_hud(scene.camera, lens, film.overlay, film.layout)
     add_hud_band(scene.camera, lens, root)
     boxes = film_plan.shot_boxes(film.layout, film.views, film_plan.deepest(film.layout.blocks, *depths))
-    set_stage(scene, root, boxes.everything, casters=set(history.params))
+    blocks = {key: int(np.prod(values.shape[1:])) for key, values in history.params.items()}
+    set_stage(scene, root, boxes.everything, casters=film_plan.shadow_casters(blocks))
     shots = film_plan.path(film.options.camera_path, boxes.network, boxes.layers, boxes.close_up,
                            boxes.everything, film.options.camera_timing)
     if len(plan.passes):  # the camera keeps its path through them (they take a bounded share of the film)

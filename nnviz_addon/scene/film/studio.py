@@ -25,7 +25,7 @@ SHADOW_DIRECTION = (0.25, 0.25, 0.93)
 
 def set_stage(scene: bpy.types.Scene, root: bpy.types.Collection, everything: Bounds, casters: set[str]) -> None:
     """Floor, backdrop, lights, world and the engines' shading for the film around ``everything``;
-    ``casters``: the History keys of the weight and bias tensors, whose blocks alone cast
+    ``casters``: the History keys of the weight and bias tensors whose blocks alone cast
     Workbench shadows."""
     surfaces = _add_surfaces(root, everything)
     _add_suns(root)
@@ -87,12 +87,13 @@ def _shade(scene: bpy.types.Scene, root: bpy.types.Collection, casters: set[str]
     # Workbench's shadows are stencil volumes, and on a CPU (llvmpipe) every caster costs: with all
     # objects casting, a spiral frame took 5x the diagram's, the task view's points and the HUD
     # (whose volumes streak across the frame) most of it, then the neurons (a sphere has 46x a cube's
-    # edges to extrude). Only the weight blocks cast (README's Speed has the frame times): the objects
-    # writer's cubes, and the instanced writer's tensor objects (not its neuron columns or feature maps).
+    # edges to extrude). Only the weight blocks cast (docs/benchmarks.md has the frame times), and of a
+    # big network only its smaller tensors': the objects writer's cubes, and the instanced writer's
+    # tensor objects (not its neuron columns or feature maps).
     shading.show_shadows = True
     scene.display.light_direction = SHADOW_DIRECTION
     for obj in root.all_objects:
-        obj.display.show_shadows = "nnviz_param" in obj or obj.get(instanced.TENSOR_PROPERTY) in casters
+        obj.display.show_shadows = (obj.get("nnviz_param") or obj.get(instanced.TENSOR_PROPERTY)) in casters
     shading.show_cavity = True
     # Screen-space cavity only: the world-space kind (ambient occlusion) added a fifth of the frame's
     # time and changed its pixels by 0.2% on average.
