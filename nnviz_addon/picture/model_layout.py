@@ -327,8 +327,10 @@ def _node_piece(graph: ModelGraph, node: ModuleNode, specs: Mapping[str, LayerSp
                 aspect: float, within: str = "") -> Piece | None:
     """A module's group: its own parameters, then its children's groups, under its label (a plain
     container, or one holding a single group, adds no label: its children's paths say it)."""
-    own = module_piece(node, shapes, specs.get(node.path), image if specs and node.path == next(iter(specs))
-                       else None, size)
+    # An attention's packed projection may have a LayerSpec (a layer-table transformer's): its own
+    # rule splits it into Q, K, V and heads, which the spec's single Linear grid would hide.
+    spec = None if node.kind == "MultiheadAttention" else specs.get(node.path)
+    own = module_piece(node, shapes, spec, image if specs and node.path == next(iter(specs)) else None, size)
     inner = [child for child in graph.children(node.path) if _drawn(graph, child.path, shapes)]
     if own is not None and not node.path:  # free parameters of the model itself: a group of their own
         title = f"{', '.join(k for k in node.params if k in shapes)} · Parameter"
@@ -343,7 +345,7 @@ def _node_piece(graph: ModelGraph, node: ModuleNode, specs: Mapping[str, LayerSp
     content = items[0] if len(items) == 1 else _pack(items, max(GROUP_GAP, size), aspect)
     if not labelled:
         return content
-    return _labelled(content, _title(node, specs.get(node.path), shapes, within), node.path, size, own is not None)
+    return _labelled(content, _title(node, spec, shapes, within), node.path, size, own is not None)
 
 
 def _labelled(content: Piece, title: str, path: str, size: float, owns: bool) -> Piece:
