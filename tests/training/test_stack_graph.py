@@ -66,7 +66,7 @@ def test_the_run_draws_q_k_v_per_head_and_the_block_as_a_group():
     assert history.graph is not None
     history.validate()  # the graph names only parameters the History holds
     shapes = {key: values.shape[1:] for key, values in history.params.items()}
-    layout = layout_model(history.graph, history.structure, shapes)
+    layout = layout_model(history.graph, history.structure, shapes, layer_notes={"2.self_attn": "±0.5"})
     qkv = next(block for block in layout.blocks if block.key == "2.self_attn.in_proj_weight")
     # Q, K and V side by side, 16 columns each, a gap apart; in each, 2 heads of 8 rows, a gap apart
     columns, rows = np.unique(qkv.positions[:, 0]), np.unique(qkv.positions[:, 2])
@@ -75,5 +75,5 @@ def test_the_run_draws_q_k_v_per_head_and_the_block_as_a_group():
     captions = [label.text for label in layout.part_labels]
     assert {"Q", "K", "V"} <= set(captions)
     assert "2 · TransformerEncoderLayer" in captions
-    assert "self_attn · MultiheadAttention · 2 heads" in {label.text for label in layout.layer_labels.values()}
+    assert "self_attn · MultiheadAttention · 2 heads · ±0.5" in {label.text for label in layout.layer_labels.values()}
     assert len(layout.skips) == 2
