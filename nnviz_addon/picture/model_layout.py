@@ -44,6 +44,9 @@ PART_SCALE = 0.7  # a part's caption, of the text height
 COLUMN_WRAP = 32  # a vector longer than this is drawn as several columns
 ARC_POINTS = 24
 ARC_DEPTH = 0.6  # behind the cubes (the camera looks along +y): an arc shows in the gaps, never over a cube
+# The least share of the frame's height the attention maps' band under a model with attention takes
+# (picture/attention.py reads it): such a model's groups are packed for the rest of the frame, wider.
+ATTENTION_BAND_SHARE = 0.35
 
 
 @dataclass
@@ -324,10 +327,12 @@ def _drawn(graph: ModelGraph, path: str, shapes: Mapping[str, tuple[int, ...]]) 
 
 def _node_piece(graph: ModelGraph, node: ModuleNode, specs: Mapping[str, LayerSpec],
                 shapes: Mapping[str, tuple[int, ...]], image: tuple[int, ...] | None, size: float,
-                aspect: float, notes: Mapping[str, str], within: str = "") -> Piece | None:
+                aspect: float, notes: Mapping[str, str], within: str = "",
+                pack_aspect: float | None = None) -> Piece | None:
     """A module's group: its own parameters, then its children's groups, under its label (a plain
     container, or one holding a single group, adds no label: its children's paths say it); a
-    module's note (its colour scale) ends its label."""
+    module's note (its colour scale) ends its label. Its own groups are packed for a frame of
+    ``pack_aspect`` (default ``aspect``), those inside them for ``aspect``."""
     # An attention's packed projection may have a LayerSpec (a layer-table transformer's): its own
     # rule splits it into Q, K, V and heads, which the spec's single Linear grid would hide.
     spec = None if node.kind == "MultiheadAttention" else specs.get(node.path)
@@ -343,7 +348,7 @@ def _node_piece(graph: ModelGraph, node: ModuleNode, specs: Mapping[str, LayerSp
     items = ([own] if own is not None else []) + children
     if not items:
         return None
-    content = items[0] if len(items) == 1 else _pack(items, max(GROUP_GAP, size), aspect)
+    content = items[0] if len(items) == 1 else _pack(items, max(GROUP_GAP, size), pack_aspect or aspect)
     if not labelled:
         return content
     title = _title(node, spec, shapes, within)
@@ -422,11 +427,15 @@ def layout_model(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapp
         raise ValueError("layout_model: the graph has no module '' (the model itself)")
     # The text size follows the cubes' extent (laid out with next to no text), so that long labels
     # of small tensors can't inflate it: the labels then take what room they need.
-    bare = _node_piece(graph, root, specs, shapes, image, 1e-3, aspect, module_notes)
+    # A model with attention has its maps' band under it (when its probe was recorded): its top-level
+    # groups fill the frame's width over that band rather than leaving its sides empty.
+    with_band = any(node.kind == "MultiheadAttention" for node in graph.modules)
+    pack_aspect = aspect / (1 - ATTENTION_BAND_SHARE) if with_band else aspect
+    bare = _node_piece(graph, root, specs, shapes, image, 1e-3, aspect, module_notes, pack_aspect=pack_aspect)
     if bare is None:
         raise ValueError("layout_model: the graph names no parameter the history holds")
     size = text_size if text_size is not None else text_size_for(bare.width, bare.height, aspect)
-    piece = _node_piece(graph, root, specs, shapes, image, size, aspect, module_notes)
+    piece = _node_piece(graph, root, specs, shapes, image, size, aspect, module_notes, pack_aspect=pack_aspect)
     piece = piece.moved(0.0, LABEL_LINE * size - size * 0.1)
     notes = [Label(text, (0.0, 0.0, -piece.height - 0.2 * size - (i + 1) * 1.3 * size), 0.8 * size)
              for i, text in enumerate(graph.notes)]

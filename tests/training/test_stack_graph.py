@@ -3,6 +3,8 @@ table runs, with its residuals, so the picture draws the block as it is built (n
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from nnviz_addon.history import Skip
@@ -77,3 +79,17 @@ def test_the_run_draws_q_k_v_per_head_and_the_block_as_a_group():
     assert "2 · TransformerEncoderLayer" in captions
     assert "self_attn · MultiheadAttention · 2 heads · ±0.5" in {label.text for label in layout.layer_labels.values()}
     assert len(layout.skips) == 2
+
+
+def test_a_model_with_attention_packs_its_groups_wider_over_the_maps_band():
+    preset = load_preset(find_presets()["reverse"]).replace(train={"steps": 1})
+    history = TrainingRun(preset, probes=()).history()
+    shapes = {key: values.shape[1:] for key, values in history.params.items()}
+    without = replace(history.graph, modules=tuple(replace(node, kind="Attention") if node.kind == "MultiheadAttention"
+                                                   else node for node in history.graph.modules))
+
+    def aspect(graph) -> float:
+        (x0, _, z0), (x1, _, z1) = layout_model(graph, history.structure, shapes, 16 / 9).bounds
+        return (x1 - x0) / (z1 - z0)
+
+    assert aspect(history.graph) > 1.2 * aspect(without)
