@@ -21,6 +21,7 @@ import numpy as np
 from ..history import History
 from ..history.keys import ATTENTION_PREFIX, SEQUENCE_INPUT, SEQUENCE_PROBABILITIES, SEQUENCE_TOKENS
 from .colormap import linear_rgba
+from .model_layout import ATTENTION_BAND_SHARE
 from .shapes import Bounds, Label, text_width
 from .task_views import Patches, Text
 from .view_layout import Rect
@@ -30,7 +31,7 @@ LOW_SRGB = np.array([0.05, 0.05, 0.07])
 HIGH_SRGB = np.array([1.0, 0.86, 0.35])
 TILE_GAP = 0.6  # between two heads' tiles, in cells
 SEQUENCE_MAX_SHARE = 0.3  # of the band's width: the most the probe sequence's view takes of it
-BAND_MIN_SHARE = 0.35  # of the frame's height: the least the maps' band takes when the frame has no room
+BAND_MIN_SHARE = ATTENTION_BAND_SHARE  # of the frame's height: the least the band takes when the frame has no room
 TITLE = "attention per head · row: query position, column: the position it reads"
 
 

@@ -44,6 +44,9 @@ PART_SCALE = 0.7  # a part's caption, of the text height
 COLUMN_WRAP = 32  # a vector longer than this is drawn as several columns
 ARC_POINTS = 24
 ARC_DEPTH = 0.6  # behind the cubes (the camera looks along +y): an arc shows in the gaps, never over a cube
+# The least share of the frame's height the attention maps' band under a model with attention takes
+# (picture/attention.py reads it): such a model's groups are packed for the rest of the frame, wider.
+ATTENTION_BAND_SHARE = 0.35
 
 
 @dataclass
@@ -324,26 +327,34 @@ def _drawn(graph: ModelGraph, path: str, shapes: Mapping[str, tuple[int, ...]]) 
 
 def _node_piece(graph: ModelGraph, node: ModuleNode, specs: Mapping[str, LayerSpec],
                 shapes: Mapping[str, tuple[int, ...]], image: tuple[int, ...] | None, size: float,
-                aspect: float, within: str = "") -> Piece | None:
+                aspect: float, notes: Mapping[str, str], within: str = "",
+                pack_aspect: float | None = None) -> Piece | None:
     """A module's group: its own parameters, then its children's groups, under its label (a plain
-    container, or one holding a single group, adds no label: its children's paths say it)."""
-    own = module_piece(node, shapes, specs.get(node.path), image if specs and node.path == next(iter(specs))
-                       else None, size)
+    container, or one holding a single group, adds no label: its children's paths say it); a
+    module's note (its colour scale) ends its label. Its own groups are packed for a frame of
+    ``pack_aspect`` (default ``aspect``), those inside them for ``aspect``."""
+    # An attention's packed projection may have a LayerSpec (a layer-table transformer's): its own
+    # rule splits it into Q, K, V and heads, which the spec's single Linear grid would hide.
+    spec = None if node.kind == "MultiheadAttention" else specs.get(node.path)
+    own = module_piece(node, shapes, spec, image if specs and node.path == next(iter(specs)) else None, size)
     inner = [child for child in graph.children(node.path) if _drawn(graph, child.path, shapes)]
     if own is not None and not node.path:  # free parameters of the model itself: a group of their own
         title = f"{', '.join(k for k in node.params if k in shapes)} · Parameter"
         own = _labelled(own, title, "", size, True)
     labelled = node.path and (own is not None or (len(inner) > 1 and node.kind not in _PLAIN_CONTAINERS))
     children = [piece for child in inner
-                if (piece := _node_piece(graph, child, specs, shapes, image, size, aspect,
+                if (piece := _node_piece(graph, child, specs, shapes, image, size, aspect, notes,
                                          node.path if labelled else within)) is not None]
     items = ([own] if own is not None else []) + children
     if not items:
         return None
-    content = items[0] if len(items) == 1 else _pack(items, max(GROUP_GAP, size), aspect)
+    content = items[0] if len(items) == 1 else _pack(items, max(GROUP_GAP, size), pack_aspect or aspect)
     if not labelled:
         return content
-    return _labelled(content, _title(node, specs.get(node.path), shapes, within), node.path, size, own is not None)
+    title = _title(node, spec, shapes, within)
+    if node.path in notes:
+        title += f" · {notes[node.path]}"
+    return _labelled(content, title, node.path, size, own is not None)
 
 
 def _labelled(content: Piece, title: str, path: str, size: float, owns: bool) -> Piece:
@@ -401,11 +412,13 @@ def layout_model(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapp
                  aspect: float = 16 / 9, legend_caption: str = "", size_labels: Sequence[str] = (),
                  size_caption: str = "", input_shape: Sequence[int] | None = None,
                  feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7,
-                 text_size: float | None = None) -> Layout:
+                 text_size: float | None = None, layer_notes: Mapping[str, str] | None = None) -> Layout:
     """Every parameter of a recorded model, grouped as ``graph`` nests its modules, in running order
     (see the module docstring); the legends and views as :func:`.layout.layout_network` places them.
     ``text_size`` is the labels' height (by default from the cubes' extent, see
-    :func:`.view_layout.layout_for_frame`, which fits it to the frame)."""
+    :func:`.view_layout.layout_for_frame`, which fits it to the frame). ``layer_notes`` (module path →
+    text) end those modules' labels, as :func:`.layout.layout_network`'s end its layers'."""
+    module_notes = layer_notes or {}
     shapes = {k: tuple(int(n) for n in v) for k, v in shapes.items()}
     specs = {spec.name: spec for spec in structure}
     image = image_input(structure, input_shape)
@@ -414,11 +427,16 @@ def layout_model(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapp
         raise ValueError("layout_model: the graph has no module '' (the model itself)")
     # The text size follows the cubes' extent (laid out with next to no text), so that long labels
     # of small tensors can't inflate it: the labels then take what room they need.
-    bare = _node_piece(graph, root, specs, shapes, image, 1e-3, aspect)
+    # A model with attention has its maps' band under it (when its probe was recorded): its top-level
+    # groups fill the frame's width over that band rather than leaving its sides empty.
+    with_band = any(node.kind == "MultiheadAttention" for node in graph.modules)
+    pack_aspect = aspect / (1 - ATTENTION_BAND_SHARE) if with_band else aspect
+    bare = _node_piece(graph, root, specs, shapes, image, 1e-3, aspect, module_notes, pack_aspect=pack_aspect)
     if bare is None:
         raise ValueError("layout_model: the graph names no parameter the history holds")
     size = text_size if text_size is not None else text_size_for(bare.width, bare.height, aspect)
-    piece = _node_piece(graph, root, specs, shapes, image, size, aspect).moved(0.0, LABEL_LINE * size - size * 0.1)
+    piece = _node_piece(graph, root, specs, shapes, image, size, aspect, module_notes, pack_aspect=pack_aspect)
+    piece = piece.moved(0.0, LABEL_LINE * size - size * 0.1)
     notes = [Label(text, (0.0, 0.0, -piece.height - 0.2 * size - (i + 1) * 1.3 * size), 0.8 * size)
              for i, text in enumerate(graph.notes)]
     bottom = -piece.height - (len(notes) * 1.3 + 0.5) * size if notes else -piece.height

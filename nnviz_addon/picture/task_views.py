@@ -14,6 +14,11 @@ One view per kind of task, chosen by which keys the History has:
   with the network's class probabilities as bars (a row per class, the true class's bar green), or
   the true value over the network's.
 
+A recorded run's probe that is neither an image, tokens nor the first drawn layer's input (the
+neurons' input column), ``probe/values``, is drawn above whichever view the History has (or alone):
+a labelled row of value cells, each coloured by the weights' colour map on the probe's own scale,
+its index over it and its value under it, wrapped after ``VALUES_PER_ROW`` cells.
+
 A table's class names (``task/class_names``) label the classes; the generated tasks say "class 0".
 
 Colours in the data are display values: the rgb task's colours and the digit's grey levels are sRGB
@@ -30,7 +35,7 @@ import numpy as np
 
 from ..history import History, keys
 from ..preset.limits import MAX_DRAWN_POINTS
-from .colormap import linear_rgba
+from .colormap import colors, finite_peak, linear_rgba
 from .shapes import CHAR_WIDTH, Bounds, Label, text_width
 from .view_layout import NEURON_RADIUS, Rect
 
@@ -56,6 +61,9 @@ _TABLE_CLASS_KEYS = (keys.TABLE_LABELS, keys.TABLE_PROBABILITIES)
 _TABLE_VALUE_KEYS = (keys.TABLE_TARGETS, keys.TABLE_PREDICTIONS, keys.TABLE_RANGE)
 _SEQUENCE_KEYS = (keys.SEQUENCE_INPUT, keys.SEQUENCE_TARGET, keys.SEQUENCE_TOKENS, keys.SEQUENCE_PROBABILITIES)
 SEQUENCE_CELL_SRGB = (0.16, 0.16, 0.18)  # behind a token of the probe sequence
+VALUES_PER_ROW = 16
+MAX_SHOWN_VALUES = 64  # a longer probe shows its first values (the title says how many there are)
+VALUES_SHARE = 0.35  # of the view's height: the most the values take when another view is under them
 
 
 def class_blend_srgb(probability: np.ndarray) -> np.ndarray:
@@ -147,11 +155,18 @@ def plan(history: History, record_frames: np.ndarray, placement: Rect) -> TaskVi
     probe data."""
     data = {**history.static, **history.series}
     drawn = _view_keys(data)
-    if drawn is None:
+    values = data.get(keys.PROBE_VALUES)
+    if drawn is None and values is None:
         return None
     names = np.asarray(data[keys.CLASS_NAMES]) if keys.CLASS_NAMES in data else None
     view = _View(placement, names)
-    _DRAW[drawn](view, *(np.asarray(data[k]) for k in drawn))
+    if values is not None:
+        rest = _probe_values(view, np.asarray(values), VALUES_SHARE if drawn is not None else 1.0)
+        if drawn is not None:  # the view goes under the values
+            view.rect = Rect(placement.left, placement.bottom, placement.width, rest - placement.bottom,
+                             placement.text_size)
+    if drawn is not None:
+        _DRAW[drawn](view, *(np.asarray(data[k]) for k in drawn))
     return TaskViewPlan(np.asarray(record_frames, dtype=np.float64), view.items, view.bounds())
 
 
@@ -225,6 +240,42 @@ class _View:
         width = text_width(text, size)
         left = {"LEFT": x, "CENTER": x - width / 2, "RIGHT": x - width}[align]
         self.grow(np.array([left, 0.0, z - 0.25 * size]), np.array([left + width, 0.0, z + size]))
+
+
+def _probe_values(view: _View, values: np.ndarray, share: float) -> float:
+    """The probe's values as rows of cells at the top of the view, taking at most ``share`` of its
+    height; returns the height left under them (their lowest text, a line apart)."""
+    rect, size = view.rect, view.size
+    flat = np.asarray(values, dtype=np.float64).ravel()
+    shown = flat[:MAX_SHOWN_VALUES]
+    scale = finite_peak(flat)
+    columns = max(1, min(len(shown), VALUES_PER_ROW))
+    rows = -(-len(shown) // columns)
+    texts = [f"{v:.2g}" for v in shown.tolist()]
+    widest = max(text_width(t, 1.0) for t in [*texts, str(len(shown) - 1)])
+    title = f"probe input · {len(flat)} value{'s' * (len(flat) != 1)}"
+    if len(flat) > len(shown):
+        title += f", the first {len(shown)} shown"
+    title += f" · colour ±{scale:.2g}"
+    view.label(title, rect.left, rect.top - size, scale=min(1.0, rect.width / text_width(title, size)))
+    top = rect.top - 1.6 * size
+    # A row: its indices, its cells, their values, a gap; the labels as wide as a cell at most
+    # (text = fit × cell) and never taller than the view's text. The cell is as large as the width and
+    # the share of the height allow: a row is (1.3 + 2.8 fit) cells tall at most.
+    fit = 0.9 / widest
+    cell = max(1e-3, min(rect.width / columns, 3 * size,
+                         (share * rect.height - 1.6 * size) / (rows * (1.3 + 2.8 * fit))))
+    text = min(0.8 * size, fit * cell)
+    pitch = 1.35 * text + cell + 1.45 * text + 0.3 * cell
+    row, column = np.divmod(np.arange(len(shown)), columns)
+    xs = rect.left + (column + 0.5) * cell
+    centres_z = top - row * pitch - 1.35 * text - cell / 2
+    view.squares([f"probe · value[{i}]" for i in range(len(shown))], np.column_stack([xs, centres_z]),
+                 (0.92 * cell, 0.92 * cell), colors(shown, scale))
+    for i, (x, z, value) in enumerate(zip(xs.tolist(), centres_z.tolist(), texts, strict=True)):
+        view.label(str(i), x, z + cell / 2 + 0.35 * text, "CENTER", scale=text / size)
+        view.label(value, x, z - cell / 2 - 1.2 * text, "CENTER", scale=text / size)
+    return float(top - rows * pitch)
 
 
 def _rgb_swatches(view: _View, inputs: np.ndarray, targets: np.ndarray, outputs: np.ndarray) -> None:

@@ -237,7 +237,7 @@ def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[
     draws every parameter grouped as the model nests them (:func:`.model_layout.layout_model`)."""
     if graph is not None:
         return _model_for_frame(graph, structure, shapes, aspect, legend_caption, size_labels, size_caption,
-                                input_shape, feature_maps)
+                                input_shape, feature_maps, layer_notes)
 
     def arranged(stacked: bool) -> Layout:
         # A band of feature maps may take more or less of the layers' width: the narrower, the taller,
@@ -257,14 +257,15 @@ def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[
 
 def _model_for_frame(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]],
                      aspect: float, legend_caption: str, size_labels: Sequence[str], size_caption: str,
-                     input_shape: Sequence[int] | None, feature_maps: Sequence[FeatureMap]) -> Layout:
+                     input_shape: Sequence[int] | None, feature_maps: Sequence[FeatureMap],
+                     layer_notes: Mapping[str, str] | None = None) -> Layout:
     """:func:`.model_layout.layout_model` with labels a little taller than a cube, but never under
     ``MODEL_TEXT_SHARE`` of the frame's shorter side: a whole model has many labels, and text much
     taller than its cubes would crowd them out of a small model's frame. The room labels take
     changes the framing, so the size is fitted over a few rounds."""
     def best(text_size: float) -> Layout:
         return min((layout_model(graph, structure, shapes, aspect, legend_caption, size_labels, size_caption,
-                                 input_shape, feature_maps, width, text_size)
+                                 input_shape, feature_maps, width, text_size, layer_notes)
                     for width in (FEATURE_WIDTHS if feature_maps else FEATURE_WIDTHS[:1])),
                    key=lambda layout: picture_scale(layout, aspect))
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -387,10 +387,11 @@ def frame_range(preset: Preset) -> tuple[int, int]:
 def scene_size(preset: Preset) -> SceneSize:
     """What the scene of ``preset``'s run will create, counted from the preset before training (as
     ``picture.census`` counts it from the History): cubes for parameters and feature-map cells,
-    neurons for the probe input and each layer's outputs, and a 2-D task's data points."""
+    neurons for the probe input and each layer's outputs, a 2-D task's data points and each
+    transformer block's attention cells."""
     task = task_info(preset.data)
     model = preset.model
-    cells = neurons = 0
+    cells = neurons = attention = 0
     if model.is_stack:
         steps = layer_stack.trace(model.layers, task.layer_input_shape, vocab=task.vocab)
         first = task.layer_input_shape
@@ -401,12 +402,19 @@ def scene_size(preset: Preset) -> SceneSize:
                 cells += math.prod(step.output)
             elif len(step.output) == 1 and step.module in VECTOR_MODULES:
                 neurons += step.output[0]
+        attention = _attention_cells(steps)
     else:
         neurons = sum(model.layers) + (sum(model.layers[1:-1]) if model.norm is not None else 0)
     data = preset.data
     two_d = task.inputs == 2 and task.classes and data.task != TABLE_TASK  # the view shows the training split
     points = data.samples - test_size(data.samples, data.test_fraction) if two_d else 0
-    return SceneSize(parameter_count(preset), cells, neurons, points)
+    return SceneSize(parameter_count(preset), cells, neurons, points, attention)
+
+
+def _attention_cells(steps: Sequence[layer_stack.Step]) -> int:
+    """The probe's attention maps: heads × L × L cells per transformer block, a residual block's too."""
+    return sum(step.table["heads"] * step.input[0] ** 2 if step.module == "TransformerEncoderLayer"
+               else _attention_cells(step.inner) for step in steps)
 
 
 # The layers whose outputs the probes record (training/probes.py) as neuron columns: the parameterised

@@ -53,6 +53,7 @@ class SceneSize:
     feature_cells: int = 0  # one cube per feature-map cell (the probe image, each image layer's maps)
     neurons: int = 0  # the probe input and every drawn layer's outputs
     data_points: int = 0  # a 2-D task's data, before its view samples MAX_DRAWN_POINTS of them
+    attention_cells: int = 0  # each attention head's L × L tile for the probe sequence, an object per cell
 
     @property
     def cubes(self) -> int:
@@ -65,14 +66,17 @@ class SceneSize:
 
     def held(self, writer: str) -> int:
         """What counts against ``writer``'s budget: every cube as its own object, plus two objects per
-        drawn data point; the instanced writer holds the cubes in a few objects, so only they count."""
-        return self.cubes + 2 * self.drawn_points if writer == "objects" else self.cubes
+        drawn data point; the instanced writer holds the cubes in a few objects, so only they count.
+        The attention cells are objects whichever writer draws the cubes: they count for both."""
+        points = 2 * self.drawn_points if writer == "objects" else 0
+        return self.cubes + points + self.attention_cells
 
     def describe(self) -> str:
         parts = [f"{self.parameters:,} parameters"]
         parts += [f"{count:,} {what}" for count, what in ((self.feature_cells, "feature-map cells"),
                                                           (self.neurons, "neurons"),
-                                                          (2 * self.drawn_points, "data-point objects")) if count]
+                                                          (2 * self.drawn_points, "data-point objects"),
+                                                          (self.attention_cells, "attention cells")) if count]
         return ", ".join(parts)
 
 

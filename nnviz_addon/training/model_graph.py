@@ -115,8 +115,9 @@ def transformer_skips(model: Any, order: list[str]) -> list[Skip]:
     and is added after the sub-block ends."""
     skips = []
     for path, module in model.named_modules():
-        kind = type(module).__name__
-        if kind not in _RESIDUALS or path not in order:
+        # a subclass (nnviz's causal encoder layer, a user's own) keeps its parent's residuals
+        kind = next((cls.__name__ for cls in type(module).__mro__ if cls.__name__ in _RESIDUALS), None)
+        if kind is None or path not in order:
             continue
         before = next((p for p in reversed(order[:order.index(path)]) if not path.startswith(p)), "")
         table = _PRE_NORM_RESIDUALS if getattr(module, "norm_first", False) else _RESIDUALS

@@ -41,6 +41,7 @@ from ..preset import layer_stack
 from ..preset.config import ModelConfig, Preset, TrainConfig
 from .blocks import CausalEncoderLayer, PositionalEmbedding, Residual
 from .probes import TaskProbes, evaluating
+from .stack_graph import draws_as_graph, stack_graph
 
 Probe = Callable[["TrainingRun"], Mapping[str, np.ndarray]]
 
@@ -235,12 +236,15 @@ class TrainingRun:
         data = preset.data
         dataset = make_dataset(data, train.loss, dtype=DTYPE)
         init_rng, dropout_rng = np.random.default_rng(init_seed), np.random.default_rng(dropout_seed)
+        graph = None
         if preset.model.is_stack:
             # a layer-table model takes the task's samples in their own shape (digits: 1×8×8 images)
             task = task_info(data)
             shape = task.layer_input_shape
             dataset = dataclasses.replace(dataset, x=dataset.x.reshape(len(dataset), *shape))
             self.model, self.structure = build_stack(preset.model.layers, shape, init_rng, dropout_rng, task.vocab)
+            if draws_as_graph(preset.model.layers):  # drawn as the blocks are built, not as a row of layers
+                graph = stack_graph(self.model, self.structure)
         else:
             self.model, self.structure = build_model(preset.model, init_rng, dropout_rng)
         self.dataset: Dataset
@@ -271,6 +275,7 @@ class TrainingRun:
             dtype=DTYPE,
             capacity=self.total_steps // self.record_every + 2,
             config=preset.to_dict(),
+            graph=graph,
         )
         input_shape = task_info(preset.data).input_shape
         if input_shape is not None:  # the digits' 8×8: the scene draws first-layer weights as images

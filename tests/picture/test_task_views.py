@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nnviz_addon.history import History, LayerSpec
-from nnviz_addon.picture import task_views
+from nnviz_addon.picture import colormap, task_views
 from nnviz_addon.picture.task_views import Bars, Patches, Text
 from nnviz_addon.picture.view_layout import Rect
 
@@ -146,6 +146,35 @@ def test_table_classes_are_a_bar_per_class_and_sample_the_true_class_green():
     assert green == [1, 4]  # sample #2 is class 0 (bar[0,1]), sample #1 class 2 (bar[2,0])
     tracks = piece(picture, Patches, "table · track")
     np.testing.assert_allclose(tracks.positions[:, [0, 2]] - [0, bars.height / 2], bars.positions[:, [0, 2]])
+
+
+def test_a_recorded_probes_values_are_a_labelled_row_of_cells_on_its_own_scale():
+    values = np.array([0.5, -2.0, 0.0, 1.25, -0.75])
+    picture = plan(history_with(2, **{"probe/values": values}), rect=WIDE)
+    cells = piece(picture, Patches, "probe · value")
+    assert cells.names == [f"probe · value[{i}]" for i in range(5)] and cells.keyed_rgba is None  # static
+    np.testing.assert_allclose(cells.rgba, colormap.colors(values, 2.0))  # the largest |value| at the map's end
+    assert len(set(cells.positions[:, 2])) == 1 and np.all(np.diff(cells.positions[:, 0]) > 0)  # one row
+    shown = texts(picture)
+    assert "probe input · 5 values · colour ±2" in shown
+    assert {"0", "4", "0.5", "-2", "1.2", "-0.75"} <= set(shown)  # each cell's index over it, its value under it
+    index = next(i.label for i in picture.items if isinstance(i, Text) and i.label.text == "4")
+    assert abs(index.position[0] - cells.positions[4, 0]) < 1e-9 and index.position[2] > cells.positions[4, 2]
+
+
+def test_probe_values_go_above_the_view_the_history_has_and_long_ones_wrap():
+    probabilities = np.array([[[0.2, 0.8]], [[0.7, 0.3]]])
+    history = history_with(2, **{"probe/values": np.linspace(-1, 1, 100), "table/labels": np.array([1]),
+                                 "table/probabilities": probabilities})
+    picture = plan(history, rect=WIDE)
+    cells = piece(picture, Patches, "probe · value")
+    assert len(cells.names) == task_views.MAX_SHOWN_VALUES
+    assert len(set(cells.positions[:, 2].round(6))) == task_views.MAX_SHOWN_VALUES // task_views.VALUES_PER_ROW
+    assert "probe input · 100 values, the first 64 shown · colour ±1" in texts(picture)
+    tracks = piece(picture, Patches, "table · track")
+    title = next(i.label for i in picture.items if isinstance(i, Text) and i.label.text.startswith("P(class)"))
+    assert title.position[2] + WIDE.text_size < cells.positions[:, 2].min()  # the bars' view under the values
+    assert tracks.positions[:, 2].max() < title.position[2]
 
 
 def test_table_values_scale_the_targets_and_predictions_on_the_range():

@@ -84,3 +84,22 @@ def test_the_frame_limit_applies_only_to_a_scene(tmp_path):
     assert frame_range(load_preset(preset)) == (1, 2_000_001)
     with pytest.raises(PresetError, match=r"slow\.toml: render\.frames_per_record: 101 records × 20000 frames"):
         check_scene_size(load_preset(preset))
+
+
+def test_attention_cells_are_counted_for_every_head_and_count_against_either_writer():
+    layers = [{"type": "embedding", "dim": 8}, {"type": "positional"},
+              {"type": "transformer", "heads": 2, "feedforward": 16},
+              {"type": "residual", "layers": [{"type": "transformer", "heads": 4, "feedforward": 16}]},
+              {"type": "linear", "out": 10}]
+    preset = preset_from_dict({"name": "two blocks", "model": {"layers": layers},
+                               "data": {"task": "reverse", "samples": 64},
+                               "train": {"loss": "cross_entropy", "optimizer": "adam", "lr": 0.01, "steps": 1}})
+    size = scene_size(preset)
+    assert size.attention_cells == (2 + 4) * 8 * 8  # the probe's 8 positions, one tile per head
+    run = TrainingRun(preset)
+    run.run()
+    assert census.scene_size(run.history()) == size
+    # objects whichever writer draws the cubes; not cubes, so no part of the writer's choice
+    assert size.held("instanced") == size.cubes + size.attention_cells
+    assert size.held("objects") == size.cubes + size.attention_cells
+    assert "384 attention cells" in size.describe()

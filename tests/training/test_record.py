@@ -185,6 +185,33 @@ def test_a_probe_gives_a_recorded_mlp_its_neurons():
     np.testing.assert_array_equal(history.static["probe/input"], probe.numpy())
 
 
+class Squares(torch.nn.Module):
+    """Features and their squares into a Linear: its first layer takes more values than the probe has."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = torch.nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.fc(torch.cat([x, x * x], dim=-1))
+
+
+def test_a_probe_the_first_layer_does_not_take_is_kept_as_values_and_drawn():
+    from nnviz_addon.picture import task_views
+    from nnviz_addon.picture.view_layout import Rect
+
+    probe = torch.tensor([0.5, -1.5, 0.25])
+    rec = Recorder(Squares(), probe=probe)
+    rec.snapshot(0)
+    history = rec.history()
+    np.testing.assert_array_equal(history.static["probe/values"], probe.numpy())
+    assert "probe/input" not in history.static  # no neuron column: the Linear's 6 inputs are not the probe
+    view = task_views.plan(history, np.array([1.0]), Rect(0.0, 0.0, 20.0, 12.0, 0.6))
+    cells = [item for item in view.items if isinstance(item, task_views.Patches) and item.names[0].startswith("probe")]
+    assert [len(item.names) for item in cells] == [3]
+    assert any(isinstance(item, task_views.Bars) for item in view.items)  # the P(class) bars, under the values
+
+
 def test_a_recorded_cnn_imports_through_train_py_with_torchs_kernels_at_every_step(tmp_path):
     import json
     import subprocess
