@@ -288,7 +288,8 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
                    size_caption: str = "", stacked: bool = False,
                    input_shape: Sequence[int] | None = None,
                    feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7,
-                   layer_notes: Mapping[str, str] | None = None) -> Layout:
+                   layer_notes: Mapping[str, str] | None = None, text_size: float | None = None,
+                   per_shelf: int | None = None) -> Layout:
     """Positions of every cube and label for a network whose parameters have the given shapes
     (History key → tensor shape without the record axis), its layers in a row or, with
     ``stacked``, top to bottom. ``legend_caption`` is only measured, so the frame holds it. With
@@ -297,7 +298,11 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     first Linear layer's weights tiles of that image (see the module docstring). ``feature_maps``
     (:func:`.picture.features.feature_maps`) go in a band under the layers, above the legend, at most
     ``feature_width`` times as wide as the layers when that fits. ``layer_notes`` (layer name → text)
-    are added to those layers' labels, e.g. each layer's own colour scale."""
+    are added to those layers' labels, e.g. each layer's own colour scale. ``text_size`` is the labels'
+    height (by default from the grids' extent; :func:`.view_layout.layout_for_frame` fits it to the
+    frame). With ``per_shelf`` the row wraps after that many layers onto the next shelf, each neuron
+    column then right of its own layer (``Layout.grouped``): a row whose labels are much wider than
+    its grids is otherwise too wide for its text to be legible."""
     shapes = {k: tuple(int(n) for n in v) for k, v in shapes.items()}
     layers = list(structure)
     for spec in layers:
@@ -312,7 +317,9 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     grid_widths = [width for _, width, _ in drawn]
     grid_heights = [height for _, _, height in drawn]
     layer_gap = 3.0
-    if stacked:
+    if text_size is not None:
+        size = text_size
+    elif stacked:
         # Under the stack come the task view and loss curve, together about as tall as it is wide.
         height = sum(grid_heights) + layer_gap * (len(layers) - 1) + max(grid_widths)
         size = text_size_for(max(grid_widths), height, aspect)
@@ -325,11 +332,13 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
               for s, title in zip(layers, titles, strict=True)]
     # A layer's slot is wide enough for its grid and its label, whichever is wider.
     slot_widths = [max(width, text_width(title, size)) for width, title in zip(grid_widths, titles, strict=True)]
+    # Under a layer: a gap, then the next layer's label line (as much as the first layer's above it).
+    line_gap = max(1.5, size) + 1.7 * size
     if stacked:
-        # Under a layer: a gap, then the next layer's label line (as much as the first layer's above it).
-        corners = _stacked_corners(grid_heights, gap=max(1.5, size) + 1.7 * size)
+        corners = _stacked_corners(grid_heights, gap=line_gap)
     else:
-        corners = _row_corners(slot_widths, gap=max(layer_gap, 1.5 * size))
+        corners = _row_corners(slot_widths, grid_heights, gap=max(layer_gap, 1.5 * size), line_gap=line_gap,
+                               per_shelf=per_shelf or len(layers))
 
     blocks: list[Block] = []
     labels: dict[str, Label] = {}
@@ -342,7 +351,7 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     right = max(left + width for (left, _), width in zip(corners, slot_widths, strict=True))
     bottom = min(grid_top - height for (_, grid_top), height in zip(corners, grid_heights, strict=True))
     return framed(blocks, labels, right, bottom, size, legend_caption, size_labels, size_caption, stacked,
-                  feature_maps, feature_width)
+                  feature_maps, feature_width, grouped=per_shelf is not None and per_shelf < len(layers))
 
 
 def framed(blocks: list[Block], labels: dict[str, Label], right: float, bottom: float, size: float,
@@ -384,11 +393,16 @@ def framed(blocks: list[Block], labels: dict[str, Label], right: float, bottom: 
                   list(part_labels), list(skips), grouped)
 
 
-def _row_corners(widths: Sequence[float], gap: float) -> list[tuple[float, float]]:
-    """(left, top) of each layer's slot in one top-aligned row, ``gap`` apart."""
-    corners, left = [], 0.0
-    for width in widths:
-        corners.append((left, 0.0))
+def _row_corners(widths: Sequence[float], heights: Sequence[float], gap: float, line_gap: float,
+                 per_shelf: int) -> list[tuple[float, float]]:
+    """(left, top) of each layer's slot in top-aligned rows of ``per_shelf`` slots, ``gap`` apart; a
+    shelf starts ``line_gap`` (room for its labels) under the tallest grid of the one above."""
+    corners, left, top = [], 0.0, 0.0
+    for i, width in enumerate(widths):
+        if i and i % per_shelf == 0:
+            top -= max(heights[i - per_shelf:i]) + line_gap
+            left = 0.0
+        corners.append((left, top))
         left += width + gap
     return corners
 

@@ -35,12 +35,13 @@ from ..history import LayerSpec, ModelGraph, ModuleNode
 from .features import FeatureMap
 from .layout import Layout, bands_for, framed, image_input, layer_title, text_size_for
 from .layout import _layer_cells as classic_cells
+from .legibility import SMALLEST_TEXT_SCALE
 from .shapes import TILE_GAP, Block, Label, text_width
 
 GROUP_GAP = 3.0  # cells between two groups: room for a neuron column (view_layout.NEURON_OFFSET)
 PART_GAP = 2.0  # between the parts of one group
 LABEL_LINE = 1.6  # a label's line above its group, in text heights
-PART_SCALE = 0.7  # a part's caption, of the text height
+PART_SCALE = SMALLEST_TEXT_SCALE  # a part's caption, of the text height: the least that stays legible
 COLUMN_WRAP = 32  # a vector longer than this is drawn as several columns
 ARC_POINTS = 24
 ARC_DEPTH = 0.6  # behind the cubes (the camera looks along +y): an arc shows in the gaps, never over a cube
