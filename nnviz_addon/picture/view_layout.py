@@ -284,14 +284,19 @@ def _model_for_frame(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: 
     """:func:`.model_layout.layout_model` with labels a little taller than a cube, but legible
     (:mod:`.legibility`) and never over ``MODEL_TEXT_MAX_SHARE`` of the frame's shorter side: a whole
     model has many labels, and text much taller than its cubes would crowd them out of a small
-    model's frame."""
-    def best(text_size: float | None) -> Layout:
+    model's frame. A model whose names can't be legible at any size is drawn without them, and
+    a note says so."""
+    def best(text_size: float | None, labels: bool = True) -> Layout:
         return min((layout_model(graph, structure, shapes, aspect, legend_caption, size_labels, size_caption,
-                                 input_shape, feature_maps, width, text_size or MODEL_TEXT_CELLS)
+                                 input_shape, feature_maps, width, text_size or MODEL_TEXT_CELLS, labels)
                     for width in (FEATURE_WIDTHS if feature_maps else FEATURE_WIDTHS[:1])),
                    key=lambda layout: picture_scale(layout, aspect, attention))
 
-    return _fitted(best, aspect, attention, most_share=MODEL_TEXT_MAX_SHARE)
+    named = _fitted(best, aspect, attention, most_share=MODEL_TEXT_MAX_SHARE)
+    if is_legible_in_frame(named, aspect, attention):
+        return named
+    # Names that set the picture's width shrink with it: no size makes them legible. They go, with a note.
+    return _fitted(lambda size: best(size, labels=False), aspect, attention, most_share=MODEL_TEXT_MAX_SHARE)
 
 
 def _fitted(build: Callable[[float | None], Layout], aspect: float, attention: bool,
@@ -312,9 +317,10 @@ def _fitted(build: Callable[[float | None], Layout], aspect: float, attention: b
             return layout
         if layout.text_size < least:
             share = layout.text_size / least
-            if share < 1.01 * best_share:  # no gain from larger text: the labels set the frame's size
+            if share < 0.95 * best_share:  # larger text lost ground: the labels set the frame's size
                 break
-            best, best_share = layout, share
+            if share > best_share:
+                best, best_share = layout, share
         layout = build(min(max(layout.text_size, 1.15 * least), most))
     return best or layout
 

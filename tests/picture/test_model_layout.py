@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from nnviz_addon.picture import features
+from nnviz_addon.picture.model_layout import layout_model
 from nnviz_addon.picture.shapes import text_width
 from nnviz_addon.picture.view_layout import layout_for_frame, picture_scale
 
@@ -103,7 +104,11 @@ def test_attention_is_drawn_as_q_k_v_with_a_tile_per_head():
     first_head = (rows % embed) < embed // heads
     assert z[first_head].min() > z[~first_head].max() + 1  # a gap between the heads' tiles
     assert np.all(np.diff(x[(rows == 0)]) > 0) and len(np.unique(columns)) == embed
-    captions = [label.text for label in layout.part_labels]
+    # At 16:9 its names would be too small to read (the frame hides them, test_legibility.py): laid out
+    # with text of its own size, each attention's tiles are captioned.
+    shapes = {key: values.shape[1:] for key, values in history.params.items()}
+    named = layout_model(history.graph, history.structure, shapes, text_size=1.0)
+    captions = [label.text for label in named.part_labels]
     assert captions.count("Q") == captions.count("K") == captions.count("V") == 2
 
 
