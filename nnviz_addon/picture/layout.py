@@ -39,7 +39,7 @@ import numpy as np
 from ..history import LayerSpec
 from . import features
 from .features import FeatureMap
-from .shapes import CUBE_SIZE, TILE_GAP, Block, Bounds, Label, Legend, SizeLegend, text_width
+from .shapes import CUBE_SIZE, TILE_GAP, Block, Bounds, Label, Legend, SizeLegend, lines_width, text_width
 
 STRIP_GAP = 1.0  # between a weight grid and its bias strip, in cells
 BIAS_GAP = 0.5  # between a tile (or a row of conv tiles) and its bias: closer than the next tile
@@ -330,10 +330,16 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     notes = layer_notes or {}
     titles = [f"{title} · {notes[s.name]}" if s.name in notes else title
               for s, title in zip(layers, titles, strict=True)]
+    # On shelves a label names its layer on one line and says what it is on the next: a transformer's
+    # labels are much wider than its grids, and two shorter lines let more layers share a shelf.
+    lines = 2 if per_shelf is not None and per_shelf < len(layers) else 1
+    if lines == 2:
+        titles = [title.replace(" · ", "\n", 1) for title in titles]
+    rise = (lines - 1) * features.LINE_HEIGHT * size  # of a label's first baseline over a one-line label's
     # A layer's slot is wide enough for its grid and its label, whichever is wider.
-    slot_widths = [max(width, text_width(title, size)) for width, title in zip(grid_widths, titles, strict=True)]
-    # Under a layer: a gap, then the next layer's label line (as much as the first layer's above it).
-    line_gap = max(1.5, size) + 1.7 * size
+    slot_widths = [max(width, lines_width(title, size)) for width, title in zip(grid_widths, titles, strict=True)]
+    # Under a layer: a gap, then the next layer's label lines (as much as the first layer's above it).
+    line_gap = max(1.5, size) + 1.7 * size + rise
     if stacked:
         corners = _stacked_corners(grid_heights, gap=line_gap)
     else:
@@ -343,7 +349,7 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     blocks: list[Block] = []
     labels: dict[str, Label] = {}
     for spec, title, (left, grid_top), (cells, _, _) in zip(layers, titles, corners, drawn, strict=True):
-        labels[spec.name] = Label(title, (left, 0.0, grid_top + 0.6 * size), size)
+        labels[spec.name] = Label(title, (left, 0.0, grid_top + 0.6 * size + rise), size)
         for role, key, positions, indices in cells:
             role_name = role if spec.kind != "tensor" else key
             placed = positions + np.array([left, 0.0, grid_top])
@@ -351,16 +357,18 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     right = max(left + width for (left, _), width in zip(corners, slot_widths, strict=True))
     bottom = min(grid_top - height for (_, grid_top), height in zip(corners, grid_heights, strict=True))
     return framed(blocks, labels, right, bottom, size, legend_caption, size_labels, size_caption, stacked,
-                  feature_maps, feature_width, grouped=per_shelf is not None and per_shelf < len(layers))
+                  feature_maps, feature_width, grouped=lines == 2, label_rise=rise)
 
 
 def framed(blocks: list[Block], labels: dict[str, Label], right: float, bottom: float, size: float,
            legend_caption: str = "", size_labels: Sequence[str] = (), size_caption: str = "",
            stacked: bool = False, feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7,
-           part_labels: Sequence[Label] = (), skips: Sequence[np.ndarray] = (), grouped: bool = False) -> Layout:
+           part_labels: Sequence[Label] = (), skips: Sequence[np.ndarray] = (), grouped: bool = False,
+           label_rise: float = 0.0) -> Layout:
     """The Layout of cubes already placed (their grids' tops at z = 0, reaching ``right`` and down
-    to ``bottom``) with labels of text height ``size``: the feature-map band under them, the
-    legends under that, the overlay's space above."""
+    to ``bottom``) with labels of text height ``size`` (their first baselines ``label_rise`` higher
+    than one line's, for labels of more lines): the feature-map band under them, the legends under
+    that, the overlay's space above."""
     top = 0.0  # of the first layer's grids
     band = None
     if feature_maps:
@@ -380,7 +388,7 @@ def framed(blocks: list[Block], labels: dict[str, Label], right: float, bottom: 
         legend_bottom = size_legend.labels[0].position[2] - 0.5 * size
         caption = size_legend.caption
         caption_end = max(caption_end, caption.position[0] + text_width(caption.text, caption.size))
-    labels_top = top + 1.7 * size
+    labels_top = top + 1.7 * size + label_rise
     # Half a line more between the overlay's last line and the layer labels, so they read apart.
     overlay_gap = 0.5 * LINE_SPACING * size
     overlay_anchor = (0.0, 0.0, labels_top + overlay_gap + OVERLAY_LINES * LINE_SPACING * size)

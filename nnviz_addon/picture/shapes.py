@@ -81,3 +81,8 @@ def text_width(text: str, size: float) -> float:
     """A safe (slightly generous) width of ``text`` set ``size`` high in Blender's default font,
     as drawn (:func:`shortened`)."""
     return len(shortened(text)) * CHAR_WIDTH * size
+
+
+def lines_width(text: str, size: float) -> float:
+    """The width of ``text``'s longest line (:func:`text_width` measures the whole text as one)."""
+    return max(text_width(line, size) for line in text.split("\n"))

@@ -237,3 +237,23 @@ def test_a_stacked_network_spans_the_width_of_a_9_16_frame():
     network_width = cubes[:, 0].max() - cubes[:, 0].min() + CUBE_SIZE
     assert network_width >= 0.7 * (right - left)
     assert right - left <= 100  # cells across the frame
+
+
+def test_a_row_wraps_onto_shelves_with_each_label_on_two_lines():
+    structure, shapes = mlp(4, 6, 6, 6, 6, 3)  # five layers
+    layout = layout_network(structure, shapes, per_shelf=2, text_size=1.0)
+    tops = {}
+    for block in layout.blocks:
+        tops[block.layer] = max(tops.get(block.layer, -np.inf), float(block.positions[:, 2].max()))
+    shelf_tops = sorted({round(top, 6) for top in tops.values()}, reverse=True)
+    assert len(shelf_tops) == 3  # 2 + 2 + 1 layers
+    assert [round(tops[s.name], 6) for s in structure] == [shelf_tops[i // 2] for i in range(5)]
+    assert layout.grouped and not layout.stacked
+    for spec in structure:
+        label = layout.layer_labels[spec.name]
+        assert label.text == f"layer {spec.name}\nLinear {spec.in_features}→{spec.out_features}"
+        # Its second line's baseline stays above the layer's cubes.
+        assert label.position[2] - 1.2 * label.size > tops[spec.name] + 0.5
+    assert layout.overlay_anchor[2] > max(label.position[2] + label.size for label in layout.layer_labels.values())
+    one_row = layout_network(structure, shapes, text_size=1.0)
+    assert all("\n" not in label.text for label in one_row.layer_labels.values()) and not one_row.grouped

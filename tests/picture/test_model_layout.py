@@ -132,3 +132,14 @@ def test_a_wide_free_parameter_is_wrapped_into_bands():
     positions, indices, width, height = tensor_cells((1, 768))
     assert len(np.unique(positions, axis=0)) == 768 and width < 100 and height > 10
     assert sorted(indices[:, 1].tolist()) == list(range(768))
+
+
+def test_a_model_drawn_without_names_keeps_its_groups_and_says_so():
+    history = recorded("residual_mlp")
+    shapes = {key: values.shape[1:] for key, values in history.params.items()}
+    named = layout_model(history.graph, history.structure, shapes, text_size=1.0)
+    unnamed = layout_model(history.graph, history.structure, shapes, text_size=1.0, labels=False)
+    assert set(unnamed.layer_labels) == set(named.layer_labels)  # the scene's collections, one per group
+    assert all(label.text == "" for label in unnamed.layer_labels.values())
+    (note,) = [label.text for label in unnamed.part_labels]
+    assert note.startswith("labels hidden: ") and "too small to read" in note

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnviz_addon.picture.features import LINE_HEIGHT
 from nnviz_addon.picture.layout import Layout
-from nnviz_addon.picture.shapes import Label, text_width
+from nnviz_addon.picture.shapes import Label, lines_width
 from nnviz_addon.picture.view_layout import CAPTION_SCALE
 
 Box = tuple[float, float, float, float]  # left, bottom, right, top
 
 
 def label_box(label: Label) -> Box:
-    """(left, bottom, right, top) of a label's text, as far as its alignment puts it."""
+    """(left, bottom, right, top) of a label's text, as far as its alignment puts it: its first line's
+    baseline at its position, each further line ``LINE_HEIGHT`` lower."""
     x, _, z = label.position
-    width = text_width(label.text, label.size)
+    width = lines_width(label.text, label.size)
     left = {"LEFT": x, "CENTER": x - width / 2, "RIGHT": x - width}[label.align]
-    return left, z - 0.3 * label.size, left + width, z + label.size
+    below = (0.3 + LINE_HEIGHT * label.text.count("\n")) * label.size
+    return left, z - below, left + width, z + label.size
 
 
 def overlap(a: Box, b: Box) -> bool:
