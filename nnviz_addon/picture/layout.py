@@ -289,7 +289,7 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
                    input_shape: Sequence[int] | None = None,
                    feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7,
                    layer_notes: Mapping[str, str] | None = None, text_size: float | None = None,
-                   per_shelf: int | None = None) -> Layout:
+                   per_shelf: int | None = None, labels: bool = True) -> Layout:
     """Positions of every cube and label for a network whose parameters have the given shapes
     (History key → tensor shape without the record axis), its layers in a row or, with
     ``stacked``, top to bottom. ``legend_caption`` is only measured, so the frame holds it. With
@@ -302,7 +302,9 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     height (by default from the grids' extent; :func:`.view_layout.layout_for_frame` fits it to the
     frame). With ``per_shelf`` the row wraps after that many layers onto the next shelf, each neuron
     column then right of its own layer (``Layout.grouped``): a row whose labels are much wider than
-    its grids is otherwise too wide for its text to be legible."""
+    its grids is otherwise too wide for its text to be legible. Without ``labels`` the layers' labels
+    are kept with no text (the scene names each layer's collection by its label) and take no room,
+    and a note under the layers says so."""
     shapes = {k: tuple(int(n) for n in v) for k, v in shapes.items()}
     layers = list(structure)
     for spec in layers:
@@ -330,6 +332,8 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     notes = layer_notes or {}
     titles = [f"{title} · {notes[s.name]}" if s.name in notes else title
               for s, title in zip(layers, titles, strict=True)]
+    if not labels:
+        titles = ["" for _ in titles]
     # On shelves a label names its layer on one line and says what it is on the next: a transformer's
     # labels are much wider than its grids, and two shorter lines let more layers share a shelf.
     lines = 2 if per_shelf is not None and per_shelf < len(layers) else 1
@@ -347,17 +351,25 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
                                per_shelf=per_shelf or len(layers))
 
     blocks: list[Block] = []
-    labels: dict[str, Label] = {}
+    named: dict[str, Label] = {}
     for spec, title, (left, grid_top), (cells, _, _) in zip(layers, titles, corners, drawn, strict=True):
-        labels[spec.name] = Label(title, (left, 0.0, grid_top + 0.6 * size + rise), size)
+        named[spec.name] = Label(title, (left, 0.0, grid_top + 0.6 * size + rise), size)
         for role, key, positions, indices in cells:
             role_name = role if spec.kind != "tensor" else key
             placed = positions + np.array([left, 0.0, grid_top])
             blocks.append(Block(spec.name, role_name, key, shapes[key], placed, indices))
     right = max(left + width for (left, _), width in zip(corners, slot_widths, strict=True))
     bottom = min(grid_top - height for (_, grid_top), height in zip(corners, grid_heights, strict=True))
-    return framed(blocks, labels, right, bottom, size, legend_caption, size_labels, size_caption, stacked,
-                  feature_maps, feature_width, grouped=lines == 2, label_rise=rise)
+    hidden = [] if labels else [Label(hidden_note(len(layers), "layers"), (0.0, 0.0, bottom - 1.5 * size), 0.8 * size)]
+    if hidden:
+        right, bottom = max(right, text_width(hidden[0].text, hidden[0].size)), bottom - 2.0 * size
+    return framed(blocks, named, right, bottom, size, legend_caption, size_labels, size_caption, stacked,
+                  feature_maps, feature_width, hidden, grouped=lines == 2, label_rise=rise)
+
+
+def hidden_note(count: int, what: str) -> str:
+    """The line a frame shows when it leaves its ``count`` names of ``what`` out (too small to read)."""
+    return f"labels hidden: the names of {count} {what} would be too small to read in this frame"
 
 
 def framed(blocks: list[Block], labels: dict[str, Label], right: float, bottom: float, size: float,

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..history import LayerSpec, ModelGraph, ModuleNode
 from .features import FeatureMap
-from .layout import Layout, bands_for, framed, image_input, layer_title, text_size_for
+from .layout import Layout, bands_for, framed, hidden_note, image_input, layer_title, text_size_for
 from .layout import _layer_cells as classic_cells
 from .legibility import SMALLEST_TEXT_SCALE
 from .shapes import TILE_GAP, Block, Label, text_width
@@ -428,8 +428,7 @@ def layout_model(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapp
         note_lines = list(graph.notes)
     else:
         piece = _unnamed(bare)
-        note_lines = [f"labels hidden: the names of {len(bare.labels) + len(bare.part_labels)} groups and parts "
-                      "would be too small to read in this frame", *graph.notes]
+        note_lines = [hidden_note(len(bare.labels) + len(bare.part_labels), "groups and parts"), *graph.notes]
     notes = [Label(text, (0.0, 0.0, -piece.height - 0.2 * size - (i + 1) * 1.3 * size), 0.8 * size)
              for i, text in enumerate(note_lines)]
     bottom = -piece.height - (len(notes) * 1.3 + 0.5) * size if notes else -piece.height

@@ -250,12 +250,13 @@ def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[
         return _model_for_frame(graph, structure, shapes, aspect, legend_caption, size_labels, size_caption,
                                 input_shape, feature_maps, attention)
 
-    def arranged(stacked: bool, per_shelf: int | None = None, text_size: float | None = None) -> Layout:
+    def arranged(stacked: bool, per_shelf: int | None = None, labels: bool = True,
+                 text_size: float | None = None) -> Layout:
         # A band of feature maps may take more or less of the layers' width: the narrower, the taller,
         # and the task view may need the room beside it. The one that shows the picture largest wins.
         widths = FEATURE_WIDTHS if feature_maps else FEATURE_WIDTHS[:1]
         options = [layout_network(structure, shapes, aspect, legend_caption, size_labels, size_caption, stacked,
-                                  input_shape, feature_maps, width, layer_notes, text_size, per_shelf)
+                                  input_shape, feature_maps, width, layer_notes, text_size, per_shelf, labels)
                    for width in widths]
         return min(options, key=lambda layout: picture_scale(layout, aspect, attention))
 
@@ -266,10 +267,13 @@ def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[
         row = column if picture_scale(column, aspect, attention) < picture_scale(row, aspect, attention) else row
     if is_legible_in_frame(row, aspect, attention):
         return row
-    # Text fitted to the frame: the row (or the stack) if that makes it legible, else the shelves.
-    plain = [(False, None), *([(True, None)] if aspect < PORTRAIT_ASPECT else [])]
+    # Text fitted to the frame: the row (or the stack) if that makes it legible, else the shelves, else
+    # the row (or stack) without the layers' names, a note saying so.
+    plain = [(False, None, True), *([(True, None, True)] if aspect < PORTRAIT_ASPECT else [])]
+    shelves = [(False, n, True) for n in range(1, len(structure))]
+    unnamed = [(stacked, per_shelf, False) for stacked, per_shelf, _ in plain]
     fitted: list[Layout] = []
-    for ways in (plain, [(False, n) for n in range(1, len(structure))]):
+    for ways in (plain, shelves, unnamed):
         fitted += [_fitted(lambda size, way=way: arranged(*way, size), aspect, attention) for way in ways]
         legible = [layout for layout in fitted if is_legible_in_frame(layout, aspect, attention)]
         if legible:
@@ -295,8 +299,13 @@ def _model_for_frame(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: 
     named = _fitted(best, aspect, attention, most_share=MODEL_TEXT_MAX_SHARE)
     if is_legible_in_frame(named, aspect, attention):
         return named
-    # Names that set the picture's width shrink with it: no size makes them legible. They go, with a note.
-    return _fitted(lambda size: best(size, labels=False), aspect, attention, most_share=MODEL_TEXT_MAX_SHARE)
+    # Names that set the picture's width shrink with it: no size makes them legible. They go, with a
+    # note, if that makes the rest legible; else (a small model's captions and overlay are wider than
+    # its cubes) the frame whose text is largest is kept, names and all when it is that one.
+    unnamed = _fitted(lambda size: best(size, labels=False), aspect, attention, most_share=MODEL_TEXT_MAX_SHARE)
+    if is_legible_in_frame(unnamed, aspect, attention):
+        return unnamed
+    return max((named, unnamed), key=lambda layout: layout.text_size / picture_scale(layout, aspect, attention))
 
 
 def _fitted(build: Callable[[float | None], Layout], aspect: float, attention: bool,

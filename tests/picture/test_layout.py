@@ -257,3 +257,15 @@ def test_a_row_wraps_onto_shelves_with_each_label_on_two_lines():
     assert layout.overlay_anchor[2] > max(label.position[2] + label.size for label in layout.layer_labels.values())
     one_row = layout_network(structure, shapes, text_size=1.0)
     assert all("\n" not in label.text for label in one_row.layer_labels.values()) and not one_row.grouped
+
+
+def test_layers_without_labels_keep_an_empty_label_each_and_a_note_under_them():
+    structure, shapes = mlp(4, 6, 3)
+    named = layout_network(structure, shapes, text_size=1.0)
+    unnamed = layout_network(structure, shapes, text_size=1.0, labels=False)
+    assert list(unnamed.layer_labels) == list(named.layer_labels)  # the scene's collections, one per layer
+    assert all(label.text == "" for label in unnamed.layer_labels.values())
+    (note,) = unnamed.part_labels
+    assert note.text == "labels hidden: the names of 2 layers would be too small to read in this frame"
+    lowest_cube = min(float(b.positions[:, 2].min()) for b in unnamed.blocks)
+    assert lowest_cube - 0.5 > note.position[2] + note.size > unnamed.legend.segment_positions[0, 2]

@@ -107,3 +107,14 @@ def test_the_picture_fills_a_fair_share_of_the_frame(framed):
     (x0, _, z0), (x1, _, z1) = picture
     share = (x1 - x0) * (z1 - z0) / ((frame[2] - frame[0]) * (frame[3] - frame[1]))
     assert share >= FAIR_SHARE, (case, round(share, 2))
+
+
+def test_in_a_square_frame_a_transformer_presets_names_are_hidden_with_a_note():
+    history = history_of("preset:reverse")
+    shapes = {key: values.shape[1:] for key, values in history.params.items()}
+    resolution = (1080, 1080)
+    layout = layout_for_frame(history.structure, shapes, 1.0)
+    scale = camera_framing(picture_bounds(layout, 1.0, attention=True), 1.0)[1]
+    assert all(not label.text for label in layout.layer_labels.values())
+    assert [label.text for label in layout.part_labels if label.text.startswith(HIDDEN_NOTE)]
+    assert all(is_legible(size, scale, resolution) for size in text_heights(layout).values())
