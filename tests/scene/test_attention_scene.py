@@ -51,8 +51,8 @@ def test_each_heads_pattern_is_keyed_per_record(history, cubes):
     task = bpy.data.collections["nnviz · task"]
     assert len([o for o in task.objects if o.name.startswith("sequence · out[")]) == 10 * 8
     labels = [o.data.body for o in bpy.data.objects if o.type == "FONT"]
-    # the title, then (with per-layer colour scales) the layer's ± scale
-    assert any(label.split(" · ±")[0] == "layer 0 · Embedding 10 tokens×8" for label in labels)
+    # the title (on shelves, its kind on a second line), then (with per-layer colour scales) the layer's ± scale
+    assert any(label.replace("\n", " · ").split(" · ±")[0] == "layer 0 · Embedding 10 tokens×8" for label in labels)
 
 
 def test_the_film_draws_a_sequence_run(history):
