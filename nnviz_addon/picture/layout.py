@@ -301,10 +301,10 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     are added to those layers' labels, e.g. each layer's own colour scale. ``text_size`` is the labels'
     height (by default from the grids' extent; :func:`.view_layout.layout_for_frame` fits it to the
     frame). With ``per_shelf`` the row wraps after that many layers onto the next shelf, each neuron
-    column then right of its own layer (``Layout.grouped``): a row whose labels are much wider than
-    its grids is otherwise too wide for its text to be legible. Without ``labels`` the layers' labels
-    are kept with no text (the scene names each layer's collection by its label) and take no room,
-    and a note under the layers says so."""
+    column then right of its own layer (``Layout.grouped``), and each label takes two lines: a row
+    whose labels are much wider than its grids is otherwise too wide for its text to be legible.
+    Without ``labels`` the layers' labels are kept with no text (the scene names each layer's
+    collection by its label) and take no room, and a note under the layers says so."""
     shapes = {k: tuple(int(n) for n in v) for k, v in shapes.items()}
     layers = list(structure)
     for spec in layers:
@@ -334,9 +334,10 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
               for s, title in zip(layers, titles, strict=True)]
     if not labels:
         titles = ["" for _ in titles]
-    # On shelves a label names its layer on one line and says what it is on the next: a transformer's
-    # labels are much wider than its grids, and two shorter lines let more layers share a shelf.
-    lines = 2 if per_shelf is not None and per_shelf < len(layers) else 1
+    # On shelves (``per_shelf`` given, all on one shelf included) a label names its layer on one line and
+    # says what it is on the next: a transformer's labels are much wider than its grids, and two
+    # shorter lines let more layers share a shelf.
+    lines = 2 if per_shelf is not None else 1
     if lines == 2:
         titles = [title.replace(" · ", "\n", 1) for title in titles]
     rise = (lines - 1) * features.LINE_HEIGHT * size  # of a label's first baseline over a one-line label's
@@ -364,7 +365,8 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     if hidden:
         right, bottom = max(right, text_width(hidden[0].text, hidden[0].size)), bottom - 2.0 * size
     return framed(blocks, named, right, bottom, size, legend_caption, size_labels, size_caption, stacked,
-                  feature_maps, feature_width, hidden, grouped=lines == 2, label_rise=rise)
+                  feature_maps, feature_width, hidden, grouped=per_shelf is not None and per_shelf < len(layers),
+                  label_rise=rise)
 
 
 def hidden_note(count: int, what: str) -> str:

@@ -270,7 +270,7 @@ def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[
     # Text fitted to the frame: the row (or the stack) if that makes it legible, else the shelves, else
     # the row (or stack) without the layers' names, a note saying so.
     plain = [(False, None, True), *([(True, None, True)] if aspect < PORTRAIT_ASPECT else [])]
-    shelves = [(False, n, True) for n in range(1, len(structure))]
+    shelves = [(False, n, True) for n in range(1, len(structure) + 1)]  # all on one: a row of two-line labels
     unnamed = [(stacked, per_shelf, False) for stacked, per_shelf, _ in plain]
     fitted: list[Layout] = []
     for ways in (plain, shelves, unnamed):
