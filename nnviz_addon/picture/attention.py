@@ -21,17 +21,15 @@ import numpy as np
 from ..history import History
 from ..history.keys import ATTENTION_PREFIX, SEQUENCE_INPUT, SEQUENCE_PROBABILITIES, SEQUENCE_TOKENS
 from .colormap import linear_rgba
-from .model_layout import ATTENTION_BAND_SHARE
 from .shapes import Bounds, Label, text_width
 from .task_views import Patches, Text
-from .view_layout import Rect
+from .view_layout import Rect, band_under_picture
 
 # A cell's colour from its weight: a near-black for 0 up to a warm yellow-white for 1 (sRGB).
 LOW_SRGB = np.array([0.05, 0.05, 0.07])
 HIGH_SRGB = np.array([1.0, 0.86, 0.35])
 TILE_GAP = 0.6  # between two heads' tiles, in cells
 SEQUENCE_MAX_SHARE = 0.3  # of the band's width: the most the probe sequence's view takes of it
-BAND_MIN_SHARE = ATTENTION_BAND_SHARE  # of the frame's height: the least the band takes when the frame has no room
 TITLE = "attention per head · row: query position, column: the position it reads"
 
 
@@ -50,16 +48,9 @@ def attention_keys(history: History) -> list[str]:
 
 def band_under(history: History, picture: Bounds, aspect: float, text_size: float) -> Rect | None:
     """Where the maps go: a band under everything else (``picture``), as wide as it, as tall as the
-    frame of width/height ``aspect`` has to spare under a wide row of layers (at least
-    ``BAND_MIN_SHARE`` of the frame's height); None when the History has no attention."""
-    if not attention_keys(history):
-        return None
-    (left, _, bottom), (right, _, top) = picture
-    width = right - left
-    frame_height = max(width / aspect, top - bottom)
-    height = max(frame_height - (top - bottom), BAND_MIN_SHARE * frame_height)
-    gap = 1.5 * text_size
-    return Rect(left, bottom - gap - height, width, height, text_size)
+    frame of width/height ``aspect`` has to spare under a wide row of layers
+    (:func:`.view_layout.band_under_picture`); None when the History has no attention."""
+    return band_under_picture(picture, aspect, text_size) if attention_keys(history) else None
 
 
 def share_band(band: Rect | None, history: History) -> tuple[Rect | None, Rect | None]:

@@ -26,11 +26,12 @@ from ..history import History
 from ..history.keys import FEATURE_KINDS, FEATURE_PREFIX, PROBE_IMAGE
 from ..preset.layer_stack import shape_text
 from . import colormap
+from .legibility import SMALLEST_TEXT_SCALE
 from .shapes import TILE_GAP, Block, Label, text_width
 
 CAPTION = "maps: each layer's output for the probe image, white 0 to red at its largest over the run"
 GROUP_GAP = 3.0  # cells between two groups: wider than the gap between two maps of one group
-LABEL_SCALE = 0.7  # of the layout's text size: two lines per group, under the layer labels' size
+LABEL_SCALE = SMALLEST_TEXT_SCALE  # of the layout's text size: two lines per group, legible (legibility.py)
 LINE_HEIGHT = 1.2  # Blender's distance between two lines of text, per unit of text height
 
 

@@ -39,7 +39,7 @@ import numpy as np
 from ..history import LayerSpec
 from . import features
 from .features import FeatureMap
-from .shapes import CUBE_SIZE, TILE_GAP, Block, Bounds, Label, Legend, SizeLegend, text_width
+from .shapes import CUBE_SIZE, TILE_GAP, Block, Bounds, Label, Legend, SizeLegend, lines_width, text_width
 
 STRIP_GAP = 1.0  # between a weight grid and its bias strip, in cells
 BIAS_GAP = 0.5  # between a tile (or a row of conv tiles) and its bias: closer than the next tile
@@ -288,7 +288,8 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
                    size_caption: str = "", stacked: bool = False,
                    input_shape: Sequence[int] | None = None,
                    feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7,
-                   layer_notes: Mapping[str, str] | None = None) -> Layout:
+                   layer_notes: Mapping[str, str] | None = None, text_size: float | None = None,
+                   per_shelf: int | None = None, labels: bool = True) -> Layout:
     """Positions of every cube and label for a network whose parameters have the given shapes
     (History key → tensor shape without the record axis), its layers in a row or, with
     ``stacked``, top to bottom. ``legend_caption`` is only measured, so the frame holds it. With
@@ -297,7 +298,13 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     first Linear layer's weights tiles of that image (see the module docstring). ``feature_maps``
     (:func:`.picture.features.feature_maps`) go in a band under the layers, above the legend, at most
     ``feature_width`` times as wide as the layers when that fits. ``layer_notes`` (layer name → text)
-    are added to those layers' labels, e.g. each layer's own colour scale."""
+    are added to those layers' labels, e.g. each layer's own colour scale. ``text_size`` is the labels'
+    height (by default from the grids' extent; :func:`.view_layout.layout_for_frame` fits it to the
+    frame). With ``per_shelf`` the row wraps after that many layers onto the next shelf, each neuron
+    column then right of its own layer (``Layout.grouped``), and each label takes two lines: a row
+    whose labels are much wider than its grids is otherwise too wide for its text to be legible.
+    Without ``labels`` the layers' labels are kept with no text (the scene names each layer's
+    collection by its label) and take no room, and a note under the layers says so."""
     shapes = {k: tuple(int(n) for n in v) for k, v in shapes.items()}
     layers = list(structure)
     for spec in layers:
@@ -312,7 +319,9 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     grid_widths = [width for _, width, _ in drawn]
     grid_heights = [height for _, _, height in drawn]
     layer_gap = 3.0
-    if stacked:
+    if text_size is not None:
+        size = text_size
+    elif stacked:
         # Under the stack come the task view and loss curve, together about as tall as it is wide.
         height = sum(grid_heights) + layer_gap * (len(layers) - 1) + max(grid_widths)
         size = text_size_for(max(grid_widths), height, aspect)
@@ -323,35 +332,57 @@ def layout_network(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[in
     notes = layer_notes or {}
     titles = [f"{title} · {notes[s.name]}" if s.name in notes else title
               for s, title in zip(layers, titles, strict=True)]
+    if not labels:
+        titles = ["" for _ in titles]
+    # On shelves (``per_shelf`` given, all on one shelf included) a label names its layer on one line and
+    # says what it is on the next: a transformer's labels are much wider than its grids, and two
+    # shorter lines let more layers share a shelf.
+    lines = 2 if per_shelf is not None else 1
+    if lines == 2:
+        titles = [title.replace(" · ", "\n", 1) for title in titles]
+    rise = (lines - 1) * features.LINE_HEIGHT * size  # of a label's first baseline over a one-line label's
     # A layer's slot is wide enough for its grid and its label, whichever is wider.
-    slot_widths = [max(width, text_width(title, size)) for width, title in zip(grid_widths, titles, strict=True)]
+    slot_widths = [max(width, lines_width(title, size)) for width, title in zip(grid_widths, titles, strict=True)]
+    # Under a layer: a gap, then the next layer's label lines (as much as the first layer's above it).
+    line_gap = max(1.5, size) + 1.7 * size + rise
     if stacked:
-        # Under a layer: a gap, then the next layer's label line (as much as the first layer's above it).
-        corners = _stacked_corners(grid_heights, gap=max(1.5, size) + 1.7 * size)
+        corners = _stacked_corners(grid_heights, gap=line_gap)
     else:
-        corners = _row_corners(slot_widths, gap=max(layer_gap, 1.5 * size))
+        corners = _row_corners(slot_widths, grid_heights, gap=max(layer_gap, 1.5 * size), line_gap=line_gap,
+                               per_shelf=per_shelf or len(layers))
 
     blocks: list[Block] = []
-    labels: dict[str, Label] = {}
+    named: dict[str, Label] = {}
     for spec, title, (left, grid_top), (cells, _, _) in zip(layers, titles, corners, drawn, strict=True):
-        labels[spec.name] = Label(title, (left, 0.0, grid_top + 0.6 * size), size)
+        named[spec.name] = Label(title, (left, 0.0, grid_top + 0.6 * size + rise), size)
         for role, key, positions, indices in cells:
             role_name = role if spec.kind != "tensor" else key
             placed = positions + np.array([left, 0.0, grid_top])
             blocks.append(Block(spec.name, role_name, key, shapes[key], placed, indices))
     right = max(left + width for (left, _), width in zip(corners, slot_widths, strict=True))
     bottom = min(grid_top - height for (_, grid_top), height in zip(corners, grid_heights, strict=True))
-    return framed(blocks, labels, right, bottom, size, legend_caption, size_labels, size_caption, stacked,
-                  feature_maps, feature_width)
+    hidden = [] if labels else [Label(hidden_note(len(layers), "layers"), (0.0, 0.0, bottom - 1.5 * size), 0.8 * size)]
+    if hidden:
+        right, bottom = max(right, text_width(hidden[0].text, hidden[0].size)), bottom - 2.0 * size
+    return framed(blocks, named, right, bottom, size, legend_caption, size_labels, size_caption, stacked,
+                  feature_maps, feature_width, hidden, grouped=per_shelf is not None and per_shelf < len(layers),
+                  label_rise=rise)
+
+
+def hidden_note(count: int, what: str) -> str:
+    """The line a frame shows when it leaves its ``count`` names of ``what`` out (too small to read)."""
+    return f"labels hidden: the names of {count} {what} would be too small to read in this frame"
 
 
 def framed(blocks: list[Block], labels: dict[str, Label], right: float, bottom: float, size: float,
            legend_caption: str = "", size_labels: Sequence[str] = (), size_caption: str = "",
            stacked: bool = False, feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7,
-           part_labels: Sequence[Label] = (), skips: Sequence[np.ndarray] = (), grouped: bool = False) -> Layout:
+           part_labels: Sequence[Label] = (), skips: Sequence[np.ndarray] = (), grouped: bool = False,
+           label_rise: float = 0.0) -> Layout:
     """The Layout of cubes already placed (their grids' tops at z = 0, reaching ``right`` and down
-    to ``bottom``) with labels of text height ``size``: the feature-map band under them, the
-    legends under that, the overlay's space above."""
+    to ``bottom``) with labels of text height ``size`` (their first baselines ``label_rise`` higher
+    than one line's, for labels of more lines): the feature-map band under them, the legends under
+    that, the overlay's space above."""
     top = 0.0  # of the first layer's grids
     band = None
     if feature_maps:
@@ -371,7 +402,7 @@ def framed(blocks: list[Block], labels: dict[str, Label], right: float, bottom: 
         legend_bottom = size_legend.labels[0].position[2] - 0.5 * size
         caption = size_legend.caption
         caption_end = max(caption_end, caption.position[0] + text_width(caption.text, caption.size))
-    labels_top = top + 1.7 * size
+    labels_top = top + 1.7 * size + label_rise
     # Half a line more between the overlay's last line and the layer labels, so they read apart.
     overlay_gap = 0.5 * LINE_SPACING * size
     overlay_anchor = (0.0, 0.0, labels_top + overlay_gap + OVERLAY_LINES * LINE_SPACING * size)
@@ -384,11 +415,16 @@ def framed(blocks: list[Block], labels: dict[str, Label], right: float, bottom: 
                   list(part_labels), list(skips), grouped)
 
 
-def _row_corners(widths: Sequence[float], gap: float) -> list[tuple[float, float]]:
-    """(left, top) of each layer's slot in one top-aligned row, ``gap`` apart."""
-    corners, left = [], 0.0
-    for width in widths:
-        corners.append((left, 0.0))
+def _row_corners(widths: Sequence[float], heights: Sequence[float], gap: float, line_gap: float,
+                 per_shelf: int) -> list[tuple[float, float]]:
+    """(left, top) of each layer's slot in top-aligned rows of ``per_shelf`` slots, ``gap`` apart; a
+    shelf starts ``line_gap`` (room for its labels) under the tallest grid of the one above."""
+    corners, left, top = [], 0.0, 0.0
+    for i, width in enumerate(widths):
+        if i and i % per_shelf == 0:
+            top -= max(heights[i - per_shelf:i]) + line_gap
+            left = 0.0
+        corners.append((left, top))
         left += width + gap
     return corners
 

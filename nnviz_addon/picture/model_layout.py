@@ -33,20 +33,23 @@ import numpy as np
 
 from ..history import LayerSpec, ModelGraph, ModuleNode
 from .features import FeatureMap
-from .layout import Layout, bands_for, framed, image_input, layer_title, text_size_for
+from .layout import Layout, bands_for, framed, hidden_note, image_input, layer_title, text_size_for
 from .layout import _layer_cells as classic_cells
+from .legibility import SMALLEST_TEXT_SCALE
 from .shapes import TILE_GAP, Block, Label, text_width
 
 GROUP_GAP = 3.0  # cells between two groups: room for a neuron column (view_layout.NEURON_OFFSET)
 PART_GAP = 2.0  # between the parts of one group
 LABEL_LINE = 1.6  # a label's line above its group, in text heights
-PART_SCALE = 0.7  # a part's caption, of the text height
+PART_SCALE = SMALLEST_TEXT_SCALE  # a part's caption, of the text height: the least that stays legible
 COLUMN_WRAP = 32  # a vector longer than this is drawn as several columns
+HIDDEN_TEXT = 1e-3  # the text height of labels laid out to take no room (layout_model's bare piece)
 ARC_POINTS = 24
 ARC_DEPTH = 0.6  # behind the cubes (the camera looks along +y): an arc shows in the gaps, never over a cube
-# The least share of the frame's height the attention maps' band under a model with attention takes
-# (picture/attention.py reads it): such a model's groups are packed for the rest of the frame, wider.
-ATTENTION_BAND_SHARE = 0.35
+# A model with attention has its maps' band under it (view_layout.band_under_picture): its groups are
+# packed as for a frame this much less tall, wide and flat, so with the band the picture fills the frame
+# (tests/picture/test_legibility.py: at 0.35 the reverse preset's picture took 53% of the frame).
+ATTENTION_BAND_SHARE = 0.55
 
 
 @dataclass
@@ -412,12 +415,16 @@ def layout_model(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapp
                  aspect: float = 16 / 9, legend_caption: str = "", size_labels: Sequence[str] = (),
                  size_caption: str = "", input_shape: Sequence[int] | None = None,
                  feature_maps: Sequence[FeatureMap] = (), feature_width: float = 0.7,
-                 text_size: float | None = None, layer_notes: Mapping[str, str] | None = None) -> Layout:
+                 text_size: float | None = None, layer_notes: Mapping[str, str] | None = None,
+                 labels: bool = True) -> Layout:
     """Every parameter of a recorded model, grouped as ``graph`` nests its modules, in running order
     (see the module docstring); the legends and views as :func:`.layout.layout_network` places them.
     ``text_size`` is the labels' height (by default from the cubes' extent, see
     :func:`.view_layout.layout_for_frame`, which fits it to the frame). ``layer_notes`` (module path →
-    text) end those modules' labels, as :func:`.layout.layout_network`'s end its layers'."""
+    text) end those modules' labels, as :func:`.layout.layout_network`'s end its layers'. Without
+    ``labels`` the groups' and parts' names are left out (a group's label is kept with no text, so the
+    scene still names its collection) and take no room, and a note under the model says so: what a
+    frame does whose names could never be legible (a model whose picture is mostly its names)."""
     module_notes = layer_notes or {}
     shapes = {k: tuple(int(n) for n in v) for k, v in shapes.items()}
     specs = {spec.name: spec for spec in structure}
@@ -431,14 +438,19 @@ def layout_model(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapp
     # groups fill the frame's width over that band rather than leaving its sides empty.
     with_band = any(node.kind == "MultiheadAttention" for node in graph.modules)
     pack_aspect = aspect / (1 - ATTENTION_BAND_SHARE) if with_band else aspect
-    bare = _node_piece(graph, root, specs, shapes, image, 1e-3, aspect, module_notes, pack_aspect=pack_aspect)
+    bare = _node_piece(graph, root, specs, shapes, image, HIDDEN_TEXT, aspect, module_notes, pack_aspect=pack_aspect)
     if bare is None:
         raise ValueError("layout_model: the graph names no parameter the history holds")
     size = text_size if text_size is not None else text_size_for(bare.width, bare.height, aspect)
-    piece = _node_piece(graph, root, specs, shapes, image, size, aspect, module_notes, pack_aspect=pack_aspect)
-    piece = piece.moved(0.0, LABEL_LINE * size - size * 0.1)
+    if labels:
+        piece = _node_piece(graph, root, specs, shapes, image, size, aspect, module_notes, pack_aspect=pack_aspect)
+        piece = piece.moved(0.0, LABEL_LINE * size - size * 0.1)
+        note_lines = list(graph.notes)
+    else:
+        piece = _unnamed(bare)
+        note_lines = [hidden_note(len(bare.labels) + len(bare.part_labels), "groups and parts"), *graph.notes]
     notes = [Label(text, (0.0, 0.0, -piece.height - 0.2 * size - (i + 1) * 1.3 * size), 0.8 * size)
-             for i, text in enumerate(graph.notes)]
+             for i, text in enumerate(note_lines)]
     bottom = -piece.height - (len(notes) * 1.3 + 0.5) * size if notes else -piece.height
     right = max([piece.width, *(text_width(n.text, n.size) for n in notes)])
     arcs = _skip_arcs(graph, piece.boxes, size)
@@ -446,3 +458,11 @@ def layout_model(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapp
         bottom = min(bottom, min(float(a[:, 2].min()) for a in arcs) - 0.3 * size)
     return framed(piece.blocks, piece.labels, right, bottom, size, legend_caption, size_labels, size_caption,
                   False, feature_maps, feature_width, [*piece.part_labels, *notes], arcs, grouped=True)
+
+
+def _unnamed(piece: Piece) -> Piece:
+    """``piece`` (laid out with ``HIDDEN_TEXT`` high labels) without its names: each group's label
+    kept with no text, the parts' captions dropped."""
+    return Piece(piece.width, piece.height, piece.blocks,
+                 {path: Label("", label.position, label.size) for path, label in piece.labels.items()},
+                 [], piece.boxes)

@@ -98,3 +98,8 @@ def square_corners(centres: np.ndarray, sizes: np.ndarray | None = None) -> np.n
 def square_centres(corners: np.ndarray) -> np.ndarray:
     """(N, 3) centres of squares given as (N·4, 3) or (N, 4, 3) corners: their mean."""
     return np.asarray(corners).reshape(-1, 4, 3).mean(axis=1)
+
+
+def lines_width(text: str, size: float) -> float:
+    """The width of ``text``'s longest line (:func:`text_width` measures the whole text as one)."""
+    return max(text_width(line, size) for line in text.split("\n"))

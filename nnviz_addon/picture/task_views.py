@@ -47,6 +47,7 @@ PALETTE_SRGB = np.vstack([CLASS_COLORS_SRGB, [(0.30, 0.78, 0.35), (0.85, 0.35, 0
 # Tiles are the class colours darkened, so the data points (full colour) stand out on their own class.
 TILE_BRIGHTNESS = 0.5
 POINT_OUTLINE_SRGB = (0.92, 0.92, 0.92)
+RING_DEPTH = 0.25  # a data point's ring's half depth at most: under the 0.3 between it and its point
 DIGIT_BACKGROUND = 0.06  # sRGB grey of a blank pixel: the image stays visible on the dark background
 BAR_SRGB = (0.62, 0.62, 0.62)
 TRUE_CLASS_BAR_SRGB = (0.35, 0.85, 0.45)
@@ -350,9 +351,12 @@ def _decision_boundary(view: _View, xy: np.ndarray, labels: np.ndarray, extent: 
     view.blobs(names, "sphere", points, (radius / NEURON_RADIUS,) * 3, (2 * radius,) * 2,
                linear_rgba(palette[labels.astype(np.int64)]), y=-0.5, labels=labels.astype(np.int64))
     # A light ring around each point (a larger disc just behind it) keeps it visible on its own class.
+    # It is at most RING_DEPTH deep, so its front stays behind every part of its point: a ring as deep
+    # as it is wide would reach in front of a large task view's points and cover them.
     ring = 1.35 * radius
+    depth = min(ring, RING_DEPTH)
     view.blobs([f"data · outline[{i}]" for i in chosen.tolist()], "sphere", points,
-               (ring / NEURON_RADIUS,) * 3, (2 * ring,) * 2,
+               (ring / NEURON_RADIUS, depth / NEURON_RADIUS, ring / NEURON_RADIUS), (2 * ring,) * 2,
                np.tile(linear_rgba(np.array(POINT_OUTLINE_SRGB)), (len(points), 1)), y=-0.2)
 
     _class_key(view, palette, rect.left, top - side - 1.1 * size)

@@ -29,7 +29,8 @@ whether a frame gets the row or the stack, by which shows the whole picture larg
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -37,6 +38,7 @@ import numpy as np
 from ..history import LayerSpec, ModelGraph
 from .features import FeatureMap
 from .layout import LINE_SPACING, OVERLAY_LINES, Layout, camera_framing, layout_network
+from .legibility import least_text_size
 from .model_layout import layout_model
 from .shapes import CUBE_SIZE, Bounds, text_width
 
@@ -61,13 +63,16 @@ TASK_MIN_SHARE = 0.6
 PORTRAIT_ASPECT = 1.0
 # The shares of the layers' width a band of feature maps may take (layout_for_frame tries each).
 FEATURE_WIDTHS = (0.7, 0.5, 1.0)
-# A recorded model's label height in grid cells, and at least this share of the frame's shorter
-# side: 11 px in a 1280×720 frame (its parts' captions 0.7 of that).
+# A recorded model's label height in grid cells, at least legible (legibility.least_text_size) and at
+# most this share of the frame's shorter side, as a preset's layer labels.
 MODEL_TEXT_CELLS = 1.25
-MODEL_TEXT_SHARE = 11 / 720
-MODEL_TEXT_MAX_SHARE = 1 / 30  # as a preset's layer labels
+MODEL_TEXT_MAX_SHARE = 1 / 30
+FIT_ROUNDS = 8  # of fitting the text size to the frame it changes (_fitted)
 # Cubes narrower than this many pixels are drawn without gaps (cube_fill).
 CLEAN_CUBE_PIXELS = 3.0
+# Attention maps (picture/attention.py) take a band under the picture, at least this share of the
+# frame's height when the frame has no room to spare under it.
+BAND_MIN_SHARE = 0.35
 # The overlay's usual widest line, for judging a layout before the history's own lines are measured.
 TYPICAL_OVERLAY_LINE = "loss 0.00556   accuracy 100.0%"
 
@@ -228,62 +233,144 @@ def layout_for_frame(structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[
                      legend_caption: str = "", size_labels: Sequence[str] = (), size_caption: str = "",
                      input_shape: Sequence[int] | None = None,
                      feature_maps: Sequence[FeatureMap] = (), graph: ModelGraph | None = None,
-                     layer_notes: Mapping[str, str] | None = None) -> Layout:
+                     layer_notes: Mapping[str, str] | None = None, attention: bool | None = None) -> Layout:
     """:func:`.layout.layout_network` for a picture of width/height ``aspect``: the layers in a row,
     or, in a frame narrower than tall, stacked top to bottom when the whole picture (learning views
     included) then shows larger. A nearly square frame (4:5) still fits most rows better, with the
     task view under them, but a deep network's row is too long for it and stacks even there.
+    A row whose labels can't be legible (:mod:`.legibility`; labels much wider than their grids, as
+    a transformer's long module names over 32-wide weights) wraps onto shelves instead, its text
+    sized from the frame: the number of layers a shelf holds that shows the picture largest wins.
     ``input_shape``, ``feature_maps`` and ``layer_notes`` as for ``layout_network``. A recorded model's ``graph``
-    draws every parameter grouped as the model nests them (:func:`.model_layout.layout_model`)."""
+    draws every parameter grouped as the model nests them (:func:`.model_layout.layout_model`). The
+    frame holds the attention maps' band when ``attention`` says so (by default: :func:`draws_attention`)."""
+    if attention is None:
+        attention = draws_attention(structure, graph)
     if graph is not None:
         return _model_for_frame(graph, structure, shapes, aspect, legend_caption, size_labels, size_caption,
-                                input_shape, feature_maps, layer_notes)
+                                input_shape, feature_maps, attention, layer_notes)
 
-    def arranged(stacked: bool) -> Layout:
+    def arranged(stacked: bool, per_shelf: int | None = None, labels: bool = True,
+                 text_size: float | None = None) -> Layout:
         # A band of feature maps may take more or less of the layers' width: the narrower, the taller,
         # and the task view may need the room beside it. The one that shows the picture largest wins.
         widths = FEATURE_WIDTHS if feature_maps else FEATURE_WIDTHS[:1]
         options = [layout_network(structure, shapes, aspect, legend_caption, size_labels, size_caption, stacked,
-                                  input_shape, feature_maps, width, layer_notes) for width in widths]
-        return min(options, key=lambda layout: picture_scale(layout, aspect))
+                                  input_shape, feature_maps, width, layer_notes, text_size, per_shelf, labels)
+                   for width in widths]
+        return min(options, key=lambda layout: picture_scale(layout, aspect, attention))
 
     row = arranged(stacked=False)
-    if aspect >= PORTRAIT_ASPECT:
+    if aspect < PORTRAIT_ASPECT:
+        column = arranged(stacked=True)
+        # The smaller camera scale shows every cube larger; a tie keeps the row.
+        row = column if picture_scale(column, aspect, attention) < picture_scale(row, aspect, attention) else row
+    if is_legible_in_frame(row, aspect, attention):
         return row
-    column = arranged(stacked=True)
-    # The smaller camera scale shows every cube larger; a tie keeps the row.
-    return column if picture_scale(column, aspect) < picture_scale(row, aspect) else row
+    # Text fitted to the frame: the row (or the stack) if that makes it legible, else the shelves, else
+    # the row (or stack) without the layers' names, a note saying so.
+    plain = [(False, None, True), *([(True, None, True)] if aspect < PORTRAIT_ASPECT else [])]
+    shelves = [(False, n, True) for n in range(1, len(structure) + 1)]  # all on one: a row of two-line labels
+    unnamed = [(stacked, per_shelf, False) for stacked, per_shelf, _ in plain]
+    fitted: list[Layout] = []
+    for ways in (plain, shelves, unnamed):
+        fitted += [_fitted(lambda size, way=way: arranged(*way, size), aspect, attention) for way in ways]
+        legible = [layout for layout in fitted if is_legible_in_frame(layout, aspect, attention)]
+        if legible:
+            return min(legible, key=lambda layout: picture_scale(layout, aspect, attention))
+    return max(fitted, key=lambda layout: layout.text_size / picture_scale(layout, aspect, attention))
 
 
 def _model_for_frame(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: Mapping[str, tuple[int, ...]],
                      aspect: float, legend_caption: str, size_labels: Sequence[str], size_caption: str,
                      input_shape: Sequence[int] | None, feature_maps: Sequence[FeatureMap],
-                     layer_notes: Mapping[str, str] | None = None) -> Layout:
-    """:func:`.model_layout.layout_model` with labels a little taller than a cube, but never under
-    ``MODEL_TEXT_SHARE`` of the frame's shorter side: a whole model has many labels, and text much
-    taller than its cubes would crowd them out of a small model's frame. The room labels take
-    changes the framing, so the size is fitted over a few rounds."""
-    def best(text_size: float) -> Layout:
+                     attention: bool, layer_notes: Mapping[str, str] | None = None) -> Layout:
+    """:func:`.model_layout.layout_model` with labels a little taller than a cube, but legible
+    (:mod:`.legibility`) and never over ``MODEL_TEXT_MAX_SHARE`` of the frame's shorter side: a whole
+    model has many labels, and text much taller than its cubes would crowd them out of a small
+    model's frame. A model whose names can't be legible at any size is drawn without them, and
+    a note says so. ``layer_notes`` end the modules' labels."""
+    def best(text_size: float | None, labels: bool = True) -> Layout:
         return min((layout_model(graph, structure, shapes, aspect, legend_caption, size_labels, size_caption,
-                                 input_shape, feature_maps, width, text_size, layer_notes)
+                                 input_shape, feature_maps, width, text_size or MODEL_TEXT_CELLS, layer_notes,
+                                 labels)
                     for width in (FEATURE_WIDTHS if feature_maps else FEATURE_WIDTHS[:1])),
-                   key=lambda layout: picture_scale(layout, aspect))
+                   key=lambda layout: picture_scale(layout, aspect, attention))
 
-    layout = best(MODEL_TEXT_CELLS)
-    for _ in range(4):
-        scale = picture_scale(layout, aspect)
-        short_side = scale / aspect if aspect >= 1 else scale * aspect
-        least, most = MODEL_TEXT_SHARE * short_side, MODEL_TEXT_MAX_SHARE * short_side
-        if 0.98 * least <= layout.text_size <= 1.02 * most:
-            break
-        # Larger text widens the picture, so a size that grows aims a little above the least.
-        layout = best(min(max(layout.text_size, 1.15 * least), most))
-    return layout
+    named = _fitted(best, aspect, attention, most_share=MODEL_TEXT_MAX_SHARE)
+    if is_legible_in_frame(named, aspect, attention):
+        return named
+    # Names that set the picture's width shrink with it: no size makes them legible. They go, with a
+    # note, if that makes the rest legible; else (a small model's captions and overlay are wider than
+    # its cubes) the frame whose text is largest is kept, names and all when it is that one.
+    unnamed = _fitted(lambda size: best(size, labels=False), aspect, attention, most_share=MODEL_TEXT_MAX_SHARE)
+    if is_legible_in_frame(unnamed, aspect, attention):
+        return unnamed
+    return max((named, unnamed), key=lambda layout: layout.text_size / picture_scale(layout, aspect, attention))
 
 
-def picture_scale(layout: Layout, aspect: float) -> float:
+def _fitted(build: Callable[[float | None], Layout], aspect: float, attention: bool,
+            most_share: float | None = None) -> Layout:
+    """``build(None)`` (the layout's own text size), then built again with its text raised to the least
+    legible size in its frame, or lowered to ``most_share`` of the frame's shorter side. The room
+    labels take changes the framing, so the size is fitted over a few rounds; a size that grows aims
+    a little above the least, as larger text widens the picture. A picture whose width is mostly
+    its labels' grows with its text and never gets there: the rounds stop when the text's share of
+    the frame stops growing, and the layout whose text was most legible is kept."""
+    layout = build(None)
+    best, best_share = None, 0.0
+    for _ in range(FIT_ROUNDS):
+        scale = picture_scale(layout, aspect, attention)
+        least = least_text_size(scale, aspect)
+        most = most_share * scale / max(aspect, 1 / aspect) if most_share is not None else math.inf
+        if 0.999 * least <= layout.text_size <= 1.02 * most:
+            return layout
+        if layout.text_size < least:
+            share = layout.text_size / least
+            if share < 0.95 * best_share:  # larger text lost ground: the labels set the frame's size
+                break
+            if share > best_share:
+                best, best_share = layout, share
+        layout = build(min(max(layout.text_size, 1.15 * least), most))
+    return best or layout
+
+
+def is_legible_in_frame(layout: Layout, aspect: float, attention: bool = False) -> bool:
+    """Whether ``layout``'s smallest text is legible as the scene frames it (:mod:`.legibility`)."""
+    return layout.text_size >= 0.999 * least_text_size(picture_scale(layout, aspect, attention), aspect)
+
+
+def band_under_picture(picture: Bounds, aspect: float, text_size: float) -> Rect:
+    """The attention maps' band under everything else (``picture``), as wide as it, as tall as the
+    frame of width/height ``aspect`` has to spare under a wide row of layers, at least
+    ``BAND_MIN_SHARE`` of the frame's height."""
+    (left, _, bottom), (right, _, top) = picture
+    width = right - left
+    frame_height = max(width / aspect, top - bottom)
+    height = max(frame_height - (top - bottom), BAND_MIN_SHARE * frame_height)
+    gap = 1.5 * text_size
+    return Rect(left, bottom - gap - height, width, height, text_size)
+
+
+def draws_attention(structure: Sequence[LayerSpec], graph: ModelGraph | None) -> bool:
+    """Whether the picture gets attention maps under it: a preset's transformer layer and a recorded
+    ``MultiheadAttention`` record their heads' weights (training/probes.py, training/record.py). The
+    layout is chosen before the History's series are read, so it goes by the layers."""
+    if graph is not None:
+        return any(module.kind == "MultiheadAttention" for module in graph.modules)
+    return any(spec.weight.endswith("in_proj_weight") for spec in structure)
+
+
+def picture_scale(layout: Layout, aspect: float, attention: bool = False) -> float:
     """The camera's orthographic scale (in grid cells) that frames ``layout`` with its views placed
-    for a picture of width/height ``aspect``: the smaller, the larger every cube shows."""
+    for a picture of width/height ``aspect`` (and with ``attention``, the attention maps' band
+    under it): the smaller, the larger every cube shows."""
+    return camera_framing(picture_bounds(layout, aspect, attention), aspect)[1]
+
+
+def picture_bounds(layout: Layout, aspect: float, attention: bool = False) -> Bounds:
+    """The box the scene frames for ``layout``: its cubes and text, the overlay, the neuron columns
+    and their caption, the task view and loss curve, and with ``attention`` the maps' band."""
     size = layout.text_size
     overlay_width = text_width(TYPICAL_OVERLAY_LINE, size)
     places = place_views(layout, overlay_width, aspect)
@@ -296,7 +383,11 @@ def picture_scale(layout: Layout, aspect: float) -> float:
              ((caption_x, 0.0, caption_z), (caption_x + text_width(NEURON_CAPTION, CAPTION_SCALE * size), 0.0,
                                             caption_z)),
              *(((r.left, 0.0, r.bottom), (r.right, 0.0, r.top)) for r in (places.task, places.loss))]
-    return camera_framing(union(*boxes), aspect)[1]
+    picture = union(*boxes)
+    if not attention:
+        return picture
+    band = band_under_picture(picture, aspect, size)
+    return union(picture, ((band.left, 0.0, band.bottom), (band.right, 0.0, band.top)))
 
 
 def cube_pixels(layout: Layout, resolution: tuple[int, int]) -> float:

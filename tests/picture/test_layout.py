@@ -237,3 +237,35 @@ def test_a_stacked_network_spans_the_width_of_a_9_16_frame():
     network_width = cubes[:, 0].max() - cubes[:, 0].min() + CUBE_SIZE
     assert network_width >= 0.7 * (right - left)
     assert right - left <= 100  # cells across the frame
+
+
+def test_a_row_wraps_onto_shelves_with_each_label_on_two_lines():
+    structure, shapes = mlp(4, 6, 6, 6, 6, 3)  # five layers
+    layout = layout_network(structure, shapes, per_shelf=2, text_size=1.0)
+    tops = {}
+    for block in layout.blocks:
+        tops[block.layer] = max(tops.get(block.layer, -np.inf), float(block.positions[:, 2].max()))
+    shelf_tops = sorted({round(top, 6) for top in tops.values()}, reverse=True)
+    assert len(shelf_tops) == 3  # 2 + 2 + 1 layers
+    assert [round(tops[s.name], 6) for s in structure] == [shelf_tops[i // 2] for i in range(5)]
+    assert layout.grouped and not layout.stacked
+    for spec in structure:
+        label = layout.layer_labels[spec.name]
+        assert label.text == f"layer {spec.name}\nLinear {spec.in_features}→{spec.out_features}"
+        # Its second line's baseline stays above the layer's cubes.
+        assert label.position[2] - 1.2 * label.size > tops[spec.name] + 0.5
+    assert layout.overlay_anchor[2] > max(label.position[2] + label.size for label in layout.layer_labels.values())
+    one_row = layout_network(structure, shapes, text_size=1.0)
+    assert all("\n" not in label.text for label in one_row.layer_labels.values()) and not one_row.grouped
+
+
+def test_layers_without_labels_keep_an_empty_label_each_and_a_note_under_them():
+    structure, shapes = mlp(4, 6, 3)
+    named = layout_network(structure, shapes, text_size=1.0)
+    unnamed = layout_network(structure, shapes, text_size=1.0, labels=False)
+    assert list(unnamed.layer_labels) == list(named.layer_labels)  # the scene's collections, one per layer
+    assert all(label.text == "" for label in unnamed.layer_labels.values())
+    (note,) = unnamed.part_labels
+    assert note.text == "labels hidden: the names of 2 layers would be too small to read in this frame"
+    lowest_cube = min(float(b.positions[:, 2].min()) for b in unnamed.blocks)
+    assert lowest_cube - 0.5 > note.position[2] + note.size > unnamed.legend.segment_positions[0, 2]

@@ -6,9 +6,11 @@ import pytest
 from nnviz_addon.history import History, LayerSpec
 from nnviz_addon.picture import colormap, task_views
 from nnviz_addon.picture.task_views import Bars, Patches, Text
-from nnviz_addon.picture.view_layout import Rect
+from nnviz_addon.picture.view_layout import NEURON_RADIUS, Rect
 
 RECT = Rect(left=20.0, bottom=-6.0, width=8.0, height=8.0, text_size=0.6)
+# As large as a deep network's frame makes it: points wider than the gap between a point and its ring.
+LARGE = Rect(left=20.0, bottom=-60.0, width=80.0, height=80.0, text_size=6.0)
 WIDE = Rect(left=20.0, bottom=-6.0, width=16.0, height=8.0, text_size=0.6)  # room for a table's title
 GREEN, GREY = (0.35, 0.85, 0.45), (0.62, 0.62, 0.62)
 
@@ -109,7 +111,7 @@ def test_decision_boundary_points_sit_on_the_tiles_of_their_coordinates():
     picture = plan(history_with(2, **{"points/xy": xy, "points/labels": np.array([0, 1]),
                                       "boundary/extent": np.array([-2.0, 2.0, -1.0, 3.0]),
                                       "boundary/probability": probability,
-                                      "task/class_names": np.array(["a", "b"])}), inside=False)
+                                      "task/class_names": np.array(["a", "b"])}), inside=False, rect=LARGE)
     tiles = piece(picture, Patches, "boundary · tile")
     assert len(tiles.names) == grid * grid and tiles.names[grid + 2] == "boundary · tile[1,2]"
     orange, blue = srgb_to_linear([0.48, 0.275, 0.06]), srgb_to_linear([0.08, 0.28, 0.47])
@@ -121,6 +123,12 @@ def test_decision_boundary_points_sit_on_the_tiles_of_their_coordinates():
     np.testing.assert_allclose(points.positions[0, [0, 2]], tiles.positions[0, [0, 2]])
     np.testing.assert_allclose(points.positions[1, [0, 2]], tiles.positions[-1, [0, 2]])
     assert points.positions[0, 1] < piece(picture, Patches, "data · outline").positions[0, 1] < tiles.positions[0, 1]
+    # each point's front is ahead of its ring's, however large the points are drawn
+    rings = piece(picture, Patches, "data · outline")
+    def front(patches: Patches) -> float:
+        return patches.positions[0, 1] - patches.scale[1] * NEURON_RADIUS
+
+    assert front(points) < front(rings)
     key = {i.label.text: i.srgb for i in picture.items if isinstance(i, Text)}
     assert key["a"] == pytest.approx((0.96, 0.55, 0.12)) and key["b"] == pytest.approx((0.16, 0.56, 0.94))
 

@@ -52,6 +52,8 @@ def test_each_heads_pattern_is_keyed_per_record(history, cubes):
     assert len([o for o in task.objects if o.name.startswith("sequence · out[")]) == 10 * 8
     labels = [o.data.body for o in bpy.data.objects if o.type == "FONT"]
     # the title, then (with per-layer colour scales) the layer's ± scale; the block drawn as it is built
+    # (a label may wrap its kind onto a second line)
+    labels = [label.replace("\n", " · ") for label in labels]
     assert any(label.split(" · ±")[0] == "0 · Embedding 10 tokens×8" for label in labels)
     assert any(label.startswith("self_attn · MultiheadAttention · 2 heads · ±") for label in labels)
     assert {"Q", "K", "V", "2 · TransformerEncoderLayer"} <= set(labels)
