@@ -158,11 +158,12 @@ class Recorder:
     ``(28, 28)`` or ``(1, 28, 28)`` for MNIST: kept in the History, it makes the scene draw each
     first-layer unit's incoming weights as an image of that shape. Its size must be the first
     layer's input size (a ValueError naming both otherwise). An image ``probe`` gives it when it is
-    left out.
+    left out. ``capacity`` caps the records one preallocated chunk holds (None: about 32 MiB's worth;
+    see :mod:`.record_buffer`).
     """
 
     def __init__(self, model: Any, name: str = "PyTorch run", config: dict[str, Any] | None = None,
-                 capacity: int = 64, input_shape: tuple[int, ...] | None = None, probe: Any = None,
+                 capacity: int | None = None, input_shape: tuple[int, ...] | None = None, probe: Any = None,
                  class_names: list[str] | None = None, probe_label: int | None = None,
                  dtype: str | None = None) -> None:
         import torch  # noqa: F401 - fails here, clearly, when torch is missing
