@@ -1,0 +1,121 @@
+"""The probe's pass at each record of a :class:`~.record.Recorder`: what every layer of the torch
+model makes of the one probe sample, in eval mode and without gradients.
+
+Everything that does not change from record to record (which modules to hook, their hooks, what to
+apply to each output) is worked out once and again only when the model's modules change (a layer
+replaced while training), so a record with a probe costs little more than the forward pass itself.
+Each pass puts every module back in the mode it was in, module by module: a layer the loop keeps in
+eval mode (a frozen BatchNorm) stays so.
+
+torch is imported only when a pass runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .model_graph import model_output
+from .probes import carried_outputs, class_probabilities, series_of
+
+# np.allclose(total, 1)'s tolerance (rtol + atol), written out: allclose costs more than the whole check
+_SUMS_TO_ONE = 1e-5 + 1e-8
+
+
+def _numpy(tensor: Any) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
+
+
+def _weights_per_head(_module: Any, args: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """A MultiheadAttention pre-hook asking for each head's weights: ``forward(query, key, value,
+    key_padding_mask, need_weights, attn_mask, average_attn_weights)``, set where the caller gave
+    each, by position or by name."""
+    args, kwargs = list(args), dict(kwargs)
+    for position, name, value in ((4, "need_weights", True), (6, "average_attn_weights", False)):
+        if len(args) > position:
+            args[position] = value
+        else:
+            kwargs[name] = value
+    return tuple(args), kwargs
+
+
+class ProbePass:
+    """Runs ``probe`` (a batch of one) through ``model`` and returns the record's series: every leaf
+    module's output in the order they ran (a module's later calls as ``<name>#2``, …), passed through
+    the function fx saw applied to it (``followers``), reduced to the ``recorded`` layers' values (see
+    :func:`.probes.carried_outputs`); each attention's weights per head (``attention/<path>``, (heads,
+    L, L)); and, when ``classes``, the class probabilities of the output row."""
+
+    def __init__(self, model: Any, probe: Any, followers: Mapping[str, Callable[[Any], Any]],
+                 recorded: list[str], classes: int) -> None:
+        self._model, self._probe = model, probe
+        self._followers, self._recorded, self._classes = dict(followers), recorded, classes
+        self._modules: tuple[Any, ...] = ()  # model.modules() when the hooks below were made
+        self._hooks: list[tuple[Callable[..., Any], Callable[..., Any], bool]] = []  # (register, hook, with kwargs)
+        # what the hooks gather during one pass
+        self._outputs: list[tuple[str, np.ndarray]] = []
+        self._attention: dict[str, np.ndarray] = {}
+        self._calls: dict[str, int] = {}
+
+    def __call__(self) -> dict[str, np.ndarray]:
+        import torch
+
+        modules = tuple(self._model.modules())
+        if modules != self._modules:
+            self._prepare(modules)
+        self._outputs, self._attention, self._calls = [], {}, {}
+        modes = [(module, module.training) for module in modules]
+        handles = [register(hook, with_kwargs=with_kwargs) for register, hook, with_kwargs in self._hooks]
+        try:
+            self._model.eval()
+            with torch.no_grad():
+                result = self._model(self._probe)
+        finally:
+            for handle in handles:
+                handle.remove()
+            for module, training in modes:  # a bool: torch's __setattr__ checks for parameters are not needed
+                object.__setattr__(module, "training", training)
+        series = series_of(carried_outputs(self._outputs, self._recorded))
+        series.update({f"attention/{name}": value for name, value in self._attention.items()})
+        if self._classes:
+            series["table/probabilities"] = self._probabilities(result)
+        return series
+
+    def _prepare(self, modules: tuple[Any, ...]) -> None:
+        self._modules = modules
+        self._hooks = []
+        for name, module in self._model.named_modules():
+            if type(module).__name__ == "MultiheadAttention":
+                self._hooks.append((module.register_forward_pre_hook, _weights_per_head, True))
+                self._hooks.append((module.register_forward_hook, self._attention_hook(name), True))
+            elif next(module.children(), None) is None:
+                self._hooks.append((module.register_forward_hook, self._output_hook(name), False))
+
+    def _output_hook(self, name: str) -> Callable[[Any, Any, Any], None]:
+        import torch
+
+        follow = self._followers.get(name)
+
+        def keep(_module: Any, _inputs: Any, output: Any) -> None:
+            calls = self._calls[name] = self._calls.get(name, 0) + 1
+            if isinstance(output, torch.Tensor):
+                value = follow(output) if follow is not None else output
+                self._outputs.append((name if calls == 1 else f"{name}#{calls}", _numpy(value)[0]))
+        return keep
+
+    def _attention_hook(self, name: str) -> Callable[[Any, Any, Any, Any], None]:
+        def keep(_module: Any, _args: Any, _kwargs: Any, output: Any) -> None:
+            if name not in self._attention and isinstance(output, tuple) and output[1] is not None:
+                self._attention[name] = _numpy(output[1])[0]
+        return keep
+
+    def _probabilities(self, result: Any) -> np.ndarray:
+        """The output row as class probabilities: as it is when it already is one (a Softmax at the
+        end), else through a softmax."""
+        scores = _numpy(model_output(result))[:1].astype(np.float64)
+        row = scores[0].tolist()  # a few numbers: Python's min and sum beat numpy's calls on them
+        if min(row) >= 0 and abs(sum(row) - 1.0) <= _SUMS_TO_ONE:
+            return scores
+        return class_probabilities(scores, "cross_entropy")
