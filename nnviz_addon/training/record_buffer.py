@@ -17,6 +17,7 @@ one prepared chunk is held ahead of need.
 from __future__ import annotations
 
 import mmap
+import os
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -57,6 +58,17 @@ def _touch(array: np.ndarray) -> None:
     if flat.size:
         flat[::mmap.PAGESIZE] = 0
         flat[-1] = 0
+
+
+def _forget_preparer() -> None:
+    """A forked child has none of its parent's threads: it starts its own preparer when it needs one
+    (else its chunks would wait forever on the parent's thread, which is not there)."""
+    global _preparer
+    _preparer = None
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forget_preparer)
 
 
 def _prepare(rows: int, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype,

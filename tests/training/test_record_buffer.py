@@ -2,6 +2,8 @@
 
 import ctypes
 import mmap
+import multiprocessing
+import os
 import sys
 
 import numpy as np
@@ -77,3 +79,21 @@ def test_the_rows_a_record_is_copied_into_are_already_mapped():
     assert _mapped_fraction(values["w"]) == 1.0
     assert _mapped_fraction(grads["w"]) == 1.0
     assert _mapped_fraction(np.empty((4097, 2048), np.float32)) < 0.5  # what a record would land in without
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="forks")
+def test_a_forked_child_records_with_its_own_preparing_thread():
+    RecordBuffer(SHAPES, np.float32).append(0, None)  # the parent's preparing thread is running
+    child = multiprocessing.get_context("fork").Process(target=_record_forty)
+    child.start()
+    child.join(timeout=120)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0, "the forked child could not record (waiting on its parent's thread?)"
+
+
+def _record_forty() -> None:
+    buffer = RecordBuffer(SHAPES, np.float32, capacity=3)
+    for step in range(40):
+        _fill(buffer, step)
+    assert buffer.joined(40)["params"]["s"].tolist() == list(range(40))
