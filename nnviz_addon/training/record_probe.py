@@ -12,7 +12,8 @@ torch is imported only when a pass runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,18 @@ _SUMS_TO_ONE = 1e-5 + 1e-8
 
 def _numpy(tensor: Any) -> np.ndarray:
     return tensor.detach().cpu().numpy()
+
+
+@contextmanager
+def modes_kept(modules: Iterable[Any]) -> Iterator[None]:
+    """Puts each of ``modules`` back in the mode (training or eval) it was in, whatever the block did
+    to it: ``model.train()`` would switch a layer the loop keeps in eval mode back to training."""
+    modes = [(module, module.training) for module in modules]
+    try:
+        yield
+    finally:
+        for module, training in modes:  # a bool: torch's __setattr__ checks for parameters are not needed
+            object.__setattr__(module, "training", training)
 
 
 def _weights_per_head(_module: Any, args: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
@@ -66,17 +79,14 @@ class ProbePass:
         if modules != self._modules:
             self._prepare(modules)
         self._outputs, self._attention, self._calls = [], {}, {}
-        modes = [(module, module.training) for module in modules]
         handles = [register(hook, with_kwargs=with_kwargs) for register, hook, with_kwargs in self._hooks]
         try:
-            self._model.eval()
-            with torch.no_grad():
+            with modes_kept(modules), torch.no_grad():
+                self._model.eval()
                 result = self._model(self._probe)
         finally:
             for handle in handles:
                 handle.remove()
-            for module, training in modes:  # a bool: torch's __setattr__ checks for parameters are not needed
-                object.__setattr__(module, "training", training)
         series = series_of(carried_outputs(self._outputs, self._recorded))
         series.update({f"attention/{name}": value for name, value in self._attention.items()})
         if self._classes:

@@ -19,9 +19,9 @@ def test_a_layer_the_loop_keeps_in_eval_mode_stays_so_through_the_probe():
     model = _model_with_norm()
     x, y = torch.rand(16, 3), torch.rand(16, 2)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model[1].eval()  # a frozen norm: its running statistics must not move
+    frozen = model[1].running_mean.clone()
     with Recorder(model, probe=x[0]).watch(opt, every=1) as rec:
-        model[1].eval()  # a frozen norm: its running statistics must not move
-        frozen = model[1].running_mean.clone()
         for _ in range(3):
             opt.zero_grad()
             torch.nn.functional.mse_loss(model(x), y).backward()
