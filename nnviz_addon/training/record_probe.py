@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .model_graph import model_output
-from .probes import carried_outputs, class_probabilities, series_of
+from .probes import carried_outputs, series_of
 
 # np.allclose(total, 1)'s tolerance (rtol + atol), written out: allclose costs more than the whole check
 _SUMS_TO_ONE = 1e-5 + 1e-8
@@ -67,6 +67,7 @@ class ProbePass:
         self._followers, self._recorded, self._classes = dict(followers), recorded, classes
         self._modules: tuple[Any, ...] = ()  # model.modules() when the hooks below were made
         self._hooks: list[tuple[Callable[..., Any], Callable[..., Any], bool]] = []  # (register, hook, with kwargs)
+        self._own_train = False  # a module has its own train(), which eval mode must go through
         # what the hooks gather during one pass
         self._outputs: list[tuple[str, np.ndarray]] = []
         self._attention: dict[str, np.ndarray] = {}
@@ -82,19 +83,33 @@ class ProbePass:
         handles = [register(hook, with_kwargs=with_kwargs) for register, hook, with_kwargs in self._hooks]
         try:
             with modes_kept(modules), torch.no_grad():
-                self._model.eval()
+                self._evaluating(modules)
                 result = self._model(self._probe)
         finally:
             for handle in handles:
                 handle.remove()
-        series = series_of(carried_outputs(self._outputs, self._recorded))
-        series.update({f"attention/{name}": value for name, value in self._attention.items()})
+        outputs, attention = self._outputs, self._attention
+        self._outputs, self._attention = [], {}  # they hold torch's outputs: not kept past this record
+        series = series_of(carried_outputs(outputs, self._recorded))
+        series.update({f"attention/{name}": value for name, value in attention.items()})
         if self._classes:
-            series["table/probabilities"] = self._probabilities(result)
+            series["table/probabilities"] = _probabilities(model_output(result))
         return series
 
+    def _evaluating(self, modules: tuple[Any, ...]) -> None:
+        """Eval mode: what ``model.eval()`` does, without its walk through every module's
+        ``__setattr__`` (a fifth of the pass) unless a module's own ``train()`` must run."""
+        if self._own_train:
+            self._model.eval()
+            return
+        for module in modules:
+            object.__setattr__(module, "training", False)
+
     def _prepare(self, modules: tuple[Any, ...]) -> None:
+        import torch
+
         self._modules = modules
+        self._own_train = any(type(module).train is not torch.nn.Module.train for module in modules)
         self._hooks = []
         for name, module in self._model.named_modules():
             if type(module).__name__ == "MultiheadAttention":
@@ -121,11 +136,14 @@ class ProbePass:
                 self._attention[name] = _numpy(output[1])[0]
         return keep
 
-    def _probabilities(self, result: Any) -> np.ndarray:
-        """The output row as class probabilities: as it is when it already is one (a Softmax at the
-        end), else through a softmax."""
-        scores = _numpy(model_output(result))[:1].astype(np.float64)
-        row = scores[0].tolist()  # a few numbers: Python's min and sum beat numpy's calls on them
-        if min(row) >= 0 and abs(sum(row) - 1.0) <= _SUMS_TO_ONE:
-            return scores
-        return class_probabilities(scores, "cross_entropy")
+
+def _probabilities(scores: Any) -> np.ndarray:
+    """The first row of ``scores`` as class probabilities (1, C), float64: as it is when it already is
+    one (a Softmax at the end), else its softmax."""
+    import torch
+
+    scores = scores.detach()[:1].cpu().double()
+    row = scores[0].tolist()  # a few numbers: Python's min and sum beat numpy's calls on them
+    if min(row) >= 0 and abs(sum(row) - 1.0) <= _SUMS_TO_ONE:
+        return scores.numpy()
+    return torch.softmax(scores, dim=-1).numpy()

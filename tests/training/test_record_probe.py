@@ -57,3 +57,25 @@ def test_class_probabilities_are_the_output_when_it_already_is_one_else_its_soft
         output = model(probe[None]).double()
     expected = output if ends_in_softmax else torch.softmax(output, dim=-1)
     np.testing.assert_allclose(rec.history().series["table/probabilities"][0], expected.numpy(), rtol=1e-12)
+
+
+class _RemembersItsModes(torch.nn.Linear):
+    """A layer with its own train(), as some models have (to keep a part frozen, say)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.modes_asked = []
+
+    def train(self, mode=True):
+        self.modes_asked.append(mode)
+        return super().train(mode)
+
+
+def test_a_model_with_its_own_train_goes_into_eval_mode_through_it():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(_RemembersItsModes(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    rec = Recorder(model, probe=torch.rand(3))
+    model[0].modes_asked.clear()
+    rec.snapshot(1)
+    assert model[0].modes_asked == [False]  # eval mode through its train(); its own mode put back after
+    assert model.training and model[0].training
