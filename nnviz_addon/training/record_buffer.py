@@ -8,7 +8,7 @@ New memory is the expensive part of a record: the kernel maps and zeroes every f
 first write (on a VM whose host has taken freed memory back, the host maps it again too), which
 costs more than the copy itself. So each chunk is allocated and has every page touched on a
 background thread while the training thread fills the one before it (numpy releases the GIL while it
-writes), and the records land in memory already mapped. The training thread never shares a chunk
+allocates and writes), and the records land in memory already mapped. The training thread never shares a chunk
 with that thread: it gets a chunk only once it is fully prepared. Chunks double from one row up to
 ``capacity`` rows or about :data:`CHUNK_BYTES`, so the first records wait for little and at most
 one prepared chunk is held ahead of need.
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 CHUNK_BYTES = 32 * 2**20  # a chunk's values and gradients at most (unless one record is larger)
+_ALIGN = 64  # bytes: each array of a chunk starts on a cache line
 _preparer: ThreadPoolExecutor | None = None  # one worker thread for every Recorder, started at first need
 
 
@@ -40,24 +41,30 @@ class _Chunk:
 
 def _prepared_chunk(rows: int, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype,
                     series_kinds: Mapping[str, tuple[tuple[int, ...], np.dtype]]) -> _Chunk:
-    """A chunk of ``rows`` records whose every page is already mapped (its values unset)."""
-    chunk = _Chunk(rows=rows,
-                   params={k: np.empty((rows, *s), dtype=dtype) for k, s in shapes.items()},
-                   grads={k: np.empty((rows, *s), dtype=dtype) for k, s in shapes.items()},
-                   series={k: np.zeros((rows, *s), dtype=d) for k, (s, d) in series_kinds.items()})
-    for arrays in (chunk.params, chunk.grads, chunk.series):
-        for array in arrays.values():
-            _touch(array)
+    """A chunk of ``rows`` zeroed records whose every page is already mapped.
+
+    All its arrays are views of one block, allocated and touched by two numpy calls that release the
+    GIL: this thread takes the GIL back only a few times a chunk, since each time it can be paused
+    holding it, and the training thread would wait (on a busy machine, for milliseconds)."""
+    arrays = ([("params", key, shape, dtype) for key, shape in shapes.items()]
+              + [("grads", key, shape, dtype) for key, shape in shapes.items()]
+              + [("series", key, shape, kind) for key, (shape, kind) in series_kinds.items()])
+    sizes = [rows * int(np.prod(shape)) * np.dtype(kind).itemsize for _, _, shape, kind in arrays]
+    starts = np.cumsum([0] + [-(-size // _ALIGN) * _ALIGN for size in sizes])  # each on its own cache line
+    block = np.zeros(int(starts[-1]), dtype=np.uint8)  # calloc: fresh memory the kernel zeroes as it maps it
+    _touch(block)
+    chunk = _Chunk(rows=rows, params={}, grads={})
+    for (group, key, shape, kind), start, size in zip(arrays, starts[:-1].tolist(), sizes, strict=True):
+        getattr(chunk, group)[key] = block[start:start + size].view(kind).reshape(rows, *shape)
     return chunk
 
 
-def _touch(array: np.ndarray) -> None:
-    """Write a zero byte into every page of ``array`` (and its last byte), so the kernel maps its
-    memory now rather than at the first record copied into it."""
-    flat = array.reshape(-1).view(np.uint8)
-    if flat.size:
-        flat[::mmap.PAGESIZE] = 0
-        flat[-1] = 0
+def _touch(block: np.ndarray) -> None:
+    """Write a zero into every page of ``block`` (bytes, already zero), so the kernel maps its memory
+    now rather than at the first record copied into it."""
+    if block.size:
+        block[::mmap.PAGESIZE] = 0
+        block[-1] = 0
 
 
 def _forget_preparer() -> None:
