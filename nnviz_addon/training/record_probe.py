@@ -65,9 +65,11 @@ class ProbePass:
                  recorded: list[str], classes: int) -> None:
         self._model, self._probe = model, probe
         self._followers, self._recorded, self._classes = dict(followers), recorded, classes
-        self._modules: tuple[Any, ...] = ()  # model.modules() when the hooks below were made
-        self._hooks: list[tuple[Callable[..., Any], Callable[..., Any], bool]] = []  # (register, hook, with kwargs)
+        self._modules: tuple[Any, ...] = ()  # model.modules() when what follows was worked out
+        self._leaves: dict[int, tuple[str, Callable[[Any], Any] | None]] = {}  # id(leaf) → its name, follower
+        self._attention_hooks: list[tuple[Any, Callable[..., None]]] = []  # each MultiheadAttention, its hook
         self._own_train = False  # a module has its own train(), which eval mode must go through
+        self._tensor: type = object  # torch.Tensor, once torch is imported
         # what the hooks gather during one pass
         self._outputs: list[tuple[str, np.ndarray]] = []
         self._attention: dict[str, np.ndarray] = {}
@@ -80,7 +82,12 @@ class ProbePass:
         if modules != self._modules:
             self._prepare(modules)
         self._outputs, self._attention, self._calls = [], {}, {}
-        handles = [register(hook, with_kwargs=with_kwargs) for register, hook, with_kwargs in self._hooks]
+        # one hook on every module call during the pass rather than one per leaf: registering a hook
+        # and taking it off again cost more than the leaves' outputs themselves
+        handles = [torch.nn.modules.module.register_module_forward_hook(self._keep_output)]
+        for module, keep in self._attention_hooks:
+            handles.append(module.register_forward_pre_hook(_weights_per_head, with_kwargs=True))
+            handles.append(module.register_forward_hook(keep, with_kwargs=True))
         try:
             with modes_kept(modules), torch.no_grad():
                 self._evaluating(modules)
@@ -110,25 +117,25 @@ class ProbePass:
 
         self._modules = modules
         self._own_train = any(type(module).train is not torch.nn.Module.train for module in modules)
-        self._hooks = []
+        self._tensor = torch.Tensor
+        self._leaves, self._attention_hooks = {}, []
         for name, module in self._model.named_modules():
             if type(module).__name__ == "MultiheadAttention":
-                self._hooks.append((module.register_forward_pre_hook, _weights_per_head, True))
-                self._hooks.append((module.register_forward_hook, self._attention_hook(name), True))
+                self._attention_hooks.append((module, self._attention_hook(name)))
             elif next(module.children(), None) is None:
-                self._hooks.append((module.register_forward_hook, self._output_hook(name), False))
+                self._leaves[id(module)] = (name, self._followers.get(name))
 
-    def _output_hook(self, name: str) -> Callable[[Any, Any, Any], None]:
-        import torch
-
-        follow = self._followers.get(name)
-
-        def keep(_module: Any, _inputs: Any, output: Any) -> None:
-            calls = self._calls[name] = self._calls.get(name, 0) + 1
-            if isinstance(output, torch.Tensor):
-                value = follow(output) if follow is not None else output
-                self._outputs.append((name if calls == 1 else f"{name}#{calls}", _numpy(value)[0]))
-        return keep
+    def _keep_output(self, module: Any, _inputs: Any, output: Any) -> None:
+        """The forward hook on every module during the pass: keeps each leaf's output (any other
+        module's, another model's in another thread, is none of the probe's business)."""
+        leaf = self._leaves.get(id(module))
+        if leaf is None:
+            return
+        name, follow = leaf
+        calls = self._calls[name] = self._calls.get(name, 0) + 1
+        if isinstance(output, self._tensor):
+            value = follow(output) if follow is not None else output
+            self._outputs.append((name if calls == 1 else f"{name}#{calls}", _numpy(value)[0]))
 
     def _attention_hook(self, name: str) -> Callable[[Any, Any, Any, Any], None]:
         def keep(_module: Any, _args: Any, _kwargs: Any, output: Any) -> None:
