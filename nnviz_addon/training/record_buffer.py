@@ -8,7 +8,7 @@ New memory is the expensive part of a record: the kernel maps and zeroes every f
 first write (on a VM whose host has taken freed memory back, the host maps it again too), which
 costs more than the copy itself. So each chunk is allocated and has every page touched on a
 background thread while the training thread fills the one before it (numpy releases the GIL while it
-allocates and writes), and the records land in memory already mapped. The training thread never shares a chunk
+writes), and the records land in memory already mapped. The training thread never shares a chunk
 with that thread: it gets a chunk only once it is fully prepared. Chunks double from one row up to
 ``capacity`` rows or about :data:`CHUNK_BYTES`, so the first records wait for little and at most
 one prepared chunk is held ahead of need.
@@ -43,9 +43,10 @@ def _prepared_chunk(rows: int, shapes: Mapping[str, tuple[int, ...]], dtype: np.
                     series_kinds: Mapping[str, tuple[tuple[int, ...], np.dtype]]) -> _Chunk:
     """A chunk of ``rows`` zeroed records whose every page is already mapped.
 
-    All its arrays are views of one block, allocated and touched by two numpy calls that release the
-    GIL: this thread takes the GIL back only a few times a chunk, since each time it can be paused
-    holding it, and the training thread would wait (on a busy machine, for milliseconds)."""
+    All its arrays are views of one block, allocated by one numpy call and touched by another that
+    releases the GIL: this thread takes the GIL back only a few times a chunk, since each time it
+    can be paused holding it, and the training thread would wait (on a busy machine, for
+    milliseconds)."""
     arrays = ([("params", key, shape, dtype) for key, shape in shapes.items()]
               + [("grads", key, shape, dtype) for key, shape in shapes.items()]
               + [("series", key, shape, kind) for key, (shape, kind) in series_kinds.items()])
