@@ -43,16 +43,10 @@ from .. import catalog
 from ..history import History, LayerSpec, ModelGraph, check_input_shape, keys
 from ..preset.limits import MAX_RECORDED_BYTES
 from .distributed import is_main_process, unwrapped
-from .model_graph import ProbeError, describe_model, evaluating, fit_probe, model_output
-from .probes import (
-    carried_outputs,
-    class_probabilities,
-    feature_kinds,
-    feature_static,
-    recorded_probe_static,
-    series_of,
-)
+from .model_graph import ProbeError, describe_model, fit_probe
+from .probes import feature_kinds, feature_static, recorded_probe_static
 from .record_buffer import RecordBuffer
+from .record_probe import ProbePass, modes_kept
 from .watch import StepWatch
 
 PROBE_TOKENS_SHOWN = 32  # token ids of a probe listed in the frame
@@ -158,11 +152,12 @@ class Recorder:
     ``(28, 28)`` or ``(1, 28, 28)`` for MNIST: kept in the History, it makes the scene draw each
     first-layer unit's incoming weights as an image of that shape. Its size must be the first
     layer's input size (a ValueError naming both otherwise). An image ``probe`` gives it when it is
-    left out.
+    left out. ``capacity`` caps the records one preallocated chunk holds (None: about 32 MiB's worth;
+    see :mod:`.record_buffer`).
     """
 
     def __init__(self, model: Any, name: str = "PyTorch run", config: dict[str, Any] | None = None,
-                 capacity: int = 64, input_shape: tuple[int, ...] | None = None, probe: Any = None,
+                 capacity: int | None = None, input_shape: tuple[int, ...] | None = None, probe: Any = None,
                  class_names: list[str] | None = None, probe_label: int | None = None,
                  dtype: str | None = None) -> None:
         import torch  # noqa: F401 - fails here, clearly, when torch is missing
@@ -172,14 +167,14 @@ class Recorder:
         self.recording = is_main_process()
         if not self.recording:  # other ranks of a distributed run: nothing to describe, copy or save
             return
-        self._probe = None
-        output = None
-        if probe is not None:  # checked by one forward pass now, not at the first snapshot
-            try:
-                self._probe, output = fit_probe(model, probe)
-            except ProbeError as error:
-                raise ValueError(str(error)) from None
-        graph, self._trace = describe_model(model, self._probe)
+        probe_batch = output = None
+        with modes_kept(model.modules()):  # their passes end in model.train(), which would undo a frozen layer
+            if probe is not None:  # checked by one forward pass now, not at the first snapshot
+                try:
+                    probe_batch, output = fit_probe(model, probe)
+                except ProbeError as error:
+                    raise ValueError(str(error)) from None
+            graph, trace = describe_model(model, probe_batch)
         structure, undrawable = describe(model, graph)
         skipped = [f"{key} ({reason})" for key, reason in undrawable.items()]
         if skipped:
@@ -190,7 +185,7 @@ class Recorder:
         self._keys = graph.param_keys
         if not self._keys:
             raise ValueError("nnviz Recorder: the model has no parameters to draw")
-        sample = None if self._probe is None else self._numpy(self._probe[0])
+        sample = None if probe_batch is None else self._numpy(probe_batch[0])
         first = next((node.path for node in graph.modules if node.params), None)
         takes_probe = bool(structure) and structure[0].name == first  # the probe goes into that layer
         if input_shape is None and takes_probe and sample is not None and sample.ndim > 1 and sample.dtype.kind == "f":
@@ -201,7 +196,7 @@ class Recorder:
         if input_shape is not None:
             input_shape = check_input_shape(input_shape, structure, "nnviz Recorder")
         self.graph = replace(_with_probe_tokens(graph, sample),
-                             notes=_frame_notes(skipped, sample, self._trace.traced or not structure))
+                             notes=_frame_notes(skipped, sample, trace.traced or not structure))
         self.skipped = skipped
         named = dict(model.named_parameters(remove_duplicate=False))
         tensors = {key: named[key] for key in self._keys}
@@ -212,31 +207,32 @@ class Recorder:
         self._config = config or {"source": "torch"}
         self._static: dict[str, np.ndarray] = {}
         self._memory_warned = False
-        self._classes = 0
+        self._probe_pass: ProbePass | None = None
         if input_shape is not None:
             self._static[keys.INPUT_SHAPE] = np.asarray(input_shape, dtype=np.int64)
         if sample is not None:
             self._static.update(recorded_probe_static(sample, structure))
             kinds = feature_kinds(model.named_modules())
-            self._recorded = [layer.name for layer in structure] + [n for n in kinds[:, 0].tolist()
-                                                                     if n not in {layer.name for layer in structure}]
-            self._static.update(feature_static(self._repeated_kinds(kinds)))
-            self._classes = output.shape[-1] if output.dim() == 2 and output.shape[-1] >= 2 else 0
-            if self._classes:
+            drawn = [layer.name for layer in structure]
+            kinds, recorded = self._repeated_kinds(kinds, drawn + [n for n in kinds[:, 0].tolist() if n not in drawn])
+            self._static.update(feature_static(kinds))
+            classes = output.shape[-1] if output.dim() == 2 and output.shape[-1] >= 2 else 0
+            if classes:
                 if class_names is not None:
                     self._static[keys.CLASS_NAMES] = np.array([str(n) for n in class_names])
                 label = -1 if probe_label is None else int(probe_label)
                 self._static[keys.TABLE_LABELS] = np.array([label], dtype=np.int64)
+            self._probe_pass = ProbePass(model, probe_batch, trace.followers, recorded, classes)
 
-    def _repeated_kinds(self, kinds: np.ndarray) -> np.ndarray:
+    def _repeated_kinds(self, kinds: np.ndarray, recorded: list[str]) -> tuple[np.ndarray, list[str]]:
         """``feature_kinds`` with a row per later call of an image layer that runs more than once (its
-        maps for call 2 are ``feature/<name>#2``); every recorded layer's later calls are recorded
+        maps for call 2 are ``feature/<name>#2``), and the ``recorded`` layers with their later calls
         under such names too, so no call's value overwrites another's."""
         calls = {node.path: node.calls for node in self.graph.modules}
-        later = {name: [f"{name}#{call}" for call in range(2, calls.get(name, 0) + 1)] for name in self._recorded}
-        self._recorded += [again for names in later.values() for again in names]
+        later = {name: [f"{name}#{call}" for call in range(2, calls.get(name, 0) + 1)] for name in recorded}
         rows = kinds.tolist() + [[again, kind] for name, kind in kinds.tolist() for again in later.get(name, [])]
-        return np.array(rows, dtype=str).reshape(-1, 2)
+        return (np.array(rows, dtype=str).reshape(-1, 2),
+                recorded + [again for names in later.values() for again in names])
 
     @staticmethod
     def _numpy(tensor: Any) -> np.ndarray:
@@ -259,8 +255,8 @@ class Recorder:
                     grads[key].fill(0)
                 else:
                     _copy_into(grads[key], tensor.grad)
-            if self._probe is not None:
-                self._buffer.set_series(self._probe_series())
+            if self._probe_pass is not None:
+                self._buffer.set_series(self._probe_pass())
         except BaseException:
             self._buffer.drop_last()  # no half-written record
             raise
@@ -322,67 +318,6 @@ class Recorder:
                           f"({_mib(self._buffer.bytes_per_record)} each); past {_mib(MAX_RECORDED_BYTES)} a run "
                           f"may not fit in memory or animate: record less often (every=) or store "
                           f"dtype='float16'", stacklevel=3)
-
-    def _probe_series(self) -> dict[str, np.ndarray]:
-        """What the model makes of the probe now: every leaf module's output in the order they ran
-        (a module's later calls as ``<name>#2``, …), passed through the activation function fx saw
-        applied to it, reduced to the recorded layers' values (see :func:`.probes.carried_outputs`);
-        each attention's weights per head (``attention/<path>``, (heads, L, L)); and the class
-        probabilities when the output is one row of class scores."""
-        import torch
-
-        outputs: list[tuple[str, np.ndarray]] = []
-        attention: dict[str, np.ndarray] = {}
-        calls: dict[str, int] = {}
-
-        def keep(name: str) -> Any:
-            follow = self._trace.followers.get(name)
-
-            def hook(_module: Any, _inputs: Any, output: Any) -> None:
-                calls[name] = calls.get(name, 0) + 1
-                if isinstance(output, torch.Tensor):
-                    value = follow(output) if follow is not None else output
-                    outputs.append((name if calls[name] == 1 else f"{name}#{calls[name]}", self._numpy(value)[0]))
-            return hook
-
-        def weights_per_head(_module: Any, args: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-            # forward(query, key, value, key_padding_mask, need_weights, attn_mask, average_attn_weights):
-            # set each where the caller gave it, by position or by name
-            args, kwargs = list(args), dict(kwargs)
-            for position, name, value in ((4, "need_weights", True), (6, "average_attn_weights", False)):
-                if len(args) > position:
-                    args[position] = value
-                else:
-                    kwargs[name] = value
-            return tuple(args), kwargs
-
-        def keep_attention(name: str) -> Any:
-            def hook(_module: Any, _args: Any, _kwargs: Any, output: Any) -> None:
-                if name not in attention and isinstance(output, tuple) and output[1] is not None:
-                    attention[name] = self._numpy(output[1])[0]
-            return hook
-
-        handles = []
-        for name, module in self.model.named_modules():
-            if type(module).__name__ == "MultiheadAttention":
-                handles.append(module.register_forward_pre_hook(weights_per_head, with_kwargs=True))
-                handles.append(module.register_forward_hook(keep_attention(name), with_kwargs=True))
-            elif not any(True for _ in module.children()):
-                handles.append(module.register_forward_hook(keep(name)))
-        try:
-            with evaluating(self.model):
-                result = self.model(self._probe)
-        finally:
-            for handle in handles:
-                handle.remove()
-        series = series_of(carried_outputs(outputs, self._recorded))
-        series.update({keys.attention(name): value for name, value in attention.items()})
-        if self._classes:
-            scores = self._numpy(model_output(result))[:1]
-            scores = scores.astype(np.float64)
-            already = bool(np.all(scores >= 0) and np.allclose(scores.sum(axis=-1), 1.0))  # a Softmax at the end
-            series[keys.TABLE_PROBABILITIES] = scores if already else class_probabilities(scores, "cross_entropy")
-        return series
 
     def _current_parameters(self) -> dict[str, Any]:
         """The drawn parameters looked up by name now: ``lin.weight = nn.Parameter(...)`` after the

@@ -1,18 +1,33 @@
 """Where a Recorder keeps its records while training: rows copied straight in, nothing copied twice.
 
-Each parameter's values and gradients live in chunks of preallocated rows. When a chunk is full the
-next one is as large as all before it (the capacity doubles) and the full chunks are never copied
-again while recording: a record costs one memory copy per array, whatever the run's length. The
-chunks are joined once, when a History is asked for.
+Each parameter's values and gradients live in chunks of preallocated rows; full chunks are never
+copied again while recording, so a record costs one memory copy per array, whatever the run's
+length. The chunks are joined once, when a History is asked for.
+
+New memory is the expensive part of a record: the kernel maps and zeroes every fresh page on its
+first write (on a VM whose host has taken freed memory back, the host maps it again too), which
+costs more than the copy itself. So each chunk is allocated and has every page touched on a
+background thread while the training thread fills the one before it (numpy releases the GIL while it
+writes), and the records land in memory already mapped. The training thread never shares a chunk
+with that thread: it gets a chunk only once it is fully prepared. Chunks double from one row up to
+``capacity`` rows or about :data:`CHUNK_BYTES`, so the first records wait for little and at most
+one prepared chunk is held ahead of need.
 """
 
 from __future__ import annotations
 
+import mmap
+import os
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+CHUNK_BYTES = 32 * 2**20  # a chunk's values and gradients at most (unless one record is larger)
+_ALIGN = 64  # bytes: each array of a chunk starts on a cache line
+_preparer: ThreadPoolExecutor | None = None  # one worker thread for every Recorder, started at first need
 
 
 @dataclass
@@ -22,6 +37,55 @@ class _Chunk:
     grads: dict[str, np.ndarray]
     series: dict[str, np.ndarray] = field(default_factory=dict)
     used: int = 0
+
+
+def _prepared_chunk(rows: int, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype,
+                    series_kinds: Mapping[str, tuple[tuple[int, ...], np.dtype]]) -> _Chunk:
+    """A chunk of ``rows`` zeroed records whose every page is already mapped.
+
+    All its arrays are views of one block, allocated by one numpy call and touched by another that
+    releases the GIL: this thread takes the GIL back only a few times a chunk, since each time it
+    can be paused holding it, and the training thread would wait (on a busy machine, for
+    milliseconds)."""
+    arrays = ([("params", key, shape, dtype) for key, shape in shapes.items()]
+              + [("grads", key, shape, dtype) for key, shape in shapes.items()]
+              + [("series", key, shape, kind) for key, (shape, kind) in series_kinds.items()])
+    sizes = [rows * int(np.prod(shape)) * np.dtype(kind).itemsize for _, _, shape, kind in arrays]
+    starts = np.cumsum([0] + [-(-size // _ALIGN) * _ALIGN for size in sizes])  # each on its own cache line
+    block = np.zeros(int(starts[-1]), dtype=np.uint8)  # calloc: fresh memory the kernel zeroes as it maps it
+    _touch(block)
+    chunk = _Chunk(rows=rows, params={}, grads={})
+    for (group, key, shape, kind), start, size in zip(arrays, starts[:-1].tolist(), sizes, strict=True):
+        getattr(chunk, group)[key] = block[start:start + size].view(kind).reshape(rows, *shape)
+    return chunk
+
+
+def _touch(block: np.ndarray) -> None:
+    """Write a zero into every page of ``block`` (bytes, already zero), so the kernel maps its memory
+    now rather than at the first record copied into it."""
+    if block.size:
+        block[::mmap.PAGESIZE] = 0
+        block[-1] = 0
+
+
+def _forget_preparer() -> None:
+    """A forked child has none of its parent's threads: it starts its own preparer when it needs one
+    (else its chunks would wait forever on the parent's thread, which is not there)."""
+    global _preparer
+    _preparer = None
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forget_preparer)
+
+
+def _prepare(rows: int, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype,
+             series_kinds: Mapping[str, tuple[tuple[int, ...], np.dtype]]) -> Future[_Chunk]:
+    """:func:`_prepared_chunk` on the preparing thread."""
+    global _preparer
+    if _preparer is None:
+        _preparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nnviz-record-buffer")
+    return _preparer.submit(_prepared_chunk, rows, dict(shapes), dtype, dict(series_kinds))
 
 
 def as_number(value: Any) -> float:
@@ -37,10 +101,11 @@ class RecordBuffer:
     """Records of the parameters ``shapes`` stored as ``dtype`` (float16 halves the memory of float32).
 
     :meth:`append` returns the rows to fill; the step, loss and metrics of each record are small and
-    kept in lists.
+    kept in lists. ``capacity`` caps the records a chunk holds (None: as many as fit in
+    :data:`CHUNK_BYTES`).
     """
 
-    def __init__(self, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype, capacity: int = 64) -> None:
+    def __init__(self, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype, capacity: int | None = None) -> None:
         self.shapes = {key: tuple(shape) for key, shape in shapes.items()}
         self.dtype = np.dtype(dtype)
         # values and gradients of one record (series not counted: a probe's few values)
@@ -49,11 +114,14 @@ class RecordBuffer:
         self.loss: list[float] = []
         self.metrics: list[dict[str, float]] = []
         self._chunks: list[_Chunk] = []
-        self._next_rows = max(1, int(capacity))
+        fitting = CHUNK_BYTES // max(1, self.bytes_per_record)
+        self._most_rows = max(1, fitting if capacity is None else min(int(capacity), fitting))
+        self._next_rows = 1
+        self._series_kinds: dict[str, tuple[tuple[int, ...], np.dtype]] = {}  # learnt from the first record
+        self._next: Future[_Chunk] | None = self._prepare_next()  # ready, or nearly, by the first record
 
     def __len__(self) -> int:
         return len(self.steps)
-
 
     def append(self, step: int, loss: Any, metrics: Mapping[str, Any] | None = None
                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], int]:
@@ -83,8 +151,9 @@ class RecordBuffer:
         chunk = self._chunks[-1]
         for key, value in values.items():
             value = np.asarray(value)
-            if key not in chunk.series:
+            if key not in chunk.series:  # the chunks prepared from now on come with it
                 chunk.series[key] = np.zeros((chunk.rows, *value.shape), dtype=value.dtype)
+                self._series_kinds.setdefault(key, (value.shape, value.dtype))
             chunk.series[key][chunk.used - 1] = value
 
     def drop_last(self) -> None:
@@ -95,13 +164,18 @@ class RecordBuffer:
         self._chunks[-1].used -= 1
 
     def _new_chunk(self) -> _Chunk:
-        rows = self._next_rows
-        self._next_rows = len(self.steps) + rows  # the next chunk holds as many as all so far: doubling
-        chunk = _Chunk(rows=rows,
-                       params={k: np.empty((rows, *s), dtype=self.dtype) for k, s in self.shapes.items()},
-                       grads={k: np.empty((rows, *s), dtype=self.dtype) for k, s in self.shapes.items()})
+        """The chunk prepared while the last one filled (waited for if it isn't ready yet); the one
+        after it starts being prepared now."""
+        preparing, self._next = self._next, None
+        chunk = (preparing or self._prepare_next()).result()  # a failed preparation is tried afresh next time
         self._chunks.append(chunk)
+        self._next = self._prepare_next()
         return chunk
+
+    def _prepare_next(self) -> Future[_Chunk]:
+        rows = self._next_rows
+        self._next_rows = min(2 * rows, self._most_rows)
+        return _prepare(rows, self.shapes, self.dtype, self._series_kinds)
 
     def first_non_finite(self) -> tuple[int, str] | None:
         """The index of the first record whose values aren't all finite (NaN or inf) and the first

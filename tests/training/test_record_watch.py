@@ -116,6 +116,40 @@ def test_a_probe_is_recorded_at_each_watched_step_and_snapshot_still_works_after
         np.testing.assert_allclose(history.series["activation/2"][-1], model(x[:1])[0].numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("set_to_none", [True, False])
+@pytest.mark.parametrize("probed", [False, True])
+def test_every_step_records_exactly_what_torch_holds_then(set_to_none, probed):
+    """Every value, gradient and probe output equals torch's own at that step, bit for bit, across
+    several chunks; also when zero_grad clears the gradients in place rather than dropping them."""
+    model, x, y = _model_and_data()
+    model.append(torch.nn.Dropout(0.5))  # the probe must run in eval mode and leave training mode on
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    expected = []
+    with Recorder(model, probe=x[0] if probed else None, capacity=3).watch(opt, every=1) as rec:
+        for _ in range(10):
+            opt.zero_grad(set_to_none=set_to_none)
+            _loss(model, x, y).backward()
+            opt.step()
+            assert model.training
+            with torch.no_grad():
+                model.eval()
+                hidden = model[1](model[0](x[:1]))[0]
+                output = model[2](hidden[None])[0]
+                model.train()
+            expected.append(({k: p.detach().clone() for k, p in model.named_parameters()},
+                             {k: p.grad.clone() for k, p in model.named_parameters()}, hidden, output))
+    history = rec.history()
+    assert history.steps.tolist() == list(range(11))
+    for record, (values, grads, hidden, output) in enumerate(expected, start=1):
+        for key in values:
+            np.testing.assert_array_equal(history.params[key][record], values[key].numpy())
+            np.testing.assert_array_equal(history.grads[key][record], grads[key].numpy())
+        if probed:
+            np.testing.assert_array_equal(history.series["activation/0"][record], hidden.numpy())
+            np.testing.assert_array_equal(history.series["activation/2"][record], output.numpy())
+    assert probed == ("activation/0" in history.series)
+
+
 @pytest.mark.parametrize(("every", "named"), [(0, "every must be a whole number"), (2.5, "every must be"),
                                               (True, "every must be")])
 def test_a_bad_every_is_refused(every, named):
