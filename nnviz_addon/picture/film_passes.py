@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..history import History
+from ..history import History, keys
 from ..preset.limits import DEFAULT_PASS_SHARE, FORWARD_STEP_FRAMES, fit_passes, pass_frames, pass_records
 from . import attention as attention_plan
 from . import colormap
@@ -25,7 +25,7 @@ from . import neurons as neuron_plan
 TRANSFORMER_PARTS = {"self_attn": "attention", "norm1": "attention",
                      "linear1": "feed-forward", "linear2": "feed-forward", "norm2": "feed-forward"}
 EMBEDDINGS = ("Embedding", "PositionalEmbedding")
-TOKEN_KEYS = ("sequence/input", "probe/tokens")  # the probe's token ids: a preset's, a Recorder's
+TOKEN_KEYS = (keys.SEQUENCE_INPUT, keys.PROBE_TOKENS)  # the probe's token ids: a preset's, a Recorder's
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ def _feature_stages(history: History) -> set[str]:
     """The stages of the Conv2d layers whose feature maps are recorded (their kernels flash there;
     the maps stay as they are)."""
     return {f"layer {spec.name}" for spec in history.structure
-            if spec.kind == "Conv2d" and f"feature/{spec.name}" in history.series}
+            if spec.kind == "Conv2d" and keys.feature(spec.name) in history.series}
 
 
 def _fed(history: History) -> dict[str, str]:
@@ -96,15 +96,16 @@ def _fed(history: History) -> dict[str, str]:
     return {name: weights[name] for name in pass_inputs(history, 0)}
 
 
-def _flashing(history: History, fed: dict[str, str], path: str, keys: tuple[str, ...], shown: bool) -> tuple[str, ...]:
-    """Which of a layer's parameter ``keys`` flash: its weight where its input is recorded (``fed``,
+def _flashing(history: History, fed: dict[str, str], path: str, tensors: tuple[str, ...], shown: bool
+              ) -> tuple[str, ...]:
+    """Which of a layer's parameter ``tensors`` flash: its weight where its input is recorded (``fed``,
     :func:`_fed`); every matrix of a layer nothing else shows (``shown``: it has a column or
     feature maps)."""
     if path in fed:
         return (fed[path],)
     if shown:
         return ()
-    return tuple(key for key in keys if key in history.params and np.ndim(history.params[key]) >= 3)
+    return tuple(key for key in tensors if key in history.params and np.ndim(history.params[key]) >= 3)
 
 
 def _structure_turns(history: History) -> list[tuple[str, Stage]]:
@@ -113,10 +114,10 @@ def _structure_turns(history: History) -> list[tuple[str, Stage]]:
     for spec in history.structure:
         own = f"layer {spec.name}"
         column = own if own in columns else None
-        keys = tuple(key for key in (spec.weight, spec.bias) if key is not None)
+        tensors = tuple(key for key in (spec.weight, spec.bias) if key is not None)
         name = _turn_name(spec.name, spec.kind)
-        attention = f"attention/{spec.name}" if f"attention/{spec.name}" in history.series else None
-        flashes = _flashing(history, fed, spec.name, keys, column is not None or own in features)
+        attention = keys.attention(spec.name) if keys.attention(spec.name) in history.series else None
+        flashes = _flashing(history, fed, spec.name, tensors, column is not None or own in features)
         turns.append((name, Stage(name, column, flashes, attention)))
     return turns
 
@@ -145,7 +146,7 @@ def _graph_turns(history: History) -> list[tuple[str, Stage]]:
         column = own if own in columns else None
         name = "embedding" if not module.path else _turn_name(path, graph.module(path).kind)
         flashes = _flashing(history, fed, module.path, module.params, column is not None or own in features)
-        attention = f"attention/{module.path}" if f"attention/{module.path}" in history.series else None
+        attention = keys.attention(module.path) if keys.attention(module.path) in history.series else None
         skips = tuple(i for i, skip in enumerate(graph.skips) if owner(skip.target) == module.path)
         turns.append((name, Stage(name, column, flashes, attention, skips)))
     return _free_parameters_with_embedding(turns)
@@ -169,18 +170,18 @@ def pass_inputs(history: History, record: int) -> dict[str, np.ndarray]:
     vector); for a Conv2d layer the probe image or the feature maps recorded just before its own
     (C, H, W)."""
     inputs: dict[str, np.ndarray] = {}
-    previous = history.static.get("probe/input")
+    previous = history.static.get(keys.PROBE_INPUT)
     for spec in history.structure:
         if previous is not None and spec.kind == "Linear" and np.size(previous) == spec.in_features:
             inputs[spec.name] = np.asarray(previous, dtype=np.float64).ravel()
-        series = history.series.get(f"activation/{spec.name}")
+        series = history.series.get(keys.activation(spec.name))
         previous = None if series is None else series[record]  # this record's only, not a copy of the run
     convs = {spec.name: spec for spec in history.structure if spec.kind == "Conv2d"}
-    maps = history.static.get("probe/image")
+    maps = history.static.get(keys.PROBE_IMAGE)
     for key, series in history.series.items():  # the feature maps, in the model's order
-        if not key.startswith("feature/"):
+        if not key.startswith(keys.FEATURE_PREFIX):
             continue
-        spec = convs.get(key.removeprefix("feature/"))
+        spec = convs.get(key.removeprefix(keys.FEATURE_PREFIX))
         if spec is not None and maps is not None and np.shape(maps)[0] == spec.in_features:
             inputs[spec.name] = np.asarray(maps, dtype=np.float64)
         maps = series[record]
