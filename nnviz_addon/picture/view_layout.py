@@ -67,6 +67,7 @@ FEATURE_WIDTHS = (0.7, 0.5, 1.0)
 # most this share of the frame's shorter side, as a preset's layer labels.
 MODEL_TEXT_CELLS = 1.25
 MODEL_TEXT_MAX_SHARE = 1 / 30
+MODEL_TEXT_MAX_CELLS = 8.0  # legible names taller than this many cubes would leave the cubes specks: hidden instead
 FIT_ROUNDS = 8  # of fitting the text size to the frame it changes (_fitted)
 # Cubes narrower than this many pixels are drawn without gaps (cube_fill).
 CLEAN_CUBE_PIXELS = 3.0
@@ -298,7 +299,7 @@ def _model_for_frame(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: 
                    key=lambda layout: picture_scale(layout, aspect, attention))
 
     named = _fitted(best, aspect, attention, most_share=MODEL_TEXT_MAX_SHARE)
-    if is_legible_in_frame(named, aspect, attention):
+    if is_legible_in_frame(named, aspect, attention) and named.text_size <= MODEL_TEXT_MAX_CELLS:
         return named
     # Names that set the picture's width shrink with it: no size makes them legible. They go, with a
     # note, if that makes the rest legible; else (a small model's captions and overlay are wider than
@@ -306,6 +307,8 @@ def _model_for_frame(graph: ModelGraph, structure: Sequence[LayerSpec], shapes: 
     unnamed = _fitted(lambda size: best(size, labels=False), aspect, attention, most_share=MODEL_TEXT_MAX_SHARE)
     if is_legible_in_frame(unnamed, aspect, attention):
         return unnamed
+    if is_legible_in_frame(named, aspect, attention):
+        return named
     return max((named, unnamed), key=lambda layout: layout.text_size / picture_scale(layout, aspect, attention))
 
 

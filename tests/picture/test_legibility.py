@@ -28,9 +28,10 @@ from tests.support.layout_boxes import group_boxes, inside, label_box, overlap, 
 RESOLUTION = (1280, 720)
 ASPECT = RESOLUTION[0] / RESOLUTION[1]
 # The picture's box (cubes, text and views) covers at least this share of the frame: the camera's
-# margin alone leaves 0.88² ≈ 0.77 at most, and a picture of another shape than the frame less (every
-# case is at 0.61 or more today).
-FAIR_SHARE = 0.6
+# margin alone leaves 0.88² ≈ 0.77 at most, and a picture of another shape than the frame less. The
+# sequence presets are at 0.56 (their weights with names hidden: legible names would be 47 cubes tall,
+# the cubes specks), the rest at 0.61 or more.
+FAIR_SHARE = 0.55
 HIDDEN_NOTE = "labels hidden: "
 ZOO = ("sequential", "subclass_relu", "residual_mlp", "cnn_reused_pool", "bag_of_embeddings", "transformer",
        "lstm", "gru", "conv1d", "free_parameters")
