@@ -170,7 +170,9 @@ def shot_boxes(layout: Layout, views: Sequence[Bounds | None], depth: float) -> 
     """The :class:`ShotBoxes` of ``layout`` beside ``views``, the blocks standing out of the grid
     plane by up to ``depth`` (the deepest block's, :func:`deepest`)."""
     half = max(depth, CUBE_SIZE) / 2
-    layer_boxes: dict[str, list[Bounds]] = {}
+    # The layers in the order the scene makes their collections (the layout's labels: a grouped
+    # model's module order), which its blocks' own order need not follow.
+    layer_boxes: dict[str, list[Bounds]] = {name: [] for name in layout.layer_labels}
     reach = np.array([0.5, half, 0.5])  # from a cube's centre to its cell's edge, and its relief
     for block in layout.blocks:
         low = block.positions.min(axis=0) - reach
@@ -180,7 +182,7 @@ def shot_boxes(layout: Layout, views: Sequence[Bounds | None], depth: float) -> 
         x, y, z = label.position
         layer_boxes.setdefault(name, []).append(((x, y, z), (x + text_width(label.text, label.size), y,
                                                               z + label.size)))
-    layers = [view_layout.union(*boxes) for boxes in layer_boxes.values()]
+    layers = [view_layout.union(*boxes) for boxes in layer_boxes.values() if boxes]
     network = view_layout.union(*layers)
     weights = max(layout.blocks, key=lambda b: len(b.positions))
     centre = weights.positions[len(weights.positions) // 2]
