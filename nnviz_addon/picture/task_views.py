@@ -493,6 +493,9 @@ def _sequence(view: _View, inputs: np.ndarray, targets: np.ndarray, tokens: np.n
     rect, size = view.rect, view.size
     names = [str(t) for t in tokens.tolist()]
     label_width = max(text_width(n, 1.5 * size) for n in [*names, "target"]) + 0.6 * size  # the largest labels
+    # A narrow view (the band's share beside the attention maps, large text) keeps most of its width
+    # for the cells: wider labels would leave none, and a negative cell would draw the grid upwards.
+    label_width = min(label_width, 0.3 * rect.width)
     rows = vocab + 2.6  # in, target, a gap, then a row per token
     cell = min((rect.width - label_width) / length, (rect.height - 2.9 * size) / rows)  # title, caption
     text_scale = min(0.45 * cell, 1.5 * size) / size  # tokens as large as their cells allow

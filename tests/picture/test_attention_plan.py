@@ -94,6 +94,19 @@ def test_the_sequence_view_shows_the_tokens_in_and_the_networks_probabilities_ou
     assert {"in", "target", "out"} <= set(labels) and "·" in labels
 
 
+def test_a_narrow_sequence_view_keeps_its_cells_inside_it():
+    # grokking's view: a share of the band beside the attention maps, large legible text, 25 tokens
+    tokens = np.array([str(i) for i in range(25)])
+    static = {"sequence/input": np.array([3, 4, 24]), "sequence/target": np.array([-100, -100, 7]),
+              "sequence/tokens": tokens}
+    narrow = Rect(left=0.0, bottom=-30.0, width=6.0, height=30.0, text_size=1.5)
+    view = task_views.plan(history(static, **{"sequence/probabilities": np.full((RECORDS, 3, 25), 0.04)}),
+                           np.arange(RECORDS), narrow)
+    for patches in tiles(view):
+        z = patches.positions[:, 2]
+        assert z.max() < narrow.bottom + narrow.height and z.min() > narrow.bottom, patches.names[0]
+
+
 def test_the_sequence_view_takes_the_bands_left_when_there_is_one():
     probabilities = np.full((RECORDS, LENGTH, 5), 0.2)
     band = Rect(left=0.0, bottom=-40.0, width=100.0, height=30.0, text_size=1.0)
