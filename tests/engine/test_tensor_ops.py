@@ -80,6 +80,10 @@ OP_CASES = {
         lambda lib, F, i, w: F.embedding(i, w),
         lambda r: [np.array([[1, 3, 1], [0, 3, 3]]), r.standard_normal((5, 4))],
     ),
+    "embedding, a table too big for the one-hot product": (
+        lambda lib, F, i, w: F.embedding(i, w, padding_idx=7),
+        lambda r: [np.array([[1, 299, 1], [7, 200, 299]]), r.standard_normal((300, 3))],
+    ),
     "embedding with padding_idx": (
         lambda lib, F, i, w: F.embedding(i, w, padding_idx=3),
         lambda r: [np.array([[1, 3, 1], [0, 3, 4]]), r.standard_normal((5, 4))],
