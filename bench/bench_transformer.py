@@ -4,7 +4,7 @@ The same protocol as ``bench_engine.py`` (whose runner and environment report th
 same weights through state_dict, the same synthetic batches, alternating blocks in one process,
 median per-step time after a warm-up.
 
-    python bench/bench_transformer.py [--quick] [--torch-threads N] [--json PATH]
+    python bench/bench_transformer.py [--quick] [--torch-threads N] [--engine-threads N] [--json PATH]
 
 The net: token embedding (vocab 16) + a learned positional Parameter + TransformerEncoder of 2
 layers (d_model 32, 4 heads, feed-forward 128, ReLU, post-norm, batch_first, dropout 0) with a
@@ -98,7 +98,7 @@ def bench(rounds: int, block: int, warmup: int, seed: int) -> dict[str, Any]:
                 for name, array in e_model.parameter_arrays().items())
     return {"engine_ms": engine_ms, "torch_ms": torch_ms, "speedup": torch_ms / engine_ms,
             "steps_timed": len(times["engine"]), "warmup": warmup, "max_weight_diff": drift,
-            "torch_threads": torch.get_num_threads()}
+            "torch_threads": torch.get_num_threads(), "engine_threads": engine.get_num_threads()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,14 +106,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short run (a few seconds)")
     parser.add_argument("--torch-threads", type=int, metavar="N",
                         help="torch.set_num_threads(N) first (default: torch's own choice, as bench_engine)")
+    parser.add_argument("--engine-threads", type=int, default=1, metavar="N",
+                        help="engine.set_num_threads(N) first (default 1: OpenBLAS splitting this model's small "
+                             "products over two threads makes them slower)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON here")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
+    engine.set_num_threads(args.engine_threads)
     rounds, block, warmup = (6, 20, 20) if args.quick else (20, 25, 50)
     env = environment()
-    print(f"numpy {env['numpy']} ({env['numpy_blas']}), torch {env['torch']} with {torch.get_num_threads()} threads; "
+    print(f"numpy {env['numpy']} ({env['numpy_blas']}) with {engine.get_num_threads()} BLAS threads, "
+          f"torch {env['torch']} with {torch.get_num_threads()} threads; "
           f"CPU: {env['cpu']} × {env['cpu_count']}")
     result = bench(rounds, block, warmup, args.seed)
     verdict = "met" if result["speedup"] >= TARGET else "MISSED"

@@ -24,6 +24,7 @@ from ._tensor import (
     tril,
     triu,
 )
+from ._threads import get_num_threads, set_num_threads
 
 __all__ = [
     "Tensor",
@@ -33,6 +34,7 @@ __all__ = [
     "enable_grad",
     "float32",
     "float64",
+    "get_num_threads",
     "int64",
     "is_grad_enabled",
     "manual_seed",
@@ -41,6 +43,7 @@ __all__ = [
     "nn",
     "no_grad",
     "optim",
+    "set_num_threads",
     "split",
     "stack",
     "tensor",

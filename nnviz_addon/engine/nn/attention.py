@@ -53,30 +53,36 @@ def dropout_keep(
 # The numpy core
 
 
-def _softmax_rows(scores: np.ndarray, masked: bool) -> np.ndarray:
-    """softmax along the last axis (may overwrite ``scores``); all-masked rows give zeros.
+def _softmax_rows(scores: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """softmax(scores + mask) along the last axis, a new array; all-masked rows give zeros.
 
     Any shift c gives the same softmax, exp(s - c) / sum exp(s - c); torch uses each row's
     max. numpy's max over a short last axis costs as much as the rest of the softmax, so the
-    shift here is the max over *all* scores (one fast reduction), which is as exact as long as
-    no row's own max sits so far below it that the row's exps lose precision; when one does (or a
+    shift here is a bound on *all* masked scores (the scores' max plus the mask's; two fast
+    reductions), added together with the mask in one pass. That is as exact as long as no row's
+    own max sits so far below the bound that the row's exps lose precision; when one does (or a
     row is fully masked) the rows are redone with their own max."""
     floor = _SAFE_ROW_TOTAL.get(scores.dtype, 0.0)
     top = scores.max() if scores.size else 0.0
+    if mask is not None and mask.size:
+        top = top + mask.max()
     if np.isfinite(top):
-        weights = scores - top  # a new array: the fallback below still needs the scores
+        shift = -top if mask is None else mask - top  # mask-sized: small beside the scores
+        weights = scores + shift
         np.exp(weights, out=weights)
         total = last_axis_sum(weights)
         if total.min(initial=np.inf) > floor:
-            weights /= total
+            weights *= np.reciprocal(total)  # a product broadcasts faster than a quotient
             return weights
-    top = scores.max(axis=-1, keepdims=True)
-    if masked:
+    masked = scores if mask is None else scores + mask
+    top = masked.max(axis=-1, keepdims=True)
+    if mask is not None:
         # A fully masked row has max -inf; shifting it by 0 instead makes its exps 0, not NaN.
         top[np.isneginf(top)] = 0
-    weights = np.exp(scores - top, out=scores)
+    weights = np.subtract(masked, top, out=masked if mask is not None else None)
+    np.exp(weights, out=weights)
     total = last_axis_sum(weights)
-    if masked:
+    if mask is not None:
         total[total == 0] = 1  # the fully masked rows: weights stay 0
     weights /= total
     return weights
@@ -96,9 +102,7 @@ def _attend(
     """Output, attention weights and the weights after dropout (the same array without it)."""
     scores = np.matmul(q, np.swapaxes(k, -1, -2))
     scores *= scores.dtype.type(scale)
-    if mask is not None:
-        scores = scores + mask  # not in place: the mask may broadcast scores to more batch dims
-    weights = _softmax_rows(scores, mask is not None)
+    weights = _softmax_rows(scores, mask)  # the mask may broadcast the weights to more batch dims
     dropped = weights if keep is None else weights * keep
     return np.matmul(dropped, v), weights, dropped
 
