@@ -97,14 +97,21 @@ _SAFE_ROW_TOTAL = {np.dtype(np.float32): 1e-20, np.dtype(np.float64): 1e-200}
 
 
 def _attend(
-    q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None, scale: float, keep: np.ndarray | None
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    mask: np.ndarray | None,
+    scale: float,
+    keep: np.ndarray | None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Output, attention weights and the weights after dropout (the same array without it)."""
+    """Output (into ``out`` if given), attention weights and the weights after dropout (the same
+    array without it)."""
     scores = np.matmul(q, np.swapaxes(k, -1, -2))
     scores *= scores.dtype.type(scale)
     weights = _softmax_rows(scores, mask)  # the mask may broadcast the weights to more batch dims
     dropped = weights if keep is None else weights * keep
-    return np.matmul(dropped, v), weights, dropped
+    return np.matmul(dropped, v, out=out), weights, dropped
 
 
 def _attend_backward(
@@ -116,9 +123,11 @@ def _attend_backward(
     dropped: np.ndarray,
     keep: np.ndarray | None,
     scale: float,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray] | tuple[None, None, None] = (None, None, None),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of q, k, v and of the (pre-scale) scores, i.e. of an additive mask."""
-    grad_v = np.matmul(np.swapaxes(dropped, -1, -2), g)
+    """Gradients of q, k, v (into the arrays of ``out`` if given) and of the (pre-scale) scores,
+    i.e. of an additive mask."""
+    grad_v = np.matmul(np.swapaxes(dropped, -1, -2), g, out=out[2])
     grad_weights = np.matmul(g, np.swapaxes(v, -1, -2))
     if keep is not None:
         grad_weights *= keep
@@ -126,8 +135,8 @@ def _attend_backward(
     grad_weights -= last_axis_sum(grad_weights * weights)
     grad_scores = np.multiply(grad_weights, weights, out=grad_weights)
     grad_logits = grad_scores * grad_scores.dtype.type(scale)
-    grad_q = np.matmul(grad_logits, k)
-    grad_k = np.matmul(np.swapaxes(grad_logits, -1, -2), q)
+    grad_q = np.matmul(grad_logits, k, out=out[0])
+    grad_k = np.matmul(np.swapaxes(grad_logits, -1, -2), q, out=out[1])
     return grad_q, grad_k, grad_v, grad_scores
 
 
@@ -193,22 +202,12 @@ def scaled_dot_product_attention(
 
 def split_heads(x: np.ndarray, num_heads: int, batch_first: bool) -> np.ndarray:
     """(N, L, E) if ``batch_first`` else (L, N, E) → (N, heads, L, E/heads), a view where numpy can."""
-    if batch_first:
-        n, length, width = x.shape
-        return x.reshape(n, length, num_heads, width // num_heads).transpose(0, 2, 1, 3)
-    length, n, width = x.shape
-    return x.reshape(length, n, num_heads, width // num_heads).transpose(1, 2, 0, 3)
+    return _per_head(x.reshape(*x.shape[:2], num_heads, x.shape[2] // num_heads), batch_first)
 
 
-def _heads_in_layout(x: np.ndarray, batch_first: bool) -> np.ndarray:
-    """(N, heads, L, D) → (N, L, heads, D) if ``batch_first`` else (L, N, heads, D) (a view)."""
-    return x.transpose(0, 2, 1, 3) if batch_first else x.transpose(2, 0, 1, 3)
-
-
-def merge_heads(x: np.ndarray, batch_first: bool) -> np.ndarray:
-    """The inverse of :func:`split_heads`."""
-    moved = _heads_in_layout(x, batch_first)
-    return moved.reshape(*moved.shape[:2], -1)
+def _per_head(x: np.ndarray, batch_first: bool) -> np.ndarray:
+    """(N, L, heads, D) if ``batch_first`` else (L, N, heads, D) → (N, heads, L, D), a view."""
+    return x.transpose(0, 2, 1, 3) if batch_first else x.transpose(1, 2, 0, 3)
 
 
 def multi_head_attention(
@@ -223,7 +222,11 @@ def multi_head_attention(
 
     ``projected`` is (q, k, v), each (N, L, E) or (L, N, E) by ``batch_first``, or a single packed
     tensor holding [q | k | v] along its last dim (self-attention's one in-projection); then the
-    gradient comes back packed the same way. ``mask`` is additive and broadcasts to (N, H, L, S)."""
+    gradient comes back packed the same way. ``mask`` is additive and broadcasts to (N, H, L, S).
+
+    The heads are strided views of the inputs, and every per-head product is written straight
+    into its place in the merged (or packed) result: merging by a copy afterwards cost as much as
+    the product itself."""
     arrays = [t.data for t in projected]
     if len(arrays) == 1:
         width = arrays[0].shape[-1] // 3
@@ -234,17 +237,20 @@ def multi_head_attention(
     keep = None
     if dropout_p > 0:
         keep = dropout_keep((*q.shape[:2], q.shape[2], k.shape[2]), dropout_p, q.dtype, generator)
-    heads_out, weights, dropped = _attend(q, k, v, mask, scale, keep)
-    out = merge_heads(heads_out, batch_first)
+    out = np.empty((*arrays[0].shape[:2], v.shape[1] * v.shape[3]), dtype=q.dtype)
+    _, weights, dropped = _attend(q, k, v, mask, scale, keep, out=split_heads(out, num_heads, batch_first))
 
     def backward(g: np.ndarray) -> tuple[np.ndarray, ...]:
-        grads = _attend_backward(split_heads(g, num_heads, batch_first), q, k, v, weights, dropped, keep, scale)[:3]
+        heads_g = split_heads(g, num_heads, batch_first)
         if len(projected) == 3:
-            return tuple(merge_heads(grad, batch_first) for grad in grads)
-        # [q | k | v] along the last dim is (..., 3, heads, D) in memory: fill that, then view it flat
+            grads = tuple(np.empty(t.shape, dtype=g.dtype) for t in projected)
+            _attend_backward(heads_g, q, k, v, weights, dropped, keep, scale,
+                             tuple(split_heads(grad, num_heads, batch_first) for grad in grads))
+            return grads
+        # [q | k | v] along the last dim is (..., 3, heads, D) in memory
         packed = np.empty((*g.shape[:-1], 3, num_heads, depth), dtype=g.dtype)
-        for i, grad in enumerate(grads):
-            packed[..., i, :, :] = _heads_in_layout(grad, batch_first)
+        _attend_backward(heads_g, q, k, v, weights, dropped, keep, scale,
+                         tuple(_per_head(packed[..., i, :, :], batch_first) for i in range(3)))
         return (packed.reshape(projected[0].shape),)
 
     return from_op(out, tuple(projected), backward)

@@ -8,14 +8,16 @@ correct that way; layer normalisation is on a transformer's hot path and is one 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._random import resolve
-from .._tensor import Tensor, _log_softmax, first_axis_sum, from_op, last_axis_sum, unary
+from .._tensor import Tensor, _log_softmax, from_op, unary
 from .attention import scaled_dot_product_attention  # noqa: F401  (F.scaled_dot_product_attention)
+from .kernels import layer_norm_rows, layer_norm_rows_backward, linear_rows, linear_rows_backward
 from .spatial import adaptive_avg_pool2d, avg_pool2d, conv2d, max_pool2d  # noqa: F401  (F.conv2d, …)
 
 REDUCTIONS = ("none", "mean", "sum")
@@ -35,26 +37,21 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input of shape {x.shape} does not fit weight of shape {w.shape} "
             f"(input's last dimension must equal weight's second)"
         )
+    if bias is not None and bias.data.shape != (w.shape[0],):
+        raise ValueError(f"linear: bias of shape {bias.shape} does not fit weight of shape {w.shape}")
     # Batched input goes through BLAS as one (rows, in) matrix: numpy's matmul of an N-D array
     # by a 2-D one loops over the leading dims, one small product each (~1.5x slower here).
     rows_x = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-    out = np.matmul(rows_x, w.T)
-    if bias is not None:
-        if bias.data.shape != (w.shape[0],):
-            raise ValueError(f"linear: bias of shape {bias.shape} does not fit weight of shape {w.shape}")
-        out += bias.data
+    out = linear_rows(rows_x, w, None if bias is None else bias.data)
     if x.ndim != 2:
         out = out.reshape(*x.shape[:-1], w.shape[0])
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        if not g.flags.c_contiguous:  # e.g. the broadcast gradient of a .sum(): matmul would not use BLAS
-            g = np.ascontiguousarray(g)
-        rows_g = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
-        grad_input = np.matmul(rows_g, w).reshape(x.shape) if input.requires_grad else None
-        grad_weight = np.matmul(rows_g.T, rows_x) if weight.requires_grad else None
-        if bias is None:
-            return grad_input, grad_weight
-        return grad_input, grad_weight, first_axis_sum(rows_g) if bias.requires_grad else None
+        wants = (input.requires_grad, weight.requires_grad, bias is not None and bias.requires_grad)
+        grad_input, grad_weight, grad_bias = linear_rows_backward(g.reshape(-1, g.shape[-1]), rows_x, w, wants)
+        if grad_input is not None:
+            grad_input = grad_input.reshape(x.shape)
+        return (grad_input, grad_weight) if bias is None else (grad_input, grad_weight, grad_bias)
 
     return from_op(out, (input, weight) if bias is None else (input, weight, bias), backward)
 
@@ -94,41 +91,19 @@ def layer_norm(
         if param is not None and param.shape != shape:
             raise ValueError(f"layer_norm: {name} of shape {param.shape} does not match normalized_shape {shape}")
     # One row per normalised sample, so every mean is a sum along the last axis (through BLAS).
-    width = int(np.prod(shape))
-    x = input.data.reshape(-1, width)
-    inverse_width = 1.0 / width if width else np.nan
+    width = math.prod(shape)
+    rows = input.data.reshape(-1, width)
     scale = None if weight is None else weight.data.reshape(width)
-    centred = x - last_axis_sum(x, inverse_width)
-    variance = np.einsum("ij,ij->i", centred, centred)[:, None]  # one pass, no squared temporary
-    rstd = 1.0 / np.sqrt(variance * x.dtype.type(inverse_width) + x.dtype.type(eps))
-    normed = centred * rstd
-    if scale is None and bias is None:
-        out = normed
-    else:
-        out = normed * scale if scale is not None else normed.copy()
-        if bias is not None:
-            out += bias.data.reshape(width)
+    out, normed, rstd = layer_norm_rows(rows, scale, None if bias is None else bias.data.reshape(width), eps)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        rows = np.ascontiguousarray(g).reshape(-1, width)
-        grads: list[np.ndarray | None] = []
-        if input.requires_grad:
-            # d/dx of (x - mean) * rstd: the components of g·weight along the mean and along the
-            # normalised vector are projected out, then scaled by rstd.
-            scaled = rows * scale if scale is not None else rows
-            mean_dot = np.einsum("ij,ij->i", scaled, normed)[:, None] * x.dtype.type(inverse_width)
-            grad = scaled - last_axis_sum(scaled, inverse_width)
-            grad -= normed * mean_dot
-            grad *= rstd
-            grads.append(grad.reshape(input.shape))
-        else:
-            grads.append(None)
-        # every row is one sample of weight and bias
-        if weight is not None:
-            grads.append(np.einsum("ij,ij->j", rows, normed).reshape(shape) if weight.requires_grad else None)
-        if bias is not None:
-            grads.append(first_axis_sum(rows).reshape(shape) if bias.requires_grad else None)
-        return tuple(grads)
+        wants = (input.requires_grad, weight is not None and weight.requires_grad,
+                 bias is not None and bias.requires_grad)
+        grads = layer_norm_rows_backward(g.reshape(-1, width), normed, rstd, scale, wants)
+        grad_input = None if grads[0] is None else grads[0].reshape(input.shape)
+        kept = [p is not None for p in (weight, bias)]
+        return (grad_input, *(None if grad is None else grad.reshape(shape)
+                              for grad, present in zip(grads[1:], kept, strict=True) if present))
 
     out = out.reshape(input.shape)
     parents = (input, *(p for p in (weight, bias) if p is not None))
