@@ -220,6 +220,34 @@ def test_transformer_encoder_layer_matches_torch(mask_name: str, batch_first: bo
                  [_sequence(rng, L, batch_first)], rng)
 
 
+@pytest.mark.parametrize(("norm_first", "activation", "batch_first"),
+                         [(False, "relu", True), (True, "gelu", False), (True, "relu", True)])
+def test_the_fused_layer_step_computes_what_the_submodules_do(norm_first: bool, activation: str, batch_first: bool,
+                                                              rng: np.random.Generator) -> None:
+    """The parity tests above run the fused step (dropout 0); a forward patched onto one submodule
+    (as the attention probe does) sends the layer through its submodules, with the same numbers."""
+    fused = nn.TransformerEncoderLayer(E, HEADS, 16, 0.0, activation, batch_first=batch_first,
+                                       norm_first=norm_first).double()
+    composed = copy.deepcopy(fused)
+    composed.linear1.forward = composed.linear1.forward  # an instance forward: the fused step stands aside
+    assert fused._fused_activation(Tensor(_sequence(rng, L, batch_first)), None, False) == activation
+    assert composed._fused_activation(Tensor(_sequence(rng, L, batch_first)), None, False) is None
+    x = _sequence(rng, L, batch_first)
+    mask = rng.random((L, L)) > 0.7
+    results = []
+    for layer in (fused, composed):
+        src = Tensor(x.copy(), requires_grad=True)
+        out = layer(src, src_mask=Tensor(mask))
+        (out * Tensor(np.arange(out.data.size).reshape(out.shape) / out.data.size)).sum().backward()
+        results.append((out.data, src.grad.data, {k: p.grad.data for k, p in layer.named_parameters()}))
+    (out_a, grad_a, params_a), (out_b, grad_b, params_b) = results
+    np.testing.assert_allclose(out_a, out_b, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(grad_a, grad_b, rtol=1e-10, atol=1e-12)
+    assert params_a.keys() == params_b.keys()
+    for name in params_a:
+        np.testing.assert_allclose(params_a[name], params_b[name], rtol=1e-10, atol=1e-12, err_msg=name)
+
+
 def test_transformer_encoder_layer_state_dict_and_submodules_are_torchs() -> None:
     ours = nn.TransformerEncoderLayer(E, HEADS)
     theirs = torch.nn.TransformerEncoderLayer(E, HEADS)

@@ -16,6 +16,7 @@ gets all-zero weights (torch's "safe softmax" of its attention kernels) instead 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -124,9 +125,10 @@ def _attend_backward(
     keep: np.ndarray | None,
     scale: float,
     out: tuple[np.ndarray, np.ndarray, np.ndarray] | tuple[None, None, None] = (None, None, None),
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of q, k, v (into the arrays of ``out`` if given) and of the (pre-scale) scores,
-    i.e. of an additive mask."""
+    wants_scores: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Gradients of q, k, v (into the arrays of ``out`` if given) and, if ``wants_scores``, of
+    the (pre-scale) scores, i.e. of an additive mask."""
     grad_v = np.matmul(np.swapaxes(dropped, -1, -2), g, out=out[2])
     grad_weights = np.matmul(g, np.swapaxes(v, -1, -2))
     if keep is not None:
@@ -134,10 +136,12 @@ def _attend_backward(
     # softmax backward: w * (dw - <dw, w>) along each row
     grad_weights -= last_axis_sum(grad_weights * weights)
     grad_scores = np.multiply(grad_weights, weights, out=grad_weights)
-    grad_logits = grad_scores * grad_scores.dtype.type(scale)
+    # the scores' gradient is a result only for a mask that wants one; otherwise scale it in place
+    grad_logits = grad_scores * grad_scores.dtype.type(scale) if wants_scores else np.multiply(
+        grad_scores, grad_scores.dtype.type(scale), out=grad_scores)
     grad_q = np.matmul(grad_logits, k, out=out[0])
     grad_k = np.matmul(np.swapaxes(grad_logits, -1, -2), q, out=out[1])
-    return grad_q, grad_k, grad_v, grad_scores
+    return grad_q, grad_k, grad_v, grad_scores if wants_scores else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,7 +193,8 @@ def scaled_dot_product_attention(
     mask_tensor = attn_mask if isinstance(attn_mask, Tensor) and attn_mask.requires_grad else None
 
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        grad_q, grad_k, grad_v, grad_scores = _attend_backward(g, q, k, v, weights, dropped, keep, factor)
+        grad_q, grad_k, grad_v, grad_scores = _attend_backward(g, q, k, v, weights, dropped, keep, factor,
+                                                               wants_scores=mask_tensor is not None)
         return (grad_q, grad_k, grad_v) if mask_tensor is None else (grad_q, grad_k, grad_v, grad_scores)
 
     parents = (query, key, value) if mask_tensor is None else (query, key, value, mask_tensor)
@@ -222,28 +227,42 @@ def multi_head_attention(
 
     ``projected`` is (q, k, v), each (N, L, E) or (L, N, E) by ``batch_first``, or a single packed
     tensor holding [q | k | v] along its last dim (self-attention's one in-projection); then the
-    gradient comes back packed the same way. ``mask`` is additive and broadcasts to (N, H, L, S).
+    gradient comes back packed the same way. ``mask`` is additive and broadcasts to (N, H, L, S)."""
+    out, backward = attend_heads(tuple(t.data for t in projected), num_heads, mask, dropout_p, batch_first, generator)
+    return from_op(out, tuple(projected), backward)
+
+
+def attend_heads(
+    arrays: tuple[np.ndarray, ...],
+    num_heads: int,
+    mask: np.ndarray | None,
+    dropout_p: float,
+    batch_first: bool,
+    generator: np.random.Generator | None = None,
+) -> tuple[np.ndarray, Callable[[np.ndarray], tuple[np.ndarray, ...]]]:
+    """:func:`multi_head_attention` on arrays: the merged output, and the function from its
+    gradient to the gradients of ``arrays`` (packed if they were).
 
     The heads are strided views of the inputs, and every per-head product is written straight
     into its place in the merged (or packed) result: merging by a copy afterwards cost as much as
     the product itself."""
-    arrays = [t.data for t in projected]
+    parts = arrays
     if len(arrays) == 1:
         width = arrays[0].shape[-1] // 3
-        arrays = [arrays[0][..., i * width : (i + 1) * width] for i in range(3)]
-    q, k, v = (split_heads(a, num_heads, batch_first) for a in arrays)
+        parts = tuple(arrays[0][..., i * width : (i + 1) * width] for i in range(3))
+    q, k, v = (split_heads(a, num_heads, batch_first) for a in parts)
     depth = q.shape[-1]
     scale = 1.0 / math.sqrt(depth)
     keep = None
     if dropout_p > 0:
         keep = dropout_keep((*q.shape[:2], q.shape[2], k.shape[2]), dropout_p, q.dtype, generator)
-    out = np.empty((*arrays[0].shape[:2], v.shape[1] * v.shape[3]), dtype=q.dtype)
+    out = np.empty((*parts[0].shape[:2], v.shape[1] * v.shape[3]), dtype=q.dtype)
     _, weights, dropped = _attend(q, k, v, mask, scale, keep, out=split_heads(out, num_heads, batch_first))
 
     def backward(g: np.ndarray) -> tuple[np.ndarray, ...]:
         heads_g = split_heads(g, num_heads, batch_first)
-        if len(projected) == 3:
-            grads = tuple(np.empty(t.shape, dtype=g.dtype) for t in projected)
+        if len(arrays) == 3:
+            grads = tuple(np.empty(a.shape, dtype=g.dtype) for a in arrays)
             _attend_backward(heads_g, q, k, v, weights, dropped, keep, scale,
                              tuple(split_heads(grad, num_heads, batch_first) for grad in grads))
             return grads
@@ -251,6 +270,6 @@ def multi_head_attention(
         packed = np.empty((*g.shape[:-1], 3, num_heads, depth), dtype=g.dtype)
         _attend_backward(heads_g, q, k, v, weights, dropped, keep, scale,
                          tuple(_per_head(packed[..., i, :, :], batch_first) for i in range(3)))
-        return (packed.reshape(projected[0].shape),)
+        return (packed.reshape(arrays[0].shape),)
 
-    return from_op(out, tuple(projected), backward)
+    return out, backward

@@ -21,6 +21,7 @@ from . import functional as F
 from . import init
 from .attention import additive_mask, multi_head_attention
 from .container import ModuleList
+from .encoder_step import encoder_layer_step
 from .layers import Dropout, Linear
 from .module import Module
 from .normalization import LayerNorm
@@ -226,12 +227,36 @@ class TransformerEncoderLayer(Module):
         src_key_padding_mask: Tensor | np.ndarray | None = None,
         is_causal: bool = False,
     ) -> Tensor:
+        activation = self._fused_activation(src, src_mask, is_causal)
+        if activation is not None:
+            batch, length = (src.shape[0], src.shape[1]) if self.self_attn.batch_first else (src.shape[1], src.shape[0])
+            mask = self.self_attn._mask(src_mask, src_key_padding_mask, batch, length, length, src.dtype)
+            return encoder_layer_step(self, src, mask, activation)
         x = src
         if self.norm_first:
             x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
             return x + self._feed_forward(self.norm2(x))
         x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal))
         return self.norm2(x + self._feed_forward(x))
+
+    def _fused_activation(self, src: Tensor, src_mask: Any, is_causal: bool) -> str | None:
+        """The activation's unary rule when :func:`encoder_layer_step` computes exactly what the
+        submodules would, else None: a batched input that fits; no dropout at work; the engine's own
+        submodules with their class's forward (the attention probe swaps in its own); a relu or
+        gelu activation; and a mask whenever ``is_causal`` says there is one (without it the
+        submodules' path raises torch's error)."""
+        if src.ndim != 3 or src.shape[-1] != self.self_attn.embed_dim or (is_causal and src_mask is None):
+            return None  # the submodules' path raises torch's errors for these
+        parts = (self.self_attn, self.self_attn.out_proj, self.linear1, self.linear2, self.norm1, self.norm2,
+                 self.dropout, self.dropout1, self.dropout2)
+        for part, kind in zip(parts, _FUSED_PARTS, strict=True):
+            if type(part) is not kind or "forward" in vars(part):
+                return None
+        dropouts = ((self.dropout.p, self.dropout.training), (self.dropout1.p, self.dropout1.training),
+                    (self.dropout2.p, self.dropout2.training), (self.self_attn.dropout, self.self_attn.training))
+        if any(p > 0 and training for p, training in dropouts):
+            return None
+        return next((rule for function, rule in _FUSED_ACTIVATIONS if function is self.activation), None)
 
     def _self_attention(self, x: Tensor, mask: Any, key_padding_mask: Any, is_causal: bool) -> Tensor:
         attended = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=key_padding_mask, need_weights=False,
@@ -240,6 +265,12 @@ class TransformerEncoderLayer(Module):
 
     def _feed_forward(self, x: Tensor) -> Tensor:
         return self.dropout2(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+# The submodules, by class, that the fused step stands in for (in _fused_activation's order), and
+# the activations it knows, by the unary rule of each.
+_FUSED_PARTS = (MultiheadAttention, Linear, Linear, Linear, LayerNorm, LayerNorm, Dropout, Dropout, Dropout)
+_FUSED_ACTIVATIONS: tuple[tuple[Callable[[Tensor], Tensor], str], ...] = ((F.relu, "relu"), (F.gelu, "gelu"))
 
 
 class TransformerEncoder(Module):
