@@ -108,7 +108,7 @@ def _attend(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Output (into ``out`` if given), attention weights and the weights after dropout (the same
     array without it)."""
-    scores = np.matmul(q, np.swapaxes(k, -1, -2))
+    scores = np.matmul(q, k.swapaxes(-1, -2))
     scores *= scores.dtype.type(scale)
     weights = _softmax_rows(scores, mask)  # the mask may broadcast the weights to more batch dims
     dropped = weights if keep is None else weights * keep
@@ -129,8 +129,8 @@ def _attend_backward(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Gradients of q, k, v (into the arrays of ``out`` if given) and, if ``wants_scores``, of
     the (pre-scale) scores, i.e. of an additive mask."""
-    grad_v = np.matmul(np.swapaxes(dropped, -1, -2), g, out=out[2])
-    grad_weights = np.matmul(g, np.swapaxes(v, -1, -2))
+    grad_v = np.matmul(dropped.swapaxes(-1, -2), g, out=out[2])
+    grad_weights = np.matmul(g, v.swapaxes(-1, -2))
     if keep is not None:
         grad_weights *= keep
     # softmax backward: w * (dw - <dw, w>) along each row
@@ -140,7 +140,7 @@ def _attend_backward(
     grad_logits = grad_scores * grad_scores.dtype.type(scale) if wants_scores else np.multiply(
         grad_scores, grad_scores.dtype.type(scale), out=grad_scores)
     grad_q = np.matmul(grad_logits, k, out=out[0])
-    grad_k = np.matmul(np.swapaxes(grad_logits, -1, -2), q, out=out[1])
+    grad_k = np.matmul(grad_logits.swapaxes(-1, -2), q, out=out[1])
     return grad_q, grad_k, grad_v, grad_scores if wants_scores else None
 
 
