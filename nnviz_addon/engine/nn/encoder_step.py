@@ -11,16 +11,12 @@ X ms. The layer takes this path only when it computes exactly what its submodule
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from .._tensor import _UNARY, Tensor, from_op
 from .attention import attend_heads
 from .kernels import layer_norm_rows, layer_norm_rows_backward, linear_rows, linear_rows_backward
-
-if TYPE_CHECKING:
-    from .transformer import TransformerEncoderLayer
+from .module import Module
 
 
 def _array(parameter: Tensor | None) -> np.ndarray | None:
@@ -31,10 +27,10 @@ def _wants(*parameters: Tensor | None) -> tuple[bool, ...]:
     return tuple(p is not None and p.requires_grad for p in parameters)
 
 
-def encoder_layer_step(layer: TransformerEncoderLayer, src: Tensor, mask: np.ndarray | None,
-                       activation: str) -> Tensor:
-    """``layer(src)`` with the additive attention ``mask`` (or None), as one op; ``activation``
-    is the unary rule of the feed-forward activation ("relu" or "gelu")."""
+def encoder_layer_step(layer: Module, src: Tensor, mask: np.ndarray | None, activation: str) -> Tensor:
+    """``layer(src)`` of a ``TransformerEncoderLayer`` with the additive attention ``mask`` (or
+    None), as one op; ``activation`` is the unary rule of the feed-forward activation ("relu" or
+    "gelu")."""
     attn, norm1, norm2 = layer.self_attn, layer.norm1, layer.norm2
     w_in, b_in, w_out, b_out = attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight, attn.out_proj.bias
     w1, b1, w2, b2 = layer.linear1.weight, layer.linear1.bias, layer.linear2.weight, layer.linear2.bias
