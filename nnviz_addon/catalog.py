@@ -37,6 +37,8 @@ LOGIT_LOSSES: tuple[str, ...] = ("cross_entropy", "bce_with_logits")  # they app
 # preset name → optim class
 OPTIMIZERS: dict[str, str] = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}
 MOMENTUM_OPTIMIZERS: tuple[str, ...] = ("sgd", "rmsprop")
+# preset name → optim.lr_scheduler class stepped once per optimiser step over the run (None: lr stays)
+LR_SCHEDULES: dict[str, str | None] = {"constant": None, "cosine": "CosineAnnealingLR"}
 
 RENDER_ENGINES: tuple[str, ...] = ("workbench", "eevee", "cycles")
 # How carefully a frame is rendered → (panel label, description)
@@ -74,6 +76,7 @@ __all__ = [
     "IMAGE_LAYERS",
     "LOGIT_LOSSES",
     "LOSSES",
+    "LR_SCHEDULES",
     "MAGNITUDES",
     "MOMENTUM_OPTIMIZERS",
     "MOTIONS",

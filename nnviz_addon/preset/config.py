@@ -113,6 +113,8 @@ class TrainConfig:
     seed: int = setting(integer(0), 0)
     momentum: float = setting(number(0.0, 1.0, open_max=True), 0.0)
     weight_decay: float = setting(number(0.0), 0.0)
+    # constant | cosine (the lr falls along a half cosine to 0 at the last step, torch's CosineAnnealingLR)
+    lr_schedule: str = setting(choice(catalog.LR_SCHEDULES), "constant")
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,12 @@ def build_optimizer(config: TrainConfig, parameters: list) -> optim.Optimizer:
     return optimizer_class(parameters, lr=config.lr, weight_decay=config.weight_decay, **momentum)
 
 
+def build_scheduler(config: TrainConfig, optimizer: optim.Optimizer) -> optim.lr_scheduler.LRScheduler | None:
+    """The learning-rate schedule over the run's steps, stepped after each optimiser step (None: constant)."""
+    name = catalog.LR_SCHEDULES[config.lr_schedule]
+    return None if name is None else getattr(optim.lr_scheduler, name)(optimizer, T_max=config.steps)
+
+
 class TrainingRun:
     """Train ``preset`` one step at a time, recording into a HistoryWriter; records step 0 at once."""
 
@@ -252,6 +258,7 @@ class TrainingRun:
         self.dataset, self.test_set = train_test(dataset, data.test_fraction, data.seed, standardize=data.standardizes)
         self.model.train()
         self.optimizer = build_optimizer(train, list(self.model.parameters()))
+        self.scheduler = build_scheduler(train, self.optimizer)
         self._loss: Callable[[Tensor, Tensor], Tensor] = getattr(F, catalog.LOSSES[train.loss])
         if task_info(data).is_sequence:
             self._loss = per_position(self._loss)
@@ -302,6 +309,8 @@ class TrainingRun:
             self.optimizer.zero_grad()
             loss.backward()
             self.optimizer.step()
+            if self.scheduler is not None:
+                self.scheduler.step()
         self.step += 1
         self.last_loss = value
         if self.step % self.record_every == 0 or self.step == self.total_steps:

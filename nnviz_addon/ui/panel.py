@@ -102,8 +102,8 @@ class NNVIZ_PT_data(SettingsPanel, bpy.types.Panel):
 
 class NNVIZ_PT_training(SettingsPanel, bpy.types.Panel):
     bl_label = "Training"
-    names = ("loss", "optimizer", "lr", "batch_size", "steps", "record_every", "train_seed", "momentum",
-             "weight_decay")
+    names = ("loss", "optimizer", "lr", "lr_schedule", "batch_size", "steps", "record_every", "train_seed",
+             "momentum", "weight_decay")
 
 
 class NNVIZ_PT_display(SettingsPanel, bpy.types.Panel):

@@ -119,6 +119,9 @@ class NNVIZ_PG_settings(bpy.types.PropertyGroup):
     train_seed: IntProperty(name="Seed", min=0, default=0, description="Seeds the initial weights")
     momentum: FloatProperty(name="Momentum", min=0.0, max=0.999, default=0.0)
     weight_decay: FloatProperty(name="Weight decay", min=0.0, default=0.0, precision=4)
+    lr_schedule: EnumProperty(name="Learning rate schedule", items=_items(catalog.LR_SCHEDULES), default="constant",
+                              description="Keep the learning rate, or lower it along a half cosine to 0 at the "
+                                          "last step")
 
     color_scale: EnumProperty(name="Colour scale", items=_items(catalog.COLOR_SCALES), default="auto",
                               description="One colour scale for the whole network, one per layer (its 99th "
@@ -191,6 +194,7 @@ FIELDS: tuple[Field, ...] = tuple(Field(prop, *path.split(".")) for prop, path i
     ("loss", "train.loss"), ("optimizer", "train.optimizer"), ("lr", "train.lr"),
     ("batch_size", "train.batch_size"), ("steps", "train.steps"), ("record_every", "train.record_every"),
     ("train_seed", "train.seed"), ("momentum", "train.momentum"), ("weight_decay", "train.weight_decay"),
+    ("lr_schedule", "train.lr_schedule"),
     ("engine", "render.engine"), ("resolution", "render.resolution"), ("fps", "render.fps"),
     ("frames_per_record", "render.frames_per_record"), ("color_scale", "render.color_scale"),
     ("color_values", "render.color_values"),

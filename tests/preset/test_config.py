@@ -114,8 +114,8 @@ def test_none_is_written_as_a_string_in_toml():
 
 def test_unknown_keys_and_sections_are_named_with_the_allowed_ones():
     refused(changed("train", lrate=0.1),
-            "unknown key 'train.lrate'; allowed: batch_size, loss, lr, momentum, optimizer, record_every, "
-            "seed, steps, weight_decay")
+            "unknown key 'train.lrate'; allowed: batch_size, loss, lr, lr_schedule, momentum, optimizer, "
+            "record_every, seed, steps, weight_decay")
     refused(XOR | {"trian": {"lr": 1}}, "unknown section 'trian'; allowed: name, model, data, train, render")
     refused(XOR | {"title": "x"}, "unknown key 'title'")
 
@@ -151,6 +151,7 @@ def test_wrong_types_name_key_expected_type_and_value(section, key, value, expec
     ("train", "loss", "hinge", "allowed: mse, l1, bce, bce_with_logits, cross_entropy"),
     ("train", "momentum", 1.0, "train.momentum must be in [0, 1), got 1.0"),
     ("train", "weight_decay", -0.1, "train.weight_decay must be in [0, ∞)"),
+    ("train", "lr_schedule", "linear", "train.lr_schedule: 'linear' is not allowed; allowed: constant, cosine"),
     ("train", "seed", -1, "train.seed must be at least 0"),
     ("model", "layers", [2], "model.layers must have at least 2 entries, got 1: [2]"),
     ("model", "layers", [2, 0, 1], "model.layers[1] must be at least 1, got 0"),

@@ -109,6 +109,21 @@ def test_history_matches_a_second_run_stepped_by_hand():
         np.testing.assert_array_equal(history.params[key][-1], value)
 
 
+def test_a_cosine_schedule_lowers_the_lr_as_torchs_cosine_annealing_does():
+    steps, lr = 10, 0.5
+    run = TrainingRun(preset(train={"steps": steps, "lr": lr, "lr_schedule": "cosine"}))
+    rates = []
+    for _ in range(steps):
+        rates.append(run.optimizer.param_groups[0]["lr"])
+        run.train_step()
+    # CosineAnnealingLR(T_max=steps, eta_min=0): lr·(1 + cos(π·t/steps))/2 at step t
+    np.testing.assert_allclose(rates, [lr * (1 + math.cos(math.pi * t / steps)) / 2 for t in range(steps)])
+    assert run.optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-15)
+    constant = TrainingRun(preset(train={"steps": 3, "lr": lr}))
+    constant.run()
+    assert constant.scheduler is None and constant.optimizer.param_groups[0]["lr"] == lr
+
+
 def test_structure_config_and_accuracy_are_recorded():
     run = TrainingRun(preset(train={"steps": 8, "record_every": 4}))
     assert run.structure == [
