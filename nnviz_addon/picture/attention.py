@@ -22,7 +22,7 @@ from ..history import History
 from ..history.keys import ATTENTION_PREFIX, SEQUENCE_INPUT, SEQUENCE_PROBABILITIES, SEQUENCE_TOKENS
 from .colormap import linear_rgba
 from .shapes import Bounds, Label, text_width
-from .task_views import Patches, Text
+from .task_views import Patches, Text, sequence_text_width
 from .view_layout import Rect, band_under_picture
 
 # A cell's colour from its weight: a near-black for 0 up to a warm yellow-white for 1 (sRGB).
@@ -55,13 +55,15 @@ def band_under(history: History, picture: Bounds, aspect: float, text_size: floa
 
 def share_band(band: Rect | None, history: History) -> tuple[Rect | None, Rect | None]:
     """(the sequence task view's part of the maps' band, the maps' part): the probe sequence in and
-    out on the left, as wide as its grid of positions × tokens wants at the band's height (at most
-    ``SEQUENCE_MAX_SHARE`` of it), when the History has that view; else (None, ``band``)."""
+    out on the left, as wide as its grid of positions × tokens wants at the band's height, and its
+    title and caption (at most ``SEQUENCE_MAX_SHARE`` of it), when the History has that view; else
+    (None, ``band``)."""
     probabilities = history.series.get(SEQUENCE_PROBABILITIES)
     if band is None or probabilities is None or np.ndim(probabilities) != 3:
         return None, band
     length, vocab = np.shape(probabilities)[1:]
-    width = min(band.height * (length + 2) / (vocab + 5), SEQUENCE_MAX_SHARE * band.width)
+    wanted = max(band.height * (length + 2) / (vocab + 5), sequence_text_width(band.text_size))
+    width = min(wanted, SEQUENCE_MAX_SHARE * band.width)
     gap = 2 * band.text_size
     sequence = Rect(band.left, band.bottom, width, band.height, band.text_size)
     return sequence, Rect(band.left + width + gap, band.bottom, band.width - width - gap, band.height, band.text_size)

@@ -481,6 +481,17 @@ def _bar_rows(view: _View, title: str, rows: list[str], columns: list[str], heig
     view.grow(np.array([bars_left, -0.05, float(bottoms.min())]), np.array([rect.right, 0.05, rect.top]))
 
 
+SEQUENCE_TITLE = "probe sequence"
+SEQUENCE_CAPTION = "out: P(token) at each position"
+SEQUENCE_CAPTION_SCALE = 0.8
+
+
+def sequence_text_width(text_size: float) -> float:
+    """The width the sequence view's title and caption take at ``text_size``: the least the view
+    should be given, or they run into what is beside it."""
+    return max(text_width(SEQUENCE_TITLE, text_size), text_width(SEQUENCE_CAPTION, SEQUENCE_CAPTION_SCALE * text_size))
+
+
 def _sequence(view: _View, inputs: np.ndarray, targets: np.ndarray, tokens: np.ndarray,
               probabilities: np.ndarray) -> None:
     """The probe sequence's tokens in and the target's, then a tile per (token, position) keyed by
@@ -502,7 +513,7 @@ def _sequence(view: _View, inputs: np.ndarray, targets: np.ndarray, tokens: np.n
     left = rect.left + label_width
     xs = left + (np.arange(length) + 0.5) * cell
     top = rect.top - 1.6 * size
-    view.label("probe sequence", rect.left, rect.top - size)
+    view.label(SEQUENCE_TITLE, rect.left, rect.top - size)
     shown = [("in", inputs), ("target", targets)]
     for row, (title, ids) in enumerate(shown):
         z = top - (row + 0.5) * cell
@@ -526,7 +537,7 @@ def _sequence(view: _View, inputs: np.ndarray, targets: np.ndarray, tokens: np.n
     for t, name in enumerate(names):
         view.label(name, left - 0.3 * size, grid_top - (t + 0.75) * cell, "RIGHT", scale=text_scale)
     view.label("out", rect.left, grid_top - 0.75 * cell, scale=text_scale)
-    view.label("out: P(token) at each position", rect.left, grid_top - vocab * cell - 1.1 * size, scale=0.8)
+    view.label(SEQUENCE_CAPTION, rect.left, grid_top - vocab * cell - 1.1 * size, scale=SEQUENCE_CAPTION_SCALE)
 
 
 # Each kind of task's keys and the function that draws its view, in the order they are tried.

@@ -107,6 +107,15 @@ def test_a_narrow_sequence_view_keeps_its_cells_inside_it():
         assert z.max() < narrow.bottom + narrow.height and z.min() > narrow.bottom, patches.names[0]
 
 
+def test_a_short_sequence_view_is_as_wide_as_its_title_and_caption():
+    # grokking's: 3 positions of 25 tokens want a grid narrower than "out: P(token) at each position",
+    # which then ran into the attention maps' title and their first head's name
+    band = Rect(left=0.0, bottom=-40.0, width=100.0, height=30.0, text_size=1.5)
+    sequence, maps = attention.share_band(band, history(**{"sequence/probabilities": np.full((RECORDS, 3, 25), 0.04)}))
+    assert sequence.width >= task_views.sequence_text_width(band.text_size) > 30.0 * 5 / 30
+    assert maps.left >= sequence.right
+
+
 def test_the_sequence_view_takes_the_bands_left_when_there_is_one():
     probabilities = np.full((RECORDS, LENGTH, 5), 0.2)
     band = Rect(left=0.0, bottom=-40.0, width=100.0, height=30.0, text_size=1.0)
