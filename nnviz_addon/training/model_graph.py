@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -142,16 +142,25 @@ def _following_modules(model: Any) -> dict[str, str]:
 
 @contextmanager
 def evaluating(model: Any) -> Iterator[None]:
-    """torch eval mode and no_grad for a probe pass; the model's own mode comes back afterwards."""
+    """torch eval mode and no_grad for a probe pass; every module's own mode comes back afterwards."""
     import torch
 
-    was_training = model.training
-    model.eval()
-    try:
+    with modes_kept(model.modules()):
+        model.eval()
         with torch.no_grad():
             yield
+
+
+@contextmanager
+def modes_kept(modules: Iterable[Any]) -> Iterator[None]:
+    """Puts each of ``modules`` back in the mode (training or eval) it was in, whatever the block did
+    to it: ``model.train()`` would switch a layer the loop keeps in eval mode back to training."""
+    modes = [(module, module.training) for module in modules]
+    try:
+        yield
     finally:
-        model.train(was_training)
+        for module, training in modes:  # a bool: torch's __setattr__ checks for parameters are not needed
+            object.__setattr__(module, "training", training)
 
 
 def call_order(model: Any, batch: Any) -> list[str]:

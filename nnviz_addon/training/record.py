@@ -46,7 +46,7 @@ from .distributed import is_main_process, unwrapped
 from .model_graph import ProbeError, describe_model, fit_probe
 from .probes import feature_kinds, feature_static, recorded_probe_static
 from .record_buffer import RecordBuffer
-from .record_probe import ProbePass, modes_kept
+from .record_probe import ProbePass
 from .watch import StepWatch
 
 PROBE_TOKENS_SHOWN = 32  # token ids of a probe listed in the frame
@@ -168,13 +168,12 @@ class Recorder:
         if not self.recording:  # other ranks of a distributed run: nothing to describe, copy or save
             return
         probe_batch = output = None
-        with modes_kept(model.modules()):  # their passes end in model.train(), which would undo a frozen layer
-            if probe is not None:  # checked by one forward pass now, not at the first snapshot
-                try:
-                    probe_batch, output = fit_probe(model, probe)
-                except ProbeError as error:
-                    raise ValueError(str(error)) from None
-            graph, trace = describe_model(model, probe_batch)
+        if probe is not None:  # checked by one forward pass now, not at the first snapshot
+            try:
+                probe_batch, output = fit_probe(model, probe)
+            except ProbeError as error:
+                raise ValueError(str(error)) from None
+        graph, trace = describe_model(model, probe_batch)
         structure, undrawable = describe(model, graph)
         skipped = [f"{key} ({reason})" for key, reason in undrawable.items()]
         if skipped:

@@ -12,14 +12,13 @@ torch is imported only when a pass runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from ..history import keys
-from .model_graph import model_output
+from .model_graph import model_output, modes_kept
 from .probes import carried_outputs, series_of
 
 # np.allclose(total, 1)'s tolerance (rtol + atol), written out: allclose costs more than the whole check
@@ -28,18 +27,6 @@ _SUMS_TO_ONE = 1e-5 + 1e-8
 
 def _numpy(tensor: Any) -> np.ndarray:
     return tensor.detach().cpu().numpy()
-
-
-@contextmanager
-def modes_kept(modules: Iterable[Any]) -> Iterator[None]:
-    """Puts each of ``modules`` back in the mode (training or eval) it was in, whatever the block did
-    to it: ``model.train()`` would switch a layer the loop keeps in eval mode back to training."""
-    modes = [(module, module.training) for module in modules]
-    try:
-        yield
-    finally:
-        for module, training in modes:  # a bool: torch's __setattr__ checks for parameters are not needed
-            object.__setattr__(module, "training", training)
 
 
 def _weights_per_head(_module: Any, args: Any, kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nnviz_addon.history import History, Skip
-from nnviz_addon.training.model_graph import describe_model
+from nnviz_addon.training.model_graph import call_order, describe_model
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
@@ -313,3 +313,14 @@ def test_a_layer_called_twice_keeps_its_values_for_both_calls():
     shapes = {key: values.shape[1:] for key, values in history.params.items()}
     titles = [label.text for label in layout_model(history.graph, history.structure, shapes).layer_labels.values()]
     assert "fc · Linear 4→4 · called 2×" in titles
+
+
+def test_a_probe_pass_gives_every_module_its_own_mode_back():
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Dropout(0.5), nn.Linear(4, 2))
+    model[1].eval()  # frozen by the training loop; model.train() afterwards would unfreeze it
+    seen = []
+    model[2].register_forward_pre_hook(lambda module, _: seen.append(module.training))
+    assert call_order(model, torch.rand(5, 3)) == ["", "0", "1", "2", "3"]
+    assert seen == [False]  # the pass itself ran in eval mode
+    assert [m.training for m in model] == [True, False, True, True] and model.training
+

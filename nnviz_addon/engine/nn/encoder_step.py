@@ -4,9 +4,10 @@ A small transformer's training step is dominated by what each op costs besides i
 the layer is ten ops (in-projection, attention, out-projection, residual sum, norm, two linears
 around the activation, residual sum, norm), each with a module call, a graph node and a gradient
 hand-off. Chaining the same array kernels (``kernels``, ``attention.attend_heads``) inside one
-node computes the same numbers with a tenth of that: the tiny GPT's step went from 2.7 to
-X ms. The layer takes this path only when it computes exactly what its submodules would (see
-``TransformerEncoderLayer._fused_step_applies``), like torch's own fast path.
+node computes the same numbers with one of each: the tiny GPT's step is 6-7% faster than through
+the submodules (3.09 against 3.34 ms, interleaved in one process). The layer takes this path only
+when it computes exactly what its submodules would (``TransformerEncoderLayer._fused_activation``),
+like torch's own fast path.
 """
 
 from __future__ import annotations
