@@ -12,7 +12,7 @@ such as jemalloc in glibc's place) nothing changes.
 from __future__ import annotations
 
 import ctypes
-import platform
+import os
 import sys
 
 # mallopt's parameters (malloc.h)
@@ -24,9 +24,18 @@ _HEAP_ARRAYS_BELOW = 32 << 20
 _KEEP_FREE = 256 << 20
 
 
+def glibc_version() -> str | None:
+    """"glibc 2.36" where the C library is glibc, else None. Asked of the library itself:
+    ``platform.libc_ver`` would instead scan the executable, Blender's being hundreds of MB."""
+    try:
+        return os.confstr("CS_GNU_LIBC_VERSION")
+    except (ValueError, OSError):  # not a name this system knows (macOS), or no value
+        return None
+
+
 def keep_freed_memory() -> bool:
     """Set glibc's malloc to keep freed memory for reuse; False where there is no glibc to set."""
-    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+    if sys.platform != "linux" or not glibc_version():
         return False
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 import resource
 import sys
 
@@ -11,9 +10,10 @@ import pytest
 
 from nnviz_addon import engine
 from nnviz_addon.engine import nn
+from nnviz_addon.engine._memory import glibc_version
 
 # importing the engine set glibc's malloc to keep what a step frees (engine/_memory.py)
-pytestmark = pytest.mark.skipif(sys.platform != "linux" or platform.libc_ver()[0] != "glibc",
+pytestmark = pytest.mark.skipif(sys.platform != "linux" or not glibc_version(),
                                 reason="glibc's malloc on Linux only")
 
 
