@@ -4,7 +4,7 @@ from nnviz_addon.engine import Tensor, nn, optim
 model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 3))
 """
 
-from . import _memory, nn, optim
+from . import nn, optim
 from ._random import default_generator, manual_seed
 from ._tensor import (
     Tensor,
@@ -50,6 +50,3 @@ __all__ = [
     "tril",
     "triu",
 ]
-
-# Training allocates and frees the same arrays every step: keep their memory mapped (see _memory).
-_memory.keep_freed_memory()

@@ -6,7 +6,9 @@ heap back to the kernel once enough of it is free, so the next step takes a page
 4 KB page it writes again: 544 faults a step, a fifth of the tiny GPT's step (3.04 ms against
 2.39 ms without them). Raising both thresholds keeps those pages. This changes only when freed
 memory goes back to the kernel, process-wide; anywhere else (macOS, Windows, musl, or a malloc
-such as jemalloc in glibc's place) nothing changes.
+such as jemalloc in glibc's place) nothing changes. It is set by the engine's first backward pass,
+not by importing it: a process that only imports nnviz (a PyTorch run with the Recorder) keeps
+its allocator as it was.
 """
 
 from __future__ import annotations
@@ -43,3 +45,14 @@ def keep_freed_memory() -> bool:
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(_M_MMAP_THRESHOLD, _HEAP_ARRAYS_BELOW)) and bool(mallopt(_M_TRIM_THRESHOLD, _KEEP_FREE))
+
+
+_asked = False
+
+
+def keep_freed_memory_once() -> None:
+    """:func:`keep_freed_memory`, the first time only (a backward pass calls this)."""
+    global _asked
+    if not _asked:
+        _asked = True
+        keep_freed_memory()

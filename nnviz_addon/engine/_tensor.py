@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ._memory import keep_freed_memory_once
 from .special import erf
 
 float32 = np.dtype(np.float32)
@@ -534,6 +535,7 @@ class Tensor:
         if self._backward is None:
             self._accumulate(seed)
             return
+        keep_freed_memory_once()  # training frees and allocates the same arrays each step (see _memory)
         free = not retain_graph
         # Creation order is a topological order (an op's inputs exist before its output), so a
         # heap keyed on the creation number yields every node after all the nodes computed from

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import subprocess
 import sys
 
 import numpy as np
@@ -12,7 +13,7 @@ from nnviz_addon import engine
 from nnviz_addon.engine import nn
 from nnviz_addon.engine._memory import glibc_version
 
-# importing the engine set glibc's malloc to keep what a step frees (engine/_memory.py)
+# the engine's first backward pass sets glibc's malloc to keep what a step frees (engine/_memory.py)
 pytestmark = pytest.mark.skipif(sys.platform != "linux" or not glibc_version(),
                                 reason="glibc's malloc on Linux only")
 
@@ -42,3 +43,16 @@ def test_steady_training_steps_fault_in_no_new_pages() -> None:
     faults = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before
     # glibc's defaults gave about 600 a step here: the freed top of the heap went back to the kernel
     assert faults / steps < 5, f"{faults / steps:.0f} page faults a step"
+
+
+def test_only_training_with_the_engine_sets_the_allocator_not_importing_nnviz():
+    # a PyTorch run with the Recorder imports nnviz (and the engine) but never runs its backward
+    script = ("import nnviz_addon.record, nnviz_addon.engine as engine\n"
+              "from nnviz_addon.engine import _memory\n"
+              "before = _memory._asked\n"
+              "x = engine.Tensor([1.0, 2.0], requires_grad=True)\n"
+              "(x * x).sum().backward()\n"
+              "print(before, _memory._asked)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True"]
+
