@@ -11,6 +11,7 @@ machine and its load (the script prints the load average), so it reports CPU tim
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import time
@@ -46,7 +47,15 @@ def measure(name: str) -> None:
 
 
 def main() -> None:
-    names = sys.argv[1:] or ["reverse", "sort", "grokking"]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sequences = ["reverse", "sort", "grokking"]
+    # (no choices=: Python 3.11's argparse checks an empty nargs="*" list against them and fails)
+    parser.add_argument("names", nargs="*", metavar="PRESET",
+                        help=f"the presets to train, of {', '.join(sequences)} (default: all)")
+    names = parser.parse_args().names or sequences
+    unknown = [name for name in names if name not in sequences]
+    if unknown:
+        parser.error(f"not a sequence preset: {', '.join(unknown)}; allowed: {', '.join(sequences)}")
     print(f"load average {os.getloadavg()[0]:.1f}", flush=True)
     for name in names:
         measure(name)
