@@ -191,7 +191,7 @@ def _constant_vector(width: int, dtype: np.dtype, value: float) -> np.ndarray:
 def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``grad`` over the axes numpy broadcast so it gets ``shape`` back."""
     extra = grad.ndim - len(shape)
-    if extra and grad.shape[extra:] == shape and grad.flags.c_contiguous and grad.dtype.kind == "f":
+    if extra and grad.size and grad.shape[extra:] == shape and grad.flags.c_contiguous and grad.dtype.kind == "f":
         # only leading axes were added (a bias or a positional table broadcast over the batch)
         return first_axis_sum(grad.reshape(-1, math.prod(shape))).reshape(shape)
     if extra:

@@ -248,6 +248,24 @@ def test_the_fused_layer_step_computes_what_the_submodules_do(norm_first: bool, 
         np.testing.assert_allclose(params_a[name], params_b[name], rtol=1e-10, atol=1e-12, err_msg=name)
 
 
+def test_the_fused_step_differentiates_the_weights_its_forward_used(rng: np.random.Generator) -> None:
+    # as F.linear does: a weight array swapped between forward and backward does not enter the gradient
+    fused = nn.TransformerEncoderLayer(E, HEADS, 16, 0.0, batch_first=True).double()
+    composed = copy.deepcopy(fused)
+    composed.linear1.forward = composed.linear1.forward  # the submodules' path
+    x = _sequence(rng, L, True)
+    grads = []
+    for layer in (fused, composed):
+        src = Tensor(x.copy(), requires_grad=True)
+        out = layer(src)
+        for weight in (layer.linear1.weight, layer.linear2.weight, layer.self_attn.in_proj_weight):
+            weight.data = weight.data * 2.0
+        # not out.sum(): a uniform gradient is all but zero behind the last LayerNorm
+        out.backward(np.random.default_rng(1).standard_normal(out.shape))
+        grads.append(src.grad.data)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-10, atol=1e-12)
+
+
 def test_transformer_encoder_layer_state_dict_and_submodules_are_torchs() -> None:
     ours = nn.TransformerEncoderLayer(E, HEADS)
     theirs = torch.nn.TransformerEncoderLayer(E, HEADS)

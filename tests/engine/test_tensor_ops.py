@@ -222,3 +222,20 @@ def test_new_ops_are_exported_where_torch_has_them() -> None:
         assert callable(getattr(EF, name)) and callable(getattr(torch.nn.functional, name))
     for name in ("split", "chunk", "tril", "triu", "masked_fill", "transpose", "permute", "view", "reshape"):
         assert callable(getattr(Tensor, name)) and callable(getattr(torch.Tensor, name))
+
+
+def test_a_small_tables_gradient_keeps_an_inf_to_its_own_row():
+    # the one-hot product would spread it as nan (0 · inf) to every row; torch's scatter does not
+    weight = Tensor(np.zeros((6, 2)), requires_grad=True)
+    out = EF.embedding(np.array([1, 4, 4]), weight)
+    out.backward(np.array([[np.inf, 1.0], [2.0, 3.0], [1.0, 1.0]]))
+    expected = np.zeros((6, 2))
+    expected[1], expected[4] = (np.inf, 1.0), (3.0, 4.0)
+    np.testing.assert_array_equal(weight.grad.data, expected)
+
+
+def test_a_gradient_summed_back_over_a_batch_to_an_empty_shape_is_empty():
+    bias = Tensor(np.zeros((3, 0)), requires_grad=True)
+    (Tensor(np.ones((2, 3, 0))) + bias).sum().backward()
+    assert bias.grad.shape == (3, 0)
+

@@ -36,39 +36,41 @@ def encoder_layer_step(layer: Module, src: Tensor, mask: np.ndarray | None, acti
     w_in, b_in, w_out, b_out = attn.in_proj_weight, attn.in_proj_bias, attn.out_proj.weight, attn.out_proj.bias
     w1, b1, w2, b2 = layer.linear1.weight, layer.linear1.bias, layer.linear2.weight, layer.linear2.bias
     s1, c1, s2, c2 = norm1.weight, norm1.bias, norm2.weight, norm2.bias
+    # the weights' arrays as this forward used them (the backward too, as F.linear's does)
+    w_in_data, w_out_data, w1_data, w2_data = w_in.data, w_out.data, w1.data, w2.data
     act, act_grad = _UNARY[activation]
     layout = src.shape  # (N, L, E) or (L, N, E): rows keep the memory order, the heads read the layout
     width = layout[-1]
     rows = src.data.reshape(-1, width)
 
     def attention(x: np.ndarray) -> tuple[np.ndarray, tuple]:
-        qkv = linear_rows(x, w_in.data, _array(b_in))
+        qkv = linear_rows(x, w_in_data, _array(b_in))
         heads, heads_backward = attend_heads((qkv.reshape(*layout[:2], 3 * width),), attn.num_heads, mask, 0.0,
                                              attn.batch_first)
         merged = heads.reshape(-1, width)
-        return linear_rows(merged, w_out.data, _array(b_out)), (x, merged, heads_backward)
+        return linear_rows(merged, w_out_data, _array(b_out)), (x, merged, heads_backward)
 
     def attention_backward(g: np.ndarray, saved: tuple, wants_input: bool) -> tuple[np.ndarray | None, ...]:
         x, merged, heads_backward = saved
-        g_merged, g_w_out, g_b_out = linear_rows_backward(g, merged, w_out.data, (True, *_wants(w_out, b_out)))
+        g_merged, g_w_out, g_b_out = linear_rows_backward(g, merged, w_out_data, (True, *_wants(w_out, b_out)))
         g_qkv = heads_backward(g_merged.reshape(*layout[:2], width))[0].reshape(-1, 3 * width)
-        g_x, g_w_in, g_b_in = linear_rows_backward(g_qkv, x, w_in.data, (wants_input, *_wants(w_in, b_in)))
+        g_x, g_w_in, g_b_in = linear_rows_backward(g_qkv, x, w_in_data, (wants_input, *_wants(w_in, b_in)))
         return g_x, g_w_in, g_b_in, g_w_out, g_b_out
 
     def feed_forward(x: np.ndarray) -> tuple[np.ndarray, tuple]:
-        hidden = linear_rows(x, w1.data, _array(b1))
+        hidden = linear_rows(x, w1_data, _array(b1))
         # ReLU's gradient reads its output alone, so it can overwrite its input (one array less)
         activated = np.maximum(hidden, hidden.dtype.type(0), out=hidden) if activation == "relu" else act(hidden)
-        return linear_rows(activated, w2.data, _array(b2)), (x, hidden, activated)
+        return linear_rows(activated, w2_data, _array(b2)), (x, hidden, activated)
 
     def feed_forward_backward(g: np.ndarray, saved: tuple) -> tuple[np.ndarray | None, ...]:
         x, hidden, activated = saved
-        g_activated, g_w2, g_b2 = linear_rows_backward(g, activated, w2.data, (True, *_wants(w2, b2)))
+        g_activated, g_w2, g_b2 = linear_rows_backward(g, activated, w2_data, (True, *_wants(w2, b2)))
         if activation == "relu":
             g_hidden = np.multiply(g_activated, activated > 0, out=g_activated)  # 0 at x == 0, as in torch
         else:
             g_hidden = act_grad(g_activated, hidden, activated)
-        g_x, g_w1, g_b1 = linear_rows_backward(g_hidden, x, w1.data, (True, *_wants(w1, b1)))
+        g_x, g_w1, g_b1 = linear_rows_backward(g_hidden, x, w1_data, (True, *_wants(w1, b1)))
         return g_x, g_w1, g_b1, g_w2, g_b2
 
     def norm(x: np.ndarray, module: object) -> tuple[np.ndarray, tuple]:

@@ -135,12 +135,16 @@ def embedding(input: Tensor | np.ndarray, weight: Tensor, padding_idx: int | Non
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
         rows_g = g.reshape(flat.size, -1)
+        grad = None
         if rows <= _ONE_HOT_MAX_ROWS:
             # repeated indices add up: one-hotᵀ · g, through BLAS
             one_hot = np.zeros((flat.size, rows), dtype=table.dtype)
             one_hot[np.arange(flat.size), flat] = 1
-            grad = np.matmul(one_hot.T, rows_g)
-        else:
+            with np.errstate(invalid="ignore"):  # 0 · inf: handled below
+                grad = np.matmul(one_hot.T, rows_g)
+            if not np.isfinite(grad).all():  # 0 · inf would spread one row's inf as nan to every row
+                grad = None
+        if grad is None:
             grad = np.zeros_like(table)
             np.add.at(grad, flat, rows_g)  # repeated indices add up
         if padding_idx is not None:
