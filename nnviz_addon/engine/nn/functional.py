@@ -99,11 +99,12 @@ def layer_norm(
     def backward(g: np.ndarray) -> tuple[np.ndarray | None, ...]:
         wants = (input.requires_grad, weight is not None and weight.requires_grad,
                  bias is not None and bias.requires_grad)
-        grads = layer_norm_rows_backward(g.reshape(-1, width), normed, rstd, scale, wants)
-        grad_input = None if grads[0] is None else grads[0].reshape(input.shape)
-        kept = [p is not None for p in (weight, bias)]
-        return (grad_input, *(None if grad is None else grad.reshape(shape)
-                              for grad, present in zip(grads[1:], kept, strict=True) if present))
+        grad_input, grad_weight, grad_bias = layer_norm_rows_backward(g.reshape(-1, width), normed, rstd, scale, wants)
+        grads = [None if grad_input is None else grad_input.reshape(input.shape)]
+        for param, grad in ((weight, grad_weight), (bias, grad_bias)):
+            if param is not None:  # one gradient per parent
+                grads.append(None if grad is None else grad.reshape(shape))
+        return tuple(grads)
 
     out = out.reshape(input.shape)
     parents = (input, *(p for p in (weight, bias) if p is not None))

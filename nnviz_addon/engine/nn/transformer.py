@@ -109,8 +109,8 @@ class MultiheadAttention(Module):
             if key_padding_mask is not None:
                 key_padding_mask = _array(key_padding_mask)[None]
             batch_first = True
-        batch, length = (query.shape[0], query.shape[1]) if batch_first else (query.shape[1], query.shape[0])
-        source = key.shape[1] if batch_first else key.shape[0]
+        batch, length = _batch_and_length(query, batch_first)
+        source = _batch_and_length(key, batch_first)[1]
         mask = self._mask(attn_mask, key_padding_mask, batch, length, source, query.dtype)
         dropout_p = self.dropout if self.training else 0.0
 
@@ -229,7 +229,7 @@ class TransformerEncoderLayer(Module):
     ) -> Tensor:
         activation = self._fused_activation(src, src_mask, is_causal)
         if activation is not None:
-            batch, length = (src.shape[0], src.shape[1]) if self.self_attn.batch_first else (src.shape[1], src.shape[0])
+            batch, length = _batch_and_length(src, self.self_attn.batch_first)
             mask = self.self_attn._mask(src_mask, src_key_padding_mask, batch, length, length, src.dtype)
             return encoder_layer_step(self, src, mask, activation)
         x = src
@@ -252,9 +252,8 @@ class TransformerEncoderLayer(Module):
         for part, kind in zip(parts, _FUSED_PARTS, strict=True):
             if type(part) is not kind or "forward" in vars(part):
                 return None
-        dropouts = ((self.dropout.p, self.dropout.training), (self.dropout1.p, self.dropout1.training),
-                    (self.dropout2.p, self.dropout2.training), (self.self_attn.dropout, self.self_attn.training))
-        if any(p > 0 and training for p, training in dropouts):
+        dropping = any(m.p > 0 and m.training for m in (self.dropout, self.dropout1, self.dropout2))
+        if dropping or (self.self_attn.dropout > 0 and self.self_attn.training):
             return None
         return next((rule for function, rule in _FUSED_ACTIVATIONS if function is self.activation), None)
 
@@ -293,6 +292,11 @@ class TransformerEncoder(Module):
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask, is_causal=bool(is_causal))
         return x if self.norm is None else self.norm(x)
+
+
+def _batch_and_length(x: Tensor, batch_first: bool) -> tuple[int, int]:
+    """(N, L) of a 3-D sequence batch, (N, L, E) if ``batch_first`` else (L, N, E)."""
+    return (x.shape[0], x.shape[1]) if batch_first else (x.shape[1], x.shape[0])
 
 
 def _array(mask: Any) -> np.ndarray:
